@@ -286,7 +286,7 @@ def clip(schedule: Schedule, min_value: Number | None = None, max_value: Number 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.clip(lrsched.linear(0.0, 1.0, 4), 0.3, 0.6), 5)
-      array([0.3 , 0.3 , 0.5 , 0.6 , 0.6 ], dtype=float32)
+      array([0.3, 0.3, 0.5, 0.6, 0.6], dtype=float32)
     """
     _need_schedule("clip(schedule)", schedule)
     return Clip(schedule, min_value, max_value)
