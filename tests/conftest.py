@@ -1,0 +1,18 @@
+"""Shared test settings: a bounded hypothesis profile and matplotlib without a screen."""
+
+import os
+
+import matplotlib
+from hypothesis import HealthCheck, settings
+
+matplotlib.use("Agg")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+settings.register_profile(
+    "lrsched",
+    max_examples=int(os.environ.get("LRSCHED_HYPOTHESIS_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+settings.load_profile("lrsched")
