@@ -89,7 +89,7 @@ class Join(Schedule):
         out = None
         for g, group in enumerate(self.groups):
             def one(step, i, group=group):
-                return jax.tree.map(lambda x: x[i], group)(step)
+                return jax.tree.map(lambda x: jnp.asarray(x)[i], group)(step)
 
             values = jax.vmap(one)(local, jnp.where(which_group == g, index, 0))
             out = values if out is None else jnp.where(which_group == g, values, out)
@@ -132,8 +132,9 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
         piece_index.append(len(members[g]))
         members[g].append(s)
     groups = tuple(jax.tree.map(lambda *xs: _stack(xs), *m) for m in members)
-    bounds = boundaries if isinstance(boundaries, jax.core.Tracer) else np.asarray(boundaries)
-    if concrete(bounds) is not None and bounds.ndim == 0:
+    traced = any(isinstance(b, jax.core.Tracer) for b in jax.tree.leaves(boundaries))
+    bounds = jnp.asarray(boundaries) if traced else np.asarray(boundaries)
+    if bounds.ndim == 0:
         bounds = bounds.reshape(1)
     return Join(groups, bounds, tuple(piece_group), tuple(piece_index))
 
@@ -349,26 +350,26 @@ def _operands(name: str, a: Any, b: Any) -> None:
             )
 
 
-def add(a: Any, b: Any) -> Add:
-    r"""``a + b`` where either is a Schedule or a number (``s + 0.1`` builds this).
+def add(left: Any, right: Any) -> Add:
+    r"""``left + right`` where either is a Schedule or a number (``s + 0.1`` builds this).
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.linear(0.0, 1.0, 2) + 1.0, 3)
       array([1. , 1.5, 2. ], dtype=float32)
     """
-    _operands("add", a, b)
-    return Add(a, b)
+    _operands("add", left, right)
+    return Add(left, right)
 
 
-def mul(a: Any, b: Any) -> Mul:
-    r"""``a * b`` where either is a Schedule or a number (``s * 0.5``, ``s1 * s2``).
+def mul(left: Any, right: Any) -> Mul:
+    r"""``left * right`` where either is a Schedule or a number (``s * 0.5``, ``s1 * s2``).
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(0.5 * lrsched.linear(0.0, 1.0, 2), 3)
       array([0.  , 0.25, 0.5 ], dtype=float32)
     """
-    _operands("mul", a, b)
-    return Mul(a, b)
+    _operands("mul", left, right)
+    return Mul(left, right)
 

@@ -1,0 +1,158 @@
+"""Every case of the shared list: values, jit, vmap over each numeric field, grad,
+negative steps, repr and config round trips."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES, STEPS
+
+import lrsched
+
+
+def assert_close(got, want, rtol=2e-5, what=""):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    scale = max(np.max(np.abs(want)), 1e-30)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=what)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_matches_reference_under_jit(case):
+    for params in (case.params, case.alt):
+        s = case.make(params)
+        want = case.ref(STEPS.astype(np.float64), params)
+        assert_close(lrsched.evaluate(s, STEPS), want, what=case.name)
+        # a fresh jit around a call with a traced step, and the eager call
+        assert_close(jax.jit(lambda t, s=s: s(t))(STEPS[:40]), want[:40])
+        assert_close(s(7), want[7])
+        if case.non_negative:
+            assert (lrsched.evaluate(s, STEPS) >= 0).all()
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_float64_under_x64(case):
+    with jax.enable_x64(True):
+        s = case.make(case.params)
+        got = lrsched.evaluate(s, STEPS)
+        assert got.dtype == np.float64
+        assert_close(got, case.ref(STEPS.astype(np.float64), case.params), rtol=1e-9, what=case.name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_vmap_over_each_field(case):
+    steps = jnp.asarray(STEPS)
+    for field in case.params:
+        batch = np.stack([np.asarray(case.params[field]), np.asarray(case.alt[field])])
+        values = jax.jit(jax.vmap(lambda x, f=field: case.make({**case.params, f: x})(steps)))(batch)
+        for row, x in zip(values, (case.params[field], case.alt[field])):
+            p = {**case.params, field: x}
+            assert_close(row, case.ref(STEPS.astype(np.float64), p), what=f"{case.name}.{field}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_vmap_over_batched_schedule(case):
+    """A batch of schedules as one pytree (what sweeps do) evaluates row by row."""
+    one, two = case.make(case.params), case.make(case.alt)
+    if jax.tree.structure(one) != jax.tree.structure(two) or any(
+        np.shape(a) != np.shape(b) for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two))
+    ):
+        pytest.skip("alternative parameters change the structure")
+    batched = jax.tree.map(lambda a, b: jnp.stack([jnp.asarray(a), jnp.asarray(b)]), one, two)
+    values = jax.vmap(lambda s: s(jnp.asarray(STEPS)))(batched)
+    assert_close(values[0], lrsched.evaluate(one, STEPS))
+    assert_close(values[1], lrsched.evaluate(two, STEPS))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=[c.name for c in CASES if c.grad])
+def test_grad_matches_finite_differences(case):
+    steps = np.array([0, 3, 17, 42, 99, 150, 230], np.float64)
+    with jax.enable_x64(True):
+        for field in case.grad:
+            x0 = np.asarray(case.params[field], np.float64)
+
+            def total(x, f=field):
+                return jnp.sum(case.make({**case.params, f: x})(jnp.asarray(steps, jnp.int64)))
+
+            g = np.asarray(jax.grad(total)(jnp.asarray(x0)))
+            fd = np.zeros_like(x0)
+            h = 1e-6 * np.maximum(np.abs(x0), 1e-3)
+            for idx in np.ndindex(x0.shape):
+                e = np.zeros_like(x0)
+                e[idx] = h[idx]
+                up = case.ref(steps, {**case.params, field: x0 + e}).sum()
+                down = case.ref(steps, {**case.params, field: x0 - e}).sum()
+                fd[idx] = (up - down) / (2 * h[idx])
+            np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7, err_msg=f"{case.name}.{field}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_negative_steps_are_step_zero(case):
+    s = case.make(case.params)
+    np.testing.assert_array_equal(lrsched.evaluate(s, [-1, -7, -(2**31) + 1]), np.repeat(lrsched.evaluate(s, [0]), 3))
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_float_steps(case):
+    s = case.make(case.params)
+    assert_close(lrsched.evaluate(s, STEPS.astype(np.float32)), lrsched.evaluate(s, STEPS), rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_config_round_trip(case):
+    s = case.make(case.params)
+    config = lrsched.to_config(s)
+    text = json.dumps(config)
+    again = lrsched.from_config(json.loads(text))
+    assert type(again) is type(s)
+    assert lrsched.to_config(again) == config
+    np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_repr_is_readable_and_rebuilds(case):
+    s = case.make(case.params)
+    text = repr(s)
+    assert text.startswith(type(s).factory_name + "(") and "object at" not in text
+    again = eval(text, vars(lrsched))  # the repr is the factory call
+    np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
+
+
+def test_output_dtype_never_follows_bf16_leaves():
+    s = lrsched.cosine(jnp.asarray(0.1, jnp.bfloat16), 100)
+    assert s(3).dtype == jnp.float32
+    assert jax.jit(lambda t: s(t))(jnp.arange(3)).dtype == jnp.float32
+
+
+def test_scalar_and_array_steps_keep_shape():
+    s = lrsched.warmup_cosine(1.0, 10, 100)
+    assert s(3).shape == ()
+    assert s(jnp.zeros((2, 3), jnp.int32)).shape == (2, 3)
+    assert lrsched.constant(0.1)(jnp.zeros((4,))).shape == (4,)
+    assert lrsched.evaluate(s, 0).shape == (0,)
+
+
+def test_join_compiles_to_a_constant_size_graph():
+    def equations(n):
+        pieces = [lrsched.cosine(0.1 * (i + 1), 10) for i in range(n)]
+        s = lrsched.join(pieces, list(range(10, 10 * n, 10)))
+        return len(jax.make_jaxpr(lambda s, t: s(t))(s, jnp.arange(5)).jaxpr.eqns)
+
+    assert equations(10) == equations(1000)
+
+
+def test_join_of_mixed_structures_groups_them():
+    s = lrsched.join([lrsched.linear(0.0, 1.0, 10), lrsched.cosine(1.0, 10), lrsched.linear(0.5, 0.0, 10),
+                      lrsched.cosine(0.2, 10)], [10, 20, 30])
+    assert len(s.groups) == 2
+    pieces = s.pieces()
+    assert [type(p).__name__ for p in pieces] == ["Linear", "Cosine", "Linear", "Cosine"]
+    want = np.concatenate([lrsched.evaluate(p, 10) for p in pieces])
+    np.testing.assert_array_equal(lrsched.evaluate(s, 40), want)
+
+
+def test_plot_returns_axes(tmp_path):
+    ax = lrsched.plot(lrsched.one_cycle(100, 0.1), 120, label="one cycle")
+    ax.figure.savefig(tmp_path / "x.png")
+    assert (tmp_path / "x.png").stat().st_size > 1000
