@@ -25,6 +25,7 @@ from lrsched._core import (
     int_dtype,
     phase,
     schedule_class,
+    split,
     static_field,
 )
 
@@ -190,20 +191,25 @@ def warmup(schedule: Schedule, steps: Number, init_value: Number = 0.0, kind: st
 
 def _cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Step at which cycle ``k`` starts, ``period * (mul**k - 1) / (mul - 1)``
-    (``k * period`` when ``mul == 1``), and whether it overflows the step integer.
-    All three inputs share one dtype; integers give exact integer results."""
+    (``k * period`` when ``mul == 1``), and whether that is out of the step
+    integer's range. The inputs share one dtype; integers give exact results."""
     geometric = mul != 1
     one = jnp.ones((), k.dtype)
     k = jnp.maximum(k, jnp.zeros((), k.dtype))
     denominator = jnp.where(geometric, mul - one, one)
     if jnp.issubdtype(k.dtype, jnp.integer):
-        limit = 2.0**30 if int_dtype() == np.int32 else 2.0**62
-        overflow = geometric & (as_float(period) * as_float(mul) ** as_float(k) > limit)
-        geo = period * (jnp.power(mul, jnp.where(overflow, 0, k)) - one) // denominator
+        # start = period * (q + (q - 1) / (mul - 1)) with q = mul**(k-1): no intermediate exceeds
+        # the start itself; whether the start fits is checked in float with a safety margin
+        top = 2.0**31 - 512 if int_dtype() == np.int32 else 2.0**63 - 2.0**42
+        mf = as_float(mul)
+        approx = as_float(period) * (mf ** as_float(k) - 1.0) / jnp.where(geometric, mf - 1.0, 1.0)
+        out_of_range = geometric & (approx > top)
+        q = jnp.power(mul, jnp.where(out_of_range, 0, jnp.maximum(k - one, 0 * one)))
+        geo = period * jnp.where(k == 0, 0 * one, q + (q - one) // denominator)
     else:
-        overflow = jnp.zeros(k.shape, bool)
+        out_of_range = jnp.zeros(k.shape, bool)
         geo = period * (mul**k - one) / denominator
-    return jnp.where(geometric, geo, k * period), overflow
+    return jnp.where(geometric, geo, k * period), out_of_range
 
 
 def _cycle_index(t: jax.Array, period: jax.Array, mul: jax.Array, limit: Any) -> tuple[jax.Array, jax.Array]:
@@ -212,12 +218,13 @@ def _cycle_index(t: jax.Array, period: jax.Array, mul: jax.Array, limit: Any) ->
     tf, pf, mf = as_float(t), as_float(period), as_float(mul)
     geometric = mul != 1
     log_mul = jnp.log(jnp.where(geometric, mf, 2.0))
-    estimate = jnp.where(geometric, jnp.log1p(tf * (mf - 1.0) / pf) / log_mul, tf / pf)
-    k = jnp.floor(estimate).astype(t.dtype)
-    here, _ = _cycle_start(k, period, mul)
-    k = jnp.where(here > t, k - 1, k)  # correct the float estimate by one either way
-    nxt, overflow = _cycle_start(k + 1, period, mul)
-    k = jnp.maximum(jnp.where((nxt <= t) & ~overflow, k + 1, k), jnp.zeros((), k.dtype))
+    k = jnp.floor(jnp.log1p(tf * (mf - 1.0) / pf) / log_mul).astype(t.dtype)
+    here, beyond = _cycle_start(k, period, mul)
+    k = jnp.where((here > t) | beyond, k - 1, k)  # correct the float estimate by one either way
+    nxt, beyond = _cycle_start(k + 1, period, mul)
+    k = jnp.where((nxt <= t) & ~beyond, k + 1, k)
+    equal_periods = split(t, period)[0]
+    k = jnp.maximum(jnp.where(geometric, k, equal_periods), jnp.zeros((), k.dtype))
     if limit is not None:
         k = jnp.minimum(k, jnp.asarray(limit).astype(k.dtype) - 1)
     return k, _cycle_start(k, period, mul)[0]

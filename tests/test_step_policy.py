@@ -1,0 +1,195 @@
+"""The step policy at large counts (2**24 + 1, 2**31 - 1), and the errors for bad input."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrsched
+
+BIG = 2**31 - 1
+
+
+def f32(x):
+    return np.float32(x)
+
+
+def test_linear_over_2_30_steps_distinguishes_consecutive_steps():
+    n = 2**30
+    down = lrsched.linear(1.0, 0.0, n)
+    t = np.array([n - 3, n - 2, n - 1, n])
+    got = lrsched.evaluate(down, t)
+    want = np.array([3, 2, 1, 0]) / 2.0**30  # exact integers remaining / n
+    np.testing.assert_array_equal(got, want.astype(np.float32))
+    assert len(set(got.tolist())) == 4
+    up = lrsched.linear(0.0, 1.0, n)
+    t = np.array([1, 2, 3, 2**24 + 2, 2**24 + 4])
+    np.testing.assert_array_equal(lrsched.evaluate(up, t), (t / 2.0**30).astype(np.float32))
+
+
+def test_linear_phase_exact_under_x64_past_2_24():
+    with jax.enable_x64(True):
+        s = lrsched.linear(0.0, 1.0, 2**30)
+        t = 2**24 + np.arange(5)
+        got = lrsched.evaluate(s, t)
+        np.testing.assert_array_equal(got, t / 2.0**30)
+        assert np.all(np.diff(got) > 0)
+
+
+@pytest.mark.parametrize("step", [2**24 + 1, BIG])
+def test_values_at_large_steps(step):
+    # cosine over the whole int32 range: exact near its end thanks to the integer `left` count
+    s = lrsched.cosine(1.0, BIG)
+    left = (BIG - step) / BIG
+    want = math.sin(0.5 * math.pi * left) ** 2 if step > BIG / 2 else math.cos(0.5 * math.pi * step / BIG) ** 2
+    np.testing.assert_allclose(lrsched.evaluate(s, [step])[0], want, rtol=1e-6, atol=1e-30)
+    # cyclic position from integer modulo
+    c = lrsched.cyclic(0.0, 1.0, up_steps=7, down_steps=5)
+    pos = step % 12
+    want = pos / 7 if pos <= 7 else (12 - pos) / 5
+    assert lrsched.evaluate(c, [step])[0] == f32(want)
+    # step decay counts whole periods exactly
+    d = lrsched.step_decay(1.0, step_size=step, gamma=0.5)
+    np.testing.assert_array_equal(lrsched.evaluate(d, [step - 1, step]), f32([1.0, 0.5]))
+    # join boundaries and local steps in integers
+    j = lrsched.join([lrsched.constant(1.0), lrsched.linear(0.0, 1.0, 10)], [step - 4])
+    np.testing.assert_array_equal(lrsched.evaluate(j, [step - 5, step - 4, step]), f32([1.0, 0.0, 0.4]))
+    # warm restarts with doubling periods: cycle position from exact integer starts
+    period = 1000
+    r = lrsched.cycle(lrsched.linear(0.0, 1.0, 2**30), period=period, period_mul=2)
+    k, start = 0, 0
+    while step >= start + period * 2**k:
+        start += period * 2**k
+        k += 1
+    assert lrsched.evaluate(r, [step])[0] == f32((step - start) / 2**30)
+
+
+def test_cosine_tail_is_not_cancelled():
+    s = lrsched.cosine(1.0, BIG)
+    v = lrsched.evaluate(s, [BIG - 1, BIG - 2])
+    want = [math.sin(0.5 * math.pi / BIG) ** 2, math.sin(math.pi / BIG) ** 2]
+    np.testing.assert_allclose(v, want, rtol=1e-5)
+    assert v[0] > 0 and v[1] > v[0]
+
+
+def test_past_the_end_holds_and_periodic_ones_keep_cycling():
+    assert lrsched.evaluate(lrsched.one_cycle(100, 1.0), [99, 100, BIG]).tolist() == [
+        lrsched.evaluate(lrsched.one_cycle(100, 1.0), [99])[0]
+    ] * 3
+    assert np.all(lrsched.evaluate(lrsched.cosine(1.0, 10, end_value=0.1), [10, 11, BIG]) == f32(0.1))
+    cyc = lrsched.evaluate(lrsched.cyclic(0.0, 1.0, 4), [2, 10, 18])
+    assert cyc.tolist() == [0.5, 0.5, 0.5]
+
+
+def test_python_int_step_outside_int32_raises_clearly():
+    with pytest.raises(ValueError, match="does not fit in int32.*jax_enable_x64"):
+        lrsched.cosine(1.0, 10)(2**31)
+    with pytest.raises(ValueError, match=r"cosine\(steps=4294967296\).*int32"):
+        lrsched.cosine(1.0, 2**32)
+    with jax.enable_x64(True):
+        s = lrsched.linear(0.0, 1.0, 2**40)
+        assert float(s(2**39)) == 0.5
+
+
+BAD = [
+    (lambda: lrsched.cosine(1.0, 0), r"cosine\(steps=0\): steps must be positive; got 0\. Pass a number > 0"),
+    (lambda: lrsched.cosine(1.0, -5), r"cosine\(steps=-5\): steps must be positive"),
+    (lambda: lrsched.linear(float("nan"), 0.0, 10), r"linear\(init_value=nan\): init_value must be finite"),
+    (lambda: lrsched.linear(0.0, 1.0, -1), r"linear\(steps=-1\): steps must be non-negative"),
+    (lambda: lrsched.polynomial(1.0, 0.0, 10, power=0), r"polynomial\(power=0\): power must be positive"),
+    (lambda: lrsched.exponential(1.0, rate=0.0), r"exponential\(rate=0\.0\): rate must be positive"),
+    (lambda: lrsched.exponential(1.0, 0.5, end_value=float("inf")), r"end_value must be finite"),
+    (lambda: lrsched.step_decay(1.0, 0, 0.5), r"step_decay\(step_size=0\)"),
+    (lambda: lrsched.multistep(1.0, [30, 10], 0.1), r"multistep\(milestones=\[30, 10\]\).*non-decreasing.*Sort"),
+    (lambda: lrsched.inverse_sqrt(1.0, timescale=0), r"inverse_sqrt\(timescale=0\)"),
+    (lambda: lrsched.piecewise_constant([5, 2], [1.0, 0.5, 0.1]), r"piecewise_constant\(boundaries=\[5, 2\]\)"),
+    (lambda: lrsched.piecewise_constant([2, 5], [1.0, 0.5]), r"values must be of length 3 \(one more than"),
+    (lambda: lrsched.piecewise_linear([1, 2, 3], [0.0, 1.0]), r"values must be of length 3"),
+    (lambda: lrsched.piecewise_linear([], []), r"boundaries must be non-empty"),
+    (lambda: lrsched.cyclic(0.0, 1.0, 10, mode="triangle"), r"cyclic\(mode='triangle'\): mode must be one of"),
+    (lambda: lrsched.cyclic(0.0, 1.0, 0), r"cyclic\(up_steps=0\)"),
+    (lambda: lrsched.one_cycle(100, 1.0, pct_start=1.5), r"one_cycle\(pct_start=1\.5\): pct_start must be in \[0, 1\]"),
+    (lambda: lrsched.one_cycle(0, 1.0), r"one_cycle\(total_steps=0\)"),
+    (lambda: lrsched.one_cycle(100, 1.0, anneal="cosine"), r"anneal must be one of 'cos', 'linear'"),
+    (lambda: lrsched.one_cycle_momentum(100, pct_start=-0.1), r"pct_start must be in \[0, 1\]"),
+    (lambda: lrsched.warmup_cosine(1.0, 50, 10), r"warmup_cosine\(total_steps=10\).*at least warmup_steps"),
+    (lambda: lrsched.wsd(1.0, 100, 60, 50), r"wsd\(total_steps=100\).*warmup_steps \+ decay_steps"),
+    (lambda: lrsched.wsd(1.0, 100, 10, 10, decay="exp"), r"decay must be one of"),
+    (lambda: lrsched.tanh(1.0, 0), r"tanh\(steps=0\)"),
+    (lambda: lrsched.noise(lrsched.constant(1.0), pct=1.5), r"noise\(pct=1\.5\)"),
+    (lambda: lrsched.noise(lrsched.constant(1.0), pct=0.1, kind="gauss"), r"kind must be one of"),
+    (lambda: lrsched.join([lrsched.constant(1.0)] * 3, [10]), r"join\(boundaries=\[10\]\): boundaries must be of length 2"),
+    (lambda: lrsched.join([lrsched.constant(1.0)] * 3, [20, 10]), r"join\(boundaries=\[20, 10\]\).*non-decreasing"),
+    (lambda: lrsched.join([], []), r"schedules must be non-empty"),
+    (lambda: lrsched.join([lrsched.constant(1.0), 0.5], [3]), r"join\(schedules\[1\]\): expected an lrsched Schedule"),
+    (lambda: lrsched.warmup(lrsched.constant(1.0), -1), r"warmup\(steps=-1\)"),
+    (lambda: lrsched.warmup(lrsched.constant(1.0), 5, kind="exp"), r"warmup\(kind='exp'\)"),
+    (lambda: lrsched.cycle(lrsched.constant(1.0), 0), r"cycle\(period=0\)"),
+    (lambda: lrsched.cycle(lrsched.constant(1.0), 10, period_mul=0.5), r"cycle\(period_mul=0\.5\): period_mul must be >= 1"),
+    (lambda: lrsched.cycle(lrsched.constant(1.0), 10, limit=0), r"cycle\(limit=0\)"),
+    (lambda: lrsched.clip(lambda t: t, 0.0), r"clip\(schedule\): expected an lrsched Schedule; got function"),
+    (lambda: lrsched.constant(1.0) * "x", r"mul: operands must be Schedules or numbers; got str"),
+]
+
+
+@pytest.mark.parametrize("build,message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_input_raises_a_clear_error(build, message):
+    with pytest.raises(lrsched.ScheduleError, match=message):
+        build()
+
+
+def test_traced_values_are_not_validated_under_jit():
+    @jax.jit
+    def f(steps, pct, bounds):
+        a = lrsched.cosine(1.0, steps)(3)
+        b = lrsched.one_cycle(100, 1.0, pct_start=pct)(3)
+        c = lrsched.piecewise_constant(bounds, [1.0, 0.5, 0.1])(3)
+        return a, b, c
+
+    a, b, c = f(0, 1.5, jnp.array([5, 2]))  # all invalid, none raises under tracing
+    assert np.isfinite(float(b)) and np.isfinite(float(c))
+
+
+def test_config_errors_are_clear():
+    with pytest.raises(lrsched.ScheduleError, match="unknown schedule type 'kosine'. Known types:"):
+        lrsched.from_config({"type": "kosine", "init_value": 1.0})
+    with pytest.raises(lrsched.ScheduleError, match="bad arguments for 'cosine'"):
+        lrsched.from_config({"type": "cosine", "init_value": 1.0, "stepz": 3})
+    with pytest.raises(lrsched.ScheduleError, match=r"cosine\(steps=0\)"):
+        lrsched.from_config({"type": "cosine", "init_value": 1.0, "steps": 0})
+    with pytest.raises(lrsched.ScheduleError, match="made by lrsched.to_config"):
+        lrsched.from_config([1, 2])
+
+    @jax.jit
+    def traced(x):
+        lrsched.to_config(lrsched.constant(x))
+        return x
+
+    with pytest.raises(lrsched.ScheduleError, match="traced value"):
+        traced(1.0)
+
+
+def test_evaluate_rejects_non_schedules():
+    with pytest.raises(TypeError, match="needs an lrsched Schedule"):
+        lrsched.evaluate(lambda t: t, 3)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        lrsched.evaluate(lrsched.constant(1.0), -1)
+
+
+@pytest.mark.parametrize("period,mul", [(1, 1), (5, 1), (1000, 1), (3, 3), (1000, 2), (7, 5), (2**30, 2)])
+def test_cycle_starts_are_exact_over_the_int32_range(period, mul):
+    """Every restart (and the steps around it) up to 2**31 - 1, against Python integers."""
+    span = 2**31 - 1
+    r = lrsched.cycle(lrsched.linear(0.0, 1.0, span), period=period, period_mul=mul)
+    starts, k = [0], 0
+    while starts[-1] < 2**31 and len(starts) < 200:
+        starts.append(starts[-1] + period * mul**k)
+        k += 1
+    t = np.array(sorted({min(max(s + d, 0), BIG) for s in starts for d in (-1, 0, 1)} | {BIG - 1, BIG}))
+    if mul == 1:
+        want = (t % period) / span
+    else:
+        want = np.array([x - starts[np.searchsorted(starts, x, side="right") - 1] for x in t]) / span
+    np.testing.assert_array_equal(lrsched.evaluate(r, t), want.astype(np.float32))
