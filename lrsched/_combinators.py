@@ -237,6 +237,7 @@ class Cycle(Schedule):
     period_mul: Number = 1
     decay: Number = 1.0
     limit: Number = None
+    stretch: bool = static_field(True)
 
     def validate(self):
         check_positive(self, "period", "limit")
@@ -244,28 +245,41 @@ class Cycle(Schedule):
         check_non_negative(self, "decay")
 
     def compute(self, t):
-        k, begin = _cycle_index(t, as_number(self.period), as_number(self.period_mul), self.limit)
+        period, mul = as_number(self.period), as_number(self.period_mul)
+        k, begin = _cycle_index(t, period, mul, self.limit)
         t, begin = common(t, begin)
-        return as_float(self.decay) ** as_float(k) * self.schedule(t - begin)
+        local = t - begin
+        if self.stretch:  # cycle k plays the schedule slowed down by mul**k
+            mul_f = as_float(mul)
+            local = jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f ** as_float(k))
+        return as_float(self.decay) ** as_float(k) * self.schedule(local)
 
 
 def cycle(schedule: Schedule, period: Number, period_mul: Number = 1, decay: Number = 1.0,
-          limit: Number | None = None) -> Cycle:
+          limit: Number | None = None, stretch: bool = True) -> Cycle:
     r"""Restart `schedule` every period (SGDR warm restarts, arXiv:1608.03983).
 
-    Cycle ``k`` lasts ``period * period_mul**k`` steps and runs
-    ``decay**k * schedule(local step)``. After `limit` cycles the last cycle
-    goes on (and a finite schedule holds its end). Integer `period` and
-    `period_mul` give exact cycle positions at every int32 step; a float
-    `period_mul` (timm's ``cycle_mul=1.5``) uses float arithmetic.
+    Cycle ``k`` starts at ``P (m^k - 1) / (m - 1)`` (``k P`` when ``m = 1``),
+    lasts ``P m^k`` steps and gives
+
+    .. math:: v(t) = d^k \, sig((t - 	ext{start}_k) / m^kig)
+
+    with ``P = period``, ``m = period_mul``, ``d = decay``: the schedule, written
+    for the first period, is stretched over each longer one (SGDR's ``T_mult``).
+    ``stretch=False`` keeps its own time (a longer cycle then holds the
+    schedule's end value for longer). After `limit` cycles the last cycle goes
+    on (a finite schedule holds its end). Cycle starts are exact integers for
+    every int32 step when `period` and `period_mul` are integers; a stretched
+    cycle's local step is a float.
 
     Examples:
       >>> import lrsched
-      >>> lrsched.evaluate(lrsched.cycle(lrsched.linear(1.0, 0.0, 2), period=2, period_mul=2), 6)
-      array([1. , 0.5, 1. , 0.5, 0. , 0. ], dtype=float32)
+      >>> sgdr = lrsched.cycle(lrsched.linear(1.0, 0.0, 2), period=2, period_mul=2)
+      >>> lrsched.evaluate(sgdr, 7)
+      array([1.  , 0.5 , 1.  , 0.75, 0.5 , 0.25, 1.  ], dtype=float32)
     """
     _need_schedule("cycle(schedule)", schedule)
-    return Cycle(schedule, period, period_mul, decay, limit)
+    return Cycle(schedule, period, period_mul, decay, limit, stretch)
 
 
 # ------------------------------------------------------------ clip and shift

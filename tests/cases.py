@@ -212,7 +212,8 @@ def ref_cycle(t, p):
             start += length
             length *= float(p["period_mul"])
             k += 1
-        out[j] = p["decay"] ** k * p["peak"] * _cos01(min((step - start) / p["steps"], 1.0))
+        stretch = float(p["period_mul"]) ** k  # the cosine is stretched over each longer period
+        out[j] = p["decay"] ** k * p["peak"] * _cos01(min((step - start) / stretch / p["steps"], 1.0))
     return out
 
 
@@ -225,7 +226,7 @@ def ref_cycle_limit(t, p):
             start += length
             length *= 2.0
             k += 1
-        out[j] = 0.5**k * p["peak"] * (1.0 - min((step - start) / p["period"], 1.0))
+        out[j] = 0.5**k * p["peak"] * (1.0 - min((step - start) / 2.0**k / p["period"], 1.0))
     return out
 
 

@@ -1,0 +1,57 @@
+"""The command line: ``python -m lrsched {demo,gallery,table} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m lrsched",
+        description="lrsched: learning-rate schedules as JAX pytree data. Commands:",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo",
+        help="the main job: a table of schedules, the PNG gallery, and (with scikit-learn) the LR range test "
+        "and one-cycle training on the digits data set",
+        description="Print a table of schedules at sample steps and write the PNG gallery into OUT; then, on "
+        "scikit-learn's digits, run the LR range test, print its suggestions, train an MLP with one-cycle at the "
+        "suggested rate and with a constant rate, print a table and save the plots into OUT.",
+    )
+    demo.add_argument("--out", default="demo-output", help="folder for the PNG files (default: demo-output)")
+    demo.add_argument("--quick", action="store_true", help="fewer steps (for tests)")
+    demo.add_argument("--no-train", action="store_true", help="only the schedule table and gallery")
+    gallery = sub.add_parser("gallery", help="write one PNG per schedule and gallery.png (README pictures)")
+    gallery.add_argument("out", nargs="?", default="docs/gallery", help="folder (default: docs/gallery)")
+    sub.add_parser("table", help="print every gallery schedule at sample steps")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from lrsched import _gallery
+
+    if args.command == "table":
+        print(_gallery.table())
+        return 0
+    if args.command == "gallery":
+        paths = _gallery.write_gallery(args.out)
+        print(f"wrote {len(paths)} PNG files to {args.out}")
+        return 0
+    start = time.perf_counter()
+    print(_gallery.table())
+    paths = _gallery.write_gallery(args.out)
+    print(f"\nwrote the gallery ({len(paths)} PNG files) to {args.out}/")
+    if not args.no_train:
+        from lrsched import _demo
+
+        _demo.run_demo(args.out, quick=args.quick)
+    print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
