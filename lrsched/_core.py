@@ -84,11 +84,31 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     length = jnp.maximum(length, zero)
     done = jnp.clip(offset, zero, length)
     left = length - done
-    empty = length <= 0
-    denom = as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
-    done_f = jnp.where(empty, 1.0, as_float(done) / denom).astype(float_dtype())
-    left_f = jnp.where(empty, 0.0, as_float(left) / denom).astype(float_dtype())
-    return done_f, left_f
+    empty = length <= 0  # then done == left == 0 and `finished` supplies the 1
+    scale = 1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
+    finished = jnp.where(empty, 1.0, 0.0).astype(float_dtype())
+    return as_float(done) * scale + finished, as_float(left) * scale
+
+
+@jax.custom_jvp
+def _unit_fast_power(x: jax.Array, e: jax.Array) -> jax.Array:
+    return jnp.where(e == 1.0, x, x**e)
+
+
+@_unit_fast_power.defjvp
+def _unit_fast_power_jvp(primals, tangents):
+    _, tangent = jax.jvp(lambda x, e: x**e, primals, tangents)  # the derivative of the plain power
+    return _unit_fast_power(*primals), tangent
+
+
+def power(x: jax.Array, exponent: Any) -> jax.Array:
+    """``x ** exponent`` for a leaf exponent, skipping the general power when a
+    scalar exponent is 1 (the common default) without making it static; the
+    derivative (also with respect to the exponent) is that of ``x ** e``."""
+    e = as_float(exponent)
+    if e.ndim:
+        return x**e
+    return _unit_fast_power(x, e)
 
 
 def split(offset: Any, period: Any) -> tuple[jax.Array, jax.Array]:
@@ -105,10 +125,14 @@ def split(offset: Any, period: Any) -> tuple[jax.Array, jax.Array]:
 
 
 def cos_anneal(done: jax.Array, left: jax.Array) -> jax.Array:
-    """``(1 + cos(pi * done)) / 2`` without cancellation at either end."""
-    return jnp.where(
-        done <= 0.5, jnp.cos(0.5 * jnp.pi * done) ** 2, jnp.sin(0.5 * jnp.pi * left) ** 2
-    )
+    """``(1 + cos(pi * done)) / 2``, computed as ``sin(pi * left / 2) ** 2``.
+
+    The two are equal because ``done + left = 1``; the sine form is accurate to
+    the last bit near both ends (``left`` is exact near the end of a decay) and
+    needs one transcendental.
+    """
+    del done
+    return jnp.sin(0.5 * jnp.pi * left) ** 2
 
 
 # ------------------------------------------------------------------- validation

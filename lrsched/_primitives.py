@@ -26,6 +26,7 @@ from lrsched._core import (
     cos_anneal,
     fail,
     phase,
+    power,
     schedule_class,
     split,
     static_field,
@@ -137,7 +138,7 @@ class Polynomial(Schedule):
     def compute(self, t):
         _, left = phase(t, self.steps)
         end = as_float(self.end_value)
-        return end + (as_float(self.init_value) - end) * left ** as_float(self.power)
+        return end + (as_float(self.init_value) - end) * power(left, self.power)
 
 
 def polynomial(init_value: Number, end_value: Number, steps: Number, power: Number = 1.0) -> Polynomial:
@@ -166,7 +167,7 @@ class Cosine(Schedule):
     def compute(self, t):
         done, left = phase(t, self.steps)
         end = as_float(self.end_value)
-        shape = cos_anneal(done, left) ** as_float(self.exponent)
+        shape = power(cos_anneal(done, left), self.exponent)
         return end + (as_float(self.init_value) - end) * shape
 
 
@@ -199,12 +200,12 @@ class Exponential(Schedule):
         check_positive(self, "rate", "steps")
 
     def compute(self, t):
-        k, r = split(t, self.steps)
-        power = as_float(k)
-        if not self.staircase:
-            power = power + as_float(r) / as_float(self.steps)
         rate = as_float(self.rate)
-        value = as_float(self.init_value) * rate**power
+        if self.staircase:
+            exponent = as_float(split(t, self.steps)[0])
+        else:
+            exponent = as_float(t) * (1.0 / as_float(self.steps))
+        value = as_float(self.init_value) * jnp.exp(exponent * jnp.log(rate))
         if self.end_value is not None:
             end = as_float(self.end_value)
             value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
@@ -219,8 +220,8 @@ def exponential(init_value: Number, rate: Number, steps: Number = 1, staircase: 
     .. math:: v(t) = v_0 \, r^{t / T} \quad (\lfloor t/T \rfloor \text{ if staircase})
 
     clamped at `end_value` (from below when ``rate < 1``, from above when
-    ``rate > 1``) when given. The exponent is split as ``k + r/T`` with exact
-    integer ``k``.
+    ``rate > 1``) when given. The staircase count ``floor(t/T)`` is exact
+    integer division.
 
     Examples:
       >>> import lrsched
@@ -603,7 +604,7 @@ class WarmupCosine(Schedule):
         up = lerp(self.init_value, self.peak_value, *phase(t, w))
         done, left = phase(t - w, as_number(self.total_steps) - w)
         end = as_float(self.end_value)
-        down = end + (as_float(self.peak_value) - end) * cos_anneal(done, left) ** as_float(self.exponent)
+        down = end + (as_float(self.peak_value) - end) * power(cos_anneal(done, left), self.exponent)
         return jnp.where(t < w, up, down)
 
 
