@@ -255,6 +255,7 @@ class Schedule:
 
     Schedules are frozen pytree dataclasses: every number is a leaf, so they work
     under ``jax.jit``, ``jax.vmap`` (over any parameter) and ``jax.grad``.
+    Constructor arguments are validated when concrete (never when traced).
     """
 
     factory_name: ClassVar[str] = "schedule"
@@ -326,16 +327,37 @@ def _repr_arg(v: Any) -> str:
 
 
 def schedule_class(name: str) -> Callable[[type], type]:
-    """Make `cls` a frozen pytree dataclass and register it for configs as `name`."""
+    """Make `cls` a frozen pytree dataclass and register it for configs as `name`.
+
+    Data fields are pytree children (with attribute keys, so paths read
+    ``.schedule.steps``); static fields are the treedef's metadata. Unflattening
+    bypasses ``__init__``: arguments are validated once, when a user builds the
+    schedule, never when JAX rebuilds it from leaves (tracers, placeholders or
+    the ``in_axes`` trees of ``jax.vmap``).
+    """
 
     def wrap(cls: type) -> type:
         cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
         fields = dataclasses.fields(cls)
-        jax.tree_util.register_dataclass(
-            cls,
-            data_fields=[f.name for f in fields if not f.metadata.get("static")],
-            meta_fields=[f.name for f in fields if f.metadata.get("static")],
-        )
+        data = tuple(f.name for f in fields if not f.metadata.get("static"))
+        meta = tuple(f.name for f in fields if f.metadata.get("static"))
+        keys = tuple(jax.tree_util.GetAttrKey(n) for n in data)
+
+        def flatten_with_keys(x):
+            return [(k, getattr(x, n)) for k, n in zip(keys, data)], tuple(getattr(x, n) for n in meta)
+
+        def flatten(x):
+            return [getattr(x, n) for n in data], tuple(getattr(x, n) for n in meta)
+
+        def unflatten(aux, children):
+            x = object.__new__(cls)
+            for n, v in zip(data, children):
+                object.__setattr__(x, n, v)
+            for n, v in zip(meta, aux):
+                object.__setattr__(x, n, v)
+            return x
+
+        jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
         cls.factory_name = name
         if name in Schedule._registry:
             raise RuntimeError(f"two schedules registered as {name!r}")

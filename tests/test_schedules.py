@@ -156,3 +156,17 @@ def test_plot_returns_axes(tmp_path):
     ax = lrsched.plot(lrsched.one_cycle(100, 0.1), 120, label="one cycle")
     ax.figure.savefig(tmp_path / "x.png")
     assert (tmp_path / "x.png").stat().st_size > 1000
+
+
+def test_pytree_rebuilds_skip_validation_and_keep_paths():
+    s = lrsched.warmup(lrsched.cosine(0.1, 100), 10)
+    axes = jax.tree.map(lambda _: 0, s)  # an in_axes tree: steps=0 must not raise here
+    assert axes.schedule.steps == 0
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(s)[0]]
+    assert paths == [".schedule.init_value", ".schedule.steps", ".schedule.end_value", ".schedule.exponent",
+                     ".steps", ".init_value"]
+    batch = jax.tree.map(lambda x: jnp.stack([jnp.asarray(x)] * 3), s)
+    out = jax.vmap(lambda s: s(jnp.arange(20)), in_axes=(axes,))(batch)
+    assert out.shape == (3, 20)
+    with pytest.raises(lrsched.ScheduleError):  # user construction still validates
+        lrsched.cosine(0.1, 0)
