@@ -135,6 +135,8 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
     groups = tuple(jax.tree.map(lambda *xs: _stack(xs), *m) for m in members)
     traced = any(isinstance(b, jax.core.Tracer) for b in jax.tree.leaves(boundaries))
     bounds = jnp.asarray(boundaries) if traced else np.asarray(boundaries)
+    if bounds.size == 0:  # no boundaries (one piece): keep integer steps
+        bounds = np.zeros((0,), np.int64)
     if bounds.ndim == 0:
         bounds = bounds.reshape(1)
     return Join(groups, bounds, tuple(piece_group), tuple(piece_index))
