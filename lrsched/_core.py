@@ -70,6 +70,17 @@ def common(*xs: jax.Array) -> tuple[jax.Array, ...]:
     return tuple(x.astype(float_dtype()) for x in xs)
 
 
+def divide(a: Any, b: Any) -> jax.Array:
+    """``a / b`` correctly rounded, in the default float dtype.
+
+    XLA on CPU turns a division by a broadcast scalar into a multiplication by
+    its reciprocal (one ulp off at about half of all steps); the barrier keeps
+    the true division, so phases and boundary tests match float64 references.
+    """
+    a, b = jnp.broadcast_arrays(as_float(a), as_float(b))
+    return a / jax.lax.optimization_barrier(b)
+
+
 def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     """Progress through a stretch of `length` steps, as ``(done, left)`` in [0, 1].
 
@@ -85,9 +96,9 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     done = jnp.clip(offset, zero, length)
     left = length - done
     empty = length <= 0  # then done == left == 0 and `finished` supplies the 1
-    scale = 1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
+    safe = jnp.where(empty, jnp.ones((), length.dtype), length)
     finished = jnp.where(empty, 1.0, 0.0).astype(float_dtype())
-    return as_float(done) * scale + finished, as_float(left) * scale
+    return divide(done, safe) + finished, divide(left, safe)
 
 
 @jax.custom_jvp

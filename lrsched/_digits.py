@@ -48,14 +48,22 @@ def batches(x: np.ndarray, y: np.ndarray, num_steps: int, batch_size: int = 64, 
     return x[idx], y[idx]
 
 
-def init_mlp(key: jax.Array, sizes: tuple[int, ...] = (64, 64, 10)) -> list[dict[str, jax.Array]]:
-    """He-initialised dense layers."""
-    params = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        key, sub = jax.random.split(key)
-        params.append({"w": jax.random.normal(sub, (n_in, n_out)) * jnp.sqrt(2.0 / n_in),
-                       "b": jnp.zeros((n_out,))})
-    return params
+def _seed(key: Any) -> int:
+    """An int seed from an int, a typed JAX key or a raw ``PRNGKey`` array."""
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return int.from_bytes(np.asarray(key, np.uint32).tobytes(), "little")
+
+
+def init_mlp(key: Any = 0, sizes: tuple[int, ...] = (64, 64, 10)) -> list[dict[str, jax.Array]]:
+    """He-initialised dense layers, drawn with numpy from `key` (an int seed or a
+    JAX key): ``jax.random`` would compile a program per shape, seconds on a small CPU."""
+    rng = np.random.default_rng(_seed(key))
+    return [{"w": jnp.asarray(rng.standard_normal((n_in, n_out), np.float32) * np.sqrt(2.0 / n_in)),
+             "b": jnp.zeros((n_out,), jnp.float32)}
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
 def apply_mlp(params: Any, x: jax.Array) -> jax.Array:
