@@ -52,6 +52,9 @@ from lrsched._config import to_config as to_config
 from lrsched._core import Schedule as Schedule
 from lrsched._core import ScheduleError as ScheduleError
 from lrsched._core import evaluate as evaluate
+from lrsched._plateau import Plateau as Plateau
+from lrsched._plateau import PlateauState as PlateauState
+from lrsched._plateau import plateau as plateau
 from lrsched._primitives import (
     WSD as WSD,
 )
