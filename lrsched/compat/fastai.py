@@ -1,0 +1,422 @@
+"""fastai's schedules (``fastai.callback.schedule``) as lrsched schedules.
+
+fastai schedules a hyper-parameter as a function of ``pos``, the fraction of
+training done: before batch ``i`` of ``N`` its ``ParamScheduler`` sets the value
+``f(i / N)`` (so ``pos`` never reaches 1). Here:
+
+- ``SchedLin``, ``SchedCos``, ``SchedNo``, ``SchedExp``, ``SchedPoly``,
+  ``combine_scheds`` and ``combined_cos`` build schedules *of pos* (call them
+  with a fraction in [0, 1], as in fastai);
+- :func:`per_step` turns a schedule of pos into a schedule of the step count
+  (``f(t / total_steps)``), and
+- :func:`one_cycle`, :func:`one_cycle_momentum`, :func:`fit_one_cycle`,
+  :func:`flat_cos` and :func:`sgdr` are the schedules that ``fit_one_cycle``,
+  ``fit_flat_cos`` and ``fit_sgdr`` install, per step.
+
+``total_steps`` is fastai's ``n_epoch * len(dls.train)``. Past the last step
+(``t >= total_steps``) the value of step ``total_steps - 1`` is held.
+
+The pieces are lrsched primitives (``linear``, ``cosine``, ``exponential``,
+``constant``) evaluated at pos; ``combine_scheds`` and ``per_step`` are small
+private nodes (``fastai.combine``, ``fastai.per_step``). Every number is a leaf:
+vmap over ``lr_max``, ``pct_start``, ``total_steps``, ``moms``...
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from lrsched._core import (
+    Schedule,
+    ScheduleError,
+    as_float,
+    as_number,
+    check,
+    check_length,
+    check_positive,
+    common,
+    concrete,
+    divide,
+    schedule_class,
+)
+from lrsched._primitives import constant, cosine, exponential, linear
+
+__all__ = [
+    "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
+    "per_step", "one_cycle", "one_cycle_momentum", "fit_one_cycle", "flat_cos", "sgdr",
+    "PerStep", "Combine", "Poly",
+]
+
+Number = Any
+
+
+def _bad(func: str, field: str, value: Any, must: str, fix: str) -> ScheduleError:
+    shown = concrete(value)
+    shown = shown.tolist() if shown is not None else value
+    return ScheduleError(f"{func}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
+
+
+def _all_concrete(*xs: Any) -> bool:
+    return all(concrete(x) is not None for x in xs)
+
+
+# ------------------------------------------------------------ private nodes
+
+
+@schedule_class("fastai.per_step")
+class PerStep(Schedule):
+    """``schedule(min(t, total_steps - 1) / total_steps)``: a schedule of pos, per step."""
+
+    schedule: Schedule
+    total_steps: Number
+
+    def validate(self):
+        check_positive(self, "total_steps")
+
+    def compute(self, t):
+        t, n = common(t, as_number(self.total_steps))
+        last = jnp.maximum(n - 1, jnp.zeros((), n.dtype))
+        return self.schedule(divide(jnp.minimum(t, last), n))
+
+
+@schedule_class("fastai.combine")
+class Combine(Schedule):
+    """fastai's ``combine_scheds``: piece ``i`` runs over the fraction ``pcts[i]`` of pos
+    and sees its own pos ``(p - c_i) / (c_{i+1} - c_i)`` (``c`` the cumulative sums)."""
+
+    scheds: tuple
+    pcts: Any
+
+    @classmethod
+    def from_config_args(cls, args):
+        return cls(tuple(args["scheds"]), args["pcts"])
+
+    def validate(self):
+        check_length(self, "pcts", len(self.scheds), "one fraction per schedule")
+        check(self, "pcts", lambda a: (a >= 0).all() & (np.abs(a.sum(axis=-1) - 1.0) <= 1e-9).all(),
+              "non-negative fractions that sum to 1", "Each entry is the fraction of training its schedule covers")
+
+    def compute(self, t):
+        pos = as_float(t)
+        pcts = as_float(self.pcts)
+        edges = [jnp.zeros(pcts.shape[:-1], pcts.dtype)]
+        for i in range(len(self.scheds)):  # sequential sums, as numpy's and torch's cumsum
+            edges.append(edges[-1] + pcts[..., i])
+        cum = jnp.stack(edges, axis=-1)
+        index = jnp.sum(cum[1:-1] <= pos[..., None], axis=-1)  # the last piece starting at or before pos
+        low, high = jnp.take(cum, index), jnp.take(cum, index + 1)
+        width = high - low
+        local = jnp.where(width > 0, divide(pos - low, jnp.where(width > 0, width, 1.0)), 1.0)
+        out = self.scheds[0](local)
+        for i, piece in enumerate(self.scheds[1:], start=1):
+            out = jnp.where(index == i, piece(local), out)
+        return out
+
+
+@schedule_class("fastai.poly")
+class Poly(Schedule):
+    """fastai's ``SchedPoly``: ``start + (end - start) * pos**power``."""
+
+    start: Number
+    end: Number
+    power: Number
+
+    def compute(self, t):
+        start = as_float(self.start)
+        return start + (as_float(self.end) - start) * as_float(t) ** as_float(self.power)
+
+
+# ------------------------------------------------------- schedules of pos
+
+
+def SchedLin(start: Number, end: Number) -> Schedule:  # noqa: N802 - fastai's name
+    r"""Linear from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedLin``).
+
+    .. math:: f(p) = s + p\,(e - s)
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> float(fastai.SchedLin(0.0, 2.0)(0.25))
+      0.5
+    """
+    return linear(start, end, 1)
+
+
+def SchedCos(start: Number, end: Number) -> Schedule:  # noqa: N802
+    r"""Cosine from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedCos``).
+
+    .. math:: f(p) = s + \tfrac12 (1 + \cos(\pi (1 - p)))\,(e - s)
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> round(float(fastai.SchedCos(1.0, 0.0)(0.25)), 4)
+      0.8536
+    """
+    return cosine(start, 1, end)
+
+
+def SchedNo(start: Number, end: Number) -> Schedule:  # noqa: N802
+    r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
+
+    .. math:: f(p) = s
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> float(fastai.SchedNo(0.1, 5.0)(0.9))
+      0.1
+    """
+    return constant(start)
+
+
+def SchedExp(start: Number, end: Number) -> Schedule:  # noqa: N802
+    r"""Exponential (geometric) from `start` to `end` (fastai's ``SchedExp``).
+
+    .. math:: f(p) = s\,(e / s)^{p}
+
+    `start` and `end` must be non-zero with the same sign.
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> round(float(fastai.SchedExp(1e-4, 1e-2)(0.5)), 6)
+      0.001
+    """
+    if _all_concrete(start, end):
+        s, e = float(np.asarray(start)), float(np.asarray(end))
+        if s == 0 or e / s <= 0:
+            raise _bad("SchedExp", "end", end, f"non-zero with the sign of start ({s!r})",
+                       "An exponential schedule moves by a constant ratio end/start, which must be > 0")
+    return exponential(start, end / start, 1)
+
+
+def SchedPoly(start: Number, end: Number, power: Number) -> Schedule:  # noqa: N802
+    r"""Polynomial from `start` to `end` (fastai's ``SchedPoly``).
+
+    .. math:: f(p) = s + (e - s)\,p^{\text{power}}
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> float(fastai.SchedPoly(0.0, 1.0, power=2)(0.5))
+      0.25
+    """
+    return Poly(start, end, power)
+
+
+def _as_vector(xs: Any) -> Any:
+    """numpy float64 when concrete (exact under x64 whatever the mode), else jnp."""
+    a = concrete(xs)
+    if a is not None:
+        return np.asarray(a, dtype=np.float64).reshape(-1)
+    if isinstance(xs, (list, tuple)):
+        return jnp.stack([as_float(x) for x in xs])
+    return as_float(xs).reshape(-1)
+
+
+def combine_scheds(pcts: Sequence[Number], scheds: Sequence[Schedule]) -> Schedule:
+    r"""Run ``scheds[i]`` over the fraction ``pcts[i]`` of training (fastai's ``combine_scheds``).
+
+    With ``c_i`` the cumulative sums of `pcts` (``c_0 = 0``), piece ``i`` is
+    active for ``c_i <= p < c_{i+1}`` and sees its own pos:
+
+    .. math:: f(p) = s_i\left(\frac{p - c_i}{c_{i+1} - c_i}\right)
+
+    A piece of width 0 is skipped, as in fastai. The result is a schedule of pos;
+    wrap it in :func:`per_step` to get one of the step count.
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> f = fastai.combine_scheds([0.5, 0.5], [fastai.SchedLin(0.0, 1.0), fastai.SchedNo(1.0, 1.0)])
+      >>> [float(f(p)) for p in (0.0, 0.25, 0.75)]
+      [0.0, 0.5, 1.0]
+    """
+    scheds = list(scheds)
+    for i, s in enumerate(scheds):
+        if not isinstance(s, Schedule):
+            raise ScheduleError(
+                f"combine_scheds(scheds[{i}]): expected an lrsched Schedule; got {type(s).__name__}. "
+                "Use SchedLin/SchedCos/SchedExp/SchedNo/SchedPoly from lrsched.compat.fastai"
+            )
+    p = _as_vector(pcts)
+    if p.shape[-1] != len(scheds) or not scheds:
+        raise _bad("combine_scheds", "pcts", pcts, f"one fraction per schedule ({len(scheds)})",
+                   "Give pcts and scheds the same non-zero length")
+    return Combine(tuple(scheds), p)
+
+
+def combined_cos(pct: Number, start: Number, middle: Number, end: Number) -> Schedule:
+    r"""Cosine from `start` to `middle` over the fraction `pct`, then to `end`
+    (fastai's ``combined_cos``, the shape of ``fit_one_cycle``).
+
+    .. math:: f(p) = \text{combine\_scheds}([q, 1 - q], [\text{SchedCos}(s, m), \text{SchedCos}(m, e)])(p)
+
+    Examples:
+      >>> from lrsched.compat import fastai
+      >>> f = fastai.combined_cos(0.25, 0.0, 1.0, 0.0)
+      >>> [round(float(f(p)), 4) for p in (0.0, 0.125, 0.25, 0.625)]
+      [0.0, 0.5, 1.0, 0.5]
+    """
+    return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
+
+
+def per_step(schedule: Schedule, total_steps: Number) -> Schedule:
+    r"""A schedule of pos as a schedule of the step: what fastai's ``ParamScheduler``
+    sets before batch `t` of a fit of `total_steps` batches.
+
+    .. math:: v(t) = f\left(\min(t, N - 1) / N\right)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> lrsched.evaluate(fastai.per_step(fastai.SchedLin(0.0, 1.0), 4), 6)
+      array([0.  , 0.25, 0.5 , 0.75, 0.75, 0.75], dtype=float32)
+    """
+    if not isinstance(schedule, Schedule):
+        raise ScheduleError(f"per_step(schedule): expected an lrsched Schedule; got {type(schedule).__name__}")
+    return PerStep(schedule, total_steps)
+
+
+def _check_fraction(func: str, field: str, value: Any) -> None:
+    a = concrete(value)
+    if a is not None and not np.all((a >= 0) & (a <= 1)):
+        raise _bad(func, field, value, "in [0, 1]", "Pass the fraction of training, such as 0.25")
+
+
+# ---------------------------------------------------- fastai's fit_* schedules
+
+
+def one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final: Number = 1e5,
+              pct_start: Number = 0.25) -> Schedule:
+    r"""The learning rate of fastai's ``Learner.fit_one_cycle``, per step.
+
+    Cosine from ``lr_max / div`` up to `lr_max` over the fraction `pct_start`
+    of the `total_steps` (``n_epoch * len(dls.train)``), then cosine down to
+    ``lr_max / div_final``; with ``p = t / N``:
+
+    .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, l/\text{div}, l, l/\text{div\_final})(p)
+
+    The momentum that goes with it is :func:`one_cycle_momentum`; both at once:
+    :func:`fit_one_cycle`.
+
+    Examples:
+      fastai's ``learn.fit_one_cycle(n_epoch, lr_max=1e-2)`` with 100 batches in all:
+
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> lr = fastai.one_cycle(100, lr_max=1e-2)
+      >>> (100 * lrsched.evaluate(lr, [0, 12, 25, 60, 90])).round(4)  # in units of lr_max
+      array([0.04  , 0.4899, 1.    , 0.5523, 0.0432], dtype=float32)
+      >>> mom = fastai.one_cycle_momentum(100)
+      >>> lrsched.evaluate(mom, [0, 25, 99]).round(4)
+      array([0.95, 0.85, 0.95], dtype=float32)
+    """
+    _check_fraction("one_cycle", "pct_start", pct_start)
+    return per_step(combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final), total_steps)
+
+
+def one_cycle_momentum(total_steps: Number, pct_start: Number = 0.25,
+                       moms: Sequence[Number] = (0.95, 0.85, 0.95)) -> Schedule:
+    r"""The momentum of fastai's ``fit_one_cycle`` (``moms=(0.95, 0.85, 0.95)``), per step.
+
+    Cosine from ``moms[0]`` to ``moms[1]`` over `pct_start`, then to ``moms[2]``:
+
+    .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, m_0, m_1, m_2)(t / N)
+
+    fastai sets it as the optimizer's ``mom`` (``beta1`` for Adam).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> lrsched.evaluate(fastai.one_cycle_momentum(8, pct_start=0.25), 8).round(4)
+      array([0.95  , 0.9   , 0.85  , 0.8567, 0.875 , 0.9   , 0.925 , 0.9433], dtype=float32)
+    """
+    _check_fraction("one_cycle_momentum", "pct_start", pct_start)
+    if concrete(moms) is not None and np.shape(concrete(moms))[-1:] != (3,):
+        raise _bad("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
+                   "Pass e.g. moms=(0.95, 0.85, 0.95)")
+    return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
+
+
+def fit_one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final: Number = 1e5,
+                  pct_start: Number = 0.25, moms: Sequence[Number] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
+    r"""Both schedules of fastai's ``fit_one_cycle``, keyed like its ``ParamScheduler``.
+
+    Returns ``{"lr": one_cycle(...), "mom": one_cycle_momentum(...)}``, ready for
+    e.g. ``lrsched.optax.inject(optax.adam, learning_rate=s["lr"], b1=s["mom"])``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> s = fastai.fit_one_cycle(1000, lr_max=3e-3)
+      >>> sorted(s), float(s["lr"](250)), float(s["mom"](250))
+      (['lr', 'mom'], 0.003, 0.85)
+    """
+    return {"lr": one_cycle(total_steps, lr_max, div, div_final, pct_start),
+            "mom": one_cycle_momentum(total_steps, pct_start, moms)}
+
+
+def flat_cos(total_steps: Number, lr: Number, div_final: Number = 1e5, pct_start: Number = 0.75) -> Schedule:
+    r"""The learning rate of fastai's ``fit_flat_cos``: flat at `lr`, then cosine.
+
+    .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, l, l, l / \text{div\_final})(t / N)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> lrsched.evaluate(fastai.flat_cos(8, lr=1.0, pct_start=0.5), 8).round(4)
+      array([1.    , 1.    , 1.    , 1.    , 1.    , 0.8536, 0.5   , 0.1464], dtype=float32)
+    """
+    _check_fraction("flat_cos", "pct_start", pct_start)
+    return per_step(combined_cos(pct_start, lr, lr, lr / div_final), total_steps)
+
+
+def sgdr(n_cycles: int, cycle_len: Number, lr_max: Number, cycle_mult: Number = 2,
+         steps_per_epoch: Number = 1) -> Schedule:
+    r"""The learning rate of fastai's ``fit_sgdr``: `n_cycles` cosine annealings
+    from `lr_max` to 0, cycle ``i`` lasting ``cycle_len * cycle_mult**i`` epochs.
+
+    The fit lasts ``n_epoch = cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)``
+    epochs of `steps_per_epoch` steps (with the default ``steps_per_epoch=1``
+    `cycle_len` counts steps), and cycle ``i`` covers the fraction
+    ``cycle_len * cycle_mult**i / n_epoch`` of it:
+
+    .. math:: v(t) = \text{combine\_scheds}(\text{pcts}, [\text{SchedCos}(l, 0)] \times n)(t / N)
+
+    ``cycle_mult=1`` (a division by zero in fastai) gives equal cycles.
+    `n_cycles` fixes the number of pieces, so it is a Python int (not vmappable).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import fastai
+      >>> lrsched.evaluate(fastai.sgdr(2, cycle_len=2, lr_max=1.0), 6).round(4)
+      array([1.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464], dtype=float32)
+    """
+    if isinstance(n_cycles, bool) or not isinstance(n_cycles, (int, np.integer)) or n_cycles < 1:
+        raise _bad("sgdr", "n_cycles", n_cycles, "a positive Python int",
+                   "It sets the number of pieces; pass e.g. n_cycles=3")
+    for field, value in (("cycle_len", cycle_len), ("steps_per_epoch", steps_per_epoch)):
+        a = concrete(value)
+        if a is not None and not np.all(a > 0):
+            raise _bad("sgdr", field, value, "positive", f"Pass a number > 0 for {field}")
+    a = concrete(cycle_mult)
+    if a is not None and not np.all(a >= 1):
+        raise _bad("sgdr", "cycle_mult", cycle_mult, ">= 1", "Pass 1 for equal cycles or e.g. 2 to double them")
+    n = int(n_cycles)
+    if _all_concrete(cycle_len, cycle_mult):
+        length, mult = cycle_len, cycle_mult
+        n_epoch = length * n if mult == 1 else length * (mult**n - 1) // (mult - 1)
+        pcts = [length * mult**i / n_epoch for i in range(n)]
+    else:
+        length, mult = as_number(cycle_len), as_number(cycle_mult)
+        length, mult = common(length, mult)
+        one = jnp.ones((), mult.dtype)
+        geometric = mult != one
+        safe = jnp.where(geometric, mult - one, one)
+        if jnp.issubdtype(mult.dtype, jnp.integer):
+            summed = jnp.floor_divide(length * (mult**n - one), safe)
+        else:
+            summed = jnp.floor(length * (mult**n - one) / safe)
+        n_epoch = jnp.where(geometric, summed, length * n)
+        pcts = [as_float(length * mult**i) / as_float(n_epoch) for i in range(n)]
+    return per_step(combine_scheds(pcts, [SchedCos(lr_max, 0.0) for _ in range(n)]), n_epoch * steps_per_epoch)

@@ -1,0 +1,497 @@
+"""Hugging Face transformers' schedules (``transformers.optimization``) as lrsched schedules.
+
+transformers builds each schedule as a ``LambdaLR`` whose factor multiplies the
+optimizer's learning rate. Here the optimizer's rate is `base_lr` and the result
+is the absolute learning rate, ``base_lr * factor(t)``, at update ``t`` (the
+count after ``t`` calls of ``scheduler.step()``).
+
+:func:`get_scheduler` takes transformers' names; each ``get_*`` function takes
+the arguments of its transformers namesake with `base_lr` in place of the
+optimizer. Where an lrsched primitive computes the same thing (linear, constant,
+polynomial, inverse square root) the schedule is built from it; the cosine
+family and warmup-stable-decay, whose shapes (``num_cycles``, oscillation past
+``num_training_steps``, ``1-sqrt`` warmup) no primitive has, are small private
+schedules registered as ``transformers.*``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from lrsched._combinators import join, shift, warmup
+from lrsched._core import (
+    Schedule,
+    ScheduleError,
+    as_float,
+    as_number,
+    check_choice,
+    check_non_negative,
+    common,
+    concrete,
+    divide,
+    schedule_class,
+    static_field,
+)
+from lrsched._primitives import constant, inverse_sqrt, linear, polynomial
+
+__all__ = [
+    "get_scheduler", "SCHEDULER_NAMES",
+    "get_constant_schedule", "get_constant_schedule_with_warmup", "get_linear_schedule_with_warmup",
+    "get_cosine_schedule_with_warmup", "get_cosine_with_hard_restarts_schedule_with_warmup",
+    "get_polynomial_decay_schedule_with_warmup", "get_inverse_sqrt_schedule",
+    "get_cosine_with_min_lr_schedule_with_warmup", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
+    "get_wsd_schedule", "CosineDecay", "CosineRestarts", "WarmupStableDecay",
+]
+
+Number = Any
+
+
+def _bad(func: str, field: str, value: Any, must: str, fix: str) -> ScheduleError:
+    shown = concrete(value)
+    shown = shown.tolist() if shown is not None else value
+    return ScheduleError(f"{func}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
+
+
+def _check(func: str, field: str, value: Any, test: Any, must: str, fix: str) -> None:
+    a = concrete(value)
+    if a is not None and not np.all(test(a)):
+        raise _bad(func, field, value, must, fix)
+
+
+def _steps(func: str, **fields: Any) -> None:
+    for field, value in fields.items():
+        _check(func, field, value, lambda a: a >= 0, "a non-negative number of steps", f"Pass {field} >= 0")
+
+
+def _at_least_one(x: Any) -> Any:
+    """transformers' ``max(1, x)`` (integers stay integers)."""
+    x = as_number(x)
+    return jnp.maximum(x, jnp.ones((), x.dtype))
+
+
+def _sub(a: Any, b: Any, floor: Any = None) -> Any:
+    """``a - b`` (or ``max(a - b, floor)``): plain numbers when both are concrete, else traced."""
+    if concrete(a) is not None and concrete(b) is not None:
+        return a - b if floor is None else max(a - b, floor)
+    a, b = common(as_number(a), as_number(b))
+    return a - b if floor is None else jnp.maximum(a - b, jnp.asarray(floor, a.dtype))
+
+
+def _bounds(step: Any) -> Any:
+    """One join boundary, concrete or traced."""
+    return np.asarray([step]) if concrete(step) is not None else jnp.reshape(as_number(step), (1,))
+
+
+# ------------------------------------------------------------ private shapes
+
+
+@schedule_class("transformers.cosine")
+class CosineDecay(Schedule):
+    """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) after
+    the warmup, at local step ``t``: ``p = t / max(1, steps)``,
+    ``base_lr * max(0, r + (1 - r) * (1 + cos(2 pi c p)) / 2)``; it keeps oscillating past ``p = 1``."""
+
+    base_lr: Number
+    steps: Number
+    num_cycles: Number = 0.5
+    min_lr_rate: Number = 0.0
+
+    def compute(self, t):
+        t, steps = common(t, as_number(self.steps))
+        progress = divide(t, _at_least_one(steps))
+        factor = jnp.cos(jnp.pi * as_float(self.num_cycles) * progress) ** 2  # = (1 + cos(2 pi c p)) / 2
+        rate = as_float(self.min_lr_rate)
+        return as_float(self.base_lr) * jnp.maximum(factor * (1.0 - rate) + rate, 0.0)
+
+
+@schedule_class("transformers.cosine_with_restarts")
+class CosineRestarts(Schedule):
+    """The decay of ``get_cosine_with_hard_restarts_schedule_with_warmup`` at local step
+    ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0."""
+
+    base_lr: Number
+    steps: Number
+    num_cycles: Number = 1
+
+    def compute(self, t):
+        t, steps = common(t, as_number(self.steps))
+        progress = divide(t, _at_least_one(steps))
+        x = jnp.mod(as_float(self.num_cycles) * progress, 1.0)  # transformers' float op order
+        factor = jnp.cos(0.5 * jnp.pi * x) ** 2  # = (1 + cos(pi x)) / 2
+        return as_float(self.base_lr) * jnp.where(progress >= 1.0, 0.0, factor)
+
+
+_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+@schedule_class("transformers.wsd")
+class WarmupStableDecay(Schedule):
+    """``get_wsd_schedule``: warmup (``linear``, ``cosine`` or ``1-sqrt``) from
+    ``min_lr_ratio``, hold, decay back to ``min_lr_ratio`` (then hold it), times `base_lr`."""
+
+    base_lr: Number
+    num_warmup_steps: Number
+    num_stable_steps: Number
+    num_decay_steps: Number
+    warmup_type: str = static_field("linear")
+    decay_type: str = static_field("cosine")
+    min_lr_ratio: Number = 0.0
+    num_cycles: Number = 0.5
+
+    def validate(self):
+        check_choice(self, "warmup_type", _SHAPES)
+        check_choice(self, "decay_type", _SHAPES)
+        check_non_negative(self, "num_warmup_steps", "num_decay_steps")
+
+    def compute(self, t):
+        t, w, s, d = common(t, *(as_number(x) for x in (self.num_warmup_steps, self.num_stable_steps,
+                                                          self.num_decay_steps)))
+        ratio = as_float(self.min_lr_ratio)
+        up = divide(t, _at_least_one(w))
+        if self.warmup_type == "linear":
+            rise = up
+        elif self.warmup_type == "cosine":
+            rise = jnp.sin(0.5 * jnp.pi * up) ** 2  # = (1 - cos(pi p)) / 2
+        else:
+            rise = 1.0 - jnp.sqrt(jnp.clip(1.0 - up, 0.0, None))
+        down = divide(t - w - s, _at_least_one(d))
+        if self.decay_type == "linear":
+            fall = 1.0 - down
+        elif self.decay_type == "cosine":
+            fall = jnp.cos(jnp.pi * as_float(self.num_cycles) * down) ** 2  # = (1 + cos(2 pi c p)) / 2
+        else:
+            fall = 1.0 - jnp.sqrt(jnp.clip(down, 0.0, None))
+        rise = jnp.maximum(rise * (1.0 - ratio) + ratio, 0.0)
+        fall = jnp.maximum(fall * (1.0 - ratio) + ratio, 0.0)
+        factor = jnp.where(t < w, rise, jnp.where(t < w + s, 1.0, jnp.where(t < w + s + d, fall, ratio)))
+        return as_float(self.base_lr) * factor
+
+
+# ------------------------------------------------------ one function per name
+
+
+def get_constant_schedule(base_lr: Number) -> Schedule:
+    r"""transformers' ``get_constant_schedule``: `base_lr` at every step.
+
+    .. math:: v(t) = b
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_constant_schedule(1e-3), 3)
+      array([0.001, 0.001, 0.001], dtype=float32)
+    """
+    return constant(base_lr)
+
+
+def get_constant_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number) -> Schedule:
+    r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
+
+    .. math:: v(t) = b \min(t / \max(1, W), 1)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_constant_schedule_with_warmup(1.0, 4), 6)
+      array([0.  , 0.25, 0.5 , 0.75, 1.  , 1.  ], dtype=float32)
+    """
+    _steps("get_constant_schedule_with_warmup", num_warmup_steps=num_warmup_steps)
+    return warmup(constant(base_lr), num_warmup_steps)
+
+
+def get_linear_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number) -> Schedule:
+    r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
+
+    .. math:: v(t) = b \begin{cases} t / W & t < W \\ \max(0, (N - t) / \max(1, N - W)) & t \ge W \end{cases}
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_linear_schedule_with_warmup(1.0, 2, 6), 8)
+      array([0.  , 0.5 , 1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ], dtype=float32)
+    """
+    _steps("get_linear_schedule_with_warmup", num_warmup_steps=num_warmup_steps,
+           num_training_steps=num_training_steps)
+    # a join, not lrsched.warmup: with N == W transformers still ramps to base_lr, then drops to 0
+    ramp = linear(0.0, base_lr, num_warmup_steps)
+    return join([ramp, linear(base_lr, 0.0, _sub(num_training_steps, num_warmup_steps, 0))], _bounds(num_warmup_steps))
+
+
+def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
+                                    num_cycles: Number = 0.5) -> Schedule:
+    r"""transformers' ``get_cosine_schedule_with_warmup``: warmup from 0, then a cosine wave.
+
+    With ``p = (t - W) / max(1, N - W)`` after the warmup:
+
+    .. math:: v(t) = b \max\left(0, \tfrac12 (1 + \cos(2 \pi c p))\right)
+
+    With the default ``num_cycles=0.5`` it reaches 0 at `N`; like transformers it
+    goes on with the cosine past `N` (back up to `base_lr` at ``p = 2``).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_cosine_schedule_with_warmup(1.0, 2, 6), 7).round(4)
+      array([0.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464, 0.    ], dtype=float32)
+    """
+    _steps("get_cosine_schedule_with_warmup", num_warmup_steps=num_warmup_steps,
+           num_training_steps=num_training_steps)
+    steps = _sub(num_training_steps, num_warmup_steps)
+    return warmup(CosineDecay(base_lr, steps, num_cycles), num_warmup_steps)
+
+
+def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number,
+                                                       num_training_steps: Number, num_cycles: Number = 1) -> Schedule:
+    r"""transformers' ``get_cosine_with_hard_restarts_schedule_with_warmup``.
+
+    Warmup from 0, then `num_cycles` cosine decays from `base_lr` to 0, each
+    restarting at `base_lr`; 0 from `N` on. With ``p = (t - W) / max(1, N - W)``:
+
+    .. math:: v(t) = b \tfrac12 (1 + \cos(\pi ((c p) \bmod 1))),\quad p < 1
+
+    ``(c p) mod 1`` is computed in floating point in transformers' order, so
+    under x64 a restart lands on exactly the step it lands on in transformers.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_cosine_with_hard_restarts_schedule_with_warmup(1.0, 0, 8, 2), 9).round(4)
+      array([1.    , 0.8536, 0.5   , 0.1464, 1.    , 0.8536, 0.5   , 0.1464, 0.    ], dtype=float32)
+    """
+    _steps("get_cosine_with_hard_restarts_schedule_with_warmup", num_warmup_steps=num_warmup_steps,
+           num_training_steps=num_training_steps)
+    steps = _sub(num_training_steps, num_warmup_steps)
+    return warmup(CosineRestarts(base_lr, steps, num_cycles), num_warmup_steps)
+
+
+def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
+                                              lr_end: Number = 1e-7, power: Number = 1.0) -> Schedule:
+    r"""transformers' ``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
+    polynomial decay to `lr_end` at `N`, held after.
+
+    .. math:: v(t) = e + (b - e) \left(1 - \frac{t - W}{N - W}\right)^{\text{power}},\quad W \le t \le N
+
+    `base_lr` must exceed `lr_end` (transformers raises otherwise).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_polynomial_decay_schedule_with_warmup(1.0, 1, 5, lr_end=0.0, power=2), 7)
+      array([0.    , 1.    , 0.5625, 0.25  , 0.0625, 0.    , 0.    ], dtype=float32)
+    """
+    func = "get_polynomial_decay_schedule_with_warmup"
+    _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
+    b, e = concrete(base_lr), concrete(lr_end)
+    if b is not None and e is not None and not np.all(b > e):
+        raise _bad(func, "lr_end", lr_end, f"smaller than base_lr ({b.tolist()!r})",
+                   "transformers raises here too: lower lr_end or raise base_lr")
+    _check(func, "power", power, lambda a: a > 0, "positive", "Pass power > 0 (1.0 is linear)")
+    decay = polynomial(base_lr, lr_end, _sub(num_training_steps, num_warmup_steps, 0), power)
+    return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
+
+
+def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timescale: Number | None = None) -> Schedule:
+    r"""transformers' ``get_inverse_sqrt_schedule``: warmup from 0, then inverse square root.
+
+    .. math:: v(t) = b \sqrt{\tau / (t - W + \tau)},\quad t \ge W
+
+    `timescale` (``tau``) defaults to `num_warmup_steps`, or 10000 when that is 0.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> lrsched.evaluate(hf.get_inverse_sqrt_schedule(1.0, 2), [0, 1, 2, 8]).round(4)
+      array([0. , 0.5, 1. , 0.5], dtype=float32)
+    """
+    func = "get_inverse_sqrt_schedule"
+    _steps(func, num_warmup_steps=num_warmup_steps)
+    if timescale is None:
+        w = concrete(num_warmup_steps)
+        if w is not None and w.ndim == 0:
+            timescale = num_warmup_steps or 10_000
+        else:
+            w = as_number(num_warmup_steps)
+            timescale = jnp.where(w == 0, jnp.asarray(10_000, w.dtype), w)
+    _check(func, "timescale", timescale, lambda a: a > 0, "positive", "Pass a timescale > 0")
+    return warmup(inverse_sqrt(base_lr, timescale), num_warmup_steps)
+
+
+def _min_lr_rate(func: str, base_lr: Number, min_lr: Number | None, min_lr_rate: Number | None) -> Number:
+    if min_lr is not None and min_lr_rate is not None:
+        raise ScheduleError(f"{func}: only one of min_lr or min_lr_rate may be set; got both. Drop one of them")
+    if min_lr is not None:
+        return min_lr / base_lr
+    if min_lr_rate is None:
+        raise ScheduleError(f"{func}: one of min_lr or min_lr_rate must be set (transformers requires it too). "
+                            "Pass e.g. min_lr_rate=0.1")
+    return min_lr_rate
+
+
+def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
+                                                num_cycles: Number = 0.5, min_lr: Number | None = None,
+                                                min_lr_rate: Number | None = None) -> Schedule:
+    r"""transformers' ``get_cosine_with_min_lr_schedule_with_warmup``: the cosine schedule
+    decaying to ``r = min_lr_rate`` (or ``min_lr / base_lr``) instead of 0.
+
+    .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> s = hf.get_cosine_with_min_lr_schedule_with_warmup(1.0, 0, 4, min_lr=0.2)
+      >>> lrsched.evaluate(s, 5).round(4)
+      array([1.    , 0.8828, 0.6   , 0.3172, 0.2   ], dtype=float32)
+    """
+    func = "get_cosine_with_min_lr_schedule_with_warmup"
+    _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
+    rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
+    steps = _sub(num_training_steps, num_warmup_steps)
+    return warmup(CosineDecay(base_lr, steps, num_cycles, rate), num_warmup_steps)
+
+
+def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+        base_lr: Number, num_warmup_steps: Number, num_training_steps: Number, num_cycles: Number = 0.5,
+        min_lr: Number | None = None, min_lr_rate: Number | None = None,
+        warmup_lr_rate: Number | None = None) -> Schedule:
+    r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
+
+    Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
+    ``w + (1 - w) t / max(1, W - 1)``), then the min-lr cosine with
+    ``p = (t - W + 1) / max(1, N - W)``, so it reaches its minimum at ``N - 1``.
+
+    .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right),\quad t \ge W
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> s = hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(1.0, 2, 6, min_lr_rate=0.0)
+      >>> lrsched.evaluate(s, 7).round(4)
+      array([0.5   , 1.    , 0.8536, 0.5   , 0.1464, 0.    , 0.1464], dtype=float32)
+    """
+    func = "get_cosine_with_min_lr_schedule_with_warmup_lr_rate"
+    _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
+    rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
+    steps = _sub(num_training_steps, num_warmup_steps)
+    decay = CosineDecay(base_lr, steps, num_cycles, rate)
+    if warmup_lr_rate is None:
+        # value(t) = g(t + 1) with g the plain min-lr cosine schedule: warmup t/W, then decay(t - W)
+        return shift(warmup(decay, num_warmup_steps), -1)
+    ramp = linear(base_lr * warmup_lr_rate, base_lr, _sub(num_warmup_steps, 1, 1))
+    return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
+
+
+def get_wsd_schedule(base_lr: Number, num_warmup_steps: Number, num_decay_steps: Number,
+                     num_training_steps: Number | None = None, num_stable_steps: Number | None = None,
+                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Number = 0.0,
+                     num_cycles: Number = 0.5) -> Schedule:
+    r"""transformers' ``get_wsd_schedule`` (warmup-stable-decay).
+
+    With ``r = min_lr_ratio``: warmup over `W` steps from ``r`` to 1 (``linear``
+    ``p``, ``cosine`` ``(1 - cos(pi p))/2`` or ``1-sqrt`` ``1 - sqrt(1 - p)``), hold 1
+    for `num_stable_steps` ``S`` (default ``N - W - D``), decay over `D` steps to
+    ``r`` (``linear`` ``1 - p``, ``cosine`` ``(1 + cos(2 pi c p))/2``, ``1-sqrt``
+    ``1 - sqrt(p)``), then hold ``r``; each shape ``f`` enters as
+
+    .. math:: v(t) = b \max(0, r + (1 - r) f(p))
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> s = hf.get_wsd_schedule(1.0, num_warmup_steps=2, num_decay_steps=2, num_training_steps=6,
+      ...                         decay_type="linear")
+      >>> lrsched.evaluate(s, 7)
+      array([0. , 0.5, 1. , 1. , 1. , 0.5, 0. ], dtype=float32)
+    """
+    func = "get_wsd_schedule"
+    if num_training_steps is None and num_stable_steps is None:
+        raise ScheduleError(f"{func}: either num_training_steps or num_stable_steps must be given "
+                            "(transformers requires it too)")
+    _steps(func, num_warmup_steps=num_warmup_steps, num_decay_steps=num_decay_steps)
+    if num_stable_steps is None:  # transformers uses num_stable_steps when both are given
+        num_stable_steps = _sub(_sub(num_training_steps, num_warmup_steps), num_decay_steps)
+    return WarmupStableDecay(base_lr, num_warmup_steps, num_stable_steps, num_decay_steps, warmup_type, decay_type,
+                             min_lr_ratio, num_cycles)
+
+
+# --------------------------------------------------------------- get_scheduler
+
+_FUNCTIONS = {
+    "linear": get_linear_schedule_with_warmup,
+    "cosine": get_cosine_schedule_with_warmup,
+    "cosine_with_restarts": get_cosine_with_hard_restarts_schedule_with_warmup,
+    "polynomial": get_polynomial_decay_schedule_with_warmup,
+    "constant": get_constant_schedule,
+    "constant_with_warmup": get_constant_schedule_with_warmup,
+    "inverse_sqrt": get_inverse_sqrt_schedule,
+    "reduce_lr_on_plateau": None,
+    "cosine_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup,
+    "cosine_warmup_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup_lr_rate,
+    "warmup_stable_decay": get_wsd_schedule,
+}
+
+#: The names transformers' ``SchedulerType`` knows (``reduce_lr_on_plateau`` is metric-driven: see get_scheduler).
+SCHEDULER_NAMES = tuple(_FUNCTIONS)
+
+
+def get_scheduler(name: Any, base_lr: Number, num_warmup_steps: Number | None = None,
+                  num_training_steps: Number | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
+    r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.
+
+    Returns the absolute learning rate ``base_lr * factor(t)`` of the named
+    schedule: ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``,
+    ``constant``, ``constant_with_warmup``, ``inverse_sqrt``,
+    ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` or
+    ``warmup_stable_decay`` (a ``SchedulerType`` member works too). Extra
+    arguments (``num_cycles``, ``lr_end``, ``power``, ``min_lr``, ``min_lr_rate``,
+    ``warmup_lr_rate``, ``num_decay_steps``, ``num_stable_steps``, ``warmup_type``,
+    ``decay_type``, ``min_lr_ratio``, ``timescale``) go as keywords or, as in
+    transformers, in a ``scheduler_specific_kwargs`` dict. Unlike transformers, an
+    argument the schedule does not take is an error rather than silently dropped,
+    and ``inverse_sqrt`` honours ``timescale``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import transformers as hf
+      >>> s = hf.get_scheduler("linear", 5e-5, num_warmup_steps=2, num_training_steps=10)
+      >>> (lrsched.evaluate(s, 4) * 1e5).round(4)
+      array([0.   , 2.5  , 5.   , 4.375], dtype=float32)
+    """
+    key = getattr(name, "value", name)
+    if key not in _FUNCTIONS:
+        raise ScheduleError(f"get_scheduler(name={name!r}): unknown schedule. transformers' names are: "
+                            + ", ".join(SCHEDULER_NAMES))
+    if key == "reduce_lr_on_plateau":
+        raise ScheduleError(
+            "get_scheduler('reduce_lr_on_plateau'): this one follows a metric, not the step count, so it is "
+            "not a step schedule. Use lrsched's plateau schedule (torch's ReduceLROnPlateau semantics) "
+            "around lrsched.constant(base_lr)")
+    kwargs = dict(scheduler_specific_kwargs)
+    nested = kwargs.pop("scheduler_specific_kwargs", None)
+    if nested:
+        kwargs.update(nested)
+    func = _FUNCTIONS[key]
+    accepted = [p for p in inspect.signature(func).parameters
+                if p not in ("base_lr", "num_warmup_steps", "num_training_steps")]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ScheduleError(f"get_scheduler({key!r}): unexpected argument(s) {unknown}; {key!r} takes "
+                            + (", ".join(accepted) if accepted else "no extra arguments")
+                            + " besides base_lr, num_warmup_steps and num_training_steps")
+    if key == "constant":
+        return func(base_lr)
+    if num_warmup_steps is None:
+        raise ScheduleError(f"get_scheduler({key!r}) requires num_warmup_steps; pass num_warmup_steps=0 for none")
+    if key in ("constant_with_warmup", "inverse_sqrt"):
+        return func(base_lr, num_warmup_steps, **kwargs)
+    if key == "warmup_stable_decay":
+        if "num_decay_steps" not in kwargs:
+            raise ScheduleError("get_scheduler('warmup_stable_decay') requires num_decay_steps (a scheduler-specific "
+                                "argument); pass e.g. num_decay_steps=1000")
+        return func(base_lr, num_warmup_steps, num_training_steps=num_training_steps, **kwargs)
+    if num_training_steps is None:
+        raise ScheduleError(f"get_scheduler({key!r}) requires num_training_steps; pass the total number of updates")
+    return func(base_lr, num_warmup_steps, num_training_steps, **kwargs)

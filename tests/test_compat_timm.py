@@ -1,0 +1,361 @@
+"""lrsched.compat.timm against float64 re-statements of timm's scheduler/*.py (per update).
+
+timm is not installed here (it pulls a CUDA torch); the references below follow timm
+1.0's published source, each citing its file and function. ``t`` is ``num_updates``
+(timm's ``t_in_epochs=False``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lrsched
+from lrsched.compat import timm
+
+# ----------------------------------------------------------------- references
+
+
+def cycle_of(t, t_initial, cycle_mul, exact):
+    """timm's cycle index ``i``, length ``t_i`` and position ``t_curr`` (cosine_lr.py, tanh_lr.py,
+    poly_lr.py: ``_get_lr``). ``exact=True`` replaces timm's ``floor(log(...))`` by an exact search."""
+    if cycle_mul != 1:
+        if exact:
+            m, i = Fraction(cycle_mul), 0
+            while t_initial * (m ** (i + 1) - 1) / (m - 1) <= t:
+                i += 1
+        else:
+            i = math.floor(math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))
+        t_i = cycle_mul**i * t_initial
+        t_curr = t - (1 - cycle_mul**i) / (1 - cycle_mul) * t_initial
+    else:
+        i = t // t_initial
+        t_i = t_initial
+        t_curr = t - (t_initial * i)
+    return i, t_i, t_curr
+
+
+# timm/scheduler/cosine_lr.py: CosineLRScheduler._get_lr
+def cosine_main(t, base, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay, exact):
+    i, t_i, t_curr = cycle_of(t, t_initial, cycle_mul, exact)
+    lr_max = base * cycle_decay**i
+    k = k_decay
+    if i < cycle_limit:
+        return lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * t_curr**k / t_i**k))
+    return lr_min
+
+
+# timm/scheduler/tanh_lr.py: TanhLRScheduler._get_lr
+def tanh_main(t, base, t_initial, lb, ub, lr_min, cycle_mul, cycle_decay, cycle_limit, exact):
+    i, t_i, t_curr = cycle_of(t, t_initial, cycle_mul, exact)
+    if i < cycle_limit:
+        lr_max = base * cycle_decay**i
+        tr = t_curr / t_i
+        return lr_min + 0.5 * (lr_max - lr_min) * (1 - math.tanh(lb * (1.0 - tr) + ub * tr))
+    return lr_min
+
+
+# timm/scheduler/poly_lr.py: PolyLRScheduler._get_lr
+def poly_main(t, base, t_initial, power, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay, exact):
+    i, t_i, t_curr = cycle_of(t, t_initial, cycle_mul, exact)
+    lr_max = base * cycle_decay**i
+    k = k_decay
+    if i < cycle_limit:
+        return lr_min + (lr_max - lr_min) * (1 - t_curr**k / t_i**k) ** power
+    return lr_min
+
+
+# timm/scheduler/step_lr.py: StepLRScheduler._get_lr (after the warmup)
+def step_main(t, base, decay_t, decay_rate):
+    return base * (decay_rate ** (t // decay_t))
+
+
+# timm/scheduler/multistep_lr.py: MultiStepLRScheduler.get_curr_decay_steps and _get_lr
+def multistep_main(t, base, decay_t, decay_rate):
+    return base * (decay_rate ** bisect.bisect_right(decay_t, t + 1))
+
+
+# The warmup every scheduler's __init__ and _get_lr share: warmup_steps = (v - warmup_lr_init) / warmup_t with
+# v = base_lr (tanh_lr.py without warmup_prefix: v = self._get_lr(warmup_t)); t < warmup_t gives
+# warmup_lr_init + t * warmup_steps, and warmup_prefix shifts t by warmup_t for the main part.
+def with_warmup(main, base, warmup_t, warmup_lr_init, warmup_prefix, ramp_to_main=False):
+    target = main(warmup_t) if (ramp_to_main and not warmup_prefix) else base
+
+    def lr(t):
+        if warmup_t and t < warmup_t:
+            return warmup_lr_init + t * ((target - warmup_lr_init) / warmup_t)
+        return main(t - warmup_t if warmup_prefix else t)
+
+    return lr
+
+
+# timm/scheduler/scheduler.py: Scheduler._is_apply_noise and _calculate_noise (torch generator)
+def timm_noise(t, noise_range_t, noise_pct, noise_seed, noise_type="normal"):
+    if isinstance(noise_range_t, (list, tuple)):
+        apply = noise_range_t[0] <= t < noise_range_t[1]
+    else:
+        apply = t >= noise_range_t
+    if not apply:
+        return 0.0
+    g = torch.Generator()
+    g.manual_seed(noise_seed + t)
+    if noise_type == "normal":
+        while True:
+            noise = torch.randn(1, generator=g).item()
+            if abs(noise) < noise_pct:
+                return noise
+    return 2 * (torch.rand(1, generator=g).item() - 0.5) * noise_pct
+
+
+GRID = 2000
+run_all = jax.jit(lambda schedules, steps: [s(steps) for s in schedules])
+
+
+def compare(ours_schedule, lr_exact, lr_timm, base):
+    """ours vs timm's formula with exact cycle indices (1e-12 x base under x64), and the steps where
+    timm's own float-log index differs (a documented quirk: they must be restart steps)."""
+    exact = np.array([lr_exact(t) for t in range(GRID)])
+    with jax.enable_x64(True):
+        ours = lrsched.evaluate(ours_schedule(), GRID)
+    err = np.max(np.abs(ours - exact)) / base
+    assert err <= 1e-12, f"x64 error {err:.3g} x base"
+    if lr_timm is not None:
+        as_timm = np.array([lr_timm(t) for t in range(GRID)])
+        return np.nonzero(np.abs(as_timm - exact) > 1e-12 * base)[0]
+    return np.array([], int)
+
+
+cycle_muls = st.sampled_from([1.0, 1.0, 2.0, 3.0, 1.5])
+limits = st.sampled_from([0, 1, 1, 2, 5, 1000])
+warmup_ts = st.sampled_from([0, 0, 1, 7, 60])
+
+
+def _assert_only_restarts(differ, t_initial, cycle_mul, warmup_t, prefix):
+    """Steps where timm's floor(log(.)) index is off: each is a cycle's first step."""
+    for t in differ:
+        local = t - warmup_t if prefix else t
+        i, _, t_curr = cycle_of(local, t_initial, cycle_mul, exact=True)
+        assert i >= 1 and t_curr == 0, (t, i, t_curr)
+
+
+# ---------------------------------------------------------------------- cosine
+
+
+@given(base=st.floats(1e-4, 1.0), t_initial=st.integers(1, 300), min_frac=st.sampled_from([0.0, 0.01, 0.3]),
+       cycle_mul=cycle_muls, cycle_decay=st.floats(0.1, 1.0), cycle_limit=limits, warmup_t=warmup_ts,
+       init_frac=st.floats(0.0, 1.0), prefix=st.booleans(), k_decay=st.sampled_from([1.0, 1.0, 0.5, 2.0]))
+def test_cosine_matches_timm(base, t_initial, min_frac, cycle_mul, cycle_decay, cycle_limit, warmup_t, init_frac,
+                             prefix, k_decay):
+    lr_min, init = min_frac * base, init_frac * base
+    args = (base, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit)
+
+    def ref(exact):
+        return with_warmup(lambda t: cosine_main(t, *args, k_decay, exact), base, warmup_t, init, prefix)
+
+    differ = compare(lambda: timm.cosine(*args, warmup_t=warmup_t, warmup_lr_init=init, warmup_prefix=prefix,
+                                         k_decay=k_decay), ref(True), ref(False), base)
+    _assert_only_restarts(differ, t_initial, cycle_mul, warmup_t, prefix)
+
+
+def test_cosine_seed_defaults_and_quirks():
+    # timm's default cosine: one cycle then lr_min; the warmup (no prefix) ramps to base_lr, then the
+    # cosine resumes at its value at warmup_t: a jump down, as in timm
+    s = timm.cosine(0.1, t_initial=100, lr_min=1e-4, warmup_t=10, warmup_lr_init=1e-5)
+    v = lrsched.evaluate(s, 200)
+    assert v[0] == pytest.approx(1e-5) and v[9] == pytest.approx(1e-5 + 9 * (0.1 - 1e-5) / 10)
+    assert v[10] == pytest.approx(1e-4 + 0.5 * (0.1 - 1e-4) * (1 + math.cos(math.pi * 0.1)))
+    np.testing.assert_allclose(v[100:], 1e-4)  # cycle_limit=1: lr_min from t_initial on
+    # k_decay applies t**k / t_i**k
+    k = lrsched.evaluate(timm.cosine(1.0, t_initial=10, k_decay=2.0), [5])[0]
+    assert k == pytest.approx(0.5 * (1 + math.cos(math.pi * 25 / 100)))
+
+
+def test_timm_float_log_restart_quirk_not_reproduced():
+    # timm: i = floor(log(1 - 121 * (1 - 3), 3)) = floor(4.999999999999999) = 4, so at the restart t=121
+    # timm gives the end of cycle 4 (lr_min) where the exact cycle 5 starts at its peak.
+    s = timm.cosine(1.0, t_initial=1, cycle_mul=3.0, cycle_decay=0.5, cycle_limit=100)
+    with jax.enable_x64(True):
+        ours = lrsched.evaluate(s, [121, 122])
+    assert ours[0] == pytest.approx(0.5**5) and ours[1] < ours[0]
+    assert cosine_main(121, 1.0, 1, 0.0, 3.0, 0.5, 100, 1.0, exact=False) == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------ tanh, poly
+
+
+@given(base=st.floats(1e-4, 1.0), t_initial=st.integers(1, 300), lb=st.floats(-8.0, -4.0), ub=st.floats(1.0, 4.0),
+       min_frac=st.sampled_from([0.0, 0.2]), cycle_mul=cycle_muls, cycle_decay=st.floats(0.1, 1.0),
+       cycle_limit=limits, warmup_t=warmup_ts, init_frac=st.floats(0.0, 1.0), prefix=st.booleans())
+def test_tanh_matches_timm(base, t_initial, lb, ub, min_frac, cycle_mul, cycle_decay, cycle_limit, warmup_t,
+                           init_frac, prefix):
+    lr_min, init = min_frac * base, init_frac * base
+    cyc = (cycle_mul, cycle_decay, cycle_limit)
+
+    def ref(exact):
+        main = lambda t: tanh_main(t, base, t_initial, lb, ub, lr_min, *cyc, exact)  # noqa: E731
+        return with_warmup(main, base, warmup_t, init, prefix, ramp_to_main=True)
+
+    differ = compare(lambda: timm.tanh(base, t_initial, lb, ub, lr_min, *cyc, warmup_t=warmup_t, warmup_lr_init=init,
+                                       warmup_prefix=prefix), ref(True), ref(False), base)
+    _assert_only_restarts(differ, t_initial, cycle_mul, warmup_t, prefix)
+
+
+@given(base=st.floats(1e-4, 1.0), t_initial=st.integers(1, 300), power=st.sampled_from([0.5, 1.0, 2.0, 3.3]),
+       min_frac=st.sampled_from([0.0, 0.2]), cycle_mul=cycle_muls, cycle_decay=st.floats(0.1, 1.0),
+       cycle_limit=limits, warmup_t=warmup_ts, init_frac=st.floats(0.0, 1.0), prefix=st.booleans(),
+       k_decay=st.sampled_from([1.0, 0.5, 2.0]))
+def test_poly_matches_timm(base, t_initial, power, min_frac, cycle_mul, cycle_decay, cycle_limit, warmup_t,
+                           init_frac, prefix, k_decay):
+    lr_min, init = min_frac * base, init_frac * base
+    cyc = (cycle_mul, cycle_decay, cycle_limit)
+
+    def ref(exact):
+        main = lambda t: poly_main(t, base, t_initial, power, lr_min, *cyc, k_decay, exact)  # noqa: E731
+        return with_warmup(main, base, warmup_t, init, prefix)
+
+    differ = compare(lambda: timm.poly(base, t_initial, power, lr_min, *cyc, warmup_t=warmup_t, warmup_lr_init=init,
+                                       warmup_prefix=prefix, k_decay=k_decay), ref(True), ref(False), base)
+    _assert_only_restarts(differ, t_initial, cycle_mul, warmup_t, prefix)
+
+
+# -------------------------------------------------------------- step, multistep
+
+
+@given(base=st.floats(1e-4, 1.0), decay_t=st.one_of(st.integers(1, 400), st.sampled_from([2.5, 7.25])),
+       rate=st.floats(0.1, 1.0), warmup_t=warmup_ts, init_frac=st.floats(0.0, 1.0), prefix=st.booleans())
+def test_step_matches_timm(base, decay_t, rate, warmup_t, init_frac, prefix):
+    init = init_frac * base
+    ref = with_warmup(lambda t: step_main(t, base, decay_t, rate), base, warmup_t, init, prefix)
+    compare(lambda: timm.step(base, decay_t, rate, warmup_t, init, prefix), ref, None, base)
+
+
+@given(base=st.floats(1e-4, 1.0), marks=st.lists(st.integers(0, 1500), min_size=3, max_size=3).map(sorted),
+       rate=st.floats(0.1, 1.0), warmup_t=warmup_ts, init_frac=st.floats(0.0, 1.0), prefix=st.booleans())
+def test_multistep_matches_timm(base, marks, rate, warmup_t, init_frac, prefix):
+    init = init_frac * base
+    ref = with_warmup(lambda t: multistep_main(t, base, marks, rate), base, warmup_t, init, prefix)
+    compare(lambda: timm.multistep(base, marks, rate, warmup_t, init, prefix), ref, None, base)
+
+
+def test_float32_against_the_references():
+    """Float32 (the default) within 2e-6 of base_lr on one configuration of each scheduler."""
+    specs = [
+        (timm.cosine(0.1, 300, 1e-3, 2.0, 0.7, 4, warmup_t=20, warmup_lr_init=1e-4, k_decay=1.5),
+         with_warmup(lambda t: cosine_main(t, 0.1, 300, 1e-3, 2.0, 0.7, 4, 1.5, True), 0.1, 20, 1e-4, False)),
+        (timm.tanh(0.1, 300, lr_min=1e-3, cycle_limit=3, warmup_t=20, warmup_lr_init=1e-4),
+         with_warmup(lambda t: tanh_main(t, 0.1, 300, -7.0, 3.0, 1e-3, 1.0, 1.0, 3, True), 0.1, 20, 1e-4, False,
+                     ramp_to_main=True)),
+        (timm.poly(0.1, 700, 2.0, 1e-3, 1.5, 0.8, 3, warmup_t=20, warmup_prefix=True),
+         with_warmup(lambda t: poly_main(t, 0.1, 700, 2.0, 1e-3, 1.5, 0.8, 3, 1.0, True), 0.1, 20, 0.0, True)),
+        (timm.step(0.1, 30, 0.5, warmup_t=5), with_warmup(lambda t: step_main(t, 0.1, 30, 0.5), 0.1, 5, 0.0, True)),
+        (timm.multistep(0.1, [100, 400, 401], 0.5),
+         with_warmup(lambda t: multistep_main(t, 0.1, [100, 400, 401], 0.5), 0.1, 0, 0.0, True)),
+    ]
+    values = run_all([s for s, _ in specs], np.arange(GRID))
+    for got, (_, ref) in zip(values, specs):
+        assert np.asarray(got).dtype == np.float32
+        np.testing.assert_allclose(np.asarray(got), [ref(t) for t in range(GRID)], rtol=0, atol=2e-6 * 0.1)
+
+
+def test_multistep_counts_milestones_one_update_early():
+    v = lrsched.evaluate(timm.multistep(1.0, [5, 5, 9], 0.1), 12)
+    np.testing.assert_allclose(v, [1, 1, 1, 1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001], rtol=1e-6)
+
+
+# ------------------------------------------------------------------------ noise
+
+
+def test_noise_bounds_range_and_reproducibility():
+    clean = timm.cosine(1.0, t_initial=3000)
+    noisy = timm.cosine(1.0, t_initial=3000, noise_range_t=(500, 2500), noise_pct=0.1, noise_seed=7)
+    again = timm.cosine(1.0, t_initial=3000, noise_range_t=(500, 2500), noise_pct=0.1, noise_seed=7)
+    other = timm.cosine(1.0, t_initial=3000, noise_range_t=(500, 2500), noise_pct=0.1, noise_seed=8)
+    open_ended = timm.cosine(1.0, t_initial=3000, noise_range_t=2500, noise_pct=0.1, noise_seed=7)
+    c, n, a, o, e = (np.asarray(v, np.float64) for v in run_all([clean, noisy, again, other, open_ended],
+                                                                np.arange(3000)))
+    ratio = n / c
+    np.testing.assert_array_equal(n, a)  # same seed, same values
+    assert np.mean(n[500:2500] != o[500:2500]) > 0.99  # another seed, other draws
+    np.testing.assert_array_equal(n[:500], c[:500])  # only inside noise_range_t
+    np.testing.assert_array_equal(n[2500:], c[2500:])
+    assert np.all(np.abs(ratio[500:2500] - 1) < 0.1 + 1e-6) and np.all(np.abs(ratio[500:2500] - 1) > 0)
+    np.testing.assert_array_equal(e[:2500], c[:2500])  # a single start: noise from there on
+    assert np.all(e[2500:] != c[2500:])
+
+
+def test_noise_distribution_matches_timm_torch_draws():
+    """Same law as timm's resampled torch draws: compare quantiles and moments over 3000 steps."""
+    n, pct = 3000, 0.5
+    kinds = ("normal", "uniform")
+    built = [timm.step(1.0, decay_t=10**6, noise_range_t=0, noise_pct=pct, noise_seed=42, noise_type=k) for k in kinds]
+    for kind, values in zip(kinds, run_all(built, np.arange(n))):
+        ours = np.asarray(values, np.float64) - 1.0
+        theirs = np.array([timm_noise(t, 0, pct, 42, kind) for t in range(n)])
+        assert np.all(np.abs(ours) < pct) and np.all(np.abs(theirs) < pct)
+        for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+            assert abs(np.quantile(ours, q) - np.quantile(theirs, q)) < 0.04, (kind, q)
+        assert abs(ours.std() - theirs.std()) < 0.02 and abs(ours.mean()) < 0.02, kind
+
+
+# ------------------------------------------------------------- config and vmap
+
+
+def _all_five(base, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, warmup_t, init, k_decay, power, lb,
+              decay_t, rate, start, pct, seed):
+    noise = dict(noise_range_t=(start, start + 50), noise_pct=pct, noise_seed=seed)
+    cyc = dict(cycle_mul=cycle_mul, cycle_decay=cycle_decay, cycle_limit=cycle_limit)
+    return [
+        timm.cosine(base, t_initial, lr_min, **cyc, warmup_t=warmup_t, warmup_lr_init=init, k_decay=k_decay, **noise),
+        timm.tanh(base, t_initial, lb, 3.0, lr_min, **cyc, warmup_t=warmup_t, warmup_lr_init=init, **noise),
+        timm.poly(base, t_initial, power, lr_min, **cyc, warmup_t=warmup_t, warmup_lr_init=init, k_decay=k_decay,
+                  warmup_prefix=True, **noise),
+        timm.step(base, decay_t, rate, warmup_t, init, **noise),
+        timm.multistep(base, [decay_t, decay_t * 2], rate, warmup_t, init, warmup_prefix=False, **noise),
+    ]
+
+
+_ARGS = dict(base=[0.1, 0.02], t_initial=[40, 25], lr_min=[1e-3, 0.0], cycle_mul=[1.0, 2.0], cycle_decay=[0.5, 0.9],
+             cycle_limit=[3, 2], warmup_t=[5, 12], init=[1e-4, 1e-3], k_decay=[1.0, 1.5], power=[0.5, 2.0],
+             lb=[-7.0, -6.0], decay_t=[30, 17], rate=[0.5, 0.3], start=[10, 60], pct=[0.2, 0.4], seed=[1, 2])
+
+
+def test_vmap_over_every_numeric_argument_of_every_scheduler():
+    steps = jnp.arange(150)
+    batched = jax.jit(jax.vmap(lambda *a: [s(steps) for s in _all_five(*a)]))(*(jnp.asarray(v) for v in _ARGS.values()))
+    for i in range(2):
+        singles = run_all(_all_five(*(v[i] for v in _ARGS.values())), np.arange(150))
+        for name, got, want in zip(["cosine", "tanh", "poly", "step", "multistep"], batched, singles):
+            np.testing.assert_allclose(np.asarray(got[i]), np.asarray(want), rtol=2e-6, atol=1e-9, err_msg=name)
+
+
+def test_config_round_trip():
+    built = _all_five(*(v[1] for v in _ARGS.values()))  # the list the vmap test compiled (a cache hit)
+    rebuilt = [lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s)))) for s in built]
+    for a, b in zip(run_all(built, np.arange(150)), run_all(rebuilt, np.arange(150))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: timm.cosine(0.1, 0), r"t_initial must be positive"),
+    (lambda: timm.cosine(0.1, 10, lr_min=-1.0), r"lr_min must be non-negative"),
+    (lambda: timm.cosine(0.1, 10, cycle_mul=0.5), r"cycle_mul must be >= 1"),
+    (lambda: timm.tanh(0.1, 10, lb=3.0, ub=-7.0), r"lb must be below ub"),
+    (lambda: timm.poly(0.1, 10, power=0.0), r"power must be positive"),
+    (lambda: timm.step(0.1, 10, warmup_t=-1), r"warmup_t must be a non-negative number of updates"),
+    (lambda: timm.step(0.1, 10, noise_range_t=(1, 2, 3)), r"noise_range_t must be a start or a \(start, end\) pair"),
+    (lambda: timm.step(0.1, 10, noise_range_t=0, noise_type="laplace"), r"noise_type must be 'normal' or 'uniform'"),
+    (lambda: timm.multistep(0.1, [5, 3]), r"milestones must be a sequence in non-decreasing order"),
+])
+def test_errors_say_what_and_how(build, match):
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        build()

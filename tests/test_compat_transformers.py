@@ -1,0 +1,323 @@
+"""lrsched.compat.transformers against float64 re-statements of transformers' optimization.py.
+
+transformers is not installed here (it pulls a CUDA torch). Each reference below is
+the lr_lambda of transformers 5.x's ``optimization.py`` (the function named above it);
+``LambdaLR`` then sets ``base_lr * lr_lambda(step)``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lrsched
+from lrsched.compat import transformers as hf
+
+# ----------------------------------------------------------------- references
+
+
+# optimization.py: _get_constant_schedule_with_warmup_lr_lambda
+def lam_constant_with_warmup(t, num_warmup_steps):
+    if t < num_warmup_steps:
+        return float(t) / float(max(1.0, num_warmup_steps))
+    return 1.0
+
+
+# optimization.py: _get_linear_schedule_with_warmup_lr_lambda
+def lam_linear(t, num_warmup_steps, num_training_steps):
+    if t < num_warmup_steps:
+        return float(t) / float(max(1, num_warmup_steps))
+    return max(0.0, float(num_training_steps - t) / float(max(1, num_training_steps - num_warmup_steps)))
+
+
+# optimization.py: _get_cosine_schedule_with_warmup_lr_lambda (the definition with min_lr_rate, which
+# both get_cosine_schedule_with_warmup and get_cosine_with_min_lr_schedule_with_warmup use)
+def lam_cosine(t, num_warmup_steps, num_training_steps, num_cycles=0.5, min_lr_rate=0.0):
+    if t < num_warmup_steps:
+        return float(t) / float(max(1, num_warmup_steps))
+    progress = float(t - num_warmup_steps) / float(max(1, num_training_steps - num_warmup_steps))
+    factor = 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress))
+    factor = factor * (1 - min_lr_rate) + min_lr_rate
+    return max(0, factor)
+
+
+# optimization.py: _get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda
+def lam_restarts(t, num_warmup_steps, num_training_steps, num_cycles=1):
+    if t < num_warmup_steps:
+        return float(t) / float(max(1, num_warmup_steps))
+    progress = float(t - num_warmup_steps) / float(max(1, num_training_steps - num_warmup_steps))
+    if progress >= 1.0:
+        return 0.0
+    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(num_cycles) * progress) % 1.0))))
+
+
+# optimization.py: _get_polynomial_decay_schedule_with_warmup_lr_lambda (lr_init = the optimizer's lr).
+# transformers divides by zero at t == N == W; lrsched gives lr_end there (documented).
+def lam_polynomial(t, num_warmup_steps, num_training_steps, lr_end, power, lr_init):
+    if t < num_warmup_steps:
+        return float(t) / float(max(1, num_warmup_steps))
+    elif t > num_training_steps or num_training_steps == num_warmup_steps:
+        return lr_end / lr_init
+    lr_range = lr_init - lr_end
+    decay_steps = num_training_steps - num_warmup_steps
+    pct_remaining = 1 - (t - num_warmup_steps) / decay_steps
+    return (lr_range * pct_remaining**power + lr_end) / lr_init
+
+
+# optimization.py: _get_inverse_sqrt_schedule_lr_lambda, with get_inverse_sqrt_schedule's default timescale
+def lam_inverse_sqrt(t, num_warmup_steps, timescale=None):
+    if timescale is None:
+        timescale = num_warmup_steps or 10_000
+    if t < num_warmup_steps:
+        return float(t) / float(max(1, num_warmup_steps))
+    shift = timescale - num_warmup_steps
+    return 1.0 / math.sqrt((t + shift) / timescale)
+
+
+# optimization.py: _get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda
+def lam_cosine_warmup_min_lr(t, num_warmup_steps, num_training_steps, num_cycles, min_lr_rate, warmup_lr_rate=None):
+    t, num_warmup_steps, num_training_steps = float(t), float(num_warmup_steps), float(num_training_steps)
+    if t < num_warmup_steps:
+        if warmup_lr_rate is None:
+            return (t + 1.0) / max(1.0, num_warmup_steps)
+        warmup_lr_rate = float(warmup_lr_rate)
+        return warmup_lr_rate + (1.0 - warmup_lr_rate) * t / (max(1, num_warmup_steps - 1))
+    progress = (t - num_warmup_steps + 1.0) / (max(1.0, num_training_steps - num_warmup_steps))
+    factor = 0.5 * (1.0 + math.cos(math.pi * num_cycles * 2.0 * progress))
+    factor = factor * (1 - min_lr_rate) + min_lr_rate
+    return max(0, factor)
+
+
+# optimization.py: _get_wsd_scheduler_lambda
+def lam_wsd(t, num_warmup_steps, num_stable_steps, num_decay_steps, warmup_type, decay_type, min_lr_ratio,
+            num_cycles):
+    if t < num_warmup_steps:
+        progress = float(t) / float(max(1, num_warmup_steps))
+        if warmup_type == "linear":
+            factor = progress
+        elif warmup_type == "cosine":
+            factor = 0.5 * (1.0 - math.cos(math.pi * progress))
+        elif warmup_type == "1-sqrt":
+            factor = 1.0 - math.sqrt(1.0 - progress)
+        factor = factor * (1.0 - min_lr_ratio) + min_lr_ratio
+        return max(0.0, factor)
+    if t < num_warmup_steps + num_stable_steps:
+        return 1.0
+    if t < num_warmup_steps + num_stable_steps + num_decay_steps:
+        progress = float(t - num_warmup_steps - num_stable_steps) / float(max(1, num_decay_steps))
+        if decay_type == "linear":
+            factor = 1.0 - progress
+        elif decay_type == "cosine":
+            factor = 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress))
+        elif decay_type == "1-sqrt":
+            factor = 1.0 - math.sqrt(progress)
+        factor = factor * (1.0 - min_lr_ratio) + min_lr_ratio
+        return max(0.0, factor)
+    return min_lr_ratio
+
+
+GRID = 2600  # steps 0..GRID-1 for every configuration (one compilation per schedule shape)
+run_all = jax.jit(lambda schedules, steps: [s(steps) for s in schedules])  # one compilation per list shape
+
+
+def check(schedule, base_lr, lam, float32_until=None, tol32=2e-6):
+    """lrsched vs ``base_lr * lam(t)``: 1e-12 of base_lr under x64; float32 up to `float32_until`."""
+    ref = np.array([base_lr * lam(t) for t in range(GRID)])
+    with jax.enable_x64(True):
+        ours = lrsched.evaluate(schedule(), GRID)
+    err = np.max(np.abs(ours - ref)) / base_lr
+    assert err <= 1e-12, f"x64 error {err:.3g} x base_lr"
+    if float32_until is not None:
+        n = min(GRID, float32_until + 1)
+        ours32 = lrsched.evaluate(schedule(), GRID)
+        assert ours32.dtype == np.float32
+        err = np.max(np.abs(ours32[:n] - ref[:n])) / base_lr
+        assert err <= tol32, f"float32 error {err:.3g} x base_lr"
+
+
+warmups = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 300))
+lengths = st.one_of(st.sampled_from([0, 1]), st.integers(0, 2200))
+rates = st.floats(1e-6, 1.0)
+
+
+# --------------------------------------------------------- one test per family
+
+
+@given(base=rates, w=warmups, n=lengths, name=st.sampled_from(["linear", "constant_with_warmup", "constant"]))
+def test_linear_and_constant(base, w, n, name):
+    lam = {"linear": lambda t: lam_linear(t, w, w + n), "constant": lambda t: 1.0,
+           "constant_with_warmup": lambda t: lam_constant_with_warmup(t, w)}[name]
+    check(lambda: hf.get_scheduler(name, base, w, w + n), base, lam, float32_until=GRID)
+
+
+@given(base=rates, w=warmups, n=lengths, cycles=st.sampled_from([0.5, 0.5, 1.0, 1.5, 0.25, 3.0]),
+       min_lr=st.one_of(st.none(), st.floats(0.0, 0.9)))
+def test_cosine_and_cosine_with_min_lr(base, w, n, cycles, min_lr):
+    if min_lr is None:
+        build = lambda: hf.get_scheduler("cosine", base, w, w + n, num_cycles=cycles)  # noqa: E731
+        lam = lambda t: lam_cosine(t, w, w + n, cycles)  # noqa: E731
+    else:  # half the time by min_lr (divided by base_lr as transformers does), half by min_lr_rate
+        kw = {"min_lr_rate": min_lr} if w % 2 else {"min_lr": min_lr * base}
+        build = lambda: hf.get_scheduler("cosine_with_min_lr", base, w, w + n, num_cycles=cycles, **kw)  # noqa: E731
+        lam = lambda t: lam_cosine(t, w, w + n, cycles, min_lr if w % 2 else min_lr * base / base)  # noqa: E731
+    check(build, base, lam, float32_until=w + n)
+
+
+@given(base=rates, w=warmups, n=lengths, cycles=st.integers(1, 7))
+def test_cosine_with_restarts(base, w, n, cycles):
+    # float32: a restart may land one step off when c * p rounds just below an integer, so x64 only
+    check(lambda: hf.get_scheduler("cosine_with_restarts", base, w, w + n, num_cycles=cycles), base,
+          lambda t: lam_restarts(t, w, w + n, cycles))
+
+
+def test_cosine_with_restarts_keeps_transformers_float_rounding():
+    # c * p = 49 * (1/49) = 0.9999999999999999 in float64: transformers stays at the end of a cycle (~0)
+    # for that step rather than restarting; under x64 lrsched computes the same.
+    check(lambda: hf.get_scheduler("cosine_with_restarts", 1.0, 0, 49, num_cycles=49), 1.0,
+          lambda t: lam_restarts(t, 0, 49, 49))
+    with jax.enable_x64(True):
+        assert lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", 1.0, 0, 49, num_cycles=49), GRID)[1] < 1e-30
+
+
+@given(base=st.floats(1e-4, 1.0), w=warmups, n=lengths, end_frac=st.floats(0.0, 0.99),
+       power=st.sampled_from([1.0, 2.0, 0.5, 3.7]))
+def test_polynomial(base, w, n, end_frac, power):
+    lr_end = end_frac * base
+    check(lambda: hf.get_scheduler("polynomial", base, w, w + n, lr_end=lr_end, power=power), base,
+          lambda t: lam_polynomial(t, w, w + n, lr_end, power, base), float32_until=GRID, tol32=5e-6)
+
+
+@given(base=rates, w=warmups, timescale=st.one_of(st.none(), st.integers(1, 5000)))
+def test_inverse_sqrt(base, w, timescale):
+    check(lambda: hf.get_inverse_sqrt_schedule(base, w, timescale), base, lambda t: lam_inverse_sqrt(t, w, timescale),
+          float32_until=GRID)
+    if timescale is None:  # get_scheduler passes only num_warmup_steps, as in transformers
+        check(lambda: hf.get_scheduler("inverse_sqrt", base, w), base, lambda t: lam_inverse_sqrt(t, w))
+
+
+@given(base=rates, w=warmups, n=lengths, cycles=st.sampled_from([0.5, 1.0, 0.3]), min_rate=st.floats(0.0, 0.9),
+       warmup_rate=st.one_of(st.none(), st.floats(0.0, 0.9)))
+def test_cosine_warmup_with_min_lr(base, w, n, cycles, min_rate, warmup_rate):
+    check(lambda: hf.get_scheduler("cosine_warmup_with_min_lr", base, w, w + n, num_cycles=cycles,
+                                   min_lr_rate=min_rate, warmup_lr_rate=warmup_rate), base,
+          lambda t: lam_cosine_warmup_min_lr(t, w, w + n, cycles, min_rate, warmup_rate), float32_until=w + n)
+
+
+_TYPES = ("linear", "cosine", "1-sqrt")
+
+
+@given(base=rates, w=st.integers(0, 400), s=st.integers(-50, 600), d=st.integers(0, 800),
+       ratio=st.one_of(st.just(0.0), st.floats(0.0, 0.9)), cycles=st.sampled_from([0.5, 0.5, 1.0, 0.25]),
+       by_total=st.booleans())
+def test_warmup_stable_decay_every_shape(base, w, s, d, ratio, cycles, by_total):
+    """All nine warmup/decay shapes in one jitted call (one compilation for the whole test)."""
+    kinds = [(a, b) for a in _TYPES for b in _TYPES]
+    if by_total:  # num_stable_steps = num_training_steps - W - D (negative when W + D > N, as in transformers)
+        built = [hf.get_scheduler("warmup_stable_decay", base, w, w + s + d, num_decay_steps=d, warmup_type=a,
+                                  decay_type=b, min_lr_ratio=ratio, num_cycles=cycles) for a, b in kinds]
+    else:
+        built = [hf.get_wsd_schedule(base, w, d, num_stable_steps=s, warmup_type=a, decay_type=b, min_lr_ratio=ratio,
+                                     num_cycles=cycles) for a, b in kinds]
+    steps = np.arange(GRID)
+    with jax.enable_x64(True):
+        values = run_all(built, steps)
+    for (a, b), got in zip(kinds, values):
+        ref = np.array([base * lam_wsd(t, w, s, d, a, b, ratio, cycles) for t in steps])
+        err = np.max(np.abs(np.asarray(got) - ref)) / base
+        assert err <= 1e-12, (a, b, err)
+
+
+# ------------------------------------------------- properties, config, vmap, errors
+
+
+def test_past_the_end_behaviour_is_transformers():
+    steps = np.array([100, 150, 200, 300])
+    with jax.enable_x64(True):
+        cos = lrsched.evaluate(hf.get_scheduler("cosine", 1.0, 0, 100), steps)
+        lin = lrsched.evaluate(hf.get_scheduler("linear", 1.0, 0, 100), steps)
+        poly = lrsched.evaluate(hf.get_scheduler("polynomial", 1.0, 0, 100, lr_end=0.01), steps)
+    np.testing.assert_allclose(cos, [0.0, 0.5, 1.0, 0.0], atol=1e-15)  # the cosine goes on past N
+    np.testing.assert_allclose(lin, 0.0)
+    np.testing.assert_allclose(poly, 0.01, rtol=1e-15)
+
+
+def _names_and_builders(base, w, n, c):
+    return {
+        "linear": lambda: hf.get_scheduler("linear", base, w, n),
+        "cosine": lambda: hf.get_scheduler("cosine", base, w, n, num_cycles=c),
+        "cosine_with_restarts": lambda: hf.get_scheduler("cosine_with_restarts", base, w, n, num_cycles=c * 4),
+        "polynomial": lambda: hf.get_scheduler("polynomial", base, w, n, lr_end=base * c / 10, power=c * 4),
+        "constant": lambda: hf.get_scheduler("constant", base),
+        "constant_with_warmup": lambda: hf.get_scheduler("constant_with_warmup", base, w),
+        "inverse_sqrt": lambda: hf.get_scheduler("inverse_sqrt", base, w, timescale=n // 2),
+        "cosine_with_min_lr": lambda: hf.get_scheduler("cosine_with_min_lr", base, w, n, num_cycles=c,
+                                                       min_lr=base * c / 2),
+        "cosine_warmup_with_min_lr": lambda: hf.get_scheduler("cosine_warmup_with_min_lr", base, w, n,
+                                                              num_cycles=c, min_lr_rate=c / 3,
+                                                              warmup_lr_rate=c / 4),
+        "warmup_stable_decay": lambda: hf.get_scheduler("warmup_stable_decay", base, w, n, num_decay_steps=n // 3,
+                                                        decay_type="1-sqrt", min_lr_ratio=c / 5, num_cycles=c),
+        "wsd_by_stable_steps": lambda: hf.get_wsd_schedule(base, w, n // 3, num_stable_steps=n // 4,
+                                                           warmup_type="1-sqrt", min_lr_ratio=c / 5, num_cycles=c),
+    }
+
+
+def test_config_round_trip_every_name():
+    built = [b() for b in _names_and_builders(3e-4, 10, 100, 0.5).values()]
+    rebuilt = [lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s)))) for s in built]
+    for a, b in zip(run_all(built, np.arange(150)), run_all(rebuilt, np.arange(150))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_vmap_over_every_numeric_argument_of_every_name():
+    """One vmap over base_lr, num_warmup_steps, num_training_steps and each name's numbers, all names at once."""
+    bases, ws, ns, cs = jnp.array([1e-3, 5e-2]), jnp.array([0, 17]), jnp.array([90, 140]), jnp.array([0.5, 0.75])
+    names = list(_names_and_builders(1.0, 1, 2, 0.5))
+
+    def all_names(base, w, n, c):
+        return [build()(jnp.arange(160)) for build in _names_and_builders(base, w, n, c).values()]
+
+    batched = jax.jit(jax.vmap(all_names))(bases, ws, ns, cs)
+    for i in range(2):
+        singles = [b() for b in _names_and_builders(bases[i].item(), int(ws[i]), int(ns[i]), cs[i].item()).values()]
+        for name, got, want in zip(names, batched, run_all(singles, np.arange(160))):
+            np.testing.assert_allclose(np.asarray(got[i]), np.asarray(want), rtol=2e-6, atol=1e-9, err_msg=name)
+
+
+def test_scheduler_type_enum_and_nested_kwargs_dict():
+    class SchedulerType(enum.Enum):  # transformers' enum has .value strings
+        COSINE = "cosine"
+
+    a = hf.get_scheduler(SchedulerType.COSINE, 1.0, 2, 10, scheduler_specific_kwargs={"num_cycles": 1.0})
+    b = hf.get_cosine_schedule_with_warmup(1.0, 2, 10, num_cycles=1.0)
+    np.testing.assert_array_equal(lrsched.evaluate(a, 12), lrsched.evaluate(b, 12))
+    assert set(hf.SCHEDULER_NAMES) >= {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+                                       "constant_with_warmup", "inverse_sqrt", "cosine_with_min_lr",
+                                       "cosine_warmup_with_min_lr", "warmup_stable_decay"}
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: hf.get_scheduler("cosine_annealing", 1.0, 0, 10), r"unknown schedule.*linear, cosine, cosine_with"),
+    (lambda: hf.get_scheduler("reduce_lr_on_plateau", 1.0), r"follows a metric"),
+    (lambda: hf.get_scheduler("linear", 1.0, None, 10), r"requires num_warmup_steps"),
+    (lambda: hf.get_scheduler("cosine", 1.0, 10), r"requires num_training_steps"),
+    (lambda: hf.get_scheduler("warmup_stable_decay", 1.0, 10, 100), r"requires num_decay_steps"),
+    (lambda: hf.get_scheduler("warmup_stable_decay", 1.0, 10, num_decay_steps=5), r"num_training_steps or num_stable"),
+    (lambda: hf.get_scheduler("linear", 1.0, 0, 10, num_cycles=2), r"unexpected argument\(s\) \['num_cycles'\]"),
+    (lambda: hf.get_scheduler("cosine_with_min_lr", 1.0, 0, 10), r"one of min_lr or min_lr_rate must be set"),
+    (lambda: hf.get_scheduler("cosine_with_min_lr", 1.0, 0, 10, min_lr=0.1, min_lr_rate=0.1), r"only one of"),
+    (lambda: hf.get_scheduler("polynomial", 1e-7, 0, 10), r"lr_end must be smaller than base_lr"),
+    (lambda: hf.get_scheduler("linear", 1.0, -3, 10), r"num_warmup_steps must be a non-negative number of steps"),
+    (lambda: hf.get_wsd_schedule(1.0, 1, 1, 10, warmup_type="exp"), r"warmup_type must be one of"),
+])
+def test_errors_say_what_and_how(build, match):
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        build()
