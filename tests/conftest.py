@@ -6,6 +6,13 @@ import matplotlib
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+
+try:  # tiny torch ops are much slower with 2 threads on a busy 2-core machine
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 settings.register_profile(

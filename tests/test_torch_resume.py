@@ -1,0 +1,179 @@
+"""Resuming a torch run with lrsched_torch: exact in both loading orders (torch is not, in one).
+
+A run of N steps is compared with the same run interrupted at step K, saved with
+torch.save, and resumed in a fresh model/optimizer/scheduler, loading the
+optimizer state either after creating the scheduler ("scheduler first") or
+before ("optimizer first", where torch's own schedulers use a wrong lr for one
+step: pytorch#65342, #60265).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import lrsched_torch
+import numpy as np
+import pytest
+import torch
+
+import lrsched
+from lrsched._plateau import plateau
+from lrsched.compat import torch as tc
+
+N, K = 60, 23
+TOTAL = 50  # OneCycle ends before N: resuming past the end must hold too
+
+
+def data(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(step)
+    x = torch.randn(8, 4, generator=g, dtype=torch.float64)
+    return x, x @ torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+
+
+def fresh(kind: str = "sgd") -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    groups = [{"params": model[0].parameters(), "name": "body"}, {"params": model[2].parameters(), "name": "head"}]
+    if kind == "sgd":
+        return model, torch.optim.SGD(groups, lr=0.05, momentum=0.9)
+    return model, torch.optim.AdamW(groups, lr=0.05)
+
+
+def train(model, opt, sched, start: int, stop: int, metric_every: int = 0) -> list[tuple]:
+    """Steps start..stop-1; returns (lr, momentum) of every group as used by each optimizer step."""
+    used = []
+    for step in range(start, stop):
+        used.append(tuple((float(g["lr"]), float(g["betas"][0] if "betas" in g else g["momentum"]))
+                          for g in opt.param_groups))
+        x, y = data(step)
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x).squeeze(-1), y)
+        loss.backward()
+        opt.step()
+        if metric_every and (step + 1) % metric_every == 0:
+            sched.step(loss.item())
+        else:
+            sched.step()
+    return used
+
+
+def checkpoint(model, opt, sched) -> bytes:
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+    return buf.getvalue()
+
+
+def resume(blob: bytes, make_sched, order: str, kind: str = "sgd"):
+    saved = torch.load(io.BytesIO(blob))  # weights_only=True (the default): plain data only
+    model, opt = fresh(kind)
+    model.load_state_dict(saved["model"])
+    if order == "scheduler first":
+        sched = make_sched(opt)
+        opt.load_state_dict(saved["opt"])
+    else:
+        opt.load_state_dict(saved["opt"])
+        sched = make_sched(opt)
+    sched.load_state_dict(saved["sched"])
+    return model, opt, sched
+
+
+def one_cycle(opt):
+    return lrsched_torch.ScheduleLR(
+        opt, lr={"body": tc.OneCycleLR(0.1, total_steps=TOTAL), "head": tc.OneCycleLR(0.3, total_steps=TOTAL)},
+        momentum=tc.OneCycleMomentum(total_steps=TOTAL))
+
+
+def run_both(make_sched, order, kind="sgd", metric_every=0, make_resumed=None):
+    model, opt = fresh(kind)
+    sched = make_sched(opt)
+    straight = train(model, opt, sched, 0, N, metric_every)
+    final = [p.detach().clone() for p in model.parameters()]
+
+    model, opt = fresh(kind)
+    sched = make_sched(opt)
+    first = train(model, opt, sched, 0, K, metric_every)
+    blob = checkpoint(model, opt, sched)
+    model, opt, sched = resume(blob, make_resumed or make_sched, order, kind)
+    second = train(model, opt, sched, K, N, metric_every)
+    return straight, first + second, final, [p.detach() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("order", ["scheduler first", "optimizer first"])
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_bridge_resume_is_exact_in_both_orders(order, kind):
+    straight, resumed, final, final_resumed = run_both(one_cycle, order, kind)
+    assert resumed == straight
+    for a, b in zip(final, final_resumed):
+        assert torch.equal(a, b)
+
+
+def test_saved_schedules_win_over_the_ones_the_new_scheduler_was_built_with():
+    straight, resumed, final, final_resumed = run_both(
+        one_cycle, "optimizer first", make_resumed=lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.constant(1.0),
+                                                                                       momentum=0.5))
+    assert resumed == straight
+
+
+@pytest.mark.parametrize("native", ["OneCycleLR", "LambdaLR"])
+def test_torch_itself_is_wrong_for_one_step_when_the_optimizer_is_loaded_first(native):
+    """The contrast: the same protocol with torch's own scheduler (pytorch#65342, #60265)."""
+    def make(opt):
+        if native == "OneCycleLR":
+            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.1, 0.3], total_steps=N + 1)
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.97**k)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        straight, resumed, _, _ = run_both(make, "scheduler first")
+        assert resumed == straight  # this order is fine in torch too
+        straight, resumed, _, _ = run_both(make, "optimizer first")
+    wrong = [k for k in range(N) if resumed[k] != straight[k]]
+    assert wrong[0] == K  # the first step after resuming uses the lr of step 0 ...
+    assert resumed[K] == straight[0]
+    if native == "LambdaLR":
+        assert wrong == [K]  # ... and only that one for a closed-form scheduler
+
+    # lambda_lr (a real LambdaLR) has torch's behaviour; ScheduleLR does not
+    straight, resumed, _, _ = run_both(lambda o: lrsched_torch.lambda_lr(o, lrsched.exponential(0.05, 0.97)),
+                                       "optimizer first")
+    assert [k for k in range(N) if resumed[k] != straight[k]] == [K]
+
+
+def test_plateau_state_resumes_exactly():
+    """warmup + reduce-on-plateau (impossible with torch's schedulers), a metric every 3 steps."""
+    def make(opt):
+        p = plateau(lrsched.warmup(lrsched.constant(0.05), steps=6), factor=0.5, patience=1, threshold=0.05,
+                    start=6)
+        return lrsched_torch.ScheduleLR(opt, lr=p)
+
+    straight, resumed, _, _ = run_both(make, "optimizer first", metric_every=3)
+    assert resumed == straight
+    lrs = sorted({s[0][0] for s in straight})
+    assert len(lrs) >= 4, f"the plateau must act in this run: {lrs}"
+
+
+def test_state_dict_is_plain_data_with_configs_step_and_plateau():
+    _, opt = fresh()
+    p = tc.ReduceLROnPlateau(0.05, patience=0)
+    sched = lrsched_torch.ScheduleLR(opt, lr=[p, lrsched.cosine(0.1, 10)], momentum={"head": lrsched.constant(0.8)})
+    for metric in (3.0, 2.0, 2.5, 2.6):
+        sched.step(metric)
+    state = sched.state_dict()
+    assert state["last_epoch"] == 4
+    assert state["lr"][0] == lrsched.to_config(p) and state["lr"][1] == lrsched.to_config(lrsched.cosine(0.1, 10))
+    assert state["momentum"] == [None, lrsched.to_config(lrsched.constant(0.8))]
+    assert state["plateau_of"] == [0, None]
+    assert state["plateau"][0]["num_reductions"] == 2 and state["plateau"][0]["rate"] == pytest.approx(5e-4)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    again = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    assert again == state
+    _, opt2 = fresh()
+    other = lrsched_torch.ScheduleLR(opt2, lr=[tc.ReduceLROnPlateau(0.05, patience=0), None])
+    other.load_state_dict(again)
+    assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
+    assert np.isclose(opt2.param_groups[0]["lr"], 5e-4, rtol=1e-15)
+    assert opt2.param_groups[1]["momentum"] == 0.8
+    with pytest.raises(ValueError, match="not a ScheduleLR state dict"):
+        other.load_state_dict(torch.optim.lr_scheduler.StepLR(opt, 3).state_dict())
