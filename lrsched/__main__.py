@@ -13,17 +13,19 @@ def _parser() -> argparse.ArgumentParser:
         description="lrsched: learning-rate schedules as JAX pytree data. Commands:",
     )
     sub = p.add_subparsers(dest="command", required=True)
+    from lrsched import _demo
+
     demo = sub.add_parser(
         "demo",
-        help="the main job: a table of schedules, the PNG gallery, and (with scikit-learn) the LR range test "
-        "and one-cycle training on the digits data set",
-        description="Print a table of schedules at sample steps and write the PNG gallery into OUT; then, on "
-        "scikit-learn's digits, run the LR range test, print its suggestions, train an MLP with one-cycle at the "
-        "suggested rate and with a constant rate, print a table and save the plots into OUT.",
+        help="the main job: a table of schedules, the PNG gallery, then the LR range test and one-cycle "
+        "training on scikit-learn's digits",
+        description="Print a table of schedules at sample steps and write the PNG gallery into OUT_DIR; then, on "
+        "scikit-learn's digits, run the LR range test (several batch orders at once), print every suggestion "
+        "rule, train an MLP with one-cycle at the suggested rate and with a constant rate for the same number of "
+        "steps, print a table (steps, final accuracy, wall time) and save the plots into OUT_DIR.",
     )
-    demo.add_argument("--out", default="demo-output", help="folder for the PNG files (default: demo-output)")
-    demo.add_argument("--quick", action="store_true", help="fewer steps (for tests)")
-    demo.add_argument("--no-train", action="store_true", help="only the schedule table and gallery")
+    _demo.add_demo_arguments(demo)
+    demo.add_argument("--no-train", action="store_true", help="only the schedule table and the gallery")
     gallery = sub.add_parser("gallery", help="write one PNG per schedule and gallery.png (README pictures)")
     gallery.add_argument("out", nargs="?", default="docs/gallery", help="folder (default: docs/gallery)")
     sub.add_parser("table", help="print every gallery schedule at sample steps")
@@ -43,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     start = time.perf_counter()
     print(_gallery.table())
-    paths = _gallery.write_gallery(args.out)
-    print(f"\nwrote the gallery ({len(paths)} PNG files) to {args.out}/")
+    path = _gallery.write_gallery(args.out_dir, singles=False)[0]
+    print(f"\nwrote every schedule's curve to {path}")
     if not args.no_train:
         from lrsched import _demo
 
-        _demo.run_demo(args.out, quick=args.quick)
+        _demo.run_demo_from_args(args)
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
     return 0
 

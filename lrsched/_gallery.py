@@ -55,15 +55,15 @@ def table(steps: tuple[int, ...] = (0, 1, 10, 100, 250, 500, 999, 5000)) -> str:
     return "\n".join(rows)
 
 
-def write_gallery(out_dir: str, columns: int = 4) -> list[str]:
-    """One PNG per gallery schedule plus ``gallery.png`` with all of them; returns the paths."""
+def write_gallery(out_dir: str, columns: int = 4, singles: bool = True) -> list[str]:
+    """``gallery.png`` with every schedule, plus one PNG per schedule when `singles`; returns the paths."""
     from lrsched.plot import _pyplot
 
     plt = _pyplot()
     os.makedirs(out_dir, exist_ok=True)
     steps = np.arange(TOTAL + 200)
     paths = []
-    for name, s in GALLERY.items():
+    for name, s in GALLERY.items() if singles else ():
         fig, ax = plt.subplots(figsize=(4, 2.4))
         L.plot(s, steps, ax=ax)
         ax.set_title(name, fontsize=10)
