@@ -247,11 +247,17 @@ def _check_numbers(schedule: Schedule) -> None:
 # --------------------------------------------------------------------- the base
 
 
+def _plain_numbers(x: Any) -> bool:
+    """A (nested) list or tuple holding only plain numbers."""
+    if isinstance(x, (list, tuple)):
+        return all(_plain_numbers(v) for v in x)
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
 def _normalise(x: Any) -> Any:
-    """Lists and tuples of plain numbers become numpy arrays (one leaf each)."""
-    if isinstance(x, (list, tuple)) and all(
-        isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in x
-    ):
+    """(Nested) lists and tuples of plain numbers become numpy arrays (one leaf
+    each), so a config's ``[[1, 2], [3, 4]]`` rebuilds the 2-D leaf it came from."""
+    if isinstance(x, (list, tuple)) and _plain_numbers(x):
         return np.asarray(x)
     return x
 

@@ -170,3 +170,13 @@ def test_pytree_rebuilds_skip_validation_and_keep_paths():
     assert out.shape == (3, 20)
     with pytest.raises(lrsched.ScheduleError):  # user construction still validates
         lrsched.cosine(0.1, 0)
+
+
+def test_batched_config_round_trip_keeps_2d_leaves():
+    a, b = lrsched.multistep(1.0, [1, 2], 0.1), lrsched.multistep(0.5, [3, 4], 0.1)
+    batched = jax.tree.map(lambda x, y: np.stack([np.asarray(x), np.asarray(y)]), a, b)
+    again = lrsched.from_config(json.loads(json.dumps(lrsched.to_config(batched))))
+    assert jax.tree.structure(again) == jax.tree.structure(batched)
+    assert again.milestones.shape == (2, 2)
+    steps = jnp.arange(6)
+    np.testing.assert_array_equal(jax.vmap(lambda s: s(steps))(again), jax.vmap(lambda s: s(steps))(batched))
