@@ -166,3 +166,15 @@ from lrsched._primitives import (
 from lrsched.plot import plot as plot
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("compat", "finder", "optax", "sweep")
+
+
+def __getattr__(name: str):
+    """``lrsched.optax``, ``lrsched.finder``, ``lrsched.sweep`` and ``lrsched.compat``
+    import on first use, so ``import lrsched`` stays light."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"lrsched.{name}")
+    raise AttributeError(f"module 'lrsched' has no attribute {name!r}")
