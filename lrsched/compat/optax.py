@@ -1,0 +1,554 @@
+r"""optax's schedules (optax 0.2.8), by their optax names and signatures, as lrsched Schedules.
+
+Each function takes optax's arguments and returns a Schedule equal to the optax
+schedule at every step ``>= 0`` (optax is not imported). Unlike optax's
+closures, every numeric argument is a pytree leaf: ``jax.vmap`` works over
+`transition_steps`, `decay_rate`, `pct_start`, `warmup_steps`, ... (optax
+branches on those in Python), a change of numbers never recompiles, and the
+result prints, serialises (``lrsched.to_config``) and differentiates.
+
+The step policy is lrsched's: negative steps evaluate as step 0 (optax's
+``cosine_decay_schedule`` mirrors them, ``piecewise_interpolate_schedule`` gives
+0). ``docs/migrating-torch-optax.md`` lists every quirk kept or dropped.
+
+Examples:
+  >>> import lrsched
+  >>> from lrsched.compat import optax as ox
+  >>> s = ox.warmup_cosine_decay_schedule(0.0, peak_value=1.0, warmup_steps=2, decay_steps=6)
+  >>> lrsched.evaluate(s, 7).round(4)
+  array([0.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464, 0.    ], dtype=float32)
+  >>> lrsched.evaluate(ox.exponential_decay(1.0, transition_steps=2, decay_rate=0.5, staircase=True), 5)
+  array([1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import lrsched
+from lrsched._core import (
+    Schedule,
+    ScheduleError,
+    as_float,
+    as_number,
+    check_choice,
+    check_length,
+    check_positive,
+    common,
+    concrete,
+    cos_anneal,
+    phase,
+    schedule_class,
+    split,
+    static_field,
+)
+from lrsched._primitives import _count_reached
+
+__all__ = [
+    "constant_schedule", "linear_schedule", "polynomial_schedule", "cosine_decay_schedule", "exponential_decay",
+    "piecewise_constant_schedule", "piecewise_interpolate_schedule", "linear_onecycle_schedule",
+    "cosine_onecycle_schedule", "warmup_constant_schedule", "warmup_cosine_decay_schedule",
+    "warmup_exponential_decay_schedule", "sgdr_schedule", "join_schedules",
+    "ExponentialDecay", "PiecewiseInterpolate", "JoinSchedules",
+]
+
+Number = Any
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _traced(*xs: Any) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(xs))
+
+
+def _where(cond: Any, a: Any, b: Any) -> Any:
+    """``a if cond else b`` that keeps Python numbers, works on batched leaves and under tracing."""
+    if _traced(cond, a, b):
+        return jnp.where(cond, a, b)
+    c = np.asarray(cond)
+    if c.ndim == 0 and np.ndim(a) == 0 and np.ndim(b) == 0:
+        return a if bool(c) else b
+    return np.where(c, a, b)
+
+
+def _vec(xs: Sequence[Any]) -> Any:
+    """A 1-d (or batched) leaf from a list of numbers that may be traced."""
+    if _traced(*xs):
+        return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
+    return np.stack([np.asarray(x) for x in xs], axis=-1)
+
+
+def _require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str) -> None:
+    """Raise lrsched's error for a concrete `value` failing `test` (traced values pass)."""
+    a = concrete(value)
+    if a is not None and not bool(np.all(test(a))):
+        shown = a.item() if a.ndim == 0 else a.tolist()
+        raise ScheduleError(f"{where}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
+
+
+def _is_zero(x: Any) -> bool:
+    """True when `x` is concretely 0 (a traced value is never known to be)."""
+    a = concrete(x)
+    return a is not None and bool(np.all(a == 0))
+
+
+def _begin(schedule: Schedule, transition_begin: Any) -> Schedule:
+    """Hold the start value for `transition_begin` steps (optax clamps a negative begin to 0)."""
+    begin = _where(transition_begin < 0, 0, transition_begin)
+    return schedule if _is_zero(begin) else lrsched.shift(schedule, begin)
+
+
+def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[Any], list[Any]]:
+    if not boundaries_and_scales:
+        return [], []
+    if not isinstance(boundaries_and_scales, dict):
+        raise ScheduleError(f"{where}(boundaries_and_scales=...): expected a dict {{step: scale}}; got "
+                            f"{type(boundaries_and_scales).__name__}. Pass e.g. {{100: 0.1, 200: 0.1}}")
+    items = sorted(boundaries_and_scales.items())
+    scales = [v for _, v in items]
+    for s in scales:
+        _require(where, "boundaries_and_scales", s, lambda a: a >= 0, "a dict of non-negative scales",
+                 "optax raises for negative scale factors too")
+    return [k for k, _ in items], scales
+
+
+def _cumprod(init: Any, scales: list[Any]) -> Any:
+    """``[init, init*s1, init*s1*s2, ...]`` multiplied in optax's order."""
+    xs = _vec([init] + scales)
+    return jnp.cumprod(xs, axis=-1) if isinstance(xs, jax.Array) else np.cumprod(xs, axis=-1)
+
+
+# ----------------------------------------------------------------- basics
+
+
+def constant_schedule(value: Number) -> Schedule:
+    r"""optax's ``constant_schedule(value)``.
+
+    .. math:: v(t) = \text{value}
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> lrsched.evaluate(ox.constant_schedule(5.0), 2)
+      array([5., 5.], dtype=float32)
+    """
+    return lrsched.constant(value)
+
+
+def polynomial_schedule(init_value: Number, end_value: Number, power: Number, transition_steps: Number,
+                        transition_begin: Number = 0) -> Schedule:
+    r"""optax's ``polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0)``.
+
+    .. math:: v(t) = (I - E)\left(1 - \frac{\min(\max(t - B, 0), T)}{T}\right)^{P} + E
+
+    As in optax, ``transition_steps <= 0`` gives the constant `init_value` and a
+    negative `transition_begin` counts as 0. `power` must be positive. Built as
+    ``shift(polynomial(...), B)``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.polynomial_schedule(1.0, 0.01, power=2, transition_steps=100, transition_begin=5)
+      >>> lrsched.evaluate(s, [0, 5, 6, 104, 105, 110]).round(4)
+      array([1.    , 1.    , 0.9803, 0.0101, 0.01  , 0.01  ], dtype=float32)
+    """
+    moves = transition_steps > 0
+    end = _where(moves, end_value, init_value)
+    steps = _where(moves, transition_steps, 0)
+    return _begin(lrsched.polynomial(init_value, end, steps, power), transition_begin)
+
+
+def linear_schedule(init_value: Number, end_value: Number, transition_steps: Number,
+                    transition_begin: Number = 0) -> Schedule:
+    r"""optax's ``linear_schedule(init_value, end_value, transition_steps, transition_begin=0)``.
+
+    .. math:: v(t) = I + (E - I)\,\frac{\min(\max(t - B, 0), T)}{T}
+
+    ``transition_steps <= 0`` gives the constant `init_value`, as in optax.
+    Built as ``shift(linear(...), B)``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> lrsched.evaluate(ox.linear_schedule(1.0, 0.0, transition_steps=4), 6)
+      array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ], dtype=float32)
+    """
+    moves = transition_steps > 0
+    end = _where(moves, end_value, init_value)
+    steps = _where(moves, transition_steps, 0)
+    return _begin(lrsched.linear(init_value, end, steps), transition_begin)
+
+
+def cosine_decay_schedule(init_value: Number, decay_steps: Number, alpha: Number = 0.0,
+                          exponent: Number = 1.0) -> Schedule:
+    r"""optax's ``cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0)``.
+
+    .. math:: v(t) = I\left((1 - \alpha)\left[\tfrac12\left(1 + \cos\tfrac{\pi \min(t, T)}{T}\right)\right]^{p}
+              + \alpha\right)
+
+    Holds ``alpha * init_value`` past `decay_steps`. Negative steps count as 0
+    (optax mirrors them). Built as ``cosine(1, T, alpha, exponent) * init_value``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> lrsched.evaluate(ox.cosine_decay_schedule(1.0, decay_steps=4, alpha=0.1), 6).round(4)
+      array([1.    , 0.8682, 0.55  , 0.2318, 0.1   , 0.1   ], dtype=float32)
+    """
+    _require("cosine_decay_schedule", "decay_steps", decay_steps, lambda a: a > 0, "positive",
+             "Pass the number of steps of the decay (optax raises too)")
+    return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
+
+
+@schedule_class("optax.exponential_decay")
+class ExponentialDecay(Schedule):
+    """``init * rate ** (max(t - begin, 0) / steps)``, clipped at ``end_value``; the power is split as
+    ``rate**k * rate**(r / steps)`` with exact integers ``k, r`` so that float32 keeps ~1e-7 precision."""
+
+    init_value: Number
+    transition_steps: Number
+    decay_rate: Number
+    transition_begin: Number = 0
+    staircase: bool = static_field(False)
+    end_value: Number = None
+
+    def validate(self):
+        check_positive(self, "transition_steps", "decay_rate")
+
+    def compute(self, t):
+        t, begin = common(t, as_number(self.transition_begin))
+        since = jnp.maximum(t - jnp.maximum(begin, jnp.zeros((), begin.dtype)), jnp.zeros((), t.dtype))
+        k, r = split(since, self.transition_steps)
+        rate = as_float(self.decay_rate)
+        value = as_float(self.init_value) * rate ** as_float(k)
+        if not self.staircase:
+            value = value * rate ** (as_float(r) / as_float(self.transition_steps))
+        if self.end_value is not None:
+            end = as_float(self.end_value)
+            value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
+        return value
+
+
+def exponential_decay(init_value: Number, transition_steps: Number, decay_rate: Number, transition_begin: Number = 0,
+                      staircase: bool = False, end_value: Number | None = None) -> Schedule:
+    r"""optax's ``exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
+    end_value=None)``.
+
+    .. math:: v(t) = I \cdot r^{\max(t - B, 0) / T} \quad (\lfloor\cdot\rfloor \text{ if staircase})
+
+    clipped at `end_value` (from below when ``decay_rate < 1``, else from above;
+    the clip applies before `transition_begin` too, as in optax). As in optax,
+    ``transition_steps <= 0`` or ``decay_rate == 0`` give the constant
+    `init_value`, and ``decay_rate > 1`` without `end_value` grows without bound.
+    Like :func:`lrsched.exponential`, with the power split as ``r^k r^{f}``
+    (``k`` the whole transitions, ``f < 1``) for float32 precision.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.exponential_decay(1.0, transition_steps=1, decay_rate=0.5, transition_begin=2, end_value=0.2)
+      >>> lrsched.evaluate(s, 6)
+      array([1.  , 1.  , 1.  , 0.5 , 0.25, 0.2 ], dtype=float32)
+    """
+    _require("exponential_decay", "decay_rate", decay_rate, lambda a: a >= 0, "non-negative",
+             "A negative rate has no real fractional powers")
+    trivial = (transition_steps <= 0) | (decay_rate == 0)
+    rate = _where(trivial, 1.0, decay_rate)
+    steps = _where(trivial, 1, transition_steps)
+    end = None if end_value is None else _where(trivial, init_value, end_value)
+    return ExponentialDecay(init_value, steps, rate, transition_begin, staircase, end)
+
+
+# --------------------------------------------------------------- piecewise
+
+
+def piecewise_constant_schedule(init_value: Number, boundaries_and_scales: dict | None = None) -> Schedule:
+    r"""optax's ``piecewise_constant_schedule(init_value, boundaries_and_scales=None)``.
+
+    .. math:: v(t) = I \prod_{b_i \le t} s_i
+
+    The scales (dict values) and `init_value` are leaves; the boundaries are the
+    dict's keys (to sweep them, use :func:`lrsched.piecewise_constant`). Built as
+    ``piecewise_constant(boundaries, cumulative values)``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.piecewise_constant_schedule(1.0, {2: 0.1, 4: 0.5})
+      >>> lrsched.evaluate(s, 6).round(4)
+      array([1.  , 1.  , 0.1 , 0.1 , 0.05, 0.05], dtype=float32)
+    """
+    keys, scales = _sorted_items("piecewise_constant_schedule", boundaries_and_scales)
+    if not keys:
+        return lrsched.constant(init_value)
+    return lrsched.piecewise_constant(_vec(keys), _cumprod(init_value, scales))
+
+
+@schedule_class("optax.piecewise_interpolate_schedule")
+class PiecewiseInterpolate(Schedule):
+    """Interpolate ``values`` between ``boundaries`` (the first is 0), linearly or by half-cosines."""
+
+    boundaries: Any
+    values: Any
+    kind: str = static_field("linear")
+
+    def validate(self):
+        check_choice(self, "kind", ("linear", "cosine"))
+        b = concrete(self.boundaries)
+        if b is not None and b.ndim >= 1:
+            check_length(self, "values", b.shape[-1], "the same as boundaries")
+
+    def compute(self, t):
+        b, v = as_number(self.boundaries), as_float(self.values)
+        n = b.shape[-1]
+        if n == 1:
+            return jnp.take(v, 0, axis=-1)
+        i = jnp.clip(_count_reached(b, t) - 1, 0, n - 2)
+        t, b = common(t, b)
+        done, left = phase(t - jnp.take(b, i), jnp.take(b, i + 1) - jnp.take(b, i))
+        start, end = jnp.take(v, i), jnp.take(v, i + 1)
+        if self.kind == "linear":
+            return start * left + end * done
+        return start * cos_anneal(done, left) + end * cos_anneal(left, done)
+
+
+def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales: list[Any]) -> Schedule:
+    for k in keys:
+        _require(where, "boundaries_and_scales", k, lambda a: a >= 0, "a dict with non-negative steps as keys",
+                 "optax's interpolation is undefined before step 0; drop negative keys")
+    return PiecewiseInterpolate(_vec([0] + keys), _cumprod(init_value, scales), kind)
+
+
+def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,
+                                   boundaries_and_scales: dict | None = None) -> Schedule:
+    r"""optax's ``piecewise_interpolate_schedule(interpolate_type, init_value, boundaries_and_scales=None)``.
+
+    With ``b_0 = 0``, sorted keys ``b_1 < ... < b_n`` and cumulative values
+    ``v_i = I \prod_{j \le i} s_j``, on ``[b_i, b_{i+1}]`` with ``p = (t - b_i)/(b_{i+1} - b_i)``:
+
+    .. math:: v(t) = v_i (1 - p) + v_{i+1} p \quad\text{or}\quad
+              v_{i+1} + (v_i - v_{i+1})\tfrac12(1 + \cos \pi p)
+
+    and ``v_n`` from ``b_n`` on. The cosine is evaluated as two non-negative
+    terms (no cancellation). Negative keys are rejected (optax returns odd values).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.piecewise_interpolate_schedule("linear", 1.0, {4: 0.1, 8: 0.01})
+      >>> lrsched.evaluate(s, [0, 2, 4, 6, 8, 10]).round(6)
+      array([1.    , 0.55  , 0.1   , 0.0505, 0.001 , 0.001 ], dtype=float32)
+    """
+    if interpolate_type not in ("linear", "cosine"):
+        raise ScheduleError(f"piecewise_interpolate_schedule(interpolate_type={interpolate_type!r}): "
+                            "interpolate_type must be 'linear' or 'cosine'. Pick one of ['linear', 'cosine']")
+    keys, scales = _sorted_items("piecewise_interpolate_schedule", boundaries_and_scales)
+    return _interpolate("piecewise_interpolate_schedule", interpolate_type, init_value, keys, scales)
+
+
+def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, marks: list[tuple[Any, Any]]) -> Schedule:
+    """optax builds a dict ``{int(pct * T): scale}``; concrete keys keep its collisions, traced ones are floored."""
+    _require(where, "transition_steps", transition_steps, lambda a: a > 0, "positive",
+             "Pass the length of the cycle (optax raises too)")
+    keys = [k for k, _ in marks]
+    if not _traced(*keys) and all(np.ndim(k) == 0 for k in keys):
+        table = {int(k): s for k, s in marks}  # a later equal key replaces an earlier one, as in optax
+        keys, scales = _sorted_items(where, table)
+    else:
+        keys = [jnp.floor(jnp.asarray(k)).astype(as_number(transition_steps).dtype) for k in keys]
+        scales = [s for _, s in marks]
+    return _interpolate(where, kind, init_value, keys, scales)
+
+
+def linear_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_start: Number = 0.3,
+                             pct_final: Number = 0.85, div_factor: Number = 25.0,
+                             final_div_factor: Number = 1e4) -> Schedule:
+    r"""optax's ``linear_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, pct_final=0.85,
+    div_factor=25.0, final_div_factor=1e4)``.
+
+    Linear from ``peak / div`` to `peak_value` at ``int(pct_start T)``, back to
+    ``peak / div`` at ``int(pct_final T)``, then to ``peak / (div final_div)`` at
+    ``T`` (the same end as torch's OneCycleLR). Under vmap the phase steps are ``floor(pct T)`` and must be
+    distinct (optax's dict silently merges equal ones).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.linear_onecycle_schedule(10, peak_value=1.0, div_factor=10.0, final_div_factor=10.0)
+      >>> lrsched.evaluate(s, [0, 3, 8, 10]).round(4)
+      array([0.1 , 1.  , 0.1 , 0.01], dtype=float32)
+    """
+    marks = [(pct_start * transition_steps, div_factor), (pct_final * transition_steps, 1.0 / div_factor),
+             (transition_steps, 1.0 / final_div_factor)]
+    return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor, marks)
+
+
+def cosine_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_start: Number = 0.3,
+                             div_factor: Number = 25.0, final_div_factor: Number = 1e4) -> Schedule:
+    r"""optax's ``cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
+    final_div_factor=1e4)``.
+
+    Half-cosine from ``peak / div`` up to `peak_value` at ``int(pct_start T)``,
+    then down to ``peak / (div final_div)`` at ``T``, held afterwards.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.cosine_onecycle_schedule(10, peak_value=1.0, pct_start=0.2, div_factor=10.0)
+      >>> lrsched.evaluate(s, [0, 1, 2, 6, 10]).round(4)
+      array([0.1 , 0.55, 1.  , 0.5 , 0.  ], dtype=float32)
+    """
+    marks = [(pct_start * transition_steps, div_factor), (transition_steps, 1.0 / (div_factor * final_div_factor))]
+    return _onecycle("cosine_onecycle_schedule", "cosine", transition_steps, peak_value / div_factor, marks)
+
+
+# ------------------------------------------------------------------ joins
+
+
+@schedule_class("optax.join_schedules")
+class JoinSchedules(Schedule):
+    """optax's ``join_schedules``: ``where(t < b_i, out, s_i(t - b_i))`` for each boundary in turn."""
+
+    schedules: tuple
+    boundaries: Any
+
+    def validate(self):
+        check_length(self, "boundaries", len(self.schedules) - 1, "one fewer than the schedules")
+
+    def config_args(self):
+        return {"schedules": list(self.schedules), "boundaries": self.boundaries}
+
+    @classmethod
+    def from_config_args(cls, args):
+        return join_schedules(args["schedules"], args["boundaries"])
+
+    def compute(self, t):
+        marks = as_number(self.boundaries)
+        t, marks = common(t, marks)
+        out = self.schedules[0](t)
+        for i, child in enumerate(self.schedules[1:]):
+            out = jnp.where(t < marks[..., i], out, child(t - marks[..., i]))
+        return out
+
+
+def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
+    r"""optax's ``join_schedules(schedules, boundaries)``: schedule ``i`` from ``boundaries[i-1]`` on, at its
+    local step.
+
+    .. math:: v(t) = s_i(t - b_{i-1}),\quad b_{i-1} \le t < b_i
+
+    The pieces must be lrsched Schedules (build them with this module). Like
+    optax it evaluates every piece (for many pieces prefer :func:`lrsched.join`,
+    which evaluates only the active one); the boundaries are leaves.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.join_schedules([ox.constant_schedule(1.0), ox.linear_schedule(1.0, 0.0, 2)], [2])
+      >>> lrsched.evaluate(s, 5)
+      array([1. , 1. , 1. , 0.5, 0. ], dtype=float32)
+    """
+    schedules = tuple(schedules)
+    if not schedules or not all(isinstance(s, Schedule) for s in schedules):
+        raise ScheduleError("join_schedules(schedules=...): schedules must be a non-empty list of lrsched "
+                            "Schedules (optax's closures cannot be inspected). Build them with lrsched.compat.optax")
+    if isinstance(boundaries, (list, tuple)):
+        boundaries = _vec(boundaries) if boundaries else np.zeros((0,), np.int32)
+    return JoinSchedules(schedules, boundaries)
+
+
+def warmup_constant_schedule(init_value: Number, peak_value: Number, warmup_steps: Number) -> Schedule:
+    r"""optax's ``warmup_constant_schedule(init_value, peak_value, warmup_steps)``: linear warmup, then hold.
+
+    .. math:: v(t) = I + (P - I)\min(t, W)/W
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> lrsched.evaluate(ox.warmup_constant_schedule(0.0, 1.0, warmup_steps=2), 4)
+      array([0. , 0.5, 1. , 1. ], dtype=float32)
+    """
+    return linear_schedule(init_value, peak_value, warmup_steps)
+
+
+def warmup_cosine_decay_schedule(init_value: Number, peak_value: Number, warmup_steps: Number, decay_steps: Number,
+                                 end_value: Number = 0.0, exponent: Number = 1.0) -> Schedule:
+    r"""optax's ``warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0,
+    exponent=1.0)``.
+
+    Linear from `init_value` to `peak_value` over `warmup_steps`, then
+
+    .. math:: v(t) = E + (P - E)\left[\tfrac12\left(1 + \cos\tfrac{\pi (t - W)}{D - W}\right)\right]^{p}
+
+    to `end_value` at `decay_steps` (which includes the warmup). As in optax a
+    `peak_value` of 0 makes the decay 0 whatever `end_value`, and `decay_steps`
+    must exceed `warmup_steps`. Built as :func:`lrsched.warmup_cosine`.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=2, decay_steps=4, end_value=0.1)
+      >>> lrsched.evaluate(s, 5).round(4)
+      array([0.  , 0.5 , 1.  , 0.55, 0.1 ], dtype=float32)
+    """
+    _require("warmup_cosine_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
+             "Pass 0 for no warmup")
+    _require("warmup_cosine_decay_schedule", "decay_steps", decay_steps - warmup_steps, lambda a: a > 0,
+             "larger than warmup_steps (it includes the warmup)", "Pass the length of the whole schedule")
+    end = _where(peak_value == 0, 0.0, end_value)
+    return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
+
+
+def warmup_exponential_decay_schedule(init_value: Number, peak_value: Number, warmup_steps: Number,
+                                      transition_steps: Number, decay_rate: Number, transition_begin: Number = 0,
+                                      staircase: bool = False, end_value: Number | None = None) -> Schedule:
+    r"""optax's ``warmup_exponential_decay_schedule(init_value, peak_value, warmup_steps, transition_steps,
+    decay_rate, transition_begin=0, staircase=False, end_value=None)``.
+
+    :func:`linear_schedule` from `init_value` to `peak_value` over
+    `warmup_steps`, then :func:`exponential_decay` from `peak_value` at the
+    local step ``t - W``:
+
+    .. math:: v(t) = P \, r^{\max(t - W - B, 0)/T} \quad (t \ge W)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> s = ox.warmup_exponential_decay_schedule(0.0, 1.0, warmup_steps=2, transition_steps=1, decay_rate=0.5)
+      >>> lrsched.evaluate(s, 5)
+      array([0.  , 0.5 , 1.  , 0.5 , 0.25], dtype=float32)
+    """
+    _require("warmup_exponential_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
+             "Pass 0 for no warmup")
+    return join_schedules([linear_schedule(init_value, peak_value, warmup_steps),
+                           exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase,
+                                             end_value)], [warmup_steps])
+
+
+def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
+    r"""optax's ``sgdr_schedule(cosine_kwargs)``: :func:`warmup_cosine_decay_schedule` pieces one after another.
+
+    Piece ``i`` (built from ``cosine_kwargs[i]``) starts where the previous
+    ``decay_steps`` end (SGDR, arXiv:1608.03983).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import optax as ox
+      >>> kw = dict(init_value=0.0, peak_value=1.0, warmup_steps=1, decay_steps=3)
+      >>> lrsched.evaluate(ox.sgdr_schedule([kw, kw]), 7)
+      array([0. , 1. , 0.5, 0. , 1. , 0.5, 0. ], dtype=float32)
+    """
+    schedules, boundaries, step = [], [], 0
+    for kwargs in cosine_kwargs:
+        schedules.append(warmup_cosine_decay_schedule(**kwargs))
+        step = step + kwargs["decay_steps"]
+        boundaries.append(step)
+    if not schedules:
+        raise ScheduleError("sgdr_schedule(cosine_kwargs=[]): pass at least one dict of "
+                            "warmup_cosine_decay_schedule arguments")
+    return join_schedules(schedules, boundaries[:-1])

@@ -1,0 +1,651 @@
+r"""torch.optim.lr_scheduler, step for step, as lrsched Schedules (torch is not imported).
+
+Every constructor has torch's name and argument names; where torch takes the
+optimizer, these take ``base_lr`` (the optimizer's ``lr``), or ``max_lr`` /
+``base_lr, max_lr`` where torch does. The value at step ``t`` equals torch's
+``get_last_lr()[0]`` after ``t`` calls of ``scheduler.step()``. Where torch raises
+past the end (``OneCycleLR``) the final value is held. Every numeric argument is
+a pytree leaf: ``jax.vmap`` over ``max_lr`` and ``pct_start`` at once just works.
+
+Examples:
+  >>> import lrsched
+  >>> from lrsched.compat import torch as tc
+  >>> lrsched.evaluate(tc.StepLR(1.0, step_size=10, gamma=0.5), [0, 9, 10, 25])
+  array([1.  , 1.  , 0.5 , 0.25], dtype=float32)
+  >>> lrsched.evaluate(tc.ExponentialLR(0.1, gamma=0.9), 4).round(5)
+  array([0.1   , 0.09  , 0.081 , 0.0729], dtype=float32)
+  >>> s = tc.CosineAnnealingLR(0.1, T_max=10, eta_min=0.001)
+  >>> lrsched.evaluate(s, [0, 5, 10, 15, 20]).round(4)  # keeps oscillating, as torch does
+  array([0.1   , 0.0505, 0.001 , 0.0505, 0.1   ], dtype=float32)
+
+  A 5-epoch linear warmup to 0.01, then cosine to epoch 20 (torch:
+  ``SequentialLR([LinearLR(opt, 0.2, total_iters=5), CosineAnnealingLR(opt, 15)], [5])``):
+
+  >>> warm = tc.SequentialLR([tc.LinearLR(0.01, start_factor=0.2, total_iters=5),
+  ...                         tc.CosineAnnealingLR(0.01, T_max=15)], milestones=[5])
+  >>> lrsched.evaluate(warm, [0, 1, 4, 5, 12, 20]).round(5)
+  array([0.002  , 0.0036 , 0.0084 , 0.01   , 0.00552, 0.     ], dtype=float32)
+  >>> same = lrsched.warmup(lrsched.cosine(0.01, steps=15), steps=5, init_value=0.002)
+  >>> bool(abs(lrsched.evaluate(same, 21) - lrsched.evaluate(warm, 21)).max() < 1e-9)
+  True
+  >>> one = tc.OneCycleLR(max_lr=0.1, steps_per_epoch=100, epochs=10)
+  >>> lrsched.evaluate(one, [0, 299, 999, 5000]).round(8)  # holds past the end
+  array([4.0e-03, 1.0e-01, 4.0e-07, 4.0e-07], dtype=float32)
+  >>> lrsched.evaluate(tc.OneCycleMomentum(max_lr=0.1, steps_per_epoch=100, epochs=10), [0, 299, 999])
+  array([0.95, 0.85, 0.95], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import lrsched
+from lrsched._combinators import _cycle_index
+from lrsched._core import (
+    Schedule,
+    ScheduleError,
+    as_float,
+    as_number,
+    check_choice,
+    check_positive,
+    common,
+    concrete,
+    cos_anneal,
+    float_dtype,
+    int_dtype,
+    phase,
+    schedule_class,
+    split,
+    static_field,
+)
+from lrsched._primitives import OneCycle as _OneCycle
+from lrsched._primitives import OneCycleMomentum as _OneCycleMomentum
+from lrsched._primitives import lerp
+
+__all__ = [
+    "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
+    "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
+    "ReduceLROnPlateau", "OneCycleMomentum", "CyclicMomentum",
+    "CosineAnnealing", "WarmRestarts", "CyclicScaleFn", "OneCycleSchedule", "OneCycleMomentumSchedule",
+]
+
+Number = Any
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _traced(*xs: Any) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(xs))
+
+
+def _where(cond: Any, a: Any, b: Any) -> Any:
+    """``a if cond else b`` that keeps Python numbers, works on batched leaves and under tracing."""
+    if _traced(cond, a, b):
+        return jnp.where(cond, a, b)
+    c = np.asarray(cond)
+    if c.ndim == 0 and np.ndim(a) == 0 and np.ndim(b) == 0:
+        return a if bool(c) else b
+    return np.where(c, a, b)
+
+
+def _vec(xs: Sequence[Any]) -> Any:
+    """A 1-d (or batched) leaf from a list of numbers that may be traced."""
+    if _traced(*xs):
+        return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
+    return np.stack([np.asarray(x) for x in xs], axis=-1)
+
+
+def _require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str) -> None:
+    """Raise lrsched's error for a concrete `value` failing `test` (traced values pass)."""
+    a = concrete(value)
+    if a is not None and not bool(np.all(test(a))):
+        shown = a.item() if a.ndim == 0 else a.tolist()
+        raise ScheduleError(f"{where}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
+
+
+# --------------------------------------------------------- recursive family
+
+
+def StepLR(base_lr: Number, step_size: Number, gamma: Number = 0.1) -> Schedule:
+    r"""torch's ``StepLR(optimizer, step_size, gamma=0.1)``: multiply by `gamma` every `step_size` steps.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
+
+    Built as :func:`lrsched.step_decay`.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.StepLR(1.0, step_size=2, gamma=0.5), 6)
+      array([1.  , 1.  , 0.5 , 0.5 , 0.25, 0.25], dtype=float32)
+    """
+    return lrsched.step_decay(base_lr, step_size, gamma)
+
+
+def MultiStepLR(base_lr: Number, milestones: Any, gamma: Number = 0.1) -> Schedule:
+    r"""torch's ``MultiStepLR(optimizer, milestones, gamma=0.1)``: multiply by `gamma` at each milestone.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\#\{m_i \le t\}}
+
+    A repeated milestone counts twice, as in torch; milestones are sorted for you.
+    Built as :func:`lrsched.multistep`.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.MultiStepLR(1.0, milestones=[3, 1], gamma=0.1), 4)
+      array([1.  , 0.1 , 0.1 , 0.01], dtype=float32)
+    """
+    if isinstance(milestones, (list, tuple)) and _traced(*milestones):
+        milestones = _vec(milestones)
+    if _traced(milestones):
+        milestones = jnp.sort(jnp.asarray(milestones), axis=-1)
+    else:
+        milestones = np.sort(np.asarray(milestones), axis=-1)
+        _require("MultiStepLR", "milestones", milestones, lambda a: a >= 0, "non-negative step counts",
+                 "torch never reaches a negative milestone; drop it")
+    return lrsched.multistep(base_lr, milestones, gamma)
+
+
+def ConstantLR(base_lr: Number, factor: Number = 1.0 / 3, total_iters: Number = 5) -> Schedule:
+    r"""torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5)``.
+
+    .. math:: \eta_t = \eta_0 \cdot (f \text{ if } t < T \text{ else } 1)
+
+    With ``total_iters=0`` torch's ``step()`` keeps ``factor`` forever (it never
+    sees step ``T`` after the first); so does this. Built as
+    ``piecewise_constant([T], [f, 1]) * base_lr``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.ConstantLR(1.0, factor=0.5, total_iters=2), 4)
+      array([0.5, 0.5, 1. , 1. ], dtype=float32)
+    """
+    _require("ConstantLR", "factor", factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
+             "Pass the fraction of base_lr to hold, as torch requires")
+    _require("ConstantLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
+    after = _where(total_iters > 0, 1.0, factor)
+    return lrsched.piecewise_constant(_vec([total_iters]), _vec([factor, after])) * base_lr
+
+
+def LinearLR(base_lr: Number, start_factor: Number = 1.0 / 3, end_factor: Number = 1.0,
+             total_iters: Number = 5) -> Schedule:
+    r"""torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5)``.
+
+    .. math:: \eta_t = \eta_0 \left(s + (e - s)\,\min(t, T) / T\right)
+
+    With ``total_iters=0`` torch's ``step()`` keeps ``start_factor`` forever; so
+    does this. Built as ``linear(s, e, T) * base_lr``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.LinearLR(1.0, start_factor=0.5, total_iters=2), 4)
+      array([0.5 , 0.75, 1.  , 1.  ], dtype=float32)
+    """
+    _require("LinearLR", "start_factor", start_factor, lambda a: (a > 0) & (a <= 1), "in (0, 1]",
+             "torch cannot start a LinearLR at 0; start from a small positive factor")
+    _require("LinearLR", "end_factor", end_factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
+             "Pass a factor of base_lr")
+    _require("LinearLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
+    end = _where(total_iters > 0, end_factor, start_factor)
+    return lrsched.linear(start_factor, end, total_iters) * base_lr
+
+
+def ExponentialLR(base_lr: Number, gamma: Number) -> Schedule:
+    r"""torch's ``ExponentialLR(optimizer, gamma)``: multiply by `gamma` every step.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^t
+
+    Built as ``lrsched.step_decay(base_lr, 1, gamma)``: an integer power of
+    `gamma`, which float32 computes more precisely than ``exp(t log gamma)``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.ExponentialLR(1.0, gamma=0.5), 4)
+      array([1.   , 0.5  , 0.25 , 0.125], dtype=float32)
+    """
+    return lrsched.step_decay(base_lr, 1, gamma)
+
+
+def PolynomialLR(base_lr: Number, total_iters: Number = 5, power: Number = 1.0) -> Schedule:
+    r"""torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0)``: decay to 0 at `total_iters`.
+
+    .. math:: \eta_t = \eta_0 \left(1 - \min(t, T) / T\right)^{p}
+
+    With ``total_iters=0`` torch's ``step()`` keeps ``base_lr``; so does this.
+    Built as ``polynomial(1, 0, T, p) * base_lr``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.PolynomialLR(1.0, total_iters=4, power=2.0), 6)
+      array([1.    , 0.5625, 0.25  , 0.0625, 0.    , 0.    ], dtype=float32)
+    """
+    _require("PolynomialLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative",
+             "Pass a step count >= 0")
+    end = _where(total_iters > 0, 0.0, 1.0)
+    return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
+
+
+@schedule_class("torch.CosineAnnealingLR")
+class CosineAnnealing(Schedule):
+    """torch's cosine that keeps oscillating: step ``t`` is mirrored into ``[0, T_max]`` exactly."""
+
+    base_lr: Number
+    T_max: Number
+    eta_min: Number = 0.0
+
+    def validate(self):
+        check_positive(self, "T_max")
+
+    def compute(self, t):
+        t, period = common(t, as_number(self.T_max))
+        _, r = split(t, 2 * period)
+        done, left = phase(jnp.where(r <= period, r, 2 * period - r), period)
+        eta = as_float(self.eta_min)
+        return eta + (as_float(self.base_lr) - eta) * cos_anneal(done, left)
+
+
+def CosineAnnealingLR(base_lr: Number, T_max: Number, eta_min: Number = 0.0) -> Schedule:
+    r"""torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``, oscillating past `T_max` as torch does.
+
+    .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi t / T_{max})\right)
+
+    for every ``t``: down to `eta_min` at ``T_max``, back up to `base_lr` at
+    ``2 T_max`` and so on (period ``2 T_max``). The step is mirrored into
+    ``[0, T_max]`` with integer arithmetic and the cosine evaluated without
+    cancellation, so values near `eta_min` keep full relative precision (torch's
+    recursive update drifts by ~1e-12 over 10,000 steps). For a decay that stays
+    at `eta_min`, use ``lrsched.cosine``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.CosineAnnealingLR(1.0, T_max=2), 6).round(4)
+      array([1. , 0.5, 0. , 0.5, 1. , 0.5], dtype=float32)
+    """
+    return CosineAnnealing(base_lr, T_max, eta_min)
+
+
+@schedule_class("torch.CosineAnnealingWarmRestarts")
+class WarmRestarts(Schedule):
+    """SGDR restarts where cycle ``k`` lasts ``T_0 * T_mult**k`` steps and the cosine spans the whole cycle."""
+
+    base_lr: Number
+    T_0: Number
+    T_mult: Number = 1
+    eta_min: Number = 0.0
+
+    def validate(self):
+        check_positive(self, "T_0")
+        from lrsched._core import check
+
+        check(self, "T_mult", lambda a: a >= 1, ">= 1 (an integer in torch)", "Pass 1 for equal cycles or e.g. 2")
+
+    def compute(self, t):
+        period, mul = as_number(self.T_0), as_number(self.T_mult)
+        k, begin = _cycle_index(t, period, mul, None)
+        t, begin, period, mul = common(t, begin, period, mul)
+        top = 2.0**31 - 1 if int_dtype() == np.int32 else 2.0**62
+        big = as_float(period) * as_float(mul) ** as_float(k) > top
+        if jnp.issubdtype(k.dtype, jnp.integer):
+            length = jnp.where(big, jnp.asarray(int(top), k.dtype), period * jnp.power(mul, jnp.where(big, 0, k)))
+        else:
+            length = period * mul**k
+        done, left = phase(t - begin, length)
+        eta = as_float(self.eta_min)
+        return eta + (as_float(self.base_lr) - eta) * cos_anneal(done, left)
+
+
+def CosineAnnealingWarmRestarts(base_lr: Number, T_0: Number, T_mult: Number = 1, eta_min: Number = 0.0) -> Schedule:
+    r"""torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0)`` (SGDR, arXiv:1608.03983).
+
+    .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi T_{cur} / T_i)\right)
+
+    where cycle ``i`` lasts ``T_i = T_0 T_{mult}^i`` steps and ``T_cur`` counts the
+    steps since its start; every cycle restarts at `base_lr`. (``lrsched.cycle``
+    restarts a schedule without stretching it, hence this small class.)
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.CosineAnnealingWarmRestarts(1.0, T_0=2, T_mult=2), 7).round(4)
+      array([1.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464, 1.    ], dtype=float32)
+    """
+    return WarmRestarts(base_lr, T_0, T_mult, eta_min)
+
+
+# ------------------------------------------------------------------ cyclic
+
+
+@schedule_class("torch.CyclicLR.scale_fn")
+class CyclicScaleFn(Schedule):
+    """Smith's triangle scaled by a user function of the cycle number (1, 2, ...) or of the step.
+
+    `scale_fn` is code, not data: it is a static field (so it must be traceable
+    by JAX and hashable), and such a schedule cannot be written to a config.
+    """
+
+    base_value: Number
+    peak_value: Number
+    up_steps: Number
+    down_steps: Number = None
+    scale_fn: Callable[[jax.Array], jax.Array] = static_field(None)
+    scale_mode: str = static_field("cycle")
+
+    def validate(self):
+        check_positive(self, "up_steps", "down_steps")
+        check_choice(self, "scale_mode", ("cycle", "iterations"))
+        if not callable(self.scale_fn):
+            raise ScheduleError(f"CyclicLR(scale_fn={self.scale_fn!r}): scale_fn must be callable. "
+                                "Pass a JAX-traceable function such as lambda x: 0.5 ** x")
+
+    def compute(self, t):
+        up = as_number(self.up_steps)
+        down = up if self.down_steps is None else as_number(self.down_steps)
+        t, up, down = common(t, up, down)
+        k, pos = split(t, up + down)
+        rising, _ = phase(pos, up)
+        falling, _ = phase(up + down - pos, down)
+        height = jnp.where(pos <= up, rising, falling)
+        x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
+        scale = jnp.asarray(self.scale_fn(x), float_dtype())
+        base = as_float(self.base_value)
+        return base + (as_float(self.peak_value) - base) * height * scale
+
+    def config_args(self):
+        raise ScheduleError(
+            "to_config(CyclicLR with a custom scale_fn): a Python function is code, not data, so it cannot "
+            "be written to a config. Use mode='triangular'|'triangular2'|'exp_range', or rebuild the "
+            "schedule with the same scale_fn after loading")
+
+    def __repr__(self):
+        return (f"torch.CyclicLR(base_value={self.base_value!r}, peak_value={self.peak_value!r}, "
+                f"up_steps={self.up_steps!r}, down_steps={self.down_steps!r}, scale_fn={self.scale_fn!r}, "
+                f"scale_mode={self.scale_mode!r})")
+
+
+def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: Any, mode: str, gamma: Any,
+            scale_fn: Any, scale_mode: str) -> Schedule:
+    _require(where, "step_size_up", step_size_up, lambda a: a > 0, "positive", "Pass a step count >= 1")
+    if step_size_down is not None:
+        _require(where, "step_size_down", step_size_down, lambda a: a > 0, "positive", "Pass a step count >= 1")
+    if scale_fn is not None:
+        if scale_mode not in ("cycle", "iterations"):
+            raise ScheduleError(f"{where}(scale_mode={scale_mode!r}): scale_mode must be 'cycle' or "
+                                "'iterations'. Pick one of ['cycle', 'iterations']")
+        return CyclicScaleFn(low, high, step_size_up, step_size_down, scale_fn, scale_mode)
+    if mode not in ("triangular", "triangular2", "exp_range"):
+        raise ScheduleError(f"{where}(mode={mode!r}): mode must be one of 'triangular', 'triangular2', "
+                            "'exp_range' when scale_fn is None. Pick one, or pass scale_fn")
+    return lrsched.cyclic(low, high, step_size_up, step_size_down, mode, gamma)
+
+
+def CyclicLR(base_lr: Number, max_lr: Number, step_size_up: Number = 2000, step_size_down: Number | None = None,
+             mode: str = "triangular", gamma: Number = 1.0, scale_fn: Callable | None = None,
+             scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Number = 0.8,
+             max_momentum: Number = 0.9) -> Schedule:
+    r"""torch's ``CyclicLR`` (Smith, arXiv:1506.01186): all three modes, or a custom `scale_fn`.
+
+    With ``c = up + down``, cycle ``k = \lfloor t / c \rfloor`` and ``x = t - k c``,
+    the height is ``h = x / up`` while rising and ``(c - x) / down`` while falling:
+
+    .. math:: \eta_t = \eta_{base} + (\eta_{max} - \eta_{base})\, h \, s
+
+    with ``s = 1`` (triangular), ``2^{-k}`` (triangular2), ``\gamma^t`` (exp_range),
+    or ``scale_fn(k + 1)`` (``scale_mode='cycle'``) / ``scale_fn(t)``
+    (``'iterations'``). A custom `scale_fn` must be a JAX-traceable function of a
+    float array (``lambda x: 0.5 ** x`` works, ``math.pow`` does not); such a
+    schedule works under jit and vmap but cannot go to a config (``to_config``
+    raises). The momentum arguments are accepted and ignored (see
+    :func:`CyclicMomentum`).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.CyclicLR(0.0, 1.0, step_size_up=2, mode="triangular2"), 9)
+      array([0.  , 0.5 , 1.  , 0.5 , 0.  , 0.25, 0.5 , 0.25, 0.  ], dtype=float32)
+      >>> s = tc.CyclicLR(0.0, 1.0, step_size_up=1, scale_fn=lambda x: 1.0 / x)
+      >>> lrsched.evaluate(s, 6).round(4)
+      array([0.    , 1.    , 0.    , 0.5   , 0.    , 0.3333], dtype=float32)
+    """
+    return _cyclic("CyclicLR", base_lr, max_lr, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+
+
+def CyclicMomentum(base_lr: Number = None, max_lr: Number = None, step_size_up: Number = 2000,
+                   step_size_down: Number | None = None, mode: str = "triangular", gamma: Number = 1.0,
+                   scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
+                   base_momentum: Number = 0.8, max_momentum: Number = 0.9) -> Schedule:
+    r"""The momentum torch's ``CyclicLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
+
+    It moves inversely to the rate, from `max_momentum` down to `base_momentum`
+    at the peak, with the same height ``h`` and scale ``s`` as :func:`CyclicLR`:
+
+    .. math:: m_t = m_{max} - (m_{max} - m_{base})\, h \, s
+
+    Takes :func:`CyclicLR`'s arguments (``base_lr``/``max_lr`` are ignored).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.CyclicMomentum(0.0, 1.0, step_size_up=2), 5).round(4)
+      array([0.9 , 0.85, 0.8 , 0.85, 0.9 ], dtype=float32)
+    """
+    return _cyclic("CyclicMomentum", max_momentum, base_momentum, step_size_up, step_size_down, mode, gamma,
+                   scale_fn, scale_mode)
+
+
+# ---------------------------------------------------------------- one cycle
+
+
+def _anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
+    """`start` to `end` as a weighted sum with non-negative weights (no cancellation while rising)."""
+    if kind == "linear":
+        return lerp(start, end, done, left)
+    return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
+
+
+def _two_product(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(p, e)`` with ``p = fl(a b)`` and ``p + e = a b`` exactly (Dekker; float32 operands)."""
+    p = a * b
+
+    def halves(x):
+        c = 4097.0 * x  # 2**12 + 1 splits a 24-bit mantissa
+        hi = c - (c - x)
+        return hi, x - hi
+
+    a_hi, a_lo = halves(a)
+    b_hi, b_lo = halves(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _phase_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
+    """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as ``(hi, lo)`` pairs.
+
+    torch rounds ``pct * T`` once in float64; in float32 the product keeps its
+    rounding error in ``lo`` so that offsets from a phase end stay exact (a
+    float32 end alone is off by up to 5e-4 steps, 1e-4 relative near the end of
+    a linear phase).
+    """
+    total, pct = as_float(total_steps), as_float(pct_start)
+    if float_dtype() == np.float32:
+        p, e = _two_product(pct, total)
+    else:
+        p, e = pct * total, jnp.zeros((), total.dtype)
+    ends = [(p - 1.0, e)]
+    if three_phase:
+        ends.append((2.0 * p - 2.0, 2.0 * e))
+    return ends + [(total - 1.0, jnp.zeros((), total.dtype))]
+
+
+def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Array]], values: list[Any],
+              kind: str) -> jax.Array:
+    """torch's OneCycleLR phases: phase i runs up to ``ends[i]`` (a step equal to an end belongs to it)."""
+    t = as_float(jnp.minimum(*common(t, as_number(total_steps) - 1)))
+    zero = jnp.zeros((), t.dtype)
+    out, (s_hi, s_lo) = None, (zero, zero)
+    for i, (e_hi, e_lo) in enumerate(ends):
+        length = (e_hi - s_hi) + (e_lo - s_lo)
+        since = (t - s_hi) - s_lo
+        until = (e_hi - t) + e_lo
+        valid = length > 0
+        safe = jnp.where(valid, length, 1.0)
+        done = jnp.where(valid, jnp.clip(since, 0.0, safe) / safe, 1.0)
+        left = jnp.where(valid, jnp.clip(until, 0.0, safe) / safe, 0.0)
+        piece = _anneal(kind, values[i], values[i + 1], done, left)
+        out = piece if out is None else jnp.where(since > 0, piece, out)
+        s_hi, s_lo = e_hi, e_lo
+    return out
+
+
+@schedule_class("torch.OneCycleLR")
+class OneCycleSchedule(_OneCycle):
+    """:class:`lrsched.OneCycle` with float32 phases as precise as torch's float64 ones."""
+
+    def compute(self, t):
+        initial = as_float(self.peak_value) / as_float(self.div_factor)
+        low = initial / as_float(self.final_div_factor)
+        values = [initial, self.peak_value] + ([initial] if self.three_phase else []) + [low]
+        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
+        return _segments(t, self.total_steps, ends, values, self.anneal)
+
+
+@schedule_class("torch.OneCycleMomentum")
+class OneCycleMomentumSchedule(_OneCycleMomentum):
+    """:class:`lrsched.OneCycleMomentum` with the same precise phases as :class:`OneCycleSchedule`."""
+
+    def compute(self, t):
+        hi, lo = self.peak_value, self.base_value
+        values = [hi, lo, hi] + ([hi] if self.three_phase else [])
+        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
+        return _segments(t, self.total_steps, ends, values, self.anneal)
+
+
+def _total_steps(where: str, total_steps: Any, epochs: Any, steps_per_epoch: Any) -> Any:
+    if total_steps is not None:
+        _require(where, "total_steps", total_steps, lambda a: a > 0, "positive", "Pass the number of steps")
+        return total_steps
+    if epochs is None or steps_per_epoch is None:
+        raise ScheduleError(f"{where}(total_steps=None): pass total_steps, or both epochs and steps_per_epoch "
+                            "(total_steps = epochs * steps_per_epoch), as torch requires")
+    _require(where, "epochs", epochs, lambda a: a > 0, "positive", "Pass the number of epochs")
+    _require(where, "steps_per_epoch", steps_per_epoch, lambda a: a > 0, "positive", "Pass len(data_loader)")
+    return epochs * steps_per_epoch
+
+
+def _one_cycle_args(where: str, pct_start: Any, anneal_strategy: str) -> None:
+    _require(where, "pct_start", pct_start, lambda a: (a >= 0) & (a <= 1), "in [0, 1]", "Pass a fraction such as 0.3")
+    if anneal_strategy not in ("cos", "linear"):
+        raise ScheduleError(f"{where}(anneal_strategy={anneal_strategy!r}): anneal_strategy must be 'cos' or "
+                            "'linear'. Pick one of ['cos', 'linear']")
+
+
+def OneCycleLR(max_lr: Number, total_steps: Number | None = None, epochs: Number | None = None,
+               steps_per_epoch: Number | None = None, pct_start: Number = 0.3, anneal_strategy: str = "cos",
+               cycle_momentum: bool = True, base_momentum: Number = 0.85, max_momentum: Number = 0.95,
+               div_factor: Number = 25.0, final_div_factor: Number = 1e4, three_phase: bool = False) -> Schedule:
+    r"""torch's ``OneCycleLR`` (Smith & Topin, arXiv:1708.07120), holding its last value where torch raises.
+
+    From ``max_lr / div_factor`` up to `max_lr` at step ``pct_start T - 1``, then
+    down to ``max_lr / (div_factor final_div_factor)`` at step ``T - 1``
+    (``three_phase``: back to the initial value at ``2 pct_start T - 2`` first),
+    each phase ``e + (s - e)(1 + \cos(\pi p))/2`` (``'cos'``) or linear. ``T`` is
+    `total_steps` or ``epochs * steps_per_epoch``. torch raises one step past
+    ``T`` ("Tried to step ..."); this holds the final value instead. The momentum
+    arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
+    :func:`lrsched.one_cycle` with each cosine phase computed as
+    ``s w + e (1 - w)`` (two non-negative terms, no cancellation while rising)
+    and the phase ends ``pct T - 1`` carried with their float32 rounding error,
+    so float32 values stay within 1e-6 of torch's float64 ones.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.OneCycleLR(1.0, total_steps=5, pct_start=0.4, anneal_strategy="linear"), 7).round(4)
+      array([0.04  , 1.    , 0.6667, 0.3333, 0.    , 0.    , 0.    ], dtype=float32)
+    """
+    total = _total_steps("OneCycleLR", total_steps, epochs, steps_per_epoch)
+    _one_cycle_args("OneCycleLR", pct_start, anneal_strategy)
+    return OneCycleSchedule(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
+
+
+def OneCycleMomentum(max_lr: Number = None, total_steps: Number | None = None, epochs: Number | None = None,
+                     steps_per_epoch: Number | None = None, pct_start: Number = 0.3, anneal_strategy: str = "cos",
+                     cycle_momentum: bool = True, base_momentum: Number = 0.85, max_momentum: Number = 0.95,
+                     div_factor: Number = 25.0, final_div_factor: Number = 1e4, three_phase: bool = False) -> Schedule:
+    r"""The momentum torch's ``OneCycleLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
+
+    From `max_momentum` down to `base_momentum` while the rate rises, back up
+    while it falls (``three_phase``: held at `max_momentum` in the last phase),
+    with :func:`OneCycleLR`'s phase ends and anneal. Takes :func:`OneCycleLR`'s
+    arguments (``max_lr`` and the div factors are ignored). This is
+    :func:`lrsched.one_cycle_momentum` with :func:`OneCycleLR`'s precise phases.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> lrsched.evaluate(tc.OneCycleMomentum(total_steps=5, pct_start=0.4, anneal_strategy="linear"), 5).round(4)
+      array([0.95  , 0.85  , 0.8833, 0.9167, 0.95  ], dtype=float32)
+    """
+    total = _total_steps("OneCycleMomentum", total_steps, epochs, steps_per_epoch)
+    _one_cycle_args("OneCycleMomentum", pct_start, anneal_strategy)
+    return OneCycleMomentumSchedule(total, base_momentum, max_momentum, pct_start, anneal_strategy, three_phase)
+
+
+# -------------------------------------------------------------- combinations
+
+
+def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
+    r"""torch's ``SequentialLR(optimizer, schedulers, milestones)``: each child restarts at its milestone.
+
+    .. math:: \eta_t = s_i(t - m_{i-1}),\quad m_{i-1} \le t < m_i
+
+    as torch does: at milestone ``m_{i-1}`` child ``i`` starts over from its own
+    step 0 (a milestone of 0 skips the first child). In torch all children share
+    the optimizer's ``lr``; give each child the same ``base_lr`` (torch's
+    ``CyclicLR`` and ``OneCycleLR`` write theirs into the optimizer, changing the
+    others' base: pass that value). Built as :func:`lrsched.join` (milestones
+    are leaves; only the active child is evaluated).
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import torch as tc
+      >>> s = tc.SequentialLR([tc.ConstantLR(1.0, factor=0.1, total_iters=2), tc.ExponentialLR(1.0, 0.5)], [2])
+      >>> lrsched.evaluate(s, 5)
+      array([0.1 , 0.1 , 1.  , 0.5 , 0.25], dtype=float32)
+    """
+    schedulers = tuple(schedulers)
+    if not schedulers or not all(isinstance(x, Schedule) for x in schedulers):
+        raise ScheduleError("SequentialLR(schedulers=...): schedulers must be a non-empty list of lrsched Schedules. "
+                            "Build them with this module's constructors, e.g. LinearLR(...)")
+    if isinstance(milestones, (list, tuple)):
+        _require("SequentialLR", "milestones", len(milestones), lambda a: a == len(schedulers) - 1,
+                 f"one fewer than the schedulers ({len(schedulers) - 1})", "Give one milestone between two schedulers")
+        milestones = _vec(milestones) if milestones else np.zeros((0,), np.int32)
+    return lrsched.join(schedulers, milestones)
+
+
+def ReduceLROnPlateau(base_lr: Number, mode: str = "min", factor: Number = 0.1, patience: Number = 10,
+                      threshold: Number = 1e-4, threshold_mode: str = "rel", cooldown: Number = 0,
+                      min_lr: Number = 0.0, eps: Number = 1e-8) -> Schedule:
+    r"""torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown,
+    min_lr, eps)`` as ``lrsched.plateau(constant(base_lr), ...)``.
+
+    .. math:: \eta \leftarrow \max(\eta \cdot f, \eta_{min}) \text{ after more than `patience` bad epochs}
+
+    A stateful envelope: ``p.init()``, ``p.update(state, metric)`` once per
+    epoch, the value ``p(step, state)``. Unlike torch it composes with warmup
+    (``lrsched.plateau(lrsched.warmup(...), ...)``).
+    """
+    from lrsched._plateau import plateau
+
+    return plateau(lrsched.constant(base_lr), factor=factor, patience=patience, threshold=threshold,
+                   threshold_mode=threshold_mode, mode=mode, cooldown=cooldown, min_value=min_lr, eps=eps)
