@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lrsched._core import (
     Schedule,
@@ -24,7 +25,9 @@ from lrsched._core import (
     common,
     concrete,
     cos_anneal,
+    divide,
     fail,
+    float_dtype,
     phase,
     power,
     schedule_class,
@@ -52,11 +55,13 @@ def lerp(start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
 
 
 def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
-    """Move from `start` to `end` as `done` goes 0 -> 1: "linear" or "cos"."""
+    """Move from `start` to `end` as `done` goes 0 -> 1: "linear" or "cos".
+
+    The cosine is a weighted sum ``start w + end (1 - w)`` with both weights
+    computed directly (non-negative terms: no cancellation while rising)."""
     if kind == "linear":
         return lerp(start, end, done, left)
-    start, end = as_float(start), as_float(end)
-    return end + (start - end) * cos_anneal(done, left)
+    return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
 
 
 def _count_reached(marks: Any, t: jax.Array) -> jax.Array:
@@ -478,26 +483,56 @@ def cyclic(base_value: Number, peak_value: Number, up_steps: Number, down_steps:
     return Cyclic(base_value, peak_value, up_steps, down_steps, mode, gamma)
 
 
-def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[jax.Array]:
-    """torch's phase ends: ``pct*T - 1``, (``2*pct*T - 2``,) ``T - 1``."""
+def _two_product(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(p, e)`` with ``p = fl(a b)`` and ``p + e = a b`` exactly (Dekker; float32 operands)."""
+    p = a * b
+
+    def halves(x):
+        c = 4097.0 * x  # 2**12 + 1 splits a 24-bit mantissa
+        hi = c - (c - x)
+        return hi, x - hi
+
+    a_hi, a_lo = halves(a)
+    b_hi, b_lo = halves(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
+    """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as ``(hi, lo)`` pairs.
+
+    torch rounds ``pct * T`` once in float64; in float32 the product keeps its
+    rounding error in ``lo``, so offsets from a phase end stay exact (a float32
+    end alone is off by up to 5e-4 steps: 1e-4 relative near the end of a phase).
+    """
     total, pct = as_float(total_steps), as_float(pct_start)
-    ends = [pct * total - 1.0]
+    if float_dtype() == np.float32:
+        p, e = _two_product(pct, total)
+    else:
+        p, e = pct * total, jnp.zeros((), total.dtype)
+    ends = [(p - 1.0, e)]
     if three_phase:
-        ends.append(2.0 * pct * total - 2.0)
-    return ends + [total - 1.0]
+        ends.append((2.0 * p - 2.0, 2.0 * e))
+    return ends + [(total - 1.0, jnp.zeros((), total.dtype))]
 
 
-def _segments(t: jax.Array, total_steps: Any, ends: list[jax.Array], values: list[Any], kind: str) -> jax.Array:
-    """Anneal through ``values`` with segment i running up to ``ends[i]`` (torch's
-    OneCycleLR convention: a step equal to an end belongs to that segment)."""
+def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Array]], values: list[Any],
+              kind: str) -> jax.Array:
+    """Anneal through ``values``, segment i running up to ``ends[i]`` (torch's OneCycleLR
+    convention: a step equal to an end belongs to that segment); past ``T - 1`` hold."""
     t = as_float(jnp.minimum(*common(t, as_number(total_steps) - 1)))
-    out = None
-    start = jnp.zeros((), t.dtype)
-    for i, end in enumerate(ends):
-        done, left = phase(t - start, end - start)
+    zero = jnp.zeros((), t.dtype)
+    out, (s_hi, s_lo) = None, (zero, zero)
+    for i, (e_hi, e_lo) in enumerate(ends):
+        length = (e_hi - s_hi) + (e_lo - s_lo)
+        since = (t - s_hi) - s_lo
+        until = (e_hi - t) + e_lo
+        valid = length > 0
+        safe = jnp.where(valid, length, 1.0)
+        done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
+        left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
         piece = anneal(kind, values[i], values[i + 1], done, left)
-        out = piece if out is None else jnp.where(t > start, piece, out)
-        start = end
+        out = piece if out is None else jnp.where(since > 0, piece, out)
+        s_hi, s_lo = e_hi, e_lo
     return out
 
 

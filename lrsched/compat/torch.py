@@ -62,15 +62,12 @@ from lrsched._core import (
     split,
     static_field,
 )
-from lrsched._primitives import OneCycle as _OneCycle
-from lrsched._primitives import OneCycleMomentum as _OneCycleMomentum
-from lrsched._primitives import lerp
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
     "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
     "ReduceLROnPlateau", "OneCycleMomentum", "CyclicMomentum",
-    "CosineAnnealing", "WarmRestarts", "CyclicScaleFn", "OneCycleSchedule", "OneCycleMomentumSchedule",
+    "CosineAnnealing", "WarmRestarts", "CyclicScaleFn",
 ]
 
 Number = Any
@@ -446,89 +443,6 @@ def CyclicMomentum(base_lr: Number = None, max_lr: Number = None, step_size_up: 
 # ---------------------------------------------------------------- one cycle
 
 
-def _anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
-    """`start` to `end` as a weighted sum with non-negative weights (no cancellation while rising)."""
-    if kind == "linear":
-        return lerp(start, end, done, left)
-    return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
-
-
-def _two_product(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(p, e)`` with ``p = fl(a b)`` and ``p + e = a b`` exactly (Dekker; float32 operands)."""
-    p = a * b
-
-    def halves(x):
-        c = 4097.0 * x  # 2**12 + 1 splits a 24-bit mantissa
-        hi = c - (c - x)
-        return hi, x - hi
-
-    a_hi, a_lo = halves(a)
-    b_hi, b_lo = halves(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-
-
-def _phase_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
-    """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as ``(hi, lo)`` pairs.
-
-    torch rounds ``pct * T`` once in float64; in float32 the product keeps its
-    rounding error in ``lo`` so that offsets from a phase end stay exact (a
-    float32 end alone is off by up to 5e-4 steps, 1e-4 relative near the end of
-    a linear phase).
-    """
-    total, pct = as_float(total_steps), as_float(pct_start)
-    if float_dtype() == np.float32:
-        p, e = _two_product(pct, total)
-    else:
-        p, e = pct * total, jnp.zeros((), total.dtype)
-    ends = [(p - 1.0, e)]
-    if three_phase:
-        ends.append((2.0 * p - 2.0, 2.0 * e))
-    return ends + [(total - 1.0, jnp.zeros((), total.dtype))]
-
-
-def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Array]], values: list[Any],
-              kind: str) -> jax.Array:
-    """torch's OneCycleLR phases: phase i runs up to ``ends[i]`` (a step equal to an end belongs to it)."""
-    t = as_float(jnp.minimum(*common(t, as_number(total_steps) - 1)))
-    zero = jnp.zeros((), t.dtype)
-    out, (s_hi, s_lo) = None, (zero, zero)
-    for i, (e_hi, e_lo) in enumerate(ends):
-        length = (e_hi - s_hi) + (e_lo - s_lo)
-        since = (t - s_hi) - s_lo
-        until = (e_hi - t) + e_lo
-        valid = length > 0
-        safe = jnp.where(valid, length, 1.0)
-        done = jnp.where(valid, jnp.clip(since, 0.0, safe) / safe, 1.0)
-        left = jnp.where(valid, jnp.clip(until, 0.0, safe) / safe, 0.0)
-        piece = _anneal(kind, values[i], values[i + 1], done, left)
-        out = piece if out is None else jnp.where(since > 0, piece, out)
-        s_hi, s_lo = e_hi, e_lo
-    return out
-
-
-@schedule_class("torch.OneCycleLR")
-class OneCycleSchedule(_OneCycle):
-    """:class:`lrsched.OneCycle` with float32 phases as precise as torch's float64 ones."""
-
-    def compute(self, t):
-        initial = as_float(self.peak_value) / as_float(self.div_factor)
-        low = initial / as_float(self.final_div_factor)
-        values = [initial, self.peak_value] + ([initial] if self.three_phase else []) + [low]
-        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
-        return _segments(t, self.total_steps, ends, values, self.anneal)
-
-
-@schedule_class("torch.OneCycleMomentum")
-class OneCycleMomentumSchedule(_OneCycleMomentum):
-    """:class:`lrsched.OneCycleMomentum` with the same precise phases as :class:`OneCycleSchedule`."""
-
-    def compute(self, t):
-        hi, lo = self.peak_value, self.base_value
-        values = [hi, lo, hi] + ([hi] if self.three_phase else [])
-        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
-        return _segments(t, self.total_steps, ends, values, self.anneal)
-
-
 def _total_steps(where: str, total_steps: Any, epochs: Any, steps_per_epoch: Any) -> Any:
     if total_steps is not None:
         _require(where, "total_steps", total_steps, lambda a: a > 0, "positive", "Pass the number of steps")
@@ -561,10 +475,7 @@ def OneCycleLR(max_lr: Number, total_steps: Number | None = None, epochs: Number
     `total_steps` or ``epochs * steps_per_epoch``. torch raises one step past
     ``T`` ("Tried to step ..."); this holds the final value instead. The momentum
     arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
-    :func:`lrsched.one_cycle` with each cosine phase computed as
-    ``s w + e (1 - w)`` (two non-negative terms, no cancellation while rising)
-    and the phase ends ``pct T - 1`` carried with their float32 rounding error,
-    so float32 values stay within 1e-6 of torch's float64 ones.
+    :func:`lrsched.one_cycle` (float32 values within 1e-6 of torch's float64 ones).
 
     Examples:
       >>> import lrsched
@@ -574,7 +485,7 @@ def OneCycleLR(max_lr: Number, total_steps: Number | None = None, epochs: Number
     """
     total = _total_steps("OneCycleLR", total_steps, epochs, steps_per_epoch)
     _one_cycle_args("OneCycleLR", pct_start, anneal_strategy)
-    return OneCycleSchedule(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
+    return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
 
 
 def OneCycleMomentum(max_lr: Number = None, total_steps: Number | None = None, epochs: Number | None = None,
@@ -587,7 +498,7 @@ def OneCycleMomentum(max_lr: Number = None, total_steps: Number | None = None, e
     while it falls (``three_phase``: held at `max_momentum` in the last phase),
     with :func:`OneCycleLR`'s phase ends and anneal. Takes :func:`OneCycleLR`'s
     arguments (``max_lr`` and the div factors are ignored). This is
-    :func:`lrsched.one_cycle_momentum` with :func:`OneCycleLR`'s precise phases.
+    :func:`lrsched.one_cycle_momentum`.
 
     Examples:
       >>> import lrsched
@@ -597,7 +508,7 @@ def OneCycleMomentum(max_lr: Number = None, total_steps: Number | None = None, e
     """
     total = _total_steps("OneCycleMomentum", total_steps, epochs, steps_per_epoch)
     _one_cycle_args("OneCycleMomentum", pct_start, anneal_strategy)
-    return OneCycleMomentumSchedule(total, base_momentum, max_momentum, pct_start, anneal_strategy, three_phase)
+    return lrsched.one_cycle_momentum(total, base_momentum, max_momentum, pct_start, anneal_strategy, three_phase)
 
 
 # -------------------------------------------------------------- combinations
