@@ -182,19 +182,27 @@ class ScheduleError(ValueError):
     """A schedule was built with a bad argument (the message says how to fix it)."""
 
 
+def argument_error(where: str, field: str, value: Any, must: str, fix: str = "") -> ScheduleError:
+    """The project's error for a bad argument: what, the value, why, and the fix."""
+    shown = _show(value)
+    return ScheduleError(f"{where}({field}={shown}): {field} must be {must}; got {shown}" + (f". {fix}" if fix else ""))
+
+
+def require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str = "") -> None:
+    """Raise :func:`argument_error` when `value` is concrete and `test` is false for it."""
+    a = concrete(value)
+    if a is not None and not bool(np.all(test(a))):
+        raise argument_error(where, field, value, must, fix)
+
+
 def fail(schedule: Any, field: str, must: str, fix: str = "") -> None:
-    """Raise the project's error: names the schedule, the field, the value, the fix."""
-    value = getattr(schedule, field)
-    name = type(schedule).factory_name
-    msg = f"{name}({field}={_show(value)}): {field} must be {must}; got {_show(value)}"
-    raise ScheduleError(msg + (f". {fix}" if fix else ""))
+    """Raise the project's error for a schedule's field."""
+    raise argument_error(type(schedule).factory_name, field, getattr(schedule, field), must, fix)
 
 
 def check(schedule: Any, field: str, test: Callable[[np.ndarray], Any], must: str, fix: str = "") -> None:
     """Fail when `field` is concrete and `test` is false for it (None is skipped)."""
-    a = concrete(getattr(schedule, field))
-    if a is not None and not bool(np.all(test(a))):
-        fail(schedule, field, must, fix)
+    require(type(schedule).factory_name, field, getattr(schedule, field), test, must, fix)
 
 
 def check_positive(schedule: Any, *fields: str) -> None:

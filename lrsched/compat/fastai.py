@@ -32,6 +32,7 @@ import numpy as np
 from lrsched._core import (
     Schedule,
     ScheduleError,
+    argument_error,
     as_float,
     as_number,
     check,
@@ -40,6 +41,7 @@ from lrsched._core import (
     common,
     concrete,
     divide,
+    require,
     schedule_class,
 )
 from lrsched._primitives import constant, cosine, exponential, linear
@@ -51,12 +53,6 @@ __all__ = [
 ]
 
 Number = Any
-
-
-def _bad(func: str, field: str, value: Any, must: str, fix: str) -> ScheduleError:
-    shown = concrete(value)
-    shown = shown.tolist() if shown is not None else value
-    return ScheduleError(f"{func}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
 
 
 def _all_concrete(*xs: Any) -> bool:
@@ -186,7 +182,7 @@ def SchedExp(start: Number, end: Number) -> Schedule:  # noqa: N802
     if _all_concrete(start, end):
         s, e = float(np.asarray(start)), float(np.asarray(end))
         if s == 0 or e / s <= 0:
-            raise _bad("SchedExp", "end", end, f"non-zero with the sign of start ({s!r})",
+            raise argument_error("SchedExp", "end", end, f"non-zero with the sign of start ({s!r})",
                        "An exponential schedule moves by a constant ratio end/start, which must be > 0")
     return exponential(start, end / start, 1)
 
@@ -240,7 +236,7 @@ def combine_scheds(pcts: Sequence[Number], scheds: Sequence[Schedule]) -> Schedu
             )
     p = _as_vector(pcts)
     if p.shape[-1] != len(scheds) or not scheds:
-        raise _bad("combine_scheds", "pcts", pcts, f"one fraction per schedule ({len(scheds)})",
+        raise argument_error("combine_scheds", "pcts", pcts, f"one fraction per schedule ({len(scheds)})",
                    "Give pcts and scheds the same non-zero length")
     return Combine(tuple(scheds), p)
 
@@ -280,7 +276,7 @@ def per_step(schedule: Schedule, total_steps: Number) -> Schedule:
 def _check_fraction(func: str, field: str, value: Any) -> None:
     a = concrete(value)
     if a is not None and not np.all((a >= 0) & (a <= 1)):
-        raise _bad(func, field, value, "in [0, 1]", "Pass the fraction of training, such as 0.25")
+        raise argument_error(func, field, value, "in [0, 1]", "Pass the fraction of training, such as 0.25")
 
 
 # ---------------------------------------------------- fastai's fit_* schedules
@@ -333,7 +329,7 @@ def one_cycle_momentum(total_steps: Number, pct_start: Number = 0.25,
     """
     _check_fraction("one_cycle_momentum", "pct_start", pct_start)
     if concrete(moms) is not None and np.shape(concrete(moms))[-1:] != (3,):
-        raise _bad("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
+        raise argument_error("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
                    "Pass e.g. moms=(0.95, 0.85, 0.95)")
     return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
 
@@ -393,15 +389,14 @@ def sgdr(n_cycles: int, cycle_len: Number, lr_max: Number, cycle_mult: Number = 
       array([1.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464], dtype=float32)
     """
     if isinstance(n_cycles, bool) or not isinstance(n_cycles, (int, np.integer)) or n_cycles < 1:
-        raise _bad("sgdr", "n_cycles", n_cycles, "a positive Python int",
+        raise argument_error("sgdr", "n_cycles", n_cycles, "a positive Python int",
                    "It sets the number of pieces; pass e.g. n_cycles=3")
     for field, value in (("cycle_len", cycle_len), ("steps_per_epoch", steps_per_epoch)):
         a = concrete(value)
         if a is not None and not np.all(a > 0):
-            raise _bad("sgdr", field, value, "positive", f"Pass a number > 0 for {field}")
-    a = concrete(cycle_mult)
-    if a is not None and not np.all(a >= 1):
-        raise _bad("sgdr", "cycle_mult", cycle_mult, ">= 1", "Pass 1 for equal cycles or e.g. 2 to double them")
+            raise argument_error("sgdr", field, value, "positive", f"Pass a number > 0 for {field}")
+    require("sgdr", "cycle_mult", cycle_mult, lambda a: a >= 1, ">= 1",
+            "Pass 1 for equal cycles or e.g. 2 to double them")
     n = int(n_cycles)
     if _all_concrete(cycle_len, cycle_mult):
         length, mult = cycle_len, cycle_mult

@@ -23,7 +23,7 @@ Examples:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -42,11 +42,13 @@ from lrsched._core import (
     concrete,
     cos_anneal,
     phase,
+    require,
     schedule_class,
     split,
     static_field,
 )
 from lrsched._primitives import _count_reached
+from lrsched.compat._common import any_traced, choose, vector
 
 __all__ = [
     "constant_schedule", "linear_schedule", "polynomial_schedule", "cosine_decay_schedule", "exponential_decay",
@@ -62,35 +64,6 @@ Number = Any
 # ------------------------------------------------------------------ helpers
 
 
-def _traced(*xs: Any) -> bool:
-    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(xs))
-
-
-def _where(cond: Any, a: Any, b: Any) -> Any:
-    """``a if cond else b`` that keeps Python numbers, works on batched leaves and under tracing."""
-    if _traced(cond, a, b):
-        return jnp.where(cond, a, b)
-    c = np.asarray(cond)
-    if c.ndim == 0 and np.ndim(a) == 0 and np.ndim(b) == 0:
-        return a if bool(c) else b
-    return np.where(c, a, b)
-
-
-def _vec(xs: Sequence[Any]) -> Any:
-    """A 1-d (or batched) leaf from a list of numbers that may be traced."""
-    if _traced(*xs):
-        return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
-    return np.stack([np.asarray(x) for x in xs], axis=-1)
-
-
-def _require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str) -> None:
-    """Raise lrsched's error for a concrete `value` failing `test` (traced values pass)."""
-    a = concrete(value)
-    if a is not None and not bool(np.all(test(a))):
-        shown = a.item() if a.ndim == 0 else a.tolist()
-        raise ScheduleError(f"{where}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
-
-
 def _is_zero(x: Any) -> bool:
     """True when `x` is concretely 0 (a traced value is never known to be)."""
     a = concrete(x)
@@ -99,7 +72,7 @@ def _is_zero(x: Any) -> bool:
 
 def _begin(schedule: Schedule, transition_begin: Any) -> Schedule:
     """Hold the start value for `transition_begin` steps (optax clamps a negative begin to 0)."""
-    begin = _where(transition_begin < 0, 0, transition_begin)
+    begin = choose(transition_begin < 0, 0, transition_begin)
     return schedule if _is_zero(begin) else lrsched.shift(schedule, begin)
 
 
@@ -112,14 +85,14 @@ def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[
     items = sorted(boundaries_and_scales.items())
     scales = [v for _, v in items]
     for s in scales:
-        _require(where, "boundaries_and_scales", s, lambda a: a >= 0, "a dict of non-negative scales",
+        require(where, "boundaries_and_scales", s, lambda a: a >= 0, "a dict of non-negative scales",
                  "optax raises for negative scale factors too")
     return [k for k, _ in items], scales
 
 
 def _cumprod(init: Any, scales: list[Any]) -> Any:
     """``[init, init*s1, init*s1*s2, ...]`` multiplied in optax's order."""
-    xs = _vec([init] + scales)
+    xs = vector([init] + scales)
     return jnp.cumprod(xs, axis=-1) if isinstance(xs, jax.Array) else np.cumprod(xs, axis=-1)
 
 
@@ -158,8 +131,8 @@ def polynomial_schedule(init_value: Number, end_value: Number, power: Number, tr
       array([1.    , 1.    , 0.9803, 0.0101, 0.01  , 0.01  ], dtype=float32)
     """
     moves = transition_steps > 0
-    end = _where(moves, end_value, init_value)
-    steps = _where(moves, transition_steps, 0)
+    end = choose(moves, end_value, init_value)
+    steps = choose(moves, transition_steps, 0)
     return _begin(lrsched.polynomial(init_value, end, steps, power), transition_begin)
 
 
@@ -179,8 +152,8 @@ def linear_schedule(init_value: Number, end_value: Number, transition_steps: Num
       array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ], dtype=float32)
     """
     moves = transition_steps > 0
-    end = _where(moves, end_value, init_value)
-    steps = _where(moves, transition_steps, 0)
+    end = choose(moves, end_value, init_value)
+    steps = choose(moves, transition_steps, 0)
     return _begin(lrsched.linear(init_value, end, steps), transition_begin)
 
 
@@ -200,7 +173,7 @@ def cosine_decay_schedule(init_value: Number, decay_steps: Number, alpha: Number
       >>> lrsched.evaluate(ox.cosine_decay_schedule(1.0, decay_steps=4, alpha=0.1), 6).round(4)
       array([1.    , 0.8682, 0.55  , 0.2318, 0.1   , 0.1   ], dtype=float32)
     """
-    _require("cosine_decay_schedule", "decay_steps", decay_steps, lambda a: a > 0, "positive",
+    require("cosine_decay_schedule", "decay_steps", decay_steps, lambda a: a > 0, "positive",
              "Pass the number of steps of the decay (optax raises too)")
     return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
 
@@ -255,12 +228,12 @@ def exponential_decay(init_value: Number, transition_steps: Number, decay_rate: 
       >>> lrsched.evaluate(s, 6)
       array([1.  , 1.  , 1.  , 0.5 , 0.25, 0.2 ], dtype=float32)
     """
-    _require("exponential_decay", "decay_rate", decay_rate, lambda a: a >= 0, "non-negative",
+    require("exponential_decay", "decay_rate", decay_rate, lambda a: a >= 0, "non-negative",
              "A negative rate has no real fractional powers")
     trivial = (transition_steps <= 0) | (decay_rate == 0)
-    rate = _where(trivial, 1.0, decay_rate)
-    steps = _where(trivial, 1, transition_steps)
-    end = None if end_value is None else _where(trivial, init_value, end_value)
+    rate = choose(trivial, 1.0, decay_rate)
+    steps = choose(trivial, 1, transition_steps)
+    end = None if end_value is None else choose(trivial, init_value, end_value)
     return ExponentialDecay(init_value, steps, rate, transition_begin, staircase, end)
 
 
@@ -286,7 +259,7 @@ def piecewise_constant_schedule(init_value: Number, boundaries_and_scales: dict 
     keys, scales = _sorted_items("piecewise_constant_schedule", boundaries_and_scales)
     if not keys:
         return lrsched.constant(init_value)
-    return lrsched.piecewise_constant(_vec(keys), _cumprod(init_value, scales))
+    return lrsched.piecewise_constant(vector(keys), _cumprod(init_value, scales))
 
 
 @schedule_class("optax.piecewise_interpolate_schedule")
@@ -319,9 +292,9 @@ class PiecewiseInterpolate(Schedule):
 
 def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales: list[Any]) -> Schedule:
     for k in keys:
-        _require(where, "boundaries_and_scales", k, lambda a: a >= 0, "a dict with non-negative steps as keys",
+        require(where, "boundaries_and_scales", k, lambda a: a >= 0, "a dict with non-negative steps as keys",
                  "optax's interpolation is undefined before step 0; drop negative keys")
-    return PiecewiseInterpolate(_vec([0] + keys), _cumprod(init_value, scales), kind)
+    return PiecewiseInterpolate(vector([0] + keys), _cumprod(init_value, scales), kind)
 
 
 def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,
@@ -353,10 +326,10 @@ def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,
 
 def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, marks: list[tuple[Any, Any]]) -> Schedule:
     """optax builds a dict ``{int(pct * T): scale}``; concrete keys keep its collisions, traced ones are floored."""
-    _require(where, "transition_steps", transition_steps, lambda a: a > 0, "positive",
+    require(where, "transition_steps", transition_steps, lambda a: a > 0, "positive",
              "Pass the length of the cycle (optax raises too)")
     keys = [k for k, _ in marks]
-    if not _traced(*keys) and all(np.ndim(k) == 0 for k in keys):
+    if not any_traced(*keys) and all(np.ndim(k) == 0 for k in keys):
         table = {int(k): s for k, s in marks}  # a later equal key replaces an earlier one, as in optax
         keys, scales = _sorted_items(where, table)
     else:
@@ -458,7 +431,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
         raise ScheduleError("join_schedules(schedules=...): schedules must be a non-empty list of lrsched "
                             "Schedules (optax's closures cannot be inspected). Build them with lrsched.compat.optax")
     if isinstance(boundaries, (list, tuple)):
-        boundaries = _vec(boundaries) if boundaries else np.zeros((0,), np.int32)
+        boundaries = vector(boundaries) if boundaries else np.zeros((0,), np.int32)
     return JoinSchedules(schedules, boundaries)
 
 
@@ -496,11 +469,11 @@ def warmup_cosine_decay_schedule(init_value: Number, peak_value: Number, warmup_
       >>> lrsched.evaluate(s, 5).round(4)
       array([0.  , 0.5 , 1.  , 0.55, 0.1 ], dtype=float32)
     """
-    _require("warmup_cosine_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
+    require("warmup_cosine_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
              "Pass 0 for no warmup")
-    _require("warmup_cosine_decay_schedule", "decay_steps", decay_steps - warmup_steps, lambda a: a > 0,
+    require("warmup_cosine_decay_schedule", "decay_steps", decay_steps - warmup_steps, lambda a: a > 0,
              "larger than warmup_steps (it includes the warmup)", "Pass the length of the whole schedule")
-    end = _where(peak_value == 0, 0.0, end_value)
+    end = choose(peak_value == 0, 0.0, end_value)
     return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
 
 
@@ -523,7 +496,7 @@ def warmup_exponential_decay_schedule(init_value: Number, peak_value: Number, wa
       >>> lrsched.evaluate(s, 5)
       array([0.  , 0.5 , 1.  , 0.5 , 0.25], dtype=float32)
     """
-    _require("warmup_exponential_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
+    require("warmup_exponential_decay_schedule", "warmup_steps", warmup_steps, lambda a: a >= 0, "non-negative",
              "Pass 0 for no warmup")
     return join_schedules([linear_schedule(init_value, peak_value, warmup_steps),
                            exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase,

@@ -37,6 +37,7 @@ from lrsched._combinators import _cycle_index, shift, warmup
 from lrsched._core import (
     Schedule,
     ScheduleError,
+    argument_error,
     as_float,
     as_number,
     check,
@@ -54,12 +55,6 @@ from lrsched._primitives import multistep as _multistep
 __all__ = ["cosine", "tanh", "step", "multistep", "poly", "Cycles", "Warmup"]
 
 Number = Any
-
-
-def _bad(func: str, field: str, value: Any, must: str, fix: str) -> ScheduleError:
-    shown = concrete(value)
-    shown = shown.tolist() if shown is not None else value
-    return ScheduleError(f"{func}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
 
 
 # ------------------------------------------------------------------- cycles
@@ -96,7 +91,7 @@ class Cycles(Schedule):
             raise ScheduleError(f"timm.cycles(shape={self.shape!r}): shape must be 'cosine', 'tanh' or 'poly'")
         lb, ub = concrete(self.lb), concrete(self.ub)
         if lb is not None and ub is not None and not np.all(lb < ub):
-            raise _bad("tanh", "lb", self.lb, f"below ub ({ub.tolist()!r})", "timm asserts lb < ub")
+            raise argument_error("tanh", "lb", self.lb, f"below ub ({ub.tolist()!r})", "timm asserts lb < ub")
 
     def compute(self, t):
         t, period, mul = common(t, as_number(self.t_initial), as_number(self.cycle_mul))
@@ -144,7 +139,7 @@ def _assemble(func: str, main: Schedule, base_lr: Number, warmup_t: Number, warm
     """timm's warmup in front of `main`, then its noise."""
     w = concrete(warmup_t)
     if w is not None and not np.all(w >= 0):
-        raise _bad(func, "warmup_t", warmup_t, "a non-negative number of updates", "Pass warmup_t >= 0")
+        raise argument_error(func, "warmup_t", warmup_t, "a non-negative number of updates", "Pass warmup_t >= 0")
     if ramp_to_main and not warmup_prefix:
         # timm's tanh ramps to the main schedule's value at warmup_t, which then carries on unshifted
         schedule = warmup(shift(main, -warmup_t), warmup_t, warmup_lr_init)
@@ -153,10 +148,11 @@ def _assemble(func: str, main: Schedule, base_lr: Number, warmup_t: Number, warm
     if noise_range_t is None:
         return schedule
     if noise_type not in ("normal", "uniform"):
-        raise _bad(func, "noise_type", noise_type, "'normal' or 'uniform'", "timm draws a normal unless told otherwise")
+        raise argument_error(func, "noise_type", noise_type, "'normal' or 'uniform'",
+                             "timm draws a normal unless told otherwise")
     if isinstance(noise_range_t, (list, tuple)):
         if len(noise_range_t) != 2:
-            raise _bad(func, "noise_range_t", noise_range_t, "a start or a (start, end) pair",
+            raise argument_error(func, "noise_range_t", noise_range_t, "a start or a (start, end) pair",
                        "Noise applies for start <= t < end, or for t >= start")
         start, end = noise_range_t
     else:
@@ -250,7 +246,7 @@ def poly(base_lr: Number, t_initial: Number, power: Number = 0.5, lr_min: Number
     """
     a = concrete(power)
     if a is not None and not np.all(a > 0):
-        raise _bad("poly", "power", power, "positive", "Pass power > 0 (timm's default is 0.5)")
+        raise argument_error("poly", "power", power, "positive", "Pass power > 0 (timm's default is 0.5)")
     main = Cycles(base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay, power, shape="poly")
     return _assemble("poly", main, base_lr, warmup_t, warmup_lr_init, warmup_prefix, noise_range_t, noise_pct,
                      noise_seed, noise_type)

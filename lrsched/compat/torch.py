@@ -53,15 +53,16 @@ from lrsched._core import (
     check_choice,
     check_positive,
     common,
-    concrete,
     cos_anneal,
     float_dtype,
     int_dtype,
     phase,
+    require,
     schedule_class,
     split,
     static_field,
 )
+from lrsched.compat._common import any_traced, choose, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
@@ -74,35 +75,6 @@ Number = Any
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _traced(*xs: Any) -> bool:
-    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(xs))
-
-
-def _where(cond: Any, a: Any, b: Any) -> Any:
-    """``a if cond else b`` that keeps Python numbers, works on batched leaves and under tracing."""
-    if _traced(cond, a, b):
-        return jnp.where(cond, a, b)
-    c = np.asarray(cond)
-    if c.ndim == 0 and np.ndim(a) == 0 and np.ndim(b) == 0:
-        return a if bool(c) else b
-    return np.where(c, a, b)
-
-
-def _vec(xs: Sequence[Any]) -> Any:
-    """A 1-d (or batched) leaf from a list of numbers that may be traced."""
-    if _traced(*xs):
-        return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
-    return np.stack([np.asarray(x) for x in xs], axis=-1)
-
-
-def _require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str) -> None:
-    """Raise lrsched's error for a concrete `value` failing `test` (traced values pass)."""
-    a = concrete(value)
-    if a is not None and not bool(np.all(test(a))):
-        shown = a.item() if a.ndim == 0 else a.tolist()
-        raise ScheduleError(f"{where}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
 
 
 # --------------------------------------------------------- recursive family
@@ -138,13 +110,13 @@ def MultiStepLR(base_lr: Number, milestones: Any, gamma: Number = 0.1) -> Schedu
       >>> lrsched.evaluate(tc.MultiStepLR(1.0, milestones=[3, 1], gamma=0.1), 4)
       array([1.  , 0.1 , 0.1 , 0.01], dtype=float32)
     """
-    if isinstance(milestones, (list, tuple)) and _traced(*milestones):
-        milestones = _vec(milestones)
-    if _traced(milestones):
+    if isinstance(milestones, (list, tuple)) and any_traced(*milestones):
+        milestones = vector(milestones)
+    if any_traced(milestones):
         milestones = jnp.sort(jnp.asarray(milestones), axis=-1)
     else:
         milestones = np.sort(np.asarray(milestones), axis=-1)
-        _require("MultiStepLR", "milestones", milestones, lambda a: a >= 0, "non-negative step counts",
+        require("MultiStepLR", "milestones", milestones, lambda a: a >= 0, "non-negative step counts",
                  "torch never reaches a negative milestone; drop it")
     return lrsched.multistep(base_lr, milestones, gamma)
 
@@ -164,11 +136,11 @@ def ConstantLR(base_lr: Number, factor: Number = 1.0 / 3, total_iters: Number = 
       >>> lrsched.evaluate(tc.ConstantLR(1.0, factor=0.5, total_iters=2), 4)
       array([0.5, 0.5, 1. , 1. ], dtype=float32)
     """
-    _require("ConstantLR", "factor", factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
+    require("ConstantLR", "factor", factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
              "Pass the fraction of base_lr to hold, as torch requires")
-    _require("ConstantLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
-    after = _where(total_iters > 0, 1.0, factor)
-    return lrsched.piecewise_constant(_vec([total_iters]), _vec([factor, after])) * base_lr
+    require("ConstantLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
+    after = choose(total_iters > 0, 1.0, factor)
+    return lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
 
 
 def LinearLR(base_lr: Number, start_factor: Number = 1.0 / 3, end_factor: Number = 1.0,
@@ -186,12 +158,12 @@ def LinearLR(base_lr: Number, start_factor: Number = 1.0 / 3, end_factor: Number
       >>> lrsched.evaluate(tc.LinearLR(1.0, start_factor=0.5, total_iters=2), 4)
       array([0.5 , 0.75, 1.  , 1.  ], dtype=float32)
     """
-    _require("LinearLR", "start_factor", start_factor, lambda a: (a > 0) & (a <= 1), "in (0, 1]",
+    require("LinearLR", "start_factor", start_factor, lambda a: (a > 0) & (a <= 1), "in (0, 1]",
              "torch cannot start a LinearLR at 0; start from a small positive factor")
-    _require("LinearLR", "end_factor", end_factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
+    require("LinearLR", "end_factor", end_factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
              "Pass a factor of base_lr")
-    _require("LinearLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
-    end = _where(total_iters > 0, end_factor, start_factor)
+    require("LinearLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
+    end = choose(total_iters > 0, end_factor, start_factor)
     return lrsched.linear(start_factor, end, total_iters) * base_lr
 
 
@@ -226,9 +198,9 @@ def PolynomialLR(base_lr: Number, total_iters: Number = 5, power: Number = 1.0) 
       >>> lrsched.evaluate(tc.PolynomialLR(1.0, total_iters=4, power=2.0), 6)
       array([1.    , 0.5625, 0.25  , 0.0625, 0.    , 0.    ], dtype=float32)
     """
-    _require("PolynomialLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative",
+    require("PolynomialLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative",
              "Pass a step count >= 0")
-    end = _where(total_iters > 0, 0.0, 1.0)
+    end = choose(total_iters > 0, 0.0, 1.0)
     return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
 
 
@@ -372,9 +344,9 @@ class CyclicScaleFn(Schedule):
 
 def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: Any, mode: str, gamma: Any,
             scale_fn: Any, scale_mode: str) -> Schedule:
-    _require(where, "step_size_up", step_size_up, lambda a: a > 0, "positive", "Pass a step count >= 1")
+    require(where, "step_size_up", step_size_up, lambda a: a > 0, "positive", "Pass a step count >= 1")
     if step_size_down is not None:
-        _require(where, "step_size_down", step_size_down, lambda a: a > 0, "positive", "Pass a step count >= 1")
+        require(where, "step_size_down", step_size_down, lambda a: a > 0, "positive", "Pass a step count >= 1")
     if scale_fn is not None:
         if scale_mode not in ("cycle", "iterations"):
             raise ScheduleError(f"{where}(scale_mode={scale_mode!r}): scale_mode must be 'cycle' or "
@@ -445,18 +417,18 @@ def CyclicMomentum(base_lr: Number = None, max_lr: Number = None, step_size_up: 
 
 def _total_steps(where: str, total_steps: Any, epochs: Any, steps_per_epoch: Any) -> Any:
     if total_steps is not None:
-        _require(where, "total_steps", total_steps, lambda a: a > 0, "positive", "Pass the number of steps")
+        require(where, "total_steps", total_steps, lambda a: a > 0, "positive", "Pass the number of steps")
         return total_steps
     if epochs is None or steps_per_epoch is None:
         raise ScheduleError(f"{where}(total_steps=None): pass total_steps, or both epochs and steps_per_epoch "
                             "(total_steps = epochs * steps_per_epoch), as torch requires")
-    _require(where, "epochs", epochs, lambda a: a > 0, "positive", "Pass the number of epochs")
-    _require(where, "steps_per_epoch", steps_per_epoch, lambda a: a > 0, "positive", "Pass len(data_loader)")
+    require(where, "epochs", epochs, lambda a: a > 0, "positive", "Pass the number of epochs")
+    require(where, "steps_per_epoch", steps_per_epoch, lambda a: a > 0, "positive", "Pass len(data_loader)")
     return epochs * steps_per_epoch
 
 
 def _one_cycle_args(where: str, pct_start: Any, anneal_strategy: str) -> None:
-    _require(where, "pct_start", pct_start, lambda a: (a >= 0) & (a <= 1), "in [0, 1]", "Pass a fraction such as 0.3")
+    require(where, "pct_start", pct_start, lambda a: (a >= 0) & (a <= 1), "in [0, 1]", "Pass a fraction such as 0.3")
     if anneal_strategy not in ("cos", "linear"):
         raise ScheduleError(f"{where}(anneal_strategy={anneal_strategy!r}): anneal_strategy must be 'cos' or "
                             "'linear'. Pick one of ['cos', 'linear']")
@@ -538,9 +510,9 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
         raise ScheduleError("SequentialLR(schedulers=...): schedulers must be a non-empty list of lrsched Schedules. "
                             "Build them with this module's constructors, e.g. LinearLR(...)")
     if isinstance(milestones, (list, tuple)):
-        _require("SequentialLR", "milestones", len(milestones), lambda a: a == len(schedulers) - 1,
+        require("SequentialLR", "milestones", len(milestones), lambda a: a == len(schedulers) - 1,
                  f"one fewer than the schedulers ({len(schedulers) - 1})", "Give one milestone between two schedulers")
-        milestones = _vec(milestones) if milestones else np.zeros((0,), np.int32)
+        milestones = vector(milestones) if milestones else np.zeros((0,), np.int32)
     return lrsched.join(schedulers, milestones)
 
 

@@ -26,6 +26,7 @@ from lrsched._combinators import join, shift, warmup
 from lrsched._core import (
     Schedule,
     ScheduleError,
+    argument_error,
     as_float,
     as_number,
     check_choice,
@@ -33,6 +34,7 @@ from lrsched._core import (
     common,
     concrete,
     divide,
+    require,
     schedule_class,
     static_field,
 )
@@ -50,21 +52,9 @@ __all__ = [
 Number = Any
 
 
-def _bad(func: str, field: str, value: Any, must: str, fix: str) -> ScheduleError:
-    shown = concrete(value)
-    shown = shown.tolist() if shown is not None else value
-    return ScheduleError(f"{func}({field}={shown!r}): {field} must be {must}; got {shown!r}. {fix}")
-
-
-def _check(func: str, field: str, value: Any, test: Any, must: str, fix: str) -> None:
-    a = concrete(value)
-    if a is not None and not np.all(test(a)):
-        raise _bad(func, field, value, must, fix)
-
-
 def _steps(func: str, **fields: Any) -> None:
     for field, value in fields.items():
-        _check(func, field, value, lambda a: a >= 0, "a non-negative number of steps", f"Pass {field} >= 0")
+        require(func, field, value, lambda a: a >= 0, "a non-negative number of steps", f"Pass {field} >= 0")
 
 
 def _at_least_one(x: Any) -> Any:
@@ -287,9 +277,9 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps:
     _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
     b, e = concrete(base_lr), concrete(lr_end)
     if b is not None and e is not None and not np.all(b > e):
-        raise _bad(func, "lr_end", lr_end, f"smaller than base_lr ({b.tolist()!r})",
+        raise argument_error(func, "lr_end", lr_end, f"smaller than base_lr ({b.tolist()!r})",
                    "transformers raises here too: lower lr_end or raise base_lr")
-    _check(func, "power", power, lambda a: a > 0, "positive", "Pass power > 0 (1.0 is linear)")
+    require(func, "power", power, lambda a: a > 0, "positive", "Pass power > 0 (1.0 is linear)")
     decay = polynomial(base_lr, lr_end, _sub(num_training_steps, num_warmup_steps, 0), power)
     return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
 
@@ -316,7 +306,7 @@ def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timesca
         else:
             w = as_number(num_warmup_steps)
             timescale = jnp.where(w == 0, jnp.asarray(10_000, w.dtype), w)
-    _check(func, "timescale", timescale, lambda a: a > 0, "positive", "Pass a timescale > 0")
+    require(func, "timescale", timescale, lambda a: a > 0, "positive", "Pass a timescale > 0")
     return warmup(inverse_sqrt(base_lr, timescale), num_warmup_steps)
 
 
