@@ -394,10 +394,12 @@ def piecewise_constant(boundaries: Any, values: Any) -> PiecewiseConstant:
 class PiecewiseLinear(Schedule):
     boundaries: Any
     values: Any
+    kind: str = static_field("linear")
 
     def validate(self):
         check_sorted(self, "boundaries")
         check(self, "boundaries", lambda a: a.shape[-1] >= 1, "non-empty", "Give at least one point")
+        check_choice(self, "kind", ("linear", "cos"))
         b = concrete(self.boundaries)
         if b is not None and b.ndim >= 1:
             check_length(self, "values", b.shape[-1], "the same as boundaries")
@@ -411,23 +413,24 @@ class PiecewiseLinear(Schedule):
         t, b = common(t, b)
         lo, hi = jnp.take(b, i), jnp.take(b, i + 1)
         done, left = phase(t - lo, hi - lo)
-        return lerp(jnp.take(v, i), jnp.take(v, i + 1), done, left)
+        return anneal(self.kind, jnp.take(v, i), jnp.take(v, i + 1), done, left)
 
 
-def piecewise_linear(boundaries: Any, values: Any) -> PiecewiseLinear:
-    r"""Linear interpolation through the points ``(boundaries[i], values[i])``.
+def piecewise_linear(boundaries: Any, values: Any, kind: str = "linear") -> PiecewiseLinear:
+    r"""Interpolation through the points ``(boundaries[i], values[i])``.
 
     .. math:: v(t) = v_i + (v_{i+1} - v_i) \frac{t - b_i}{b_{i+1} - b_i},\ b_i \le t \le b_{i+1}
 
-    The first value holds before the first point and the last after the last.
-    Two equal boundaries make a jump.
+    (``kind="cos"``: half-cosines between the points, as optax's
+    ``cosine_onecycle_schedule``). The first value holds before the first point
+    and the last after the last. Two equal boundaries make a jump.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.piecewise_linear([1, 3], [0.0, 1.0]), 5)
       array([0. , 0. , 0.5, 1. , 1. ], dtype=float32)
     """
-    return PiecewiseLinear(boundaries, values)
+    return PiecewiseLinear(boundaries, values, kind)
 
 
 # ------------------------------------------------------------------- cyclical

@@ -35,19 +35,15 @@ from lrsched._core import (
     ScheduleError,
     as_float,
     as_number,
-    check_choice,
     check_length,
     check_positive,
     common,
     concrete,
-    cos_anneal,
-    phase,
     require,
     schedule_class,
     split,
     static_field,
 )
-from lrsched._primitives import _count_reached
 from lrsched.compat._common import any_traced, choose, vector
 
 __all__ = [
@@ -55,7 +51,7 @@ __all__ = [
     "piecewise_constant_schedule", "piecewise_interpolate_schedule", "linear_onecycle_schedule",
     "cosine_onecycle_schedule", "warmup_constant_schedule", "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule", "sgdr_schedule", "join_schedules",
-    "ExponentialDecay", "PiecewiseInterpolate", "JoinSchedules",
+    "ExponentialDecay", "JoinSchedules",
 ]
 
 Number = Any
@@ -262,39 +258,12 @@ def piecewise_constant_schedule(init_value: Number, boundaries_and_scales: dict 
     return lrsched.piecewise_constant(vector(keys), _cumprod(init_value, scales))
 
 
-@schedule_class("optax.piecewise_interpolate_schedule")
-class PiecewiseInterpolate(Schedule):
-    """Interpolate ``values`` between ``boundaries`` (the first is 0), linearly or by half-cosines."""
-
-    boundaries: Any
-    values: Any
-    kind: str = static_field("linear")
-
-    def validate(self):
-        check_choice(self, "kind", ("linear", "cosine"))
-        b = concrete(self.boundaries)
-        if b is not None and b.ndim >= 1:
-            check_length(self, "values", b.shape[-1], "the same as boundaries")
-
-    def compute(self, t):
-        b, v = as_number(self.boundaries), as_float(self.values)
-        n = b.shape[-1]
-        if n == 1:
-            return jnp.take(v, 0, axis=-1)
-        i = jnp.clip(_count_reached(b, t) - 1, 0, n - 2)
-        t, b = common(t, b)
-        done, left = phase(t - jnp.take(b, i), jnp.take(b, i + 1) - jnp.take(b, i))
-        start, end = jnp.take(v, i), jnp.take(v, i + 1)
-        if self.kind == "linear":
-            return start * left + end * done
-        return start * cos_anneal(done, left) + end * cos_anneal(left, done)
-
-
 def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales: list[Any]) -> Schedule:
     for k in keys:
         require(where, "boundaries_and_scales", k, lambda a: a >= 0, "a dict with non-negative steps as keys",
                  "optax's interpolation is undefined before step 0; drop negative keys")
-    return PiecewiseInterpolate(vector([0] + keys), _cumprod(init_value, scales), kind)
+    kind = "cos" if kind == "cosine" else kind
+    return lrsched.piecewise_linear(vector([0] + keys), _cumprod(init_value, scales), kind)
 
 
 def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,

@@ -50,6 +50,7 @@ from lrsched._core import (
     ScheduleError,
     as_float,
     as_number,
+    check,
     check_choice,
     check_positive,
     common,
@@ -255,8 +256,6 @@ class WarmRestarts(Schedule):
 
     def validate(self):
         check_positive(self, "T_0")
-        from lrsched._core import check
-
         check(self, "T_mult", lambda a: a >= 1, ">= 1 (an integer in torch)", "Pass 1 for equal cycles or e.g. 2")
 
     def compute(self, t):
@@ -280,8 +279,10 @@ def CosineAnnealingWarmRestarts(base_lr: Number, T_0: Number, T_mult: Number = 1
     .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi T_{cur} / T_i)\right)
 
     where cycle ``i`` lasts ``T_i = T_0 T_{mult}^i`` steps and ``T_cur`` counts the
-    steps since its start; every cycle restarts at `base_lr`. (``lrsched.cycle``
-    restarts a schedule without stretching it, hence this small class.)
+    steps since its start; every cycle restarts at `base_lr`. The phase
+    ``T_cur / T_i`` comes from exact integers, so values near `eta_min` at the
+    end of each cycle keep full relative precision (``lrsched.cycle`` stretching
+    ``lrsched.cosine`` passes it a float step, which loses them).
 
     Examples:
       >>> import lrsched
