@@ -100,7 +100,8 @@ def test_scale_by_schedule_equals_optax_scale_by_schedule(schedule):
     for _ in range(STEPS):
         u, state = update(jnp.ones(()), state)
         got.append(float(u))
-    np.testing.assert_array_equal(got, lrsched.evaluate(schedule, STEPS))
+    # a scalar-step program and the vectorised evaluate() may round the last bit apart
+    np.testing.assert_allclose(got, lrsched.evaluate(schedule, STEPS), rtol=2e-7, atol=0)
 
 
 # ---------------------------------------------------- state-held schedules
