@@ -85,10 +85,10 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     """Progress through a stretch of `length` steps, as ``(done, left)`` in [0, 1].
 
     ``done = clip(offset, 0, length) / length`` and ``left = 1 - done``, each
-    computed from an exact integer numerator when the inputs are integers, so a
-    formula can use whichever side avoids cancellation (``left`` stays exact near
-    the end of a decay even past 2**24 steps). A zero (or negative) length counts
-    as already finished.
+    computed from an exact integer numerator when the inputs are integers (then
+    scaled by one reciprocal: within an ulp), so a formula can use whichever side
+    avoids cancellation (``left`` stays exact near the end of a decay even past
+    2**24 steps). A zero (or negative) length counts as already finished.
     """
     offset, length = common(as_number(offset), as_number(length))
     zero = jnp.zeros((), length.dtype)
@@ -96,9 +96,9 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     done = jnp.clip(offset, zero, length)
     left = length - done
     empty = length <= 0  # then done == left == 0 and `finished` supplies the 1
-    safe = jnp.where(empty, jnp.ones((), length.dtype), length)
+    scale = 1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
     finished = jnp.where(empty, 1.0, 0.0).astype(float_dtype())
-    return divide(done, safe) + finished, divide(left, safe)
+    return as_float(done) * scale + finished, as_float(left) * scale
 
 
 @jax.custom_jvp

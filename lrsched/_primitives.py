@@ -164,7 +164,7 @@ class Cosine(Schedule):
     init_value: Number
     steps: Number
     end_value: Number = 0.0
-    exponent: Number = 1.0
+    exponent: Number = None
 
     def validate(self):
         check_positive(self, "steps", "exponent")
@@ -172,15 +172,20 @@ class Cosine(Schedule):
     def compute(self, t):
         done, left = phase(t, self.steps)
         end = as_float(self.end_value)
-        shape = power(cos_anneal(done, left), self.exponent)
+        shape = cos_anneal(done, left)
+        if self.exponent is not None:
+            shape = power(shape, self.exponent)
         return end + (as_float(self.init_value) - end) * shape
 
 
-def cosine(init_value: Number, steps: Number, end_value: Number = 0.0, exponent: Number = 1.0) -> Cosine:
+def cosine(init_value: Number, steps: Number, end_value: Number = 0.0, exponent: Number | None = None) -> Cosine:
     r"""Cosine decay (Loshchilov & Hutter, SGDR, arXiv:1608.03983; optax's
     ``cosine_decay_schedule`` with ``alpha = end_value / init_value``).
 
     .. math:: v(t) = v_1 + (v_0 - v_1) \left(\tfrac{1 + \cos(\pi \min(t,T)/T)}{2}\right)^{e}
+
+    `exponent` ``e`` is 1 when left out (no power is computed); any number given,
+    1.0 included, is a leaf like the others (vmappable, differentiable).
 
     Examples:
       >>> import lrsched
@@ -627,7 +632,7 @@ class WarmupCosine(Schedule):
     total_steps: Number
     init_value: Number = 0.0
     end_value: Number = 0.0
-    exponent: Number = 1.0
+    exponent: Number = None
 
     def validate(self):
         check_non_negative(self, "warmup_steps")
@@ -642,17 +647,21 @@ class WarmupCosine(Schedule):
         up = lerp(self.init_value, self.peak_value, *phase(t, w))
         done, left = phase(t - w, as_number(self.total_steps) - w)
         end = as_float(self.end_value)
-        down = end + (as_float(self.peak_value) - end) * power(cos_anneal(done, left), self.exponent)
+        shape = cos_anneal(done, left)
+        if self.exponent is not None:
+            shape = power(shape, self.exponent)
+        down = end + (as_float(self.peak_value) - end) * shape
         return jnp.where(t < w, up, down)
 
 
 def warmup_cosine(peak_value: Number, warmup_steps: Number, total_steps: Number, init_value: Number = 0.0,
-                  end_value: Number = 0.0, exponent: Number = 1.0) -> WarmupCosine:
+                  end_value: Number = 0.0, exponent: Number | None = None) -> WarmupCosine:
     r"""Linear warmup then cosine decay (optax's ``warmup_cosine_decay_schedule``).
 
     Linear from `init_value` to `peak_value` over `warmup_steps`, then cosine
     from `peak_value` to `end_value` over ``total_steps - warmup_steps``
-    (`total_steps` includes the warmup, as in optax).
+    (`total_steps` includes the warmup, as in optax), raised to `exponent`
+    when one is given (as :func:`cosine`).
 
     Examples:
       >>> import lrsched
