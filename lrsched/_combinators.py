@@ -242,7 +242,9 @@ class Cycle(Schedule):
     stretch: bool = static_field(True)
 
     def validate(self):
-        check_positive(self, "period", "limit")
+        check_positive(self, "period")
+        check(self, "limit", lambda a: (a >= 1) & (a == np.floor(a)), "a whole number of cycles >= 1",
+              "Pass e.g. limit=3, or None to cycle forever")
         check(self, "period_mul", lambda a: a >= 1, ">= 1", "Pass 1 for equal periods or e.g. 2 to double them")
         check_non_negative(self, "decay")
 

@@ -51,14 +51,20 @@ def as_number(x: Any) -> jax.Array:
     return x.astype(float_dtype())
 
 
+def check_step_range(step: Any) -> None:
+    """Concrete integer steps beyond int32 raise (without x64 they would wrap silently)."""
+    if int_dtype() == np.int32 and not isinstance(step, (jax.core.Tracer, bool)):
+        a = np.asarray(step) if isinstance(step, (int, np.integer, np.ndarray, list, tuple)) else None
+        if a is not None and a.dtype.kind in "iu" and a.size and np.abs(a.astype(np.float64)).max() > _INT32_MAX:
+            raise ValueError(
+                f"step {a.reshape(-1)[np.abs(a.astype(np.float64)).argmax()]} does not fit in int32; enable "
+                "64-bit steps with jax.config.update('jax_enable_x64', True)"
+            )
+
+
 def as_step(step: Any) -> jax.Array:
     """The step policy: integer steps stay integers, negatives count as step 0."""
-    if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
-        if abs(int(step)) > _INT32_MAX and int_dtype() == np.int32:
-            raise ValueError(
-                f"step {int(step)} does not fit in int32; enable 64-bit steps with "
-                "jax.config.update('jax_enable_x64', True)"
-            )
+    check_step_range(step)
     t = as_number(step)
     return jnp.maximum(t, jnp.zeros((), t.dtype))
 
@@ -103,13 +109,16 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
 
 @jax.custom_jvp
 def _unit_fast_power(x: jax.Array, e: jax.Array) -> jax.Array:
-    return jnp.where(e == 1.0, x, x**e)
+    return jnp.where(e == 1.0, x, x**e)  # e: a scalar, or broadcast to x's shape
 
 
 @_unit_fast_power.defjvp
 def _unit_fast_power_jvp(primals, tangents):
-    _, tangent = jax.jvp(lambda x, e: x**e, primals, tangents)  # the derivative of the plain power
-    return _unit_fast_power(*primals), tangent
+    x, e = primals
+    positive = x > 0  # at x == 0 (a held end value) the value is constant: no inf * 0 = NaN
+    safe = jnp.where(positive, x, jnp.ones_like(x))
+    _, tangent = jax.jvp(lambda x, e: x**e, (safe, e), tangents)  # the derivative of the plain power
+    return _unit_fast_power(x, e), jnp.where(positive, tangent, jnp.zeros_like(tangent))
 
 
 def power(x: jax.Array, exponent: Any) -> jax.Array:
@@ -118,7 +127,7 @@ def power(x: jax.Array, exponent: Any) -> jax.Array:
     derivative (also with respect to the exponent) is that of ``x ** e``."""
     e = as_float(exponent)
     if e.ndim:
-        return x**e
+        x, e = jnp.broadcast_arrays(x, e)
     return _unit_fast_power(x, e)
 
 
@@ -419,6 +428,7 @@ def evaluate(schedule: Schedule, steps: Any) -> np.ndarray:
         if steps < 0:
             raise ValueError(f"evaluate(steps={steps}): a count of steps must be >= 0")
         steps = np.arange(int(steps), dtype=int_dtype())
+    check_step_range(steps)
     return np.asarray(_evaluate_jit(schedule, as_number(steps)))
 
 

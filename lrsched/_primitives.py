@@ -28,6 +28,7 @@ from lrsched._core import (
     divide,
     fail,
     float_dtype,
+    int_dtype,
     phase,
     power,
     schedule_class,
@@ -700,7 +701,9 @@ class WSD(Schedule):
         elif self.decay == "cosine":
             down = end + (peak - end) * cos_anneal(done, left)
         else:
-            down = end + (peak - end) * (1.0 - jnp.sqrt(done))
+            started = done > 0  # sqrt's derivative is infinite at 0: keep it out of the gradient
+            root = jnp.sqrt(jnp.where(started, done, 1.0))
+            down = end + (peak - end) * jnp.where(started, 1.0 - root, 1.0)
         return jnp.where(t < w, up, jnp.where(t < n - d, peak, down))
 
 
@@ -773,9 +776,14 @@ class Noise(Schedule):
         check_non_negative(self, "start")
 
     def _draw(self, t: jax.Array) -> jax.Array:
-        step = jnp.floor(t).astype(jnp.int32) if jnp.issubdtype(t.dtype, jnp.floating) else t
+        step = jnp.floor(t).astype(int_dtype()) if jnp.issubdtype(t.dtype, jnp.floating) else t
         pct = as_float(self.pct)
-        key = jax.random.fold_in(jax.random.key(jnp.asarray(self.seed, jnp.uint32)), step.astype(jnp.uint32))
+        key = jax.random.key(jnp.asarray(self.seed, jnp.uint32))
+        if step.dtype.itemsize > 4:  # both 32-bit halves: no repeat every 2**32 steps
+            low, high = (step & 0xFFFFFFFF).astype(jnp.uint32), (step >> 32).astype(jnp.uint32)
+        else:
+            low, high = step.astype(jnp.uint32), jnp.zeros((), jnp.uint32)
+        key = jax.random.fold_in(jax.random.fold_in(key, low), high)
         if self.kind == "uniform":
             return jax.random.uniform(key, (), pct.dtype, -pct, pct)
         safe = jnp.where(pct > 0, pct, 1.0)

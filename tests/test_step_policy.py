@@ -195,3 +195,28 @@ def test_cycle_starts_are_exact_over_the_int32_range(period, mul):
     else:
         want = np.array([x - starts[np.searchsorted(starts, x, side="right") - 1] for x in t]) / span
     np.testing.assert_array_equal(lrsched.evaluate(r, t), want.astype(np.float32))
+
+
+def test_integer_step_arrays_outside_int32_raise_clearly():
+    big = np.array([3, 2**31 + 5], np.int64)
+    with pytest.raises(ValueError, match="2147483653 does not fit in int32"):
+        lrsched.evaluate(lrsched.linear(1.0, 0.0, 10), big)
+    with pytest.raises(ValueError, match="does not fit in int32"):
+        lrsched.linear(1.0, 0.0, 10)(big)
+
+
+def test_gradients_are_finite_where_a_schedule_is_held_or_not_started():
+    wsd = [float(jax.grad(lambda d, t=t: lrsched.wsd(1.0, 100.0, 10.0, d, decay="sqrt")(t))(20.0))
+           for t in (5, 50, 80, 90)]
+    assert wsd[:3] == [0.0, 0.0, 0.0] and np.isfinite(wsd[3]) and wsd[3] < 0
+    assert float(jax.grad(lambda s: lrsched.polynomial(1.0, 0.0, s, power=0.5)(20))(10.0)) == 0.0
+    assert float(jax.grad(lambda n: lrsched.warmup_cosine(1.0, 10.0, n, exponent=0.5)(150))(100.0)) == 0.0
+
+
+def test_noise_is_keyed_by_the_whole_step():
+    n = lrsched.noise(lrsched.constant(1.0), 0.1)
+    with jax.enable_x64(True):
+        ints = np.asarray(n(np.array([3, 2**32 + 3])))
+        floats = np.asarray(n(np.array([3.0, 2**32 + 3.0])))
+    assert ints[0] != ints[1]  # no repeat every 2**32 steps
+    np.testing.assert_array_equal(ints, floats)  # int and float steps draw alike
