@@ -506,42 +506,63 @@ def _two_product(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
-def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
-    """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as ``(hi, lo)`` pairs.
+def _whole_and_rest(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``x`` as an integer part and a float remainder in [0, 1)."""
+    whole = jnp.floor(x)
+    return whole.astype(int_dtype()), x - whole
 
-    torch rounds ``pct * T`` once in float64; in float32 the product keeps its
-    rounding error in ``lo``, so offsets from a phase end stay exact (a float32
-    end alone is off by up to 5e-4 steps: 1e-4 relative near the end of a phase).
+
+def _times(pct: jax.Array, total: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``pct * total`` as (integer part, float remainder), exact up to the rounding of
+    the small remainder: an integer `total` is split in two float32-exact halves and
+    each product keeps its rounding error (Dekker)."""
+    if float_dtype() != np.float32 or not jnp.issubdtype(total.dtype, jnp.integer):
+        return _whole_and_rest(pct * as_float(total))
+    high = total - total % 4096  # at most 19 significant bits: exact in float32
+    whole, rest = jnp.zeros((), int_dtype()), jnp.zeros((), pct.dtype)
+    for part in (high, total - high):
+        product, error = _two_product(pct, as_float(part))
+        n, f = _whole_and_rest(product)
+        whole, rest = whole + n, rest + f + error
+    return whole, rest
+
+
+def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
+    """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as (integer, remainder) pairs.
+
+    torch rounds ``pct * T`` once in float64. Keeping the integer part exact and
+    the remainder apart makes offsets from a phase end exact integers plus a small
+    float, so float32 phases stay as precise as torch's even past 2**24 steps.
     """
-    total, pct = as_float(total_steps), as_float(pct_start)
-    if float_dtype() == np.float32:
-        p, e = _two_product(pct, total)
-    else:
-        p, e = pct * total, jnp.zeros((), total.dtype)
-    ends = [(p - 1.0, e)]
+    total, pct = as_number(total_steps), as_float(pct_start)
+    whole, rest = _times(pct, total)
+    ends = [(whole - 1, rest)]
     if three_phase:
-        ends.append((2.0 * p - 2.0, 2.0 * e))
-    return ends + [(total - 1.0, jnp.zeros((), total.dtype))]
+        ends.append((2 * whole - 2, 2.0 * rest))
+    last = (total - 1, jnp.zeros((), pct.dtype)) if jnp.issubdtype(total.dtype, jnp.integer) else \
+        (lambda n, f: (n - 1, f))(*_whole_and_rest(total))
+    return ends + [last]
 
 
 def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Array]], values: list[Any],
               kind: str) -> jax.Array:
     """Anneal through ``values``, segment i running up to ``ends[i]`` (torch's OneCycleLR
-    convention: a step equal to an end belongs to that segment); past ``T - 1`` hold."""
-    t = as_float(jnp.minimum(*common(t, as_number(total_steps) - 1)))
-    zero = jnp.zeros((), t.dtype)
-    out, (s_hi, s_lo) = None, (zero, zero)
-    for i, (e_hi, e_lo) in enumerate(ends):
-        length = (e_hi - s_hi) + (e_lo - s_lo)
-        since = (t - s_hi) - s_lo
-        until = (e_hi - t) + e_lo
+    convention: a step equal to an end belongs to that segment); past ``T - 1`` hold.
+    Offsets are integer differences plus the ends' float remainders."""
+    t = jnp.minimum(*common(t, as_number(total_steps) - 1))
+    out, start = None, (jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))
+    for i, end in enumerate(ends):
+        (s_n, s_f), (e_n, e_f) = start, end
+        length = as_float(e_n - s_n) + (e_f - s_f)
+        since = as_float(jnp.subtract(*common(t, s_n))) - s_f
+        until = as_float(jnp.subtract(*common(e_n, t))) + e_f
         valid = length > 0
         safe = jnp.where(valid, length, 1.0)
         done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
         left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
         piece = anneal(kind, values[i], values[i + 1], done, left)
         out = piece if out is None else jnp.where(since > 0, piece, out)
-        s_hi, s_lo = e_hi, e_lo
+        start = end
     return out
 
 

@@ -220,3 +220,21 @@ def test_noise_is_keyed_by_the_whole_step():
         floats = np.asarray(n(np.array([3.0, 2**32 + 3.0])))
     assert ints[0] != ints[1]  # no repeat every 2**32 steps
     np.testing.assert_array_equal(ints, floats)  # int and float steps draw alike
+
+
+@pytest.mark.parametrize("total", [1000, 2**26 + 5, 30_000_007])
+def test_one_cycle_phases_are_exact_past_2_24_steps(total):
+    """torch's formula in float64 (phase ends pct*T - 1 and T - 1), linear anneal: relative 1e-6 in float32."""
+    peak, initial = 1.0, 1.0 / 25
+    low, e1, e2 = initial / 1e4, 0.3 * total - 1, total - 1.0
+
+    def ref(t):
+        t = min(t, total - 1)
+        if t <= e1:
+            return initial + (peak - initial) * t / e1
+        return peak + (low - peak) * (t - e1) / (e2 - e1)
+
+    k = int(0.3 * total)
+    t = np.array([0, 1, k - 2, k - 1, k, k + 1, total - 7, total - 2, total - 1, total + 5])
+    got = lrsched.evaluate(lrsched.one_cycle(total, peak, anneal="linear"), t)
+    np.testing.assert_allclose(got, [ref(x) for x in t], rtol=1e-6)
