@@ -38,6 +38,20 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
+def best_of_interleaved(fns, repeat: int) -> list[float]:
+    """Minimum wall time of each function, timed in alternation so that machine
+    drift falls on all of them alike."""
+    best = [float("inf")] * len(fns)
+    for fn in fns:
+        jax.block_until_ready(fn())
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
 def bench_evaluate(n: int, repeat: int) -> list[dict]:
     steps = jnp.arange(n, dtype=jnp.int32)
     pairs = {
@@ -61,8 +75,7 @@ def bench_evaluate(n: int, repeat: int) -> list[dict]:
         f_ours = jax.jit(lambda s, t: s(t))
         f_theirs = jax.jit(theirs)
         np.testing.assert_allclose(f_ours(ours, steps[:5000]), f_theirs(steps[:5000]), rtol=2e-4, atol=1e-9)
-        t_ours = best_of(lambda: f_ours(ours, steps), repeat)
-        t_theirs = best_of(lambda: f_theirs(steps), repeat)
+        t_ours, t_theirs = best_of_interleaved([lambda: f_ours(ours, steps), lambda: f_theirs(steps)], repeat)
         rows.append({"bench": f"evaluate {n:,} steps", "case": name, "lrsched_ms": 1e3 * t_ours,
                      "optax_ms": 1e3 * t_theirs, "ratio": t_ours / t_theirs, "goal": "<= 1.0"})
     return rows
@@ -115,7 +128,8 @@ def bench_adam(repeat: int, inner: int) -> list[dict]:
         "lrsched warmup_cosine": optax.adam(lrsched.warmup_cosine(1e-3, 100, 10_000)),
         "optax warmup_cosine": optax.adam(optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 10_000)),
     }
-    times = {name: best_of(runner(tx), repeat) / inner for name, tx in variants.items()}
+    best = best_of_interleaved([runner(tx) for tx in variants.values()], repeat)
+    times = {name: t / inner for name, t in zip(variants, best)}
     base = times["constant lr"]
     return [{"bench": "jitted Adam update (64-256-10 MLP)", "case": name, "lrsched_ms": 1e3 * t,
              "optax_ms": 1e3 * base, "ratio": t / base, "goal": "<= 1.02 vs constant"} for name, t in times.items()]
@@ -126,7 +140,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     args = parser.parse_args()
     n = 100_000 if args.quick else 1_000_000
-    rows = bench_evaluate(n, repeat=3 if args.quick else 10)
+    rows = bench_evaluate(n, repeat=3 if args.quick else 30)
     rows += bench_join_compile([1, 10, 100] if args.quick else [1, 10, 100, 1000])
     rows += bench_adam(repeat=3 if args.quick else 7, inner=200 if args.quick else 1000)
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, "
