@@ -53,14 +53,7 @@ def setup(steps: int, n: int):
 
 
 def scan_train(tx, params, state, xs, ys):
-    def step(carry, batch):
-        p, st = carry
-        loss, grads = jax.value_and_grad(_digits.loss_fn)(p, batch)
-        updates, st = tx.update(grads, st, p)
-        return (optax.apply_updates(p, updates), st), loss
-
-    (params, _), losses = jax.lax.scan(step, (params, state), (xs, ys))
-    return losses
+    return _digits.train(tx, params, state, xs, ys)[2]
 
 
 def lrsched_chain(s):

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Digits", "load", "batches", "init_mlp", "apply_mlp", "loss_fn", "accuracy"]
+__all__ = ["Digits", "load", "batches", "init_mlp", "apply_mlp", "loss_fn", "accuracy", "train"]
 
 
 class Digits(NamedTuple):
@@ -81,3 +81,18 @@ def loss_fn(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
 
 def accuracy(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean(jnp.argmax(apply_mlp(params, x), axis=1) == y)
+
+
+def train(tx: Any, params: Any, state: Any, xs: jax.Array, ys: jax.Array) -> tuple[Any, Any, jax.Array]:
+    """One optimizer step per batch ``(xs[i], ys[i])`` as a ``lax.scan``; returns
+    ``(params, state, losses)`` with each step's loss before its update."""
+    import optax
+
+    def step(carry, batch):
+        p, st = carry
+        loss, grads = jax.value_and_grad(loss_fn)(p, batch)
+        updates, st = tx.update(grads, st, p)
+        return (optax.apply_updates(p, updates), st), loss
+
+    (params, state), losses = jax.lax.scan(step, (params, state), (xs, ys))
+    return params, state, losses

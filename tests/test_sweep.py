@@ -288,15 +288,7 @@ def _training(num_steps):
 
     def train(schedule):
         opt = chain(schedule)
-        state = opt.init(params0)
-
-        def step(carry, batch):
-            params, state = carry
-            loss, grads = jax.value_and_grad(_digits.loss_fn)(params, batch)
-            updates, state = opt.update(grads, state, params)
-            return (optax.apply_updates(params, updates), state), loss
-
-        (params, _), losses = jax.lax.scan(step, (params0, state), (xs, ys))
+        params, _, losses = _digits.train(opt, params0, opt.init(params0), xs, ys)
         return params, losses
 
     return train, chain, params0, (xs, ys)

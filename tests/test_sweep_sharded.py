@@ -71,12 +71,7 @@ SCRIPT = textwrap.dedent(
     tx = chain(sweep.index(batched, 0))
 
     def train(params, state):
-        def step(carry, batch):
-            p, st = carry
-            loss, grads = jax.value_and_grad(_digits.loss_fn)(p, batch)
-            u, st = tx.update(grads, st, p)
-            return (optax.apply_updates(p, u), st), loss
-        (p, _), losses = jax.lax.scan(step, (params, state), (xs, ys))
+        p, _, losses = _digits.train(tx, params, state, xs, ys)
         return p, losses
 
     init = jax.jit(jax.vmap(lambda s: chain(s).init(params0)))
