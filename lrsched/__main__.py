@@ -13,7 +13,7 @@ def _parser() -> argparse.ArgumentParser:
         description="lrsched: learning-rate schedules as JAX pytree data. Commands:",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    from lrsched import _demo
+    from lrsched.demo import run as demo_run
 
     demo = sub.add_parser(
         "demo",
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         "rule, train an MLP with one-cycle at the suggested rate and with a constant rate for the same number of "
         "steps, print a table (steps, final accuracy, wall time) and save the plots into OUT_DIR.",
     )
-    _demo.add_demo_arguments(demo)
+    demo_run.add_demo_arguments(demo)
     demo.add_argument("--no-train", action="store_true", help="only the schedule table and the gallery")
     gallery = sub.add_parser("gallery", help="write one PNG per schedule and gallery.png (README pictures)")
     gallery.add_argument("out", nargs="?", default="docs/gallery", help="folder (default: docs/gallery)")
@@ -34,23 +34,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from lrsched import _gallery
+    from lrsched.demo import gallery
 
     if args.command == "table":
-        print(_gallery.table())
+        print(gallery.table())
         return 0
     if args.command == "gallery":
-        paths = _gallery.write_gallery(args.out)
+        paths = gallery.write_gallery(args.out)
         print(f"wrote {len(paths)} PNG files to {args.out}")
         return 0
     start = time.perf_counter()
-    print(_gallery.table())
-    path = _gallery.write_gallery(args.out_dir, singles=False)[0]
+    print(gallery.table())
+    path = gallery.write_gallery(args.out_dir, singles=False)[0]
     print(f"\nwrote every schedule's curve to {path}")
     if not args.no_train:
-        from lrsched import _demo
+        from lrsched.demo import run as demo_run
 
-        _demo.run_demo_from_args(args)
+        demo_run.run_demo_from_args(args)
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
     return 0
 

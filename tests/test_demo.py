@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from lrsched._demo import add_demo_arguments, run_demo, run_demo_from_args
+from lrsched.demo.run import add_demo_arguments, run_demo, run_demo_from_args
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import math
+import pathlib
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -16,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched import _digits
-from lrsched._demo import init_params
+from lrsched.demo import digits as demo_digits
 from lrsched.finder import (
     LossTracker,
     RangeTestResult,
@@ -408,10 +410,10 @@ def test_repeated_range_test_runs_are_independent_tests():
 
 @pytest.fixture(scope="module")
 def digits():
-    data = _digits.load()
-    xb, yb = _digits.batches(data.x_train, data.y_train, 100, batch_size=64, seed=0)
-    xt, yt = _digits.batches(data.x_train, data.y_train, 300, batch_size=64, seed=1)
-    return data, (xb, yb), (xt, yt), init_params(0)  # numpy He init: jax.random compiles are slow here
+    data = demo_digits.load()
+    xb, yb = demo_digits.batches(data.x_train, data.y_train, 100, batch_size=64, seed=0)
+    xt, yt = demo_digits.batches(data.x_train, data.y_train, 300, batch_size=64, seed=1)
+    return data, (xb, yb), (xt, yt), demo_digits.init_mlp(0)  # numpy He init: jax.random compiles are slow here
 
 
 @jax.jit
@@ -420,7 +422,7 @@ def _train_adam(params, lr, xs, ys):
 
     def body(carry, batch):
         p, s = carry
-        g = jax.grad(_digits.loss_fn)(p, batch)
+        g = jax.grad(demo_digits.loss_fn)(p, batch)
         u, s = tx.update(g, s, p)
         return (optax.apply_updates(p, u), s), None
 
@@ -429,16 +431,16 @@ def _train_adam(params, lr, xs, ys):
 
 def test_digits_suggestions_train_to_90_percent(digits):
     data, test_batches, (xt, yt), params = digits
-    res = lr_range_test(_digits.loss_fn, params, test_batches, optimizer=optax.adam)
+    res = lr_range_test(demo_digits.loss_fn, params, test_batches, optimizer=optax.adam)
     assert res.diverged and 50 < len(res.lrs) <= 100  # the loss blows up before lr = 10
     # the rules we recommend (slide is erratic on flat noisy starts: see docs/lr-finder.md)
     picks = {name: res.suggest(name).lr for name in ("valley", "steepest", "minimum")}
     for name, lr in picks.items():
         trained = _train_adam(params, lr, xt, yt)
-        acc = float(_digits.accuracy(trained, data.x_test, data.y_test))
+        acc = float(demo_digits.accuracy(trained, data.x_test, data.y_test))
         assert acc >= 0.90, (name, lr, acc)
     # and the check is not vacuous: well below the suggestions, 300 steps do not get there
-    low = float(_digits.accuracy(_train_adam(params, 1e-5, xt, yt), data.x_test, data.y_test))
+    low = float(demo_digits.accuracy(_train_adam(params, 1e-5, xt, yt), data.x_test, data.y_test))
     assert low < 0.9
     # (the robust rule on the digits is checked by tests/test_demo.py)
 
@@ -452,3 +454,35 @@ def test_negative_losses_never_stop_without_a_factor():
     assert r.stopped_at is None and len(r.lrs) == 20 and np.all(r.smoothed < 0)
     t = LossTracker("none", diverge_factor=None)
     assert not any(t.update(x)[1] for x in (-1.0, -5.0, -0.5))
+
+
+# ------------------------------------------------------------------- the rules need no JAX
+
+
+RULES_NO_JAX = """
+import importlib.util, sys
+for name in ("jax", "jaxlib", "optax", "lrsched"):
+    sys.modules[name] = None  # from here on, importing any of them raises ImportError
+spec = importlib.util.spec_from_file_location("finder_rules", sys.argv[1])
+rules = importlib.util.module_from_spec(spec)
+sys.modules["finder_rules"] = rules
+spec.loader.exec_module(rules)
+import numpy as np
+lrs = np.geomspace(1e-4, 1, 9); losses = np.array([3, 2.5, 2, 1.5, 1, 0.5, 0.4, 2, 5.0])
+print(rules.valley(lrs, losses, skip_end=0).lr, rules.suggest(lrs, losses, "steepest", skip_start=0).lr)
+print(sorted(k for k, m in sys.modules.items() if m is not None and k.split(".")[0] in ("jax", "jaxlib", "optax")))
+"""
+
+
+def test_rules_module_loads_and_works_without_jax():
+    """lrsched/finder/_rules.py is numpy only: loaded by path with jax, optax and lrsched
+    unimportable, every rule still works (a torch user's process never needs a JAX device)."""
+    path = pathlib.Path(lrsched.finder._rules.__file__)
+    out = subprocess.run([sys.executable, "-c", RULES_NO_JAX, str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    first, modules = out.stdout.strip().splitlines()
+    lrs = np.geomspace(1e-4, 1, 9)
+    losses = np.array([3, 2.5, 2, 1.5, 1, 0.5, 0.4, 2, 5.0])
+    assert first.split() == [repr(valley(lrs, losses, skip_end=0).lr), repr(steepest(lrs, losses, skip_start=0).lr)]
+    assert modules == "[]"

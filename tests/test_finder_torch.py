@@ -15,7 +15,7 @@ torch_lr_finder = pytest.importorskip("torch_lr_finder")
 from lrsched_torch.finder import lr_range_test  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from lrsched import _digits  # noqa: E402
+from lrsched.demo import digits as demo_digits  # noqa: E402
 from lrsched.finder import LossTracker, steepest  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def digits():
-    d = _digits.load()
+    d = demo_digits.load()
     train = TensorDataset(torch.tensor(d.x_train), torch.tensor(d.y_train).long())
     val = TensorDataset(torch.tensor(d.x_test), torch.tensor(d.y_test).long())
     return train, val
@@ -236,7 +236,7 @@ def test_torch_and_jax_record_the_same_curve(digits):
     params = [{"w": jnp.asarray(m.weight.detach().numpy().T), "b": jnp.asarray(m.bias.detach().numpy())}
               for m in (model[0], model[3])]
     stacked = (np.stack([b[0].numpy() for b in batches]), np.stack([b[1].numpy() for b in batches]).astype(np.int32))
-    r_j = jax_range_test(_digits.loss_fn, params, stacked, optimizer=optax.adam)
+    r_j = jax_range_test(demo_digits.loss_fn, params, stacked, optimizer=optax.adam)
     n = min(len(r_t.lrs), len(r_j.lrs))
     assert n >= 50
     np.testing.assert_allclose(r_j.lrs[:n], r_t.lrs[:n], rtol=2e-5)

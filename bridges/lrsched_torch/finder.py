@@ -202,6 +202,7 @@ def lr_range_test(
                 loss.backward()
                 total = loss if total is None else total + loss
             optimizer.step()
+            assert total is not None  # accumulation_steps >= 1
             value = total.item()
             if val_loader is not None:
                 value = _validate(model, criterion, val_loader, val_size, device, non_blocking_transfer, unpack)

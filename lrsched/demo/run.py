@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any
 
-__all__ = ["run_demo", "add_demo_arguments", "run_demo_from_args", "init_params"]
+__all__ = ["run_demo", "add_demo_arguments", "run_demo_from_args"]
 
 _OPTIMIZERS = ("adam", "sgd")
 
@@ -48,13 +48,6 @@ def run_demo_from_args(args: argparse.Namespace) -> dict:
                     seed=args.seed)
 
 
-def init_params(seed: int = 0, sizes: tuple[int, ...] = (64, 64, 10)) -> list:
-    """He-initialised MLP parameters (``_digits.init_mlp``, drawn with numpy)."""
-    from lrsched import _digits
-
-    return _digits.init_mlp(seed, sizes)
-
-
 def _train_fn(optimizer: Any):
     """A jitted training run ``(params, lrs, xs, ys, x_test, y_test) -> (losses, test accuracy per step)``.
 
@@ -63,7 +56,7 @@ def _train_fn(optimizer: Any):
     import jax
     import optax
 
-    from lrsched import _digits
+    from lrsched.demo import digits
 
     @jax.jit
     def train(params, lrs, xs, ys, x_test, y_test):
@@ -73,10 +66,10 @@ def _train_fn(optimizer: Any):
             p, state = carry
             lr, batch = inputs[0], inputs[1:]
             state.hyperparams["learning_rate"] = lr
-            loss, grads = jax.value_and_grad(_digits.loss_fn)(p, batch)
+            loss, grads = jax.value_and_grad(digits.loss_fn)(p, batch)
             updates, state = tx.update(grads, state, p)
             p = optax.apply_updates(p, updates)
-            return (p, state), (loss, _digits.accuracy(p, x_test, y_test))
+            return (p, state), (loss, digits.accuracy(p, x_test, y_test))
 
         _, (losses, accs) = jax.lax.scan(body, (params, tx.init(params)), (lrs, xs, ys))
         return losses, accs
@@ -110,7 +103,7 @@ def run_demo(out_dir: str, quick: bool = False, steps: int | None = None, optimi
     import optax
 
     import lrsched
-    from lrsched import _digits
+    from lrsched.demo import digits
     from lrsched.finder import repeated_range_test
     from lrsched.plot import _pyplot
 
@@ -124,15 +117,15 @@ def run_demo(out_dir: str, quick: bool = False, steps: int | None = None, optimi
     say = print if verbose else (lambda *a, **k: None)
     os.makedirs(out_dir, exist_ok=True)
 
-    data = _digits.load(seed=seed)
-    params = init_params(seed)
+    data = digits.load(seed=seed)
+    params = digits.init_mlp(seed)
     say(f"digits: {len(data.x_train)} training and {len(data.x_test)} test images; MLP 64-64-10; "
         f"optimizer {optimizer}")
 
     # 1. the range test: `repeats` batch orders at once (one vmapped scan)
-    xb, yb = _digits.batches(data.x_train, data.y_train, test_steps, batch_size=64, seed=seed)
+    xb, yb = digits.batches(data.x_train, data.y_train, test_steps, batch_size=64, seed=seed)
     t0 = time.perf_counter()
-    runs = repeated_range_test(_digits.loss_fn, params, (xb, yb), repeats=repeats, seed=seed, optimizer=opt,
+    runs = repeated_range_test(digits.loss_fn, params, (xb, yb), repeats=repeats, seed=seed, optimizer=opt,
                                start_lr=1e-6, end_lr=10.0, num_steps=test_steps)
     t_test = time.perf_counter() - t0
     first = runs.runs[0]
@@ -156,7 +149,7 @@ def run_demo(out_dir: str, quick: bool = False, steps: int | None = None, optimi
     say(f"peak rate ({rule}): {lr:.3g}")
 
     # 2. train with one-cycle and with a constant rate, the same steps, batches and init
-    xs, ys = _digits.batches(data.x_train, data.y_train, steps, batch_size=64, seed=seed + 1)
+    xs, ys = digits.batches(data.x_train, data.y_train, steps, batch_size=64, seed=seed + 1)
     schedules = {"one_cycle": lrsched.one_cycle(steps, peak_value=lr), "constant": lrsched.constant(lr)}
     train = _train_fn(opt)
     results, curves = [], {}

@@ -1,4 +1,4 @@
-"""The schedules shown by ``python -m lrsched gallery`` and ``table``."""
+"""The schedules shown by ``python -m lrsched gallery`` and ``python -m lrsched table``."""
 
 from __future__ import annotations
 
