@@ -26,6 +26,7 @@ from lrsched.finder._jax import lr_range_test as lr_range_test
 from lrsched.finder._jax import lr_sweep as lr_sweep
 from lrsched.finder._jax import repeated_range_test as repeated_range_test
 from lrsched.finder._ramp import LossTracker as LossTracker
+from lrsched.finder._ramp import diverges as diverges
 from lrsched.finder._ramp import ramp_schedule as ramp_schedule
 from lrsched.finder._ramp import ramp_values as ramp_values
 from lrsched.finder._results import RangeTestResult as RangeTestResult
@@ -44,6 +45,6 @@ from lrsched.finder._rules import valley as valley
 __all__ = [
     "lr_range_test", "repeated_range_test", "lr_sweep",
     "RangeTestResult", "RangeTestRuns", "SweepResult", "Suggestion",
-    "ramp_schedule", "ramp_values", "LossTracker",
+    "ramp_schedule", "ramp_values", "LossTracker", "diverges",
     "steepest", "minimum", "steep", "valley", "slide", "robust", "suggest", "RULES",
 ]

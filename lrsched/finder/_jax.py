@@ -44,6 +44,12 @@ def _smooth_jax(smoothing: str, f: jax.Array, i: jax.Array, prev: jax.Array, raw
 
 
 
+def _diverges_jax(s: jax.Array, best: jax.Array, factor: jax.Array) -> jax.Array:
+    """:func:`lrsched.finder.diverges`, traced (``s > factor * best`` for a positive best)."""
+    rose = jnp.where(best > 0, s > factor * best, s - best > (factor - 1) * jnp.abs(best))
+    return ~jnp.isfinite(s) | (jnp.isfinite(factor) & rose)
+
+
 def _is_stacked(batches: Any) -> bool:
     """A pytree of arrays sharing a leading (step) axis; lists count as sequences of batches."""
     if isinstance(batches, list) or not isinstance(batches, (np.ndarray, jax.Array, tuple, dict)):
@@ -91,7 +97,7 @@ def _ramp_step(loss_fn, optimizer, smoothing, has_aux, ramp, f, factor):
         params = optax.apply_updates(params, updates)
         s, prev = _smooth_jax(smoothing, f, i, prev, raw)
         best = jnp.where((i == 0) | (s < best), s, best)
-        diverged = ~jnp.isfinite(s) | (jnp.isfinite(factor) & (s > factor * best))
+        diverged = _diverges_jax(s, best, factor)
         return (params, opt_state, prev, best, diverged), (raw, s)
 
     def step(carry, i, batch):
@@ -187,7 +193,9 @@ def lr_range_test(
     ``optax.inject_hyperparams`` with the ramp as a schedule, so any optax factory
     taking ``learning_rate`` works and nothing recompiles between steps. The loss
     is smoothed (:class:`LossTracker`) and the test stops after recording the
-    first step whose smoothed loss exceeds ``diverge_factor * best`` (or is NaN).
+    first step whose smoothed loss diverges: ``s - best > (diverge_factor - 1) * |best|``,
+    the anchors' ``s > diverge_factor * best`` for positive losses (see
+    :func:`lrsched.finder.diverges`), or NaN.
 
     torch_lr_finder's defaults are the defaults here. fastai's ``lr_find`` is
     ``convention="fastai", smoothing="fastai", diverge_factor=4.0``.
@@ -205,7 +213,8 @@ def lr_range_test(
       start_lr, end_lr, num_steps, mode, convention: the ramp (:func:`ramp_schedule`).
       smoothing, smooth_f: ``"torch"`` (``smooth_f=0.05``), ``"fastai"`` (``smooth_f = 1 - beta = 0.02``), "none".
       diverge_factor: stop when the smoothed loss exceeds this times the best one
-        (torch_lr_finder's ``diverge_th=5``; fastai uses 4); ``None`` never stops
+        (torch_lr_finder's ``diverge_th=5``; fastai uses 4), or for a negative best
+        rises above it by ``diverge_factor - 1`` times its size; ``None`` never stops
         (except on NaN).
       has_aux: `loss_fn` returns ``(loss, aux)``.
 

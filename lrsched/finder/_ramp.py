@@ -16,7 +16,7 @@ import numpy as np
 from lrsched._core import Schedule
 from lrsched._primitives import exponential, linear
 
-__all__ = ["ramp_schedule", "ramp_values", "LossTracker"]
+__all__ = ["ramp_schedule", "ramp_values", "LossTracker", "diverges"]
 
 _MODES = ("exp", "linear")
 _CONVENTIONS = ("torch", "fastai")
@@ -132,6 +132,44 @@ def _resolve_diverge(diverge_factor: float | None) -> float:
     return float(diverge_factor)
 
 
+def diverges(smoothed: float, best: float, factor: float) -> bool:
+    r"""The stop rule of the range test: has the smoothed loss diverged from the best one?
+
+    .. math::
+       s - b > (f - 1)\,|b| \quad\text{or } s \text{ not finite}
+
+    The loss rose above the best by more than ``factor - 1`` times the best's size.
+    For a positive best this is exactly the anchors' ``s > factor * best``
+    (torch_lr_finder's ``diverge_th``, fastai's ``stop_div``), and it is computed
+    that way there, so the stopping step is the anchors' to the bit. For a zero or
+    negative best (likelihood objectives, shifted losses) the anchors' rule stops
+    at once (``s > factor * b`` holds for any ``s`` near a negative ``b``); this
+    one still asks for a rise of ``(factor - 1) |b|``.
+
+    Args:
+      smoothed: the smoothed loss ``s`` of the step.
+      best: the lowest smoothed loss so far ``b``.
+      factor: ``f`` (``math.inf``: only a non-finite loss diverges).
+
+    Returns:
+      True when the step diverged.
+
+    Examples:
+      >>> from lrsched.finder import diverges
+      >>> diverges(5.1, 1.0, 5.0), diverges(4.9, 1.0, 5.0)
+      (True, False)
+      >>> diverges(-1.5, -2.0, 5.0), diverges(6.5, -2.0, 5.0)   # -2 + 4 * 2 = 6
+      (False, True)
+    """
+    if not math.isfinite(smoothed):
+        return True
+    if not math.isfinite(factor):
+        return False
+    if best > 0:
+        return smoothed > factor * best
+    return smoothed - best > (factor - 1.0) * abs(best)
+
+
 class LossTracker:
     """Online loss smoothing and divergence test, one Python float at a time.
 
@@ -142,7 +180,9 @@ class LossTracker:
     reported debiased ``s_i = v_i / (1 - beta**(i+1))``. ``"none"``: ``s_i = raw_i``.
 
     ``best`` is the lowest smoothed loss so far (the first loss to start with);
-    a step diverges when ``s_i > diverge_factor * best`` or ``s_i`` is not finite
+    a step diverges when ``s_i - best > (diverge_factor - 1) * |best|``, which is
+    the anchors' ``s_i > diverge_factor * best`` for a positive best and still works
+    for negative losses (:func:`diverges`), or when ``s_i`` is not finite
     (torch_lr_finder keeps going on NaN; here a NaN ends the test). The diverging
     step is still recorded, as both anchors record it.
 
@@ -193,5 +233,4 @@ class LossTracker:
         elif s < self.best:
             self.best = s
         self.n += 1
-        diverged = (not math.isfinite(s)) or (math.isfinite(self.factor) and s > self.factor * self.best)
-        return s, diverged
+        return s, diverges(s, self.best, self.factor)
