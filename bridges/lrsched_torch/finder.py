@@ -290,8 +290,8 @@ def lr_range_test(
             model.to(home)
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_optimizer)
-        for p, g in zip(params, saved_grads):
-            p.grad = g
+        for p, grad in zip(params, saved_grads):
+            p.grad = grad
         for m, mode in saved_modes:
             m.training = mode
         if saved_rng is not None:
