@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Digits", "load", "batches", "init_mlp", "apply_mlp", "loss_fn", "accuracy", "train"]
+__all__ = ["Digits", "load", "batches", "init_mlp", "apply_mlp", "loss_fn", "accuracy", "update", "train"]
 
 Params = list  # a list of {"w": (n_in, n_out), "b": (n_out,)} layers
 
@@ -209,8 +209,35 @@ def accuracy(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean(jnp.argmax(apply_mlp(params, x), axis=1) == y)
 
 
+def update(tx: Any, params: Params, state: Any, batch: tuple[jax.Array, jax.Array]) -> tuple[Params, Any, jax.Array]:
+    """One optimizer step on one batch: the loss and its gradient at `params`, then `tx`'s update.
+
+    Args:
+      tx: an optax ``GradientTransformation``.
+      params: layers from :func:`init_mlp`.
+      state: `tx`'s state.
+      batch: ``(x, y)``.
+
+    Returns:
+      ``(params, state, loss)`` with the loss before the update.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax
+      >>> from lrsched.demo.digits import init_mlp, update
+      >>> p = init_mlp(0); tx = optax.sgd(0.1)
+      >>> p2, _, loss = update(tx, p, tx.init(p), (jnp.ones((4, 64)), jnp.arange(4)))
+      >>> bool(jnp.any(p2[0]["w"] != p[0]["w"])), loss.shape
+      (True, ())
+    """
+    import optax
+
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, state = tx.update(grads, state, params)
+    return optax.apply_updates(params, updates), state, loss
+
+
 def train(tx: Any, params: Params, state: Any, xs: jax.Array, ys: jax.Array) -> tuple[Params, Any, jax.Array]:
-    """One optimizer step per batch ``(xs[i], ys[i])``, as one ``lax.scan``.
+    """One optimizer step per batch ``(xs[i], ys[i])``, as one ``lax.scan`` of :func:`update`.
 
     Step ``i`` computes the loss of batch ``i`` and its gradient at the current
     params, then applies ``tx``'s update. Pure, so ``jax.jit`` and ``jax.vmap``
@@ -234,13 +261,9 @@ def train(tx: Any, params: Params, state: Any, xs: jax.Array, ys: jax.Array) -> 
       >>> digits.train(tx, p, tx.init(p), xs, ys)[2].shape
       (3,)
     """
-    import optax
-
     def step(carry: tuple[Params, Any], batch: tuple[jax.Array, jax.Array]) -> tuple[tuple[Params, Any], jax.Array]:
-        p, st = carry
-        loss, grads = jax.value_and_grad(loss_fn)(p, batch)
-        updates, st = tx.update(grads, st, p)
-        return (optax.apply_updates(p, updates), st), loss
+        p, st, loss = update(tx, *carry, batch)
+        return (p, st), loss
 
     (params, state), losses = jax.lax.scan(step, (params, state), (xs, ys))
     return params, state, losses
