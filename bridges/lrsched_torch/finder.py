@@ -172,7 +172,7 @@ def lr_range_test(
       train_loader: a DataLoader or any re-iterable of ``(inputs, labels, *rest)`` batches.
       val_loader: optional DataLoader for the validation loss at every iteration.
       start_lr: the first rate (default: each param group's current ``lr``).
-      end_lr, num_iter, step_mode ("exp" | "linear"): the ramp.
+      end_lr, num_iter, step_mode: the ramp (`step_mode` is ``"exp"`` or ``"linear"``).
       smooth_f: weight of the newest loss in the smoothing (0 disables it).
       diverge_th: stop once the smoothed loss exceeds ``diverge_th * best``.
       accumulation_steps: batches per optimizer step.

@@ -14,8 +14,10 @@ import lrsched as L
 
 __all__ = ["GALLERY", "TOTAL", "table", "write_gallery"]
 
-TOTAL = 1000  # steps drawn for every schedule
+#: The steps drawn for every schedule (200 more are drawn past the end).
+TOTAL = 1000
 
+#: One example of every primitive and combinator, by name.
 GALLERY: dict[str, L.Schedule] = {
     "constant": L.constant(0.1),
     "linear": L.linear(0.1, 0.001, TOTAL),

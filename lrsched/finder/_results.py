@@ -90,8 +90,11 @@ class RangeTestResult:
 
     @property
     def stop_reason(self) -> str:
-        """Why the test ended: ``"diverged at step k (...)"``, ``"ran all N steps"``
-        or ``"data ran out after n of N steps"``."""
+        """The reason the test ended, as a sentence.
+
+        One of ``"diverged at step k (...)"``, ``"ran all N steps"`` and
+        ``"data ran out after n of N steps"``.
+        """
         n = len(self.lrs)
         k = self.stopped_at
         if k is not None:

@@ -28,6 +28,12 @@ class Suggestion:
       point: ``(lr, loss)`` where the rule marks the curve (fastai's marker: for
         ``minimum`` the minimum itself, although ``lr`` is a tenth of it).
       interval: ``(low, high)`` for rules that report a spread (:func:`robust`), else None.
+
+    Examples:
+      >>> from lrsched.finder import Suggestion
+      >>> s = Suggestion("minimum", 1e-3, (1e-2, 0.5))
+      >>> float(s), s.point
+      (0.001, (0.01, 0.5))
     """
 
     method: str
@@ -346,6 +352,7 @@ def robust(lrs: Any, runs: Any, base: str = "valley", **kwargs: Any) -> Suggesti
     return Suggestion("robust", lr, (lr, y), (float(picks_a.min()), float(picks_a.max())))
 
 
+#: The suggestion rules by name (what :func:`suggest` and ``RangeTestResult.suggest`` dispatch on).
 RULES: dict[str, Callable[..., Suggestion]] = {
     "steepest": steepest, "minimum": minimum, "steep": steep, "valley": valley, "slide": slide, "robust": robust,
 }
