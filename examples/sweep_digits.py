@@ -141,8 +141,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.plot:
         import matplotlib.pyplot as plt
 
-        axes = sweep.plot(configs, test_loss, label="final test loss")
-        axes[0].figure.tight_layout()
+        axes = sweep.plot(configs, test_loss, label="final test loss")  # a constrained layout: labels fit
         axes[0].figure.savefig(args.plot, dpi=120)
         plt.close(axes[0].figure)
         print(f"plot: {args.plot}")
