@@ -36,8 +36,7 @@ import torch
 from lrsched_torch.finder import lr_range_test as torch_range_test
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrsched import _digits
-from lrsched._demo import init_params
+from lrsched.demo import digits
 from lrsched.finder import lr_range_test, lr_sweep
 
 STEPS = 100
@@ -65,9 +64,9 @@ def main() -> None:
     torch.set_num_threads(1)
     from torch_lr_finder import LRFinder
 
-    data = _digits.load()
-    xb, yb = _digits.batches(data.x_train, data.y_train, STEPS, batch_size=64, seed=0)
-    params = init_params(0)
+    data = digits.load()
+    xb, yb = digits.batches(data.x_train, data.y_train, STEPS, batch_size=64, seed=0)
+    params = digits.init_mlp(0)
     ds = TensorDataset(torch.tensor(data.x_train), torch.tensor(data.y_train).long())
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
@@ -78,13 +77,13 @@ def main() -> None:
         return DataLoader(ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
 
     def jax_scan():
-        return lr_range_test(_digits.loss_fn, params, (xb, yb), optimizer=optax.adam, start_lr=START, end_lr=END,
+        return lr_range_test(digits.loss_fn, params, (xb, yb), optimizer=optax.adam, start_lr=START, end_lr=END,
                              num_steps=STEPS, diverge_factor=None)
 
     batch_list = [(xb[i], yb[i]) for i in range(STEPS)]
 
     def jax_loop():
-        return lr_range_test(_digits.loss_fn, params, batch_list, optimizer=optax.adam, start_lr=START, end_lr=END,
+        return lr_range_test(digits.loss_fn, params, batch_list, optimizer=optax.adam, start_lr=START, end_lr=END,
                              num_steps=STEPS, diverge_factor=None)
 
     def anchor():
@@ -121,10 +120,10 @@ def main() -> None:
     rates = np.geomspace(1e-4, 1e-1, args.k)
 
     def sweep():
-        return lr_sweep(_digits.loss_fn, params, (xb, yb), rates, optimizer=optax.adam, num_steps=STEPS)
+        return lr_sweep(digits.loss_fn, params, (xb, yb), rates, optimizer=optax.adam, num_steps=STEPS)
 
     def sequential():
-        return [lr_sweep(_digits.loss_fn, params, (xb, yb), [r], optimizer=optax.adam, num_steps=STEPS)
+        return [lr_sweep(digits.loss_fn, params, (xb, yb), [r], optimizer=optax.adam, num_steps=STEPS)
                 for r in rates]
 
     c_sweep = timed(sweep)[0]

@@ -36,16 +36,17 @@ import optax
 
 import lrsched
 import lrsched.optax
-from lrsched import _digits, sweep
+from lrsched import sweep
+from lrsched.demo import digits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def setup(steps: int, n: int):
-    data = _digits.load()
-    xs, ys = _digits.batches(data.x_train, data.y_train, steps, batch_size=64)
+    data = digits.load()
+    xs, ys = digits.batches(data.x_train, data.y_train, steps, batch_size=64)
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    params0 = _digits.init_mlp(jax.random.key(0), (64, 64, 10))
+    params0 = digits.init_mlp(jax.random.key(0), (64, 64, 10))
     peaks = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0][: max(1, n // 8)]
     batched, configs = sweep.grid(lrsched.warmup_cosine, peak_value=peaks, warmup_steps=[0, steps // 10],
                                   total_steps=[steps // 2, steps], exponent=[1.0, 2.0])
@@ -53,7 +54,7 @@ def setup(steps: int, n: int):
 
 
 def scan_train(tx, params, state, xs, ys):
-    return _digits.train(tx, params, state, xs, ys)[2]
+    return digits.train(tx, params, state, xs, ys)[2]
 
 
 def lrsched_chain(s):

@@ -28,7 +28,7 @@ from flax.training import train_state
 
 import lrsched
 import lrsched.optax
-from lrsched import _digits
+from lrsched.demo import digits
 
 
 class MLP(nn.Module):
@@ -67,7 +67,7 @@ def make_optimizer(schedule: str, steps: int, peak: float = 1e-2, warmup: int = 
 
 def train(schedule: str = "cosine", steps: int = 300, batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
     """Train and return the test accuracy, the learning rates and the losses of every step."""
-    data = _digits.load(seed=seed)
+    data = digits.load(seed=seed)
     model = MLP()
     tx, learning_rate = make_optimizer(schedule, steps)
     state = TrainState.create(apply_fn=model.apply, params=model.init(jax.random.PRNGKey(seed), data.x_train[:1]),
@@ -83,7 +83,7 @@ def train(schedule: str = "cosine", steps: int = 300, batch_size: int = 64, seed
         lr = learning_rate(state)  # the rate this update uses
         return state.apply_gradients(grads=grads, value=loss), loss, lr
 
-    xs, ys = _digits.batches(data.x_train, data.y_train, steps, batch_size, seed=seed)
+    xs, ys = digits.batches(data.x_train, data.y_train, steps, batch_size, seed=seed)
     losses, lrs = [], []
     for x, y in zip(xs, ys):
         state, loss, lr = train_step(state, x, y)

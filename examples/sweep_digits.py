@@ -30,7 +30,8 @@ import optax
 
 import lrsched
 import lrsched.optax
-from lrsched import _digits, sweep
+from lrsched import sweep
+from lrsched.demo import digits
 
 SHAPES = {"cosine": 1.0, "linear": 0.0}
 
@@ -97,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--plot", default=None, help="save final test loss vs each swept parameter to this file")
     args = p.parse_args(argv)
 
-    data = _digits.load()
-    xs, ys = _digits.batches(data.x_train, data.y_train, args.steps, args.batch_size)
+    data = digits.load()
+    xs, ys = digits.batches(data.x_train, data.y_train, args.steps, args.batch_size)
     model = MLP()
     params0 = model.init(jax.random.key(0), jnp.zeros((1, 64)))  # the same start for every configuration
 
@@ -140,8 +141,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.plot:
         import matplotlib.pyplot as plt
 
-        axes = sweep.plot(configs, test_loss, label="final test loss")
-        axes[0].figure.tight_layout()
+        axes = sweep.plot(configs, test_loss, label="final test loss")  # a constrained layout: labels fit
         axes[0].figure.savefig(args.plot, dpi=120)
         plt.close(axes[0].figure)
         print(f"plot: {args.plot}")

@@ -19,8 +19,8 @@ import lrsched_torch
 import numpy as np
 import torch
 
-from lrsched import _digits
 from lrsched.compat import torch as tc
+from lrsched.demo import digits
 
 
 def build_model(seed: int) -> torch.nn.Module:
@@ -36,7 +36,7 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def train(epochs: int = 10, max_lr: float = 0.4, batch_size: int = 64, seed: int = 0,
           verbose: bool = True) -> dict[str, Any]:
     """One-cycle SGD training; returns the test accuracy and the lr/momentum used at each step."""
-    data = _digits.load(seed=seed)
+    data = digits.load(seed=seed)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train).long()
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test).long()
     steps_per_epoch = len(x_train) // batch_size

@@ -643,7 +643,7 @@ def plot(configs: Sequence[Mapping[str, Any]], metric: Any, label: str = "final 
         raise ScheduleError("plot: the configurations have no parameters to plot against")
     plt = _pyplot()
     if axes is None:
-        _, axes = plt.subplots(1, len(swept), figsize=(3.6 * len(swept), 3.0), squeeze=False)
+        _, axes = plt.subplots(1, len(swept), figsize=(3.6 * len(swept), 3.0), squeeze=False, layout="constrained")
         axes = axes[0]
     axes = np.atleast_1d(np.asarray(axes, dtype=object))
     if len(axes) < len(swept):
@@ -662,12 +662,12 @@ def plot(configs: Sequence[Mapping[str, Any]], metric: Any, label: str = "final 
             levels = np.arange(len(labels), dtype=np.float64)
             ax.set_xticks(levels, labels)
             ax.set_xlim(-0.5, len(labels) - 0.5)
-        ax.scatter(x[ok], m[ok], s=12, alpha=0.5)
+        ax.scatter(x[ok], m[ok], s=12, alpha=0.5, label="each run")
         if (~ok).any():
             ax.scatter(x[~ok], np.full((~ok).sum(), top), marker="x", color="red", label="diverged")
-            ax.legend(fontsize="small")
         prof = [np.min(m[ok & (x == lv)]) if (ok & (x == lv)).any() else np.nan for lv in levels]
-        ax.plot(levels, prof, "-o", markersize=3)
+        ax.plot(levels, prof, "-o", markersize=3, label="best run at each value")
+        ax.legend(fontsize="small")
         if numeric and levels.size > 1 and levels.min() > 0 and levels.max() / levels.min() > 20:
             ax.set_xscale("log")
         if logy:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import math
+import pathlib
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -16,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched import _digits
-from lrsched._demo import init_params
+from lrsched.demo import digits as demo_digits
 from lrsched.finder import (
     LossTracker,
     RangeTestResult,
@@ -238,6 +240,8 @@ def test_loss_tracker_smoothing(raw, f):
 def test_loss_tracker_divergence():
     t = LossTracker("none", diverge_factor=4.0)
     assert [t.update(x)[1] for x in (2.0, 1.0, 3.9, 4.1)] == [False, False, False, True]
+    t = LossTracker("none", diverge_factor=4.0)  # negative: a rise of 3 |best| above the best
+    assert [t.update(x)[1] for x in (-2.0, -1.0, 3.9, 4.1)] == [False, False, False, True]
     assert LossTracker("torch").update(float("nan"))[1]
     with pytest.raises(ValueError, match="smooth_f"):
         LossTracker("torch", smooth_f=1.0)
@@ -257,20 +261,22 @@ QX = np.linspace(-1, 1, 48, dtype=np.float32).reshape(6, 8)
 QBATCHES = (QX, 3.0 * QX)
 
 
-def reference_range_test(start, end, n, f, factor, momentum=0.0):
-    """float64 numpy range test of quad_loss with SGD (optax.sgd's update w -= lr * (g + m * buf))."""
+def reference_range_test(start, end, n, f, factor, momentum=0.0, shift=0.0):
+    """float64 numpy range test of quad_loss + shift with SGD (optax.sgd's update w -= lr * (g + m * buf)).
+    Divergence as documented: s - best > (factor - 1) |best| (the anchors' s > factor best for best > 0)."""
     lrs = ramp_values(start, end, n)
     w, buf, raw = 0.0, 0.0, []
     for i in range(n):
         x, y = QX[i % 6].astype(float), 3.0 * QX[i % 6].astype(float)
-        raw.append(np.mean((x * w - y) ** 2))
+        raw.append(np.mean((x * w - y) ** 2) + shift)
         g = np.mean(2 * (x * w - y) * x)
         buf = g + momentum * buf
         w -= lrs[i] * buf
     smoothed = ref_smooth_torch(raw, f)
     stop = None
     for i in range(n):
-        if smoothed[i] > factor * min(smoothed[: i + 1]) or not np.isfinite(smoothed[i]):
+        best = min(smoothed[: i + 1])
+        if smoothed[i] - best > (factor - 1) * abs(best) or not np.isfinite(smoothed[i]):
             stop = i
             break
     k = n if stop is None else stop + 1
@@ -298,6 +304,9 @@ def test_iterator_route_equals_scan_route():
     with pytest.warns(UserWarning, match="ran out after 3"):
         r3 = lr_range_test(quad_loss, jnp.zeros(()), gen, start_lr=1e-3, end_lr=1e-2, num_steps=10)
     assert len(r3.lrs) == 3 and not r3.diverged
+    assert r3.stop_reason == "data ran out after 3 of 10 steps"
+    k = r.stopped_at
+    assert r.stop_reason.startswith(f"diverged at step {k} (lr {r.lrs[k]:.3g}, smoothed loss {r.smoothed[k]:.4g}")
 
 
 def test_no_divergence_runs_to_the_end_and_params_untouched():
@@ -305,6 +314,7 @@ def test_no_divergence_runs_to_the_end_and_params_untouched():
     r = lr_range_test(quad_loss, w0, QBATCHES, start_lr=1e-4, end_lr=1e-1, num_steps=40, diverge_factor=None)
     lrs, raw, sm, stop = reference_range_test(1e-4, 1e-1, 40, 0.05, math.inf)
     assert stop is None and r.stopped_at is None and len(r.lrs) == 40
+    assert r.stop_reason == "ran all 40 steps"
     np.testing.assert_allclose(r.smoothed, sm, rtol=1e-3)
     assert w0 == 0.0
 
@@ -350,6 +360,22 @@ def test_result_suggest_and_plot():
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("valley") for t in labels) and any(t.startswith("steepest") for t in labels)
+    # trimmed as torch_lr_finder's plot (skip_start=10, skip_end=5), y fitted to the smoothed curve shown
+    raw_line, smooth_line = ax.lines[0], ax.lines[1]
+    np.testing.assert_array_equal(smooth_line.get_xdata(), lrs[10:-5])
+    np.testing.assert_array_equal(raw_line.get_ydata(), losses[10:-5])
+    lo, hi = ax.get_ylim()
+    shown = losses[10:-5]
+    assert lo < shown.min() and hi > shown.max() and hi - lo < 1.2 * (shown.max() - shown.min())
+    st = res.suggest("steepest")
+    marked = [ln for ln in ax.lines if ln.get_label().startswith("steepest")][0]
+    assert (marked.get_xdata()[0], marked.get_ydata()[0]) == st.point
+    ax = res.plot(skip_start=0, skip_end=0, raw=False, ylabel="validation loss")
+    assert len(ax.lines[0].get_xdata()) == 100 and ax.get_ylabel() == "validation loss"
+    short = RangeTestResult(lrs=lrs[:8], losses=losses[:8], smoothed=losses[:8], num_steps=100, stopped_at=7)
+    assert len(short.plot().lines[1].get_xdata()) == 8  # too short to trim: the whole curve
+    with pytest.raises(ValueError, match="skip_start"):
+        res.plot(skip_start=-1)
     runs = RangeTestRuns([RangeTestResult(lrs, curve(100, s)[1], curve(100, s)[1], 100) for s in range(3)])
     ax2 = runs.plot()
     assert ax2.get_xscale() == "log"
@@ -408,10 +434,10 @@ def test_repeated_range_test_runs_are_independent_tests():
 
 @pytest.fixture(scope="module")
 def digits():
-    data = _digits.load()
-    xb, yb = _digits.batches(data.x_train, data.y_train, 100, batch_size=64, seed=0)
-    xt, yt = _digits.batches(data.x_train, data.y_train, 300, batch_size=64, seed=1)
-    return data, (xb, yb), (xt, yt), init_params(0)  # numpy He init: jax.random compiles are slow here
+    data = demo_digits.load()
+    xb, yb = demo_digits.batches(data.x_train, data.y_train, 100, batch_size=64, seed=0)
+    xt, yt = demo_digits.batches(data.x_train, data.y_train, 300, batch_size=64, seed=1)
+    return data, (xb, yb), (xt, yt), demo_digits.init_mlp(0)  # numpy He init: jax.random compiles are slow here
 
 
 @jax.jit
@@ -420,7 +446,7 @@ def _train_adam(params, lr, xs, ys):
 
     def body(carry, batch):
         p, s = carry
-        g = jax.grad(_digits.loss_fn)(p, batch)
+        g = jax.grad(demo_digits.loss_fn)(p, batch)
         u, s = tx.update(g, s, p)
         return (optax.apply_updates(p, u), s), None
 
@@ -429,22 +455,22 @@ def _train_adam(params, lr, xs, ys):
 
 def test_digits_suggestions_train_to_90_percent(digits):
     data, test_batches, (xt, yt), params = digits
-    res = lr_range_test(_digits.loss_fn, params, test_batches, optimizer=optax.adam)
+    res = lr_range_test(demo_digits.loss_fn, params, test_batches, optimizer=optax.adam)
     assert res.diverged and 50 < len(res.lrs) <= 100  # the loss blows up before lr = 10
     # the rules we recommend (slide is erratic on flat noisy starts: see docs/lr-finder.md)
     picks = {name: res.suggest(name).lr for name in ("valley", "steepest", "minimum")}
     for name, lr in picks.items():
         trained = _train_adam(params, lr, xt, yt)
-        acc = float(_digits.accuracy(trained, data.x_test, data.y_test))
+        acc = float(demo_digits.accuracy(trained, data.x_test, data.y_test))
         assert acc >= 0.90, (name, lr, acc)
     # and the check is not vacuous: well below the suggestions, 300 steps do not get there
-    low = float(_digits.accuracy(_train_adam(params, 1e-5, xt, yt), data.x_test, data.y_test))
+    low = float(demo_digits.accuracy(_train_adam(params, 1e-5, xt, yt), data.x_test, data.y_test))
     assert low < 0.9
     # (the robust rule on the digits is checked by tests/test_demo.py)
 
 
 def test_negative_losses_never_stop_without_a_factor():
-    def shifted(w, b):  # a loss that goes negative: only diverge_factor=None makes sense
+    def shifted(w, b):
         return quad_loss(w, b) - 10.0
 
     r = lr_range_test(shifted, jnp.zeros(()), QBATCHES, start_lr=1e-4, end_lr=1e-1, num_steps=20,
@@ -452,3 +478,70 @@ def test_negative_losses_never_stop_without_a_factor():
     assert r.stopped_at is None and len(r.lrs) == 20 and np.all(r.smoothed < 0)
     t = LossTracker("none", diverge_factor=None)
     assert not any(t.update(x)[1] for x in (-1.0, -5.0, -0.5))
+
+
+@pytest.mark.parametrize("shift", [-10.0, -3.0, 0.0, 2.0])
+def test_divergence_rule_for_negative_and_positive_losses(shift):
+    """A loss shifted below zero runs until it rises (factor - 1) |best| above its best, as a
+    float64 reference does; the anchors' `s > factor * best` would stop at step 0 there."""
+    def shifted(w, b):
+        return quad_loss(w, b) + shift
+
+    kw = dict(start_lr=1e-3, end_lr=1e2, num_steps=40)
+    r = lr_range_test(shifted, jnp.zeros(()), QBATCHES, **kw)
+    lrs, raw, sm, stop = reference_range_test(1e-3, 1e2, 40, 0.05, 5.0, shift=shift)
+    assert stop is not None and stop > 10 and r.stopped_at == stop, (r.stopped_at, stop)
+    np.testing.assert_allclose(r.smoothed, sm, rtol=1e-3, atol=1e-4)
+    anchors_stop = next(i for i in range(len(sm)) if sm[i] > 5.0 * min(sm[: i + 1]))
+    if shift < 0:  # the anchors' rule stops as soon as the best is negative: far too early
+        assert anchors_stop < stop - 5 and min(sm[: anchors_stop + 1]) < 0
+    else:  # for positive losses it is the anchors' rule
+        assert anchors_stop == stop
+    it = lr_range_test(shifted, jnp.zeros(()), [(QX[i], 3.0 * QX[i]) for i in range(6)], **kw)  # the loop route
+    assert it.stopped_at == stop
+
+
+def test_diverges_formula():
+    from lrsched.finder import diverges
+
+    for best in (2.0, 0.37, 1e-8):  # positive best: exactly the anchors' s > factor * best
+        for s in np.linspace(0, 6 * best, 61):
+            for factor in (1.5, 4.0, 5.0):
+                assert diverges(float(s), best, factor) == (s > factor * best)
+    assert not diverges(-0.85, -1.0, 1.2) and diverges(-0.75, -1.0, 1.2)  # the bar: -1 + 0.2 * |-1| = -0.8
+    assert diverges(1e-9, 0.0, 5.0) and not diverges(0.0, 0.0, 5.0)
+    assert diverges(float("nan"), 1.0, math.inf) and not diverges(1e30, -1.0, math.inf)
+    t = LossTracker("none", diverge_factor=5.0)
+    assert [t.update(x)[1] for x in (-2.0, -4.0, 0.0, 11.9, 12.1)] == [False, False, False, False, True]
+
+
+# ------------------------------------------------------------------- the rules need no JAX
+
+
+RULES_NO_JAX = """
+import importlib.util, sys
+for name in ("jax", "jaxlib", "optax", "lrsched"):
+    sys.modules[name] = None  # from here on, importing any of them raises ImportError
+spec = importlib.util.spec_from_file_location("finder_rules", sys.argv[1])
+rules = importlib.util.module_from_spec(spec)
+sys.modules["finder_rules"] = rules
+spec.loader.exec_module(rules)
+import numpy as np
+lrs = np.geomspace(1e-4, 1, 9); losses = np.array([3, 2.5, 2, 1.5, 1, 0.5, 0.4, 2, 5.0])
+print(rules.valley(lrs, losses, skip_end=0).lr, rules.suggest(lrs, losses, "steepest", skip_start=0).lr)
+print(sorted(k for k, m in sys.modules.items() if m is not None and k.split(".")[0] in ("jax", "jaxlib", "optax")))
+"""
+
+
+def test_rules_module_loads_and_works_without_jax():
+    """lrsched/finder/_rules.py is numpy only: loaded by path with jax, optax and lrsched
+    unimportable, every rule still works (a torch user's process never needs a JAX device)."""
+    path = pathlib.Path(lrsched.finder._rules.__file__)
+    out = subprocess.run([sys.executable, "-c", RULES_NO_JAX, str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    first, modules = out.stdout.strip().splitlines()
+    lrs = np.geomspace(1e-4, 1, 9)
+    losses = np.array([3, 2.5, 2, 1.5, 1, 0.5, 0.4, 2, 5.0])
+    assert first.split() == [repr(valley(lrs, losses, skip_end=0).lr), repr(steepest(lrs, losses, skip_start=0).lr)]
+    assert modules == "[]"

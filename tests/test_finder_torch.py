@@ -15,7 +15,7 @@ torch_lr_finder = pytest.importorskip("torch_lr_finder")
 from lrsched_torch.finder import lr_range_test  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from lrsched import _digits  # noqa: E402
+from lrsched.demo import digits as demo_digits  # noqa: E402
 from lrsched.finder import LossTracker, steepest  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def digits():
-    d = _digits.load()
+    d = demo_digits.load()
     train = TensorDataset(torch.tensor(d.x_train), torch.tensor(d.y_train).long())
     val = TensorDataset(torch.tensor(d.x_test), torch.tensor(d.y_test).long())
     return train, val
@@ -185,11 +185,11 @@ def test_restored_when_the_test_raises(digits, error):
     assert_same_state(before, snapshot(model, optimizer))
     assert not model.training and not any(m.training for m in model.modules())
     assert [g["lr"] for g in optimizer.param_groups] == [0.01]
-    # the restore is exact enough that the next test equals one on a fresh copy
-    torch.manual_seed(5)  # dropout draws from the global RNG, which is not restored
+    # the restore (model, optimizer and the global RNG dropout draws from) is exact: two tests in a
+    # row record the same curve
+    torch.manual_seed(5)
     r1 = lr_range_test(model, optimizer, crit, loader(train), start_lr=1e-4, num_iter=20, progress=False)
     assert_same_state(before, snapshot(model, optimizer))
-    torch.manual_seed(5)
     r2 = lr_range_test(model, optimizer, crit, loader(train), start_lr=1e-4, num_iter=20, progress=False)
     np.testing.assert_array_equal(r1.losses, r2.losses)
 
@@ -203,10 +203,23 @@ def test_iterators_progress_and_errors(digits, capsys):
     batches = [train[i:i + 64] for i in range(0, 64 * 5, 64)]
     r = lr_range_test(model, optimizer, crit, batches, start_lr=1e-4, end_lr=1e-2, num_iter=12, progress=True)
     assert len(r.lrs) == 12  # a list restarts like a DataLoader
-    assert "lr range test" in capsys.readouterr().err  # the tqdm bar
-    with pytest.raises(ValueError, match="one-shot"):
-        lr_range_test(model, optimizer, crit, iter(batches), start_lr=1e-4, num_iter=12, progress=False)
+    bar = capsys.readouterr().err
+    assert "lr range test" in bar and "12/12" in bar and "ran all 12 steps" in bar  # the tqdm bar stays, says why
+    # a one-shot iterator shorter than num_iter: the curve so far, with a warning (as the JAX side)
+    with pytest.warns(UserWarning, match="ran out after 5 of 12"):
+        short = lr_range_test(model, optimizer, crit, iter(batches), start_lr=1e-4, end_lr=1e-2, num_iter=12,
+                              progress=True)
+    assert len(short.lrs) == 5 and not short.diverged
+    np.testing.assert_array_equal(short.losses, r.losses[:5])
+    assert short.stop_reason == "data ran out after 5 of 12 steps" and short.stop_reason in capsys.readouterr().err
     assert_same_state(before, snapshot(model, optimizer))
+    with pytest.raises(ValueError, match="no batch"):
+        lr_range_test(model, optimizer, crit, iter([]), num_iter=12, progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        lr_range_test(model, optimizer, crit, [], num_iter=12, progress=False)
+    assert_same_state(before, snapshot(model, optimizer))
+    r = lr_range_test(model, optimizer, crit, batches, start_lr=1e-1, end_lr=1e3, num_iter=60, progress=True)
+    assert r.diverged and f"diverged at step {r.stopped_at}" in capsys.readouterr().err
     with pytest.raises(ValueError, match="tuple or list"):
         lr_range_test(model, optimizer, crit, [{"x": 1}], num_iter=3, progress=False)
     r = lr_range_test(model, optimizer, crit, [{"x": b[0], "y": b[1]} for b in batches], num_iter=3, progress=False,
@@ -236,7 +249,7 @@ def test_torch_and_jax_record_the_same_curve(digits):
     params = [{"w": jnp.asarray(m.weight.detach().numpy().T), "b": jnp.asarray(m.bias.detach().numpy())}
               for m in (model[0], model[3])]
     stacked = (np.stack([b[0].numpy() for b in batches]), np.stack([b[1].numpy() for b in batches]).astype(np.int32))
-    r_j = jax_range_test(_digits.loss_fn, params, stacked, optimizer=optax.adam)
+    r_j = jax_range_test(demo_digits.loss_fn, params, stacked, optimizer=optax.adam)
     n = min(len(r_t.lrs), len(r_j.lrs))
     assert n >= 50
     np.testing.assert_allclose(r_j.lrs[:n], r_t.lrs[:n], rtol=2e-5)
@@ -255,3 +268,84 @@ def test_device_argument_moves_and_returns(digits):
                       start_lr=1e-3, progress=False)
     assert len(r.lrs) == 5 and next(model.parameters()).device.type == "cpu"
     assert_same_state(before, snapshot(model, optimizer))
+
+
+def test_rng_and_gradients_restored(digits):
+    """The run after the test is the run without it (fastai#3013): the global RNG (dropout masks,
+    a DataLoader's shuffle without a generator) and the .grad tensors are put back too."""
+    train, _ = digits
+    model = mlp(dropout=0.3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    crit = torch.nn.CrossEntropyLoss()
+    x, y = train[:32]
+    crit(model(x), y).backward()  # gradients left from a previous step
+    model[3].bias.grad = None  # and one parameter without a gradient
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    unseeded = DataLoader(train, batch_size=64, shuffle=True)  # shuffles with the global RNG
+
+    def after():
+        return torch.rand(3), next(iter(unseeded))[1][:8]
+
+    torch.manual_seed(11)
+    without = after()
+    torch.manual_seed(11)
+    r = lr_range_test(model, optimizer, crit, unseeded, start_lr=1e-4, num_iter=15, progress=False)
+    with_test = after()
+    assert len(r.lrs) == 15
+    assert torch.equal(without[0], with_test[0]) and torch.equal(without[1], with_test[1])
+    for p, g in zip(model.parameters(), grads):
+        assert (p.grad is None and g is None) or torch.equal(p.grad, g)
+    # restore_rng=False keeps the state the test advanced the RNG to (torch_lr_finder's behaviour)
+    torch.manual_seed(11)
+    lr_range_test(model, optimizer, crit, unseeded, start_lr=1e-4, num_iter=15, progress=False, restore_rng=False)
+    assert not torch.equal(torch.rand(3), without[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_rng_restored(digits):
+    train, _ = digits
+    model = mlp(dropout=0.3).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    batches = [(x.cuda(), y.cuda()) for x, y in (train[i:i + 64] for i in range(0, 320, 64))]
+    torch.cuda.manual_seed_all(3)
+    want = torch.rand(3, device="cuda")
+    torch.cuda.manual_seed_all(3)
+    lr_range_test(model, optimizer, torch.nn.CrossEntropyLoss(), batches, num_iter=10, progress=False)
+    assert torch.equal(torch.rand(3, device="cuda"), want)
+
+
+def test_negative_losses_and_the_anchor_on_positive_ones(digits, capsys):
+    """A loss shifted below zero (a likelihood-style objective) runs until it rises
+    (diverge_th - 1) |best| above its best; torch_lr_finder stops at once there. On the same
+    losses shifted up, torch_lr_finder and we stop at the same step."""
+    train, _ = digits
+    crit = torch.nn.CrossEntropyLoss()
+    kw = dict(start_lr=1e-4, end_lr=10.0, num_iter=60)
+    results = {}
+    for shift in (-10.0, 10.0):
+        def shifted(out, labels, shift=shift):
+            return crit(out, labels) + shift
+
+        model = mlp()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        torch.manual_seed(1)
+        ours = lr_range_test(model, optimizer, shifted, loader(train), progress=False, **kw)
+        torch.manual_seed(1)
+        hist, _ = run_anchor(model, optimizer, shifted, loader(train), capsys, **kw)
+        results[shift] = ours, hist
+        s = ours.smoothed
+        t = LossTracker("torch", smooth_f=0.05, diverge_factor=5.0)
+        flags = [t.update(x)[1] for x in ours.losses]
+        assert flags.index(True) == ours.stopped_at if ours.diverged else not any(flags)
+        if shift > 0:  # positive losses: torch_lr_finder's rule, the same stop and curve
+            assert len(hist["loss"]) == len(s)
+            np.testing.assert_allclose(s, hist["loss"], rtol=1e-6)
+        else:
+            assert len(hist["loss"]) <= 2 and len(s) > 20  # the anchor stops at its first step below its best
+            assert ours.diverged and s.min() < 0  # it does stop, once the loss blows up
+            best = np.minimum.accumulate(s)
+            rose = s - best > 4 * np.abs(best)  # the documented rule, diverge_th = 5
+            assert rose[ours.stopped_at] and not rose[: ours.stopped_at].any()
+    # the curve itself does not depend on the shift (before either stops)
+    n = min(len(results[-10.0][0].losses), len(results[10.0][0].losses))
+    np.testing.assert_allclose(results[-10.0][0].losses[:n] + 20.0, results[10.0][0].losses[:n], rtol=1e-5)

@@ -10,8 +10,8 @@ import pytest
 
 import lrsched
 import lrsched.optax as lo
-from lrsched import _digits
 from lrsched._plateau import plateau
+from lrsched.demo import digits
 
 N, K = 24, 11  # total steps, and the step at which the run is stopped
 
@@ -31,14 +31,14 @@ _current = jax.jit(lo.current)
 
 @pytest.fixture(scope="module")
 def data():
-    d = _digits.load()
-    x, y = _digits.batches(d.x_train, d.y_train, N, batch_size=32)
+    d = digits.load()
+    x, y = digits.batches(d.x_train, d.y_train, N, batch_size=32)
     return jnp.asarray(x), jnp.asarray(y)
 
 
 def _step_fn(tx):
     def step(params, state, batch):
-        loss, grads = jax.value_and_grad(_digits.loss_fn)(params, batch)
+        loss, grads = jax.value_and_grad(digits.loss_fn)(params, batch)
         updates, state = tx.update(grads, state, params, value=loss)
         return optax.apply_updates(params, updates), state
 
@@ -46,7 +46,7 @@ def _step_fn(tx):
 
 
 def _fresh(tx):
-    params = _digits.init_mlp(jax.random.PRNGKey(0), (64, 32, 10))
+    params = digits.init_mlp(jax.random.PRNGKey(0), (64, 32, 10))
     return {"params": params, "opt": tx.init(params)}
 
 

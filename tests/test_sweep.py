@@ -20,8 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched import _digits, sweep
+from lrsched import sweep
 from lrsched._core import ScheduleError
+from lrsched.demo import digits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -279,16 +280,16 @@ def test_256_schedules_for_10000_steps_match_each_alone():
 def _training(num_steps):
     from lrsched import optax as lro
 
-    data = _digits.load()
-    xs, ys = _digits.batches(data.x_train, data.y_train, num_steps, batch_size=64)
-    params0 = _digits.init_mlp(jax.random.key(0), (64, 16, 10))
+    data = digits.load()
+    xs, ys = digits.batches(data.x_train, data.y_train, num_steps, batch_size=64)
+    params0 = digits.init_mlp(jax.random.key(0), (64, 16, 10))
 
     def chain(s):
         return optax.chain(optax.scale_by_adam(), lro.scale_by_schedule(s), optax.scale(-1.0))
 
     def train(schedule):
         opt = chain(schedule)
-        params, _, losses = _digits.train(opt, params0, opt.init(params0), xs, ys)
+        params, _, losses = digits.train(opt, params0, opt.init(params0), xs, ys)
         return params, losses
 
     return train, chain, params0, (xs, ys)
@@ -337,7 +338,7 @@ def test_vmapped_optimizer_states_hold_the_schedules():
 
     def update(params, state, x, y):
         traces.append(1)
-        loss, grads = jax.value_and_grad(_digits.loss_fn)(params, (x, y))
+        loss, grads = jax.value_and_grad(digits.loss_fn)(params, (x, y))
         updates, state = opt.update(grads, state, params)
         return optax.apply_updates(params, updates), state, loss
 

@@ -24,7 +24,8 @@ SCRIPT = textwrap.dedent(
     import json
     import numpy as np, jax, jax.numpy as jnp, optax
     import lrsched, lrsched.optax
-    from lrsched import sweep, _digits
+    from lrsched import sweep
+    from lrsched.demo import digits
 
     P = jax.sharding.PartitionSpec
     out = {"devices": len(jax.devices())}
@@ -62,16 +63,16 @@ SCRIPT = textwrap.dedent(
     out["eval_shape"] = list(g.shape)
     out["eval_max_rel"] = float(np.max(np.abs(g - ref) / np.maximum(np.abs(ref), 1e-30)))
 
-    # training the digits MLP (lrsched._digits) with the schedules held in the optimizer states
+    # training the digits MLP (lrsched.demo.digits) with the schedules held in the optimizer states
     rng = np.random.default_rng(0)  # digits-shaped random data: no scikit-learn import in the subprocess
     xs = rng.normal(size=(25, 32, 64)).astype(np.float32)
     ys = rng.integers(0, 10, size=(25, 32)).astype(np.int32)
-    params0 = _digits.init_mlp(jax.random.key(0), (64, 16, 10))
+    params0 = digits.init_mlp(jax.random.key(0), (64, 16, 10))
     chain = lambda s: optax.chain(optax.scale_by_adam(), lrsched.optax.scale_by_schedule(s), optax.scale(-1.0))
     tx = chain(sweep.index(batched, 0))
 
     def train(params, state):
-        p, _, losses = _digits.train(tx, params, state, xs, ys)
+        p, _, losses = digits.train(tx, params, state, xs, ys)
         return p, losses
 
     init = jax.jit(jax.vmap(lambda s: chain(s).init(params0)))

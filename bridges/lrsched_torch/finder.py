@@ -2,10 +2,11 @@
 
 ``lr_range_test(model, optimizer, criterion, train_loader, ...)`` takes the options of
 torch_lr_finder 0.2.2's ``LRFinder.range_test`` and records the same rates and
-losses on the same model, data and seed. Unlike ``LRFinder`` it always puts the
-model and the optimizer back as they were (deep copies of both state dicts and
-the model's train/eval flags, restored in a ``finally``: also when the test raises
-or is interrupted with Ctrl-C), and returns lrsched's
+losses on the same model, data and seed. Unlike ``LRFinder`` it always puts
+everything back as it was (the model's and the optimizer's state dicts, the
+parameters' ``.grad``, the train/eval flags and the global torch RNG, restored in
+a ``finally``: also when the test raises or is interrupted with Ctrl-C), so the
+run after it is the run you would have had without it, and returns lrsched's
 :class:`lrsched.finder.RangeTestResult`, whose suggestion rules are shared with the
 JAX side.
 """
@@ -13,6 +14,7 @@ JAX side.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterator
 from typing import Any, Callable, Iterable
 
@@ -35,8 +37,9 @@ def _inputs_labels(batch: Any) -> tuple[Any, Any]:
 
 
 class _Batches:
-    """Training batches forever: the loader is restarted when exhausted (torch_lr_finder's
-    ``TrainDataLoaderIter`` with ``auto_reset=True``)."""
+    """Training batches: a re-iterable loader is restarted when exhausted (torch_lr_finder's
+    ``TrainDataLoaderIter`` with ``auto_reset=True``); a one-shot iterator raises
+    StopIteration when it runs out."""
 
     def __init__(self, loader: Iterable, unpack: Callable[[Any], tuple[Any, Any]]) -> None:
         self.loader = loader
@@ -49,10 +52,12 @@ class _Batches:
             batch = next(self.it)
         except StopIteration:
             if not self.restartable:
-                raise ValueError("lr_range_test: train_loader is a one-shot iterator and ran out; pass a DataLoader "
-                                 "(or any re-iterable) so that it can restart, or lower num_iter") from None
+                raise
             self.it = iter(self.loader)
-            batch = next(self.it)
+            try:
+                batch = next(self.it)
+            except StopIteration:
+                raise ValueError("lr_range_test: train_loader is empty; pass at least one batch") from None
         return self.unpack(batch)
 
 
@@ -83,11 +88,35 @@ def _progress(total: int, enabled: bool) -> Any:
         from tqdm.auto import tqdm
     except ImportError:  # tqdm is optional: no bar without it
         return None
-    return tqdm(total=total, desc="lr range test", leave=False)
+    return tqdm(total=total, desc="lr range test", leave=True)
 
 
 def _modes(model: torch.nn.Module) -> list[tuple[torch.nn.Module, bool]]:
     return [(m, m.training) for m in model.modules()]
+
+
+def _parameters(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The model's parameters and any other tensor the optimizer updates, each once."""
+    seen: dict[int, torch.Tensor] = {id(p): p for p in model.parameters()}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
+def _rng_state(devices: tuple[torch.device, ...]) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+    """The global torch RNG: the CPU generator, and every CUDA device's when CUDA is in use
+    (already initialised, or the test runs there); an unused CUDA is left uninitialised."""
+    uses_cuda = torch.cuda.is_available() and (
+        torch.cuda.is_initialized() or any(d.type == "cuda" for d in devices))
+    return torch.get_rng_state(), torch.cuda.get_rng_state_all() if uses_cuda else None
+
+
+def _set_rng_state(state: tuple[torch.Tensor, list[torch.Tensor] | None]) -> None:
+    cpu, cuda = state
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
 
 
 def lr_range_test(
@@ -109,8 +138,9 @@ def lr_range_test(
     inputs_labels: Callable[[Any], tuple[Any, Any]] | None = None,
     smoothing: str = "torch",
     convention: str = "torch",
+    restore_rng: bool = True,
 ) -> RangeTestResult:
-    """The LR range test on a torch model; the model and optimizer are restored afterwards.
+    """The LR range test on a torch model; the model, optimizer, gradients and RNG are restored afterwards.
 
     Iteration ``i`` sets every param group's rate to the ramp's ``lr_i`` (each group
     ramps from its own start rate, as torch_lr_finder's schedulers do), zeroes the
@@ -120,19 +150,29 @@ def lr_range_test(
     after the step: ``sum(loss * len(labels)) / len(dataset)`` in eval mode without
     gradients). The loss is smoothed and the test stops after recording a diverged
     step (:class:`lrsched.finder.LossTracker`; on top of torch_lr_finder, a NaN
-    loss also stops it). Exactly torch_lr_finder 0.2.2's ``range_test`` otherwise:
-    the same ramp (``ramp_values``), the loader restarted when exhausted.
+    loss also stops it, and a negative best loss needs a rise of
+    ``(diverge_th - 1) * |best|``: see :func:`lrsched.finder.diverges`; for
+    positive losses the rule is torch_lr_finder's ``loss > diverge_th * best``).
+    Exactly torch_lr_finder 0.2.2's ``range_test`` otherwise: the same ramp
+    (``ramp_values``), a re-iterable loader restarted when exhausted. A one-shot
+    iterator that runs out first ends the test with a warning and the curve so far.
 
-    The model's and optimizer's state dicts (deep copies) and every submodule's
-    train/eval flag are restored in a ``finally`` block, so an exception or Ctrl-C
-    leaves them untouched too. The global torch RNG is not restored.
+    Restored in a ``finally`` block (so an exception or Ctrl-C leaves them untouched
+    too): the model's and the optimizer's state dicts (deep copies), every
+    parameter's ``.grad`` (None stays None), every submodule's train/eval flag, and
+    the global torch RNG (the CPU generator, and the CUDA generators when CUDA is in
+    use), so dropout masks and a DataLoader's shuffle after the test are those you
+    would have had without it (torch_lr_finder leaves the RNG advanced). With
+    ``restore_rng=False`` the RNG is left where the test left it. The progress bar
+    stays on the screen and ends with why the test stopped
+    (:attr:`lrsched.finder.RangeTestResult.stop_reason`).
 
     Args:
       model, optimizer, criterion: as for ``torch_lr_finder.LRFinder``; ``criterion(outputs, labels)``.
       train_loader: a DataLoader or any re-iterable of ``(inputs, labels, *rest)`` batches.
       val_loader: optional DataLoader for the validation loss at every iteration.
       start_lr: the first rate (default: each param group's current ``lr``).
-      end_lr, num_iter, step_mode ("exp" | "linear"): the ramp.
+      end_lr, num_iter, step_mode: the ramp (`step_mode` is ``"exp"`` or ``"linear"``).
       smooth_f: weight of the newest loss in the smoothing (0 disables it).
       diverge_th: stop once the smoothed loss exceeds ``diverge_th * best``.
       accumulation_steps: batches per optimizer step.
@@ -141,11 +181,13 @@ def lr_range_test(
       progress: show a tqdm bar (needs tqdm; silently none without it).
       inputs_labels: ``batch -> (inputs, labels)`` for batches that are not tuples.
       smoothing, convention: ``"fastai"`` for fastai's debiased EMA / ``i / num_iter`` ramp.
+      restore_rng: put the global torch RNG back afterwards (default); False keeps
+        the state the test advanced it to, as torch_lr_finder does.
 
     Returns:
       A :class:`lrsched.finder.RangeTestResult`: ``lrs``, ``losses`` (raw),
       ``smoothed`` (torch_lr_finder's ``history["loss"]``), ``stopped_at``,
-      ``.suggest(method)``, ``.plot()``.
+      ``stop_reason``, ``.suggest(method)``, ``.plot()``.
 
     Examples:
       >>> import torch
@@ -177,10 +219,14 @@ def lr_range_test(
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     saved_modes = _modes(model)
+    params = _parameters(model, optimizer)
+    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
+    saved_rng = _rng_state((home, device)) if restore_rng else None
     lrs: list[float] = []
     raw: list[float] = []
     smoothed: list[float] = []
     stopped_at = None
+    ran_out = False
     bar = _progress(num_iter, progress)
     try:
         if device != home:
@@ -194,14 +240,26 @@ def lr_range_test(
             optimizer.zero_grad()
             total = None
             for _ in range(accumulation_steps):
-                inputs, labels = next(batches)
+                try:
+                    inputs, labels = next(batches)
+                except StopIteration:
+                    ran_out = True
+                    break
                 inputs = _move(inputs, device, non_blocking_transfer)
                 labels = _move(labels, device, non_blocking_transfer)
                 loss = criterion(model(inputs), labels)
                 loss = loss / accumulation_steps
                 loss.backward()
                 total = loss if total is None else total + loss
+            if ran_out:
+                if i == 0:
+                    raise ValueError("lr_range_test: train_loader gave no batch (or fewer than accumulation_steps)")
+                warnings.warn(f"lr_range_test: train_loader is a one-shot iterator and ran out after {i} of "
+                              f"{num_iter} iterations; the result stops there. Pass a DataLoader or a list (they "
+                              "restart when exhausted) to reuse batches", stacklevel=2)
+                break
             optimizer.step()
+            assert total is not None  # accumulation_steps >= 1
             value = total.item()
             if val_loader is not None:
                 value = _validate(model, criterion, val_loader, val_size, device, non_blocking_transfer, unpack)
@@ -216,6 +274,15 @@ def lr_range_test(
             if diverged:
                 stopped_at = i
                 break
+        config = dict(start_lr=start_lr if start_lr else starts[0], end_lr=end_lr, num_steps=num_iter,
+                      mode=step_mode.lower(), convention=convention, smoothing=smoothing, smooth_f=smooth_f,
+                      diverge_factor=diverge_th, accumulation_steps=accumulation_steps,
+                      validation=val_loader is not None, backend="torch")
+        result = RangeTestResult(lrs=np.asarray(lrs, np.float64), losses=np.asarray(raw, np.float64),
+                                 smoothed=np.asarray(smoothed, np.float64), num_steps=num_iter,
+                                 stopped_at=stopped_at, config=config)
+        if bar is not None:
+            bar.set_postfix_str(result.stop_reason, refresh=False)
     finally:
         if bar is not None:
             bar.close()
@@ -223,15 +290,13 @@ def lr_range_test(
             model.to(home)
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_optimizer)
+        for p, grad in zip(params, saved_grads):
+            p.grad = grad
         for m, mode in saved_modes:
             m.training = mode
-    config = dict(start_lr=start_lr if start_lr else starts[0], end_lr=end_lr, num_steps=num_iter,
-                  mode=step_mode.lower(), convention=convention, smoothing=smoothing, smooth_f=smooth_f,
-                  diverge_factor=diverge_th, accumulation_steps=accumulation_steps,
-                  validation=val_loader is not None, backend="torch")
-    return RangeTestResult(lrs=np.asarray(lrs, np.float64), losses=np.asarray(raw, np.float64),
-                           smoothed=np.asarray(smoothed, np.float64), num_steps=num_iter, stopped_at=stopped_at,
-                           config=config)
+        if saved_rng is not None:
+            _set_rng_state(saved_rng)
+    return result
 
 
 def _validate(model, criterion, loader, size, device, non_blocking, unpack) -> float:

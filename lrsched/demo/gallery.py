@@ -1,4 +1,8 @@
-"""The schedules shown by ``python -m lrsched gallery`` and ``table``."""
+"""The schedules shown by ``python -m lrsched gallery`` and ``python -m lrsched table``.
+
+:data:`GALLERY` holds one example of every primitive and combinator, drawn over
+:data:`TOTAL` steps (and 200 past the end, to show what each does there).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import lrsched as L
 
 __all__ = ["GALLERY", "TOTAL", "table", "write_gallery"]
 
-TOTAL = 1000  # steps drawn for every schedule
+#: The steps drawn for every schedule (200 more are drawn past the end).
+TOTAL = 1000
 
+#: One example of every primitive and combinator, by name.
 GALLERY: dict[str, L.Schedule] = {
     "constant": L.constant(0.1),
     "linear": L.linear(0.1, 0.001, TOTAL),
@@ -45,7 +51,19 @@ GALLERY: dict[str, L.Schedule] = {
 
 
 def table(steps: tuple[int, ...] = (0, 1, 10, 100, 250, 500, 999, 5000)) -> str:
-    """A text table of every gallery schedule at sample steps."""
+    """A text table of every gallery schedule at sample steps.
+
+    Args:
+      steps: the steps of the columns.
+
+    Returns:
+      The table, one line per schedule.
+
+    Examples:
+      >>> from lrsched.demo.gallery import table
+      >>> print(table(steps=(0, 500)).splitlines()[2])
+      constant                     0.1        0.1
+    """
     width = max(len(n) for n in GALLERY)
     head = "schedule".ljust(width) + "".join(f"{'t=' + str(t):>11}" for t in steps)
     rows = [head, "-" * len(head)]
@@ -56,7 +74,22 @@ def table(steps: tuple[int, ...] = (0, 1, 10, 100, 250, 500, 999, 5000)) -> str:
 
 
 def write_gallery(out_dir: str, columns: int = 4, singles: bool = True) -> list[str]:
-    """``gallery.png`` with every schedule, plus one PNG per schedule when `singles`; returns the paths."""
+    """``gallery.png`` with every schedule, plus one PNG per schedule when `singles`.
+
+    Args:
+      out_dir: the folder, created if missing (``python -m lrsched gallery --out``).
+      columns: the columns of ``gallery.png``.
+      singles: also write ``<name>.png`` for each schedule.
+
+    Returns:
+      The paths written, ``gallery.png`` last.
+
+    Examples:
+      >>> import os, tempfile
+      >>> from lrsched.demo.gallery import write_gallery
+      >>> os.path.basename(write_gallery(tempfile.mkdtemp(), singles=False)[-1])
+      'gallery.png'
+    """
     from lrsched.plot import _pyplot
 
     plt = _pyplot()
@@ -64,23 +97,21 @@ def write_gallery(out_dir: str, columns: int = 4, singles: bool = True) -> list[
     steps = np.arange(TOTAL + 200)
     paths = []
     for name, s in GALLERY.items() if singles else ():
-        fig, ax = plt.subplots(figsize=(4, 2.4))
-        L.plot(s, steps, ax=ax)
+        fig, ax = plt.subplots(figsize=(4, 2.4), layout="constrained")
+        L.plot(s, steps, ax=ax, ylabel="momentum" if "momentum" in name else "learning rate")
         ax.set_title(name, fontsize=10)
-        fig.tight_layout()
         path = os.path.join(out_dir, f"{name}.png")
         fig.savefig(path, dpi=80)
         plt.close(fig)
         paths.append(path)
     rows = -(-len(GALLERY) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.0 * rows))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.0 * rows), layout="constrained")
     for ax, (name, s) in zip(axes.flat, GALLERY.items()):
         ax.plot(steps, L.evaluate(s, steps), lw=1.2)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(GALLERY):]:
         ax.axis("off")
-    fig.tight_layout()
     path = os.path.join(out_dir, "gallery.png")
     fig.savefig(path, dpi=80)
     plt.close(fig)
