@@ -231,7 +231,7 @@ class ScheduledOptimizer:
                     "beta_1, weight_decay, ...), or use lrsched.optax.inject with optax"
                 )
             schedules[name] = value
-            kwargs[name] = float(np.asarray(jax.jit(value)(0)))  # a number for the constructor's checks
+            kwargs[name] = float(_evaluate(value, 0))  # a number for the constructor's checks
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         for name, s in schedules.items():
             held = getattr(self, name, None)
