@@ -1,31 +1,42 @@
-"""Schedule values computed in chunks with JAX (float64, CPU) and served from Python lists.
+"""Schedule values computed a chunk of steps at a time, stored in numpy arrays, served as floats.
 
 A scheduler step must cost no more than torch's own schedulers (a few
-microseconds), while one JAX dispatch costs tens of microseconds. So values are
-computed for a chunk of consecutive steps at once (one jitted, vmapped call per
-schedule per chunk, in float64 on the CPU device) and kept as Python floats:
-serving a step is a list lookup.
+microseconds), while one JAX dispatch costs tens of microseconds. So the values
+of every column (one distinct schedule) are computed for a chunk of consecutive
+steps at once, in float64: with numpy for the common schedule types
+(:mod:`lrsched_torch._numpy`, no XLA at all) and otherwise with one jitted JAX call
+on the CPU device. A chunk is one 2-D float64 array (steps x columns): a refill
+creates no per-row Python objects, so it never drives the garbage collector, and a
+step reads its row with one ``tolist()``.
+
+Chunks are immutable snapshots replaced with one attribute assignment, and refills
+take a lock, so any number of threads may read a table while another steps it
+(a monitor thread reading rates during training).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import threading
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import jax
 import numpy as np
 
-import lrsched
-from lrsched_torch._device import cpu_device
+from lrsched_torch import _numpy
 
-__all__ = ["Table", "evaluate64", "describe"]
+if TYPE_CHECKING:
+    import lrsched
 
-# One compiled program per schedule structure (and chunk length), shared by all tables.
-_values = jax.jit(jax.vmap(lambda schedule, step: schedule(step), in_axes=(None, 0)))
+__all__ = ["Table", "Chunk", "Column", "ScheduleColumn", "evaluate64", "describe", "rebuild64"]
+
+
+# ------------------------------------------------------------------------ JAX side
 
 
 def describe(schedule: lrsched.Schedule) -> dict[str, Any] | lrsched.Schedule:
     """The schedule's config, or the schedule itself when it has none (e.g. a CyclicLR
     with a Python ``scale_fn``: code, not data)."""
+    import lrsched
+
     try:
         return lrsched.to_config(schedule)
     except lrsched.ScheduleError:
@@ -41,79 +52,171 @@ def _leaf64(x: Any) -> Any:
     return x
 
 
-def _rebuild64(config: dict[str, Any] | lrsched.Schedule) -> lrsched.Schedule:
+def rebuild64(config: dict[str, Any] | lrsched.Schedule) -> lrsched.Schedule:
     """The schedule rebuilt under x64, so every leaf is float64/int64.
 
     From its config (exact Python numbers, so a schedule built with float32
     leaves is still evaluated in float64), or for a schedule without a config
     by converting its leaves.
     """
+    import jax
+
+    import lrsched
+
     with jax.enable_x64(True):
         if isinstance(config, lrsched.Schedule):
             return jax.tree.map(_leaf64, config)
         return lrsched.from_config(config)
 
 
-def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -> np.ndarray:
-    """``schedule`` at integer ``steps`` in float64, computed on JAX's CPU device."""
-    config = schedule if isinstance(schedule, dict) else describe(schedule)
+_jitted: dict[str, Any] = {}
+
+
+def jitted(name: str) -> Any:
+    """The bridge's jitted JAX functions, built on first use (JAX is imported only then)."""
+    fn = _jitted.get(name)
+    if fn is None:
+        import jax
+
+        fns = {
+            "values": lambda s, t: s(t),
+            "plateau_values": lambda p, state, t: p(t, state),
+            "plateau_init": lambda p: p.init(),
+            "plateau_update": lambda p, state, metric, step, t: (
+                lambda new: (new, p(t, new)))(p.update(state, metric, step)),
+        }
+        fn = _jitted[name] = jax.jit(fns[name])
+    return fn
+
+
+def on_cpu(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` under x64 on JAX's CPU device (never an accelerator)."""
+    import jax
+
+    from lrsched_torch._device import cpu_device
+
     device = cpu_device()
     with jax.enable_x64(True), jax.default_device(device):
-        s = _rebuild64(config)
-        out = _values(jax.device_put(s, device), jax.device_put(np.asarray(steps, np.int64), device))
-        return np.asarray(out, dtype=np.float64)
+        return fn(*jax.device_put(args, device))
+
+
+def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -> np.ndarray:
+    """``schedule`` at integer `steps` in float64, computed with JAX on the CPU device."""
+    config = schedule if isinstance(schedule, dict) else describe(schedule)
+    s = rebuild64(config)
+    return np.asarray(on_cpu(jitted("values"), s, np.asarray(steps, np.int64)), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+class Column:
+    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps."""
+
+    def compute(self, steps: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ScheduleColumn(Column):
+    """A schedule's values: numpy when its config has a numpy evaluator, else JAX (float64, CPU)."""
+
+    def __init__(self, config: dict[str, Any] | lrsched.Schedule) -> None:
+        self.config = config
+        self.numpy = isinstance(config, dict) and _numpy.supported(config)
+        self._schedule: lrsched.Schedule | None = None
+
+    def compute(self, steps: np.ndarray) -> np.ndarray:
+        if self.numpy:
+            out = _numpy.values(self.config, steps)
+            if out is not None:
+                return out
+            self.numpy = False
+        if self._schedule is None:
+            self._schedule = rebuild64(self.config)
+        return np.asarray(on_cpu(jitted("values"), self._schedule, steps), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------- chunks
+
+
+class Chunk:
+    """Values of every column at steps ``start .. stop - 1`` (read-only once published)."""
+
+    __slots__ = ("start", "stop", "values")
+
+    def __init__(self, start: int, values: np.ndarray) -> None:
+        self.start = start
+        self.stop = start + values.shape[0]
+        self.values = values
 
 
 class Table:
-    """Values of several schedules, one row of Python floats per step.
+    """Values of several columns, computed `chunk` steps at a time from the first step asked for.
 
-    ``table.row(step)`` is a tuple with one float per schedule. Rows are computed
-    ``chunk`` steps at a time starting at the first step asked for that is not
-    in the current chunk (so a jump, e.g. on resume, costs one chunk).
+    ``table.at(step)`` is the chunk holding `step`; ``table.row(step)`` its values
+    as a tuple of floats. A step outside the current chunk (the next chunk, or a
+    jump on resume) computes a chunk starting there; the last two chunks are kept,
+    so a reader at another step does not make the stepping thread recompute.
 
     Args:
-      configs: the schedules' configs (``lrsched.to_config``), or schedules
-        without one; entries given as the same object are computed once.
+      columns: what to compute (see :class:`Column`).
       chunk: steps per chunk.
     """
 
-    def __init__(self, configs: Sequence[dict[str, Any] | lrsched.Schedule], chunk: int = 4096) -> None:
+    def __init__(self, columns: Sequence[Column], chunk: int = 4096) -> None:
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
-        self.configs = list(configs)
+        self.columns = list(columns)
         self.chunk = int(chunk)
-        self._unique: list[dict[str, Any] | lrsched.Schedule] = []
-        self._column: list[int] = []
-        index: dict[int, int] = {}
-        for c in self.configs:
-            if id(c) not in index:
-                index[id(c)] = len(self._unique)
-                self._unique.append(c)
-            self._column.append(index[id(c)])
-        self._schedules: list[lrsched.Schedule] | None = None
-        self.start = 0
-        self.rows: list[tuple[float, ...]] = []
+        self._lock = threading.Lock()
+        self.current = Chunk(0, np.zeros((0, len(self.columns))))
+        self._previous = self.current
 
-    def _compute(self, start: int) -> None:
-        device = cpu_device()
+    def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
+                 ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
-        with jax.enable_x64(True), jax.default_device(device):
-            if self._schedules is None:
-                self._schedules = [jax.device_put(_rebuild64(c), device) for c in self._unique]
-            t = jax.device_put(steps, device)
-            columns = [np.asarray(_values(s, t), dtype=np.float64) for s in self._schedules]
-        if columns:
-            stacked = np.stack([columns[j] for j in self._column], axis=1)
-            self.rows = [tuple(r) for r in stacked.tolist()]
-        else:
-            self.rows = [()] * self.chunk
-        self.start = start
+        values = np.empty((self.chunk, len(self.columns)), np.float64)
+        for j, column in enumerate(self.columns):
+            if given is not None and j in given:
+                values[:, j] = given[j]
+            elif reuse is not None and reuse.start == start:
+                values[:, j] = reuse.values[:, j]
+            else:
+                values[:, j] = column.compute(steps)
+        values.flags.writeable = False
+        return Chunk(start, values)
+
+    def at(self, step: int) -> Chunk:
+        """The chunk holding `step` (negative steps count as 0)."""
+        chunk = self.current
+        if chunk.start <= step < chunk.stop:
+            return chunk
+        step = max(int(step), 0)
+        with self._lock:
+            for chunk in (self.current, self._previous):
+                if chunk.start <= step < chunk.stop:
+                    return chunk
+            chunk = self._compute(step)
+            self._previous, self.current = self.current, chunk
+            return chunk
+
+    def refresh(self, start: int, given: Mapping[int, np.ndarray]) -> None:
+        """Replace some columns' values (e.g. a plateau whose state changed) from `start` on.
+
+        `given` maps a column to its new values at steps ``start .. start + chunk - 1``;
+        the other columns are reused from the current chunk when it starts there.
+        """
+        start = max(int(start), 0)
+        with self._lock:
+            chunk = self._compute(start, self.current, given)
+            self._previous, self.current = chunk, chunk  # the old values are stale for every step
 
     def row(self, step: int) -> tuple[float, ...]:
-        """The values at ``step`` (negative steps count as step 0)."""
-        i = step - self.start
-        if 0 <= i < len(self.rows):
-            return self.rows[i]
-        step = max(int(step), 0)
-        self._compute(step)
-        return self.rows[0]
+        """Every column's value at `step`."""
+        chunk = self.at(step)
+        return tuple(chunk.values[max(step, 0) - chunk.start].tolist())
+
+    def value(self, step: int, column: int = 0) -> float:
+        """One column's value at `step`."""
+        chunk = self.at(step)
+        return chunk.values.item(max(step, 0) - chunk.start, column)
