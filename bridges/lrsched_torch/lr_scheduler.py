@@ -453,6 +453,11 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
             self._grow = (lambda group: describe(tc.ReduceLROnPlateau(_float(group["lr"]), min_lr=default, **kw)),
                           None)
 
+    def _initial_step(self) -> None:
+        self._last_row = None
+        self._step_count = 0
+        ScheduleLR.step(self)
+
     def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
         """torch's ``step(metrics)``: feed the metric and advance."""
         if metrics is None:
