@@ -46,6 +46,9 @@ def metric_value(metric: Any, where: str) -> float:
                         "accuracy)")
     if isinstance(metric, numbers.Real):
         return float(metric)
+    if isinstance(metric, (str, bytes)):
+        raise TypeError(f"{where}: the metric {metric!r} is a string, not a number; pass the monitored value "
+                        "(a Python number or a 0-d tensor such as the validation loss)")
     size = getattr(metric, "numel", None)
     n = size() if callable(size) else getattr(metric, "size", None)
     if n is not None and not isinstance(n, int):

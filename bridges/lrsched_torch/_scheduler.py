@@ -255,6 +255,7 @@ class ScheduleLR(LRScheduler):
                     )
         self._plateau_states: list[Any] | None = None
         self._build(optimizer)
+        self._unfed: int | None = 0 if self._plateau_columns else None  # see metric_warning_steps
         self._slow = False  # set while the position is fractional (the deprecated step(epoch=2.5))
         self._position = 0.0
         LRScheduler.__init__(self, optimizer, last_epoch)
@@ -419,7 +420,27 @@ class ScheduleLR(LRScheduler):
         if not 0 <= i < chunk.stop - chunk.start:
             chunk = self._table.at(step)
             i = step - chunk.start
+            if self._unfed is not None and step >= self._unfed:
+                self._warn_unfed()
         self._write(chunk.values[i].tolist())
+
+    #: a plateau that has seen no metric this many steps after its ``start`` warns once (checked at table
+    #: refills, so it costs nothing per step)
+    metric_warning_steps = 50_000
+
+    def _warn_unfed(self) -> None:
+        starts = [c.config.get("start", 0) if isinstance(c.config, dict) else 0
+                  for c in (self._plateau(j) for j in self._plateau_columns)]
+        since = self.last_epoch - max(int(x or 0) for x in starts)
+        if since < self.metric_warning_steps:
+            return
+        self._unfed = None
+        warnings.warn(
+            f"{type(self).__name__}: its plateau schedule has received no metric in {since} steps since its start, so "
+            "it never reduces. Call step(metric) or observe(metric); in Lightning add "
+            "lrsched_torch.lightning.FeedPlateau() to the Trainer's callbacks (or 'reduce_on_plateau': True with "
+            "'interval': 'epoch'), in the Hugging Face Trainer lrsched_torch.transformers.FeedPlateau()",
+            RuntimeWarning, stacklevel=3)
 
     def _step_slow(self, metric: Any, epoch: Any) -> None:
         if metric is not None:
@@ -486,6 +507,7 @@ class ScheduleLR(LRScheduler):
                 "call step() without a metric otherwise. For torch's deprecated step(epoch), call step(epoch=...)"
             )
         value = metric_value(metric, name)
+        self._unfed = None
         if self.sync_metric:
             value = mean_over_ranks(value)
         # the new plateau values for the current chunk (or from the current step), in the same JAX call
@@ -595,6 +617,8 @@ class ScheduleLR(LRScheduler):
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
         self._build(self.optimizer, [saved_states[p] for p in order])
+        seen = any(int(np.asarray(getattr(self._plateau(c).state, "count", 0))) > 0 for c in self._plateau_columns)
+        self._unfed = 0 if self._plateau_columns and not seen else None
         position = state_dict.get("position")
         self.last_epoch = int(state_dict["last_epoch"])
         if position is not None:

@@ -121,6 +121,10 @@ class _TorchScheduler(ScheduleLR):
     #: ChainedScheduler can build the product; schedulers that set the lr outright are not.
     _multiplicative = False
 
+    def step(self, epoch: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump)."""
+        ScheduleLR.step(self, None, epoch)
+
     def _drive(self, optimizer: torch.optim.Optimizer, make_lr: Callable[[float], Any] | None, last_epoch: int,
                bases: list[float], momentum: list[Any] | None = None, lrs: list[Any] | None = None) -> None:
         if lrs is None:
@@ -258,7 +262,7 @@ class CosineAnnealingWarmRestarts(_TorchScheduler):
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step, or go to `epoch` (fractional allowed; not deprecated here, as in torch)."""
         if epoch is None:
-            super().step()
+            ScheduleLR.step(self)
             return
         if epoch < 0:
             raise ValueError(f"Expected non-negative epoch, but got {epoch}")
@@ -463,7 +467,7 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step() missing 1 required positional argument: 'metrics' (the "
                             "monitored value, e.g. the validation loss)")
-        super().step(metrics, epoch)
+        ScheduleLR.step(self, metrics, epoch)
 
     def _state(self) -> Any:
         return self.plateau_states[0]
@@ -535,6 +539,10 @@ class SequentialLR(_TorchScheduler):
     milestone (``lrsched.join``). The last child may be a :class:`ReduceLROnPlateau`: warmup + plateau, with
     ``step(metric)`` feeding it from its milestone on."""
 
+    def step(self, metric: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        ScheduleLR.step(self, metric)
+
     def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any], milestones: list[int],
                  last_epoch: int = -1) -> None:
         optimizer, children = _children("SequentialLR", optimizer, schedulers)
@@ -591,6 +599,10 @@ class ChainedScheduler(_TorchScheduler):
     CosineAnnealingWarmRestarts, SequentialLR, CosineAnnealingLR with eta_min) is refused when chained with others,
     since torch's result there is no product; a :class:`ReduceLROnPlateau` child wraps the product (warmup +
     plateau), fed by ``step(metric)``."""
+
+    def step(self, metric: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        ScheduleLR.step(self, metric)
 
     def __init__(self, schedulers: Sequence[Any], optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer, children = _children("ChainedScheduler", optimizer, schedulers)
