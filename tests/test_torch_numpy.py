@@ -21,9 +21,10 @@ import lrsched
 from lrsched.compat import torch as tc
 from lrsched.compat import transformers as tf
 
-# a few ulps (of the value, or of the schedule's scale where the value is much smaller) apart at most: XLA's and libm's sin/exp/log/pow may differ in the last bit, and XLA may fuse a
-# multiply-add; where a formula cancels (a cosine warmup near its end) that bit grows to ~1e-15. tanh's
-# 1 - tanh(x) cancels near x = 3 and amplifies it about 200 times
+# a few ulps (of the value, or of the schedule's scale where the value is much smaller) apart at most: XLA's
+# and libm's sin/exp/log/pow may differ in the last bit, and XLA may fuse a multiply-add; where a formula
+# cancels (a cosine warmup near its end) that bit grows to ~1e-15. tanh's 1 - tanh(x) cancels near x = 3 and
+# amplifies it about 200 times
 RTOL = {"tanh": 1e-13}
 STEPS_BIG = np.concatenate([STEPS, [2**24 + 1, 2**31 - 1, 2**40 + 3]]).astype(np.int64)
 

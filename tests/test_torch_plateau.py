@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import lrsched_torch
 import numpy as np
-import optax
 import pytest
 import torch
 
@@ -27,7 +26,8 @@ N = 90
 def metric_stream(n: int = N, seed: int = 0) -> list[float]:
     """A loss that improves, stalls, jumps and improves again: every plateau branch is taken."""
     rng = np.random.default_rng(seed)
-    base = np.concatenate([np.linspace(3.0, 1.0, n // 3), np.full(n // 3, 1.0), np.linspace(1.2, 0.4, n - 2 * (n // 3))])
+    third = n // 3
+    base = np.concatenate([np.linspace(3.0, 1.0, third), np.full(third, 1.0), np.linspace(1.2, 0.4, n - 2 * third)])
     return (base + rng.normal(0.0, 0.05, n)).tolist()
 
 

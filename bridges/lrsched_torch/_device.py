@@ -52,7 +52,7 @@ def cpu_device() -> Any:
                         f"JAX without a CPU backend ({e}). Include cpu in JAX_PLATFORMS, e.g. JAX_PLATFORMS=cuda,cpu"
                     ) from e
             else:
-                previous = jax.config.jax_platforms
+                previous = jax.config.jax_platforms  # type: ignore[attr-defined]
                 jax.config.update("jax_platforms", "cpu")
                 try:
                     _device = jax.devices("cpu")[0]

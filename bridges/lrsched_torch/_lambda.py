@@ -222,7 +222,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
             chunk = b.table.at(step)
             i = max(step, 0) - chunk.start
         row = chunk.values[i].tolist()
-        return [base * (row[c] / fn.base_lr) if c is not None else base * fn(step)
+        return [base * (row[c] / fn.base_lr) if c is not None else base * fn(step)  # type: ignore[attr-defined]
                 for fn, base, c in zip(self.lr_lambdas, self.base_lrs, b.columns)]
 
     def _groups_changed(self, groups: list[dict[str, Any]]) -> None:

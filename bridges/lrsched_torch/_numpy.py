@@ -253,7 +253,7 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
 
 def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> np.ndarray:
     t = np.minimum(*_common(t, total - 1))
-    out = None
+    out: np.ndarray | None = None
     start = (np.zeros((), I64), np.zeros((), F64))
     for i, end in enumerate(ends):
         (s_n, s_f), (e_n, e_f) = start, end
@@ -267,6 +267,7 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
         piece = _anneal(kind, values[i], values[i + 1], done, left)
         out = piece if out is None else np.where(since > 0, piece, out)
         start = end
+    assert out is not None
     return out
 
 

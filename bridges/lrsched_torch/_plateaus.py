@@ -124,4 +124,6 @@ class PlateauColumn(Column):
 
 
 def is_integral(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) or (isinstance(x, numbers.Real) and math.isfinite(x) and x == int(x))
+    if isinstance(x, numbers.Integral):
+        return True
+    return isinstance(x, numbers.Real) and math.isfinite(float(x)) and float(x) == math.floor(float(x))

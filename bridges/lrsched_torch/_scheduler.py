@@ -89,7 +89,7 @@ def _assign(groups: Sequence[Mapping[str, Any]], spec: Any, what: str) -> list[A
         return [None] * n
     if isinstance(spec, Mapping):
         out: list[Any] = [None] * n
-        names = {g.get("name"): i for i, g in enumerate(groups) if isinstance(g.get("name"), str)}
+        names: dict[str, int] = {g["name"]: i for i, g in enumerate(groups) if isinstance(g.get("name"), str)}
         for key, s in spec.items():
             if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
                 if not -n <= int(key) < n:
@@ -482,8 +482,8 @@ class ScheduleLR(LRScheduler):
             if isinstance(c, PlateauColumn):
                 row.append(float(np.asarray(on_cpu(jitted("plateau_values"), c.plateau, c.state, steps))[0]))
             else:
-                config = c.config if isinstance(c, ScheduleColumn) else None
-                row.append(float(np.asarray(on_cpu(jitted("values"), rebuild64(config), steps))[0]))
+                assert isinstance(c, ScheduleColumn)
+                row.append(float(np.asarray(on_cpu(jitted("values"), rebuild64(c.config), steps))[0]))
         return row
 
     def observe(self, metric: Any) -> None:

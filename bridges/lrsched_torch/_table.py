@@ -85,7 +85,7 @@ def jitted(name: str) -> Any:
             "plateau_update": lambda p, state, metric, step, t: (
                 lambda new: (new, p(t, new)))(p.update(state, metric, step)),
         }
-        fn = _jitted[name] = jax.jit(fns[name])
+        fn = _jitted[name] = jax.jit(fns[name])  # type: ignore[call-overload]
     return fn
 
 

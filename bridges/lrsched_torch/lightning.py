@@ -29,7 +29,7 @@ from typing import Any
 try:
     from lightning.pytorch import Callback
 except ImportError:  # pragma: no cover - the standalone package
-    from pytorch_lightning import Callback  # type: ignore[no-redef]
+    from pytorch_lightning import Callback  # type: ignore[no-redef,assignment]
 
 from lrsched_torch._scheduler import ScheduleLR
 

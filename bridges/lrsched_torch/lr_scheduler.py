@@ -141,7 +141,7 @@ class _TorchScheduler(ScheduleLR):
 
 
 class StepLR(_TorchScheduler):
-    """torch's ``StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1)``: ``lr = initial_lr * gamma ** (t // step_size)``."""
+    """torch's ``StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1)``: ``initial_lr * gamma ** (t // size)``."""
 
     _multiplicative = True
 
@@ -555,7 +555,8 @@ class SequentialLR(_TorchScheduler):
 
         self._schedulers, self._milestones = children, list(milestones)
         n = len(optimizer.param_groups)
-        lrs, moms = [], []
+        lrs: list[Any] = []
+        moms: list[Any] = []
         for g in range(n):
             pieces = [c._lr_configs[g] if g < len(c._lr_configs) else None for c in children]
             if any(p is None for p in pieces):
@@ -566,7 +567,7 @@ class SequentialLR(_TorchScheduler):
                                  "from its milestone on); put it last")
             schedules = [_schedule(p) for p in pieces]
             if plateaus:  # the plateau reduces from the group's initial lr, from its milestone on
-                last = pieces[-1]
+                last: Any = pieces[-1]
                 schedules[-1] = lrsched.constant(_float(optimizer.param_groups[g].get(
                     "initial_lr", optimizer.param_groups[g]["lr"])))
                 joined = lrsched.join(schedules, self._milestones) if len(schedules) > 1 else schedules[0]
