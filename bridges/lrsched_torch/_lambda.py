@@ -120,7 +120,7 @@ class ScheduleFactor:
 class _Bridge:
     """LambdaLR internals the bridge keeps out of ``state_dict()``."""
 
-    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single")
+    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast")
 
     def __init__(self) -> None:
         self.table: Table | None = None
@@ -129,6 +129,7 @@ class _Bridge:
         self.last: list[float] | None = None
         self.n_groups = 0
         self.single = False
+        self.fast: list[tuple[Any, int, float]] | None = None  # (base_lr, column, factor base) per group
 
 
 def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
@@ -207,6 +208,9 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
             else:
                 b.columns.append(None)
         b.table = Table(columns) if columns else None
+        b.fast = None
+        if all(c is not None for c in b.columns) and all(not isinstance(x, torch.Tensor) for x in self.base_lrs):
+            b.fast = [(base, c, fn.base_lr) for base, c, fn in zip(self.base_lrs, b.columns, self.lr_lambdas)]
         b.n_groups = len(self.optimizer.param_groups)
         b.seen = None
         b.last = None
@@ -256,37 +260,65 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
             check = False
         values = self._values(self.last_epoch)
         last = b.last if check and groups is b.seen else None
-        floats = True
         for i, (group, value) in enumerate(zip(groups, values)):
-            old = group["lr"]
-            if old.__class__ is float:
-                if last is not None and old is not last[i] and old != last[i]:
-                    raise ValueError(
-                        f"LambdaLR: param group {i}'s lr is {old!r}, but this scheduler set it to {last[i]!r} at its "
-                        "last step: something else changed it (another scheduler on the same optimizer, as torch's "
-                        "scheduler chaining does, or code writing param_group['lr']), which this scheduler would "
-                        "silently overwrite. Drive the lr with one scheduler: combine schedules into one (a product "
-                        "s1 * s2, lrsched.join, lrsched.warmup) or use lrsched_torch.lr_scheduler.ChainedScheduler"
-                    )
-                group["lr"] = value
-            elif isinstance(old, torch.Tensor):
-                old.fill_(value)
-                floats = False
-            else:
-                group["lr"] = value
+            self._set(i, group, value, None if last is None else last[i])
         b.seen = groups
         b.last = values
-        self._last_lr = [g["lr"] for g in groups] if floats else [
-            lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in groups]]
+
+    @staticmethod
+    def _set(i: int, group: dict[str, Any], value: Any, written: Any) -> None:
+        """Write group i's lr; `written` (None: unchecked) is what this scheduler wrote at its last step."""
+        old = group["lr"]
+        if isinstance(old, torch.Tensor):
+            old.fill_(value)
+            return
+        if written is not None and old is not written and old != written:
+            raise ValueError(
+                f"LambdaLR: param group {i}'s lr is {old!r}, but this scheduler set it to {written!r} at its "
+                "last step: something else changed it (another scheduler on the same optimizer, as torch's "
+                "scheduler chaining does, or code writing param_group['lr']), which this scheduler would "
+                "silently overwrite. Drive the lr with one scheduler: combine schedules into one (a product "
+                "s1 * s2, lrsched.join, lrsched.warmup) or use lrsched_torch.lr_scheduler.ChainedScheduler"
+            )
+        group["lr"] = value
 
     # ------------------------------------------------------------------ torch API
+
+    @property
+    def _last_lr(self) -> list[Any]:  # type: ignore[override]
+        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
+        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
+                                                                             self.optimizer.param_groups]]
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:
+        pass  # computed from the param groups (torch's base class assigns it)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step (or, deprecated as in torch, jump to `epoch`)."""
         self._step_count += 1
         if epoch is None:
-            self.last_epoch += 1
-            self._write(check=True)
+            step = self.last_epoch = self.last_epoch + 1
+            b = self.__dict__["_bridge"]
+            fast, last = b.fast, b.last
+            groups = self.optimizer.param_groups
+            if fast is None or last is None or groups is not b.seen or len(groups) != b.n_groups:
+                self._write(check=True)
+                return
+            chunk = b.table.current
+            i = step - chunk.start
+            if not 0 <= i < chunk.stop - chunk.start:
+                chunk = b.table.at(step)
+                i = step - chunk.start
+            row = chunk.values[i].tolist()
+            # torch's LambdaLR: base_lr * lr_lambda(step), the factor being value / factor base
+            values = [base * (row[c] / f) for base, c, f in fast]
+            for group, value, old in zip(groups, values, last):
+                if group["lr"] is not old:  # a tensor lr, or a value something else wrote
+                    self._set(next(j for j, g in enumerate(groups) if g is group), group, value, old)
+                else:
+                    group["lr"] = value
+            b.last = values
             return
         warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
         self.last_epoch = epoch

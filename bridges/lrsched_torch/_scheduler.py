@@ -299,6 +299,8 @@ class ScheduleLR(LRScheduler):
         self._plateau_columns = plateaus
         self._plateau_of = plateau_of
         self._targets = targets
+        self._plain = [t for t in targets if t[1] != "betas"]
+        self._betas = [(i, c) for i, k, c in targets if k == "betas"]
         self._lr_targets = [(i, c) for i, k, c in targets if k == "lr"]
         self._table = Table(columns, chunk=self.chunk)
         self._n_groups = len(groups)
@@ -345,27 +347,43 @@ class ScheduleLR(LRScheduler):
             self._groups_changed(groups)
             row, check = self._current_row(), False
         last = self._last_row if check and groups is self._seen_groups else None
-        all_float = True
         for i, key, col in self._targets:
             group = groups[i]
-            value = row[col]
-            if key == "betas" or group[key].__class__ is not float:
-                if last is not None and key == "betas":
-                    self._check(group, key, i, last[col])
-                _set(group, key, value)
-                all_float = all_float and key != "lr"
-                continue
             if last is not None:
-                old = group[key]
-                if old is not last[col] and old != last[col]:
-                    self._foreign(i, key, old, last[col])
-            group[key] = value
+                self._check(group, key, i, last[col])
+            _set(group, key, row[col])
         self._seen_groups = groups
         self._last_row = row
-        if all_float:
-            self._last_lr = [g["lr"] for g in groups]
-        else:
-            self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in groups]]
+
+    def _write_fast(self, row: list[float]) -> None:
+        """`_write` with the checks, for the common case: the groups this scheduler wrote at its last step."""
+        groups = self.optimizer.param_groups
+        last = self._last_row
+        if groups is not self._seen_groups or last is None or len(groups) != self._n_groups:
+            self._write(row)
+            return
+        for i, key, col in self._plain:
+            group = groups[i]
+            if group[key] is not last[col]:  # not the float this scheduler wrote: a tensor, or a foreign write
+                self._check(group, key, i, last[col])
+                _set(group, key, row[col])
+            else:
+                group[key] = row[col]
+        for i, col in self._betas:
+            group = groups[i]
+            self._check(group, "betas", i, last[col])
+            _set(group, "betas", row[col])
+        self._last_row = row
+
+    @property
+    def _last_lr(self) -> list[Any]:  # type: ignore[override]
+        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
+        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
+                                                                             self.optimizer.param_groups]]
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:
+        pass  # computed from the param groups (torch's base class assigns it)
 
     def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> None:
         old = _current(group, key)
@@ -422,7 +440,7 @@ class ScheduleLR(LRScheduler):
             i = step - chunk.start
             if self._unfed is not None and step >= self._unfed:
                 self._warn_unfed()
-        self._write(chunk.values[i].tolist())
+        self._write_fast(chunk.values[i].tolist())
 
     #: a plateau that has seen no metric this many steps after its ``start`` warns once (checked at table
     #: refills, so it costs nothing per step)
