@@ -46,10 +46,10 @@ def optax_rates(p: lrsched.Schedule, metrics: list[float]) -> list[float]:
         return out
 
 
-def bridge_rates(p: lrsched.Schedule, metrics: list[float]) -> list[float]:
+def bridge_rates(p: lrsched.Schedule, metrics: list[float], chunk: int = 4096) -> list[float]:
     """The lr the optimizer holds at each step, with step(metric) after every optimizer step."""
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = lrsched_torch.ScheduleLR(opt, lr=p)
+    sched = lrsched_torch.ScheduleLR(opt, lr=p, chunk=chunk)
     out = []
     for m in metrics:
         out.append(opt.param_groups[0]["lr"])
@@ -82,6 +82,15 @@ def test_same_metric_stream_same_rates_as_lrsched_optax(kw):
         "the plateau must act in this stream"
 
 
+@pytest.mark.parametrize("chunk", [1, 5, 8])
+def test_small_chunks_prefetched_ahead_never_serve_a_stale_plateau_state(chunk):
+    """Chunks of a few steps: the next one is computed ahead on the table's thread; a metric in between makes
+    that prefetch stale, and it must not be served."""
+    p = lrsched.plateau(WARM, factor=0.5, patience=1, start=12, every=2)
+    metrics = metric_stream(seed=7)
+    np.testing.assert_allclose(bridge_rates(p, metrics, chunk), optax_rates(p, metrics), rtol=1e-15, atol=0)
+
+
 def test_the_metric_of_the_last_warmup_update_is_not_counted():
     """plateau(start=W): the metric passed with update W - 1 is ignored, the one with update W counts."""
     p = lrsched.plateau(lrsched.warmup(lrsched.constant(1.0), 4), factor=0.5, patience=0, start=4)
@@ -94,7 +103,7 @@ def test_observe_after_step_attributes_the_metric_to_the_step_just_done():
     p = lrsched.plateau(WARM, factor=0.5, patience=0, start=12, threshold=0.2)
     metrics = metric_stream(seed=3)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = lrsched_torch.ScheduleLR(opt, lr=p)
+    sched = lrsched_torch.ScheduleLR(opt, lr=p, chunk=8)  # prefetched chunks made stale by the metrics
     with jax.enable_x64(True):
         p64 = lrsched.from_config(lrsched.to_config(p))
         state = jax.jit(lambda p: p.init())(p64)

@@ -175,7 +175,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
-        self.__dict__["_bridge"] = _Bridge()
+        self._lrsched = _Bridge()  # kept out of state_dict()
         many = isinstance(lr_lambda, (list, tuple))
         fns = list(lr_lambda) if many else [lr_lambda] * len(optimizer.param_groups)
         if many and len(fns) != len(optimizer.param_groups):
@@ -189,7 +189,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
 
     @property
     def _bridge(self) -> _Bridge:
-        return self.__dict__["_bridge"]
+        return self._lrsched
 
     def _rebuild(self) -> None:
         """One table column per distinct schedule among the factors (groups sharing one share it)."""
@@ -299,7 +299,7 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         self._step_count += 1
         if epoch is None:
             step = self.last_epoch = self.last_epoch + 1
-            b = self.__dict__["_bridge"]
+            b = self._lrsched
             fast, last = b.fast, b.last
             groups = self.optimizer.param_groups
             if fast is None or last is None or groups is not b.seen or len(groups) != b.n_groups:
@@ -307,17 +307,20 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
                 return
             chunk = b.table.current
             i = step - chunk.start
-            if not 0 <= i < chunk.stop - chunk.start:
+            if i == chunk.prefetch_at:
+                b.table.prefetch(chunk.stop)
+            elif not 0 <= i < chunk.stop - chunk.start:
                 chunk = b.table.at(step)
                 i = step - chunk.start
             row = chunk.values[i].tolist()
-            # torch's LambdaLR: base_lr * lr_lambda(step), the factor being value / factor base
-            values = [base * (row[c] / f) for base, c, f in fast]
-            for group, value, old in zip(groups, values, last):
+            values = []
+            for group, (base, c, f), old in zip(groups, fast, last):
+                value = base * (row[c] / f)  # torch's LambdaLR: base_lr * lr_lambda(step), lr_lambda = value / f
                 if group["lr"] is not old:  # a tensor lr, or a value something else wrote
                     self._set(next(j for j, g in enumerate(groups) if g is group), group, value, old)
                 else:
                     group["lr"] = value
+                values.append(value)
             b.last = values
             return
         warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
@@ -343,13 +346,13 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
     def state_dict(self) -> dict[str, Any]:
         """torch's LambdaLR state dict (the factor objects' ``__dict__``: plain data for ScheduleFactor)."""
         state = super().state_dict()
-        state.pop("_bridge", None)
+        state.pop("_lrsched", None)
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """torch's ``load_state_dict``, then the lrs of the loaded step are re-applied (exact resume)."""
         state = dict(state_dict)
-        state.pop("_bridge", None)
+        state.pop("_lrsched", None)
         super().load_state_dict(state)
         for fn in self.lr_lambdas:
             if isinstance(fn, ScheduleFactor) and isinstance(fn.config, dict):

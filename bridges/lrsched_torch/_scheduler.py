@@ -435,7 +435,9 @@ class ScheduleLR(LRScheduler):
         step = self.last_epoch = self.last_epoch + 1
         chunk = self._table.current
         i = step - chunk.start
-        if not 0 <= i < chunk.stop - chunk.start:
+        if i == chunk.prefetch_at:
+            self._table.prefetch(chunk.stop)
+        elif not 0 <= i < chunk.stop - chunk.start:
             chunk = self._table.at(step)
             i = step - chunk.start
             if self._unfed is not None and step >= self._unfed:

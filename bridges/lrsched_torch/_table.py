@@ -11,12 +11,15 @@ step reads its row with one ``tolist()``.
 
 Chunks are immutable snapshots replaced with one attribute assignment, and refills
 take a lock, so any number of threads may read a table while another steps it
-(a monitor thread reading rates during training).
+(a monitor thread reading rates during training). The next chunk is computed ahead
+on a background thread, so the step that crosses into it does not wait.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -140,14 +143,32 @@ class ScheduleColumn(Column):
 
 
 class Chunk:
-    """Values of every column at steps ``start .. stop - 1`` (read-only once published)."""
+    """Values of every column at steps ``start .. stop - 1`` (read-only once published).
 
-    __slots__ = ("start", "stop", "values")
+    A stepping scheduler asks its table to prefetch the next chunk when it reaches
+    index ``prefetch_at`` (-1: never).
+    """
 
-    def __init__(self, start: int, values: np.ndarray) -> None:
+    __slots__ = ("start", "stop", "values", "prefetch_at")
+
+    def __init__(self, start: int, values: np.ndarray, prefetch: bool = False) -> None:
         self.start = start
         self.stop = start + values.shape[0]
         self.values = values
+        self.prefetch_at = values.shape[0] // 4 if prefetch and values.shape[0] > 1 else -1
+
+
+_worker_lock = threading.Lock()
+_worker: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One background thread (per process: a forked child gets its own) that computes prefetched chunks."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker[0] != os.getpid():
+            _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrsched_torch-table"))
+        return _worker[1]
 
 
 class Table:
@@ -158,19 +179,29 @@ class Table:
     jump on resume) computes a chunk starting there; the last two chunks are kept,
     so a reader at another step does not make the stepping thread recompute.
 
+    With `prefetch`, ``prefetch(start)`` (called by the schedulers a quarter into
+    each chunk) computes the next chunk on a background thread, so the step that
+    crosses into it only takes the finished array: no refill stalls a step. numpy
+    and XLA release the GIL while they compute, so the training thread keeps
+    running meanwhile.
+
     Args:
       columns: what to compute (see :class:`Column`).
       chunk: steps per chunk.
+      prefetch: compute the next chunk in the background (see above).
     """
 
-    def __init__(self, columns: Sequence[Column], chunk: int = 4096) -> None:
+    def __init__(self, columns: Sequence[Column], chunk: int = 4096, prefetch: bool = True) -> None:
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.columns = list(columns)
         self.chunk = int(chunk)
+        self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
         self._previous = self.current
+        self._generation = 0  # bumped when columns change (a plateau's state): pending prefetches are stale
+        self._pending: tuple[int, int, int, Future] | None = None  # (start, generation, pid, future)
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
                  ) -> Chunk:
@@ -184,7 +215,27 @@ class Table:
             else:
                 values[:, j] = column.compute(steps)
         values.flags.writeable = False
-        return Chunk(start, values)
+        return Chunk(start, values, self.prefetching)
+
+    def prefetch(self, start: int) -> None:
+        """Start computing the chunk at `start` on the background thread (no-op if already pending)."""
+        if not self.prefetching:
+            return
+        with self._lock:
+            pending = self._pending
+            if pending is not None and pending[0] == start and pending[1] == self._generation:
+                return
+            self._pending = (start, self._generation, os.getpid(), _executor().submit(self._compute, start))
+
+    def _take(self, step: int) -> Chunk | None:
+        """The prefetched chunk starting at `step`, if one is pending for it (waits for it to finish)."""
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] != step or pending[1] != self._generation or pending[2] != os.getpid():
+            return None
+        try:
+            return pending[3].result()
+        except Exception:  # noqa: BLE001 - computed again below, where the error (if any) surfaces
+            return None
 
     def at(self, step: int) -> Chunk:
         """The chunk holding `step` (negative steps count as 0)."""
@@ -196,7 +247,8 @@ class Table:
             for chunk in (self.current, self._previous):
                 if chunk.start <= step < chunk.stop:
                     return chunk
-            chunk = self._compute(step)
+            taken = self._take(step)
+            chunk = taken if taken is not None else self._compute(step)
             self._previous, self.current = self.current, chunk
             return chunk
 
@@ -208,6 +260,8 @@ class Table:
         """
         start = max(int(start), 0)
         with self._lock:
+            self._generation += 1
+            self._pending = None
             chunk = self._compute(start, self.current, given)
             self._previous, self.current = chunk, chunk  # the old values are stale for every step
 
