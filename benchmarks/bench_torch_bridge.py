@@ -52,10 +52,10 @@ def optimizer(groups: int) -> torch.optim.Optimizer:
 
 
 def cases() -> dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
-    import lrsched
     import lrsched_torch
     from lrsched_torch import lr_scheduler as dl
 
+    import lrsched
     from lrsched.compat import torch as tc
 
     def bases(o):

@@ -3,7 +3,9 @@ optimizer, configs that torch.load(weights_only=True) reads, and tables read fro
 
 from __future__ import annotations
 
+import copy
 import io
+import pickle
 import sys
 import threading
 import warnings
@@ -371,3 +373,29 @@ def test_a_monitor_thread_reads_rates_while_training_steps():
     assert not errors, errors[:3]
     assert seen and set(seen) == {4}
     assert lrs(opt)[0] == pytest.approx(float(lrsched.evaluate(lrsched.cosine(0.1, 4000), [3950])[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.plateau(lrsched.cosine(0.1, 300), patience=0),
+                                       momentum=lrsched.linear(0.95, 0.85, 300), chunk=64),
+    lambda o: lrsched_torch.lambda_lr(o, lrsched.cosine(0.1, 300)),
+    lambda o: dl.OneCycleLR(o, 0.1, total_steps=300),
+    lambda o: dl.StepLR(o, 7, 0.5),
+], ids=["ScheduleLR-plateau", "lambda_lr", "OneCycleLR", "StepLR"])
+def test_deepcopy_and_pickle_of_a_running_scheduler(make):
+    sched = make(sgd())
+    plateau = sched.__class__ is lrsched_torch.ScheduleLR
+
+    def run(s, n, first):
+        out = []
+        for k in range(first, first + n):
+            s.step(*([1.0 + (k % 3)] if plateau else []))
+            out.append(lrs(s.optimizer))
+        return out
+
+    run(sched, 100, 0)
+    clones = (copy.deepcopy(sched), pickle.loads(pickle.dumps(sched)))
+    want = run(sched, 150, 100)
+    for clone in clones:
+        assert run(clone, 150, 100) == want
+    assert len({tuple(x) for x in want}) > 10

@@ -106,6 +106,12 @@ class PlateauColumn(Column):
             state = _state_from_python(state, saved_state)
         self.state = state
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: plain data, rebuilt in float64
+        return {"config": self.config, "saved": self.saved()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"], state["saved"])  # type: ignore[misc]
+
     def compute(self, steps: np.ndarray) -> np.ndarray:
         return np.asarray(on_cpu(jitted("plateau_values"), self.plateau, self.state, steps), dtype=np.float64)
 

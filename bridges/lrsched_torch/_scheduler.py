@@ -237,8 +237,7 @@ class ScheduleLR(LRScheduler):
         self._momentum_configs = [None if s is None else described.setdefault(id(s), describe(s)) for s in moms]
         # how a param group added later gets its schedules: one schedule for all groups follows it; a
         # schedule per group cannot (None: a clear error at the next step)
-        self._grow: tuple[Any, Any] = (self._follow(self._lr_configs) if _is_single(lr) else None,
-                                       self._follow(self._momentum_configs) if _is_single(momentum) else None)
+        self._single = (_is_single(lr), _is_single(momentum))
         for i, c in enumerate(self._momentum_configs):
             if c is not None and is_plateau(c):
                 raise ValueError(
@@ -307,10 +306,14 @@ class ScheduleLR(LRScheduler):
         self._seen_groups: Any = None  # the param_groups list of the last write (None: do not check it)
         self._last_row: list[float] | None = None
 
-    @staticmethod
-    def _follow(configs: list[Any]) -> Any:
+    def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
+        """The schedule config of a param group added later: (has one, config). One schedule for every group
+        gives it that schedule; a schedule per group gives it none (``(False, None)``: an error)."""
+        configs = self._lr_configs if what == "lr" else self._momentum_configs
         first = next((c for c in configs if c is not None), None)
-        return None if first is None else (lambda group: first)
+        if first is None:
+            return True, None
+        return (True, first) if self._single[0 if what == "lr" else 1] else (False, None)
 
     def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
         """The optimizer's number of param groups changed since the last write."""
@@ -320,22 +323,20 @@ class ScheduleLR(LRScheduler):
                 f"{type(self).__name__}: the optimizer has {n} param groups, but this scheduler was built for "
                 f"{before}. Build the scheduler for the optimizer's current param groups"
             )
-        grow_lr, grow_momentum = self._grow
-        stuck = [what for what, configs, grow in (("lr", self._lr_configs, grow_lr),
-                                                  ("momentum", self._momentum_configs, grow_momentum))
-                 if grow is None and any(c is not None for c in configs)]
+        new = [(self._grow(group, "lr"), self._grow(group, "momentum")) for group in groups[before:]]
+        stuck = sorted({what for pair in new for what, (ok, _) in zip(("lr", "momentum"), pair) if not ok})
         if stuck:
             raise ValueError(
                 f"{type(self).__name__}: param group {before} was added to the optimizer after this scheduler was "
                 f"built with one {' and '.join(stuck)} schedule per group, so it has no schedule. Build the "
                 "scheduler after the last add_param_group, or give one schedule for every group"
             )
-        for group in groups[before:]:  # one schedule for every group: the new groups follow it too
+        for group, ((_, lr), (_, momentum)) in zip(groups[before:], new):
             initial = group["lr"]
             group.setdefault("initial_lr", initial.clone() if isinstance(initial, torch.Tensor) else initial)
             self.base_lrs.append(group["initial_lr"])
-            self._lr_configs.append(None if grow_lr is None else grow_lr(group))
-            self._momentum_configs.append(None if grow_momentum is None else grow_momentum(group))
+            self._lr_configs.append(lr)
+            self._momentum_configs.append(momentum)
         self._build(self.optimizer, self._saved_plateaus())
 
     # ------------------------------------------------------------------ stepping

@@ -128,6 +128,9 @@ class ScheduleColumn(Column):
         self.numpy = isinstance(config, dict) and _numpy.supported(config)
         self._schedule: lrsched.Schedule | None = None
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: the config; the float64 schedule is rebuilt
+        return {"config": self.config, "numpy": self.numpy, "_schedule": None}
+
     def compute(self, steps: np.ndarray) -> np.ndarray:
         if self.numpy:
             out = _numpy.values(self.config, steps)
@@ -202,6 +205,16 @@ class Table:
         self._previous = self.current
         self._generation = 0  # bumped when columns change (a plateau's state): pending prefetches are stale
         self._pending: tuple[int, int, int, Future] | None = None  # (start, generation, pid, future)
+
+    def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no pending future
+        state = dict(self.__dict__)
+        del state["_lock"]
+        state["_pending"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
                  ) -> Chunk:

@@ -132,9 +132,16 @@ class _TorchScheduler(ScheduleLR):
             lrs = [make_lr(b) for b in bases]
         ScheduleLR.__init__(self, optimizer, lr=lrs, momentum=momentum, last_epoch=last_epoch)
         self.base_lrs = [_copy(b) for b in bases]
-        if make_lr is not None:  # a param group added later gets the schedule for its own initial lr
-            self._grow = (lambda group: describe(make_lr(_float(group.get("initial_lr", group["lr"])))),
-                          None if momentum is None else self._grow[1])
+
+    def _make_lr(self, base: float) -> Any:
+        """The lr schedule of a param group with initial lr `base` (None: torch's arguments give it none)."""
+        return None
+
+    def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
+        if what == "lr":  # a param group added later gets the schedule for its own initial lr
+            s = self._make_lr(_float(group.get("initial_lr", group["lr"])))
+            return (False, None) if s is None else (True, describe(s))
+        return (not any(c is not None for c in self._momentum_configs), None)
 
 
 # ------------------------------------------------------------------ the recursive family
@@ -148,9 +155,10 @@ class StepLR(_TorchScheduler):
     def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self.step_size, self.gamma = step_size, gamma
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.StepLR(b, step_size, gamma), last_epoch, _initial_lrs(optimizer,
-                                                                                                   last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().StepLR(base, self.step_size, self.gamma)
 
 
 class MultiStepLR(_TorchScheduler):
@@ -163,9 +171,10 @@ class MultiStepLR(_TorchScheduler):
         milestones = list(milestones)
         self.milestones = collections.Counter(milestones)
         self.gamma = gamma
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.MultiStepLR(b, milestones, gamma), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().MultiStepLR(base, sorted(self.milestones.elements()), self.gamma)
 
 
 class ConstantLR(_TorchScheduler):
@@ -178,9 +187,10 @@ class ConstantLR(_TorchScheduler):
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor, self.total_iters = factor, total_iters
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.ConstantLR(b, factor, total_iters), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().ConstantLR(base, self.factor, self.total_iters)
 
 
 class LinearLR(_TorchScheduler):
@@ -195,9 +205,10 @@ class LinearLR(_TorchScheduler):
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.LinearLR(b, start_factor, end_factor, total_iters), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().LinearLR(base, self.start_factor, self.end_factor, self.total_iters)
 
 
 class ExponentialLR(_TorchScheduler):
@@ -207,8 +218,10 @@ class ExponentialLR(_TorchScheduler):
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.ExponentialLR(b, gamma), last_epoch, _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().ExponentialLR(base, self.gamma)
 
 
 class PolynomialLR(_TorchScheduler):
@@ -219,9 +232,10 @@ class PolynomialLR(_TorchScheduler):
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
         self.total_iters, self.power = total_iters, power
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.PolynomialLR(b, total_iters, power), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().PolynomialLR(base, self.total_iters, self.power)
 
 
 class CosineAnnealingLR(_TorchScheduler):
@@ -232,9 +246,10 @@ class CosineAnnealingLR(_TorchScheduler):
                  last_epoch: int = -1) -> None:
         self.T_max, self.eta_min = T_max, eta_min
         self._multiplicative = eta_min == 0  # with eta_min the recursive form is affine, not a factor
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.CosineAnnealingLR(b, T_max, eta_min), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().CosineAnnealingLR(base, self.T_max, self.eta_min)
 
 
 # ------------------------------------------------------------------ the absolute family
@@ -255,9 +270,10 @@ class CosineAnnealingWarmRestarts(_TorchScheduler):
         if not isinstance(eta_min, (float, int)):
             raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
-        tc = _tc()
-        self._drive(optimizer, lambda b: tc.CosineAnnealingWarmRestarts(b, T_0, T_mult, eta_min), last_epoch,
-                    _initial_lrs(optimizer, last_epoch))
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().CosineAnnealingWarmRestarts(base, self.T_0, self.T_mult, self.eta_min)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step, or go to `epoch` (fractional allowed; not deprecated here, as in torch)."""
@@ -452,10 +468,13 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
                for g, m in zip(optimizer.param_groups, self.min_lrs)]
         bases = [_float(g["lr"]) for g in optimizer.param_groups]
         self._drive(optimizer, None, -1, bases, lrs=lrs)
-        if self.default_min_lr is not None:
-            default = float(self.default_min_lr)
-            self._grow = (lambda group: describe(tc.ReduceLROnPlateau(_float(group["lr"]), min_lr=default, **kw)),
-                          None)
+
+    def _make_lr(self, base: float) -> Any:
+        if self.default_min_lr is None:
+            return None
+        return _tc().ReduceLROnPlateau(base, mode=self.mode, factor=self.factor, patience=self.patience,
+                                       threshold=self.threshold, threshold_mode=self.threshold_mode,
+                                       cooldown=self.cooldown, min_lr=float(self.default_min_lr), eps=self.eps)
 
     def _initial_step(self) -> None:
         self._last_row = None
