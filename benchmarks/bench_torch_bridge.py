@@ -124,12 +124,48 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
                            "setup_bridge_s": setup_bridge}
     for side, t in times.items():
         us = t / 1000.0
+        tenth = max(steps // 10, 1)
         row[side] = {"mean_us": float(us.mean()), "median_us": float(np.median(us)),
                      "p99_us": float(np.percentile(us, 99)), "p999_us": float(np.percentile(us, 99.9)),
-                     "max_us": float(us.max()), "full_gc": counter.full[side], "any_gc": counter.any[side]}
+                     "max_us": float(us.max()), "full_gc": counter.full[side], "any_gc": counter.any[side],
+                     "total_s": float(us.sum() / 1e6), "first_tenth_s": float(us[:tenth].sum() / 1e6)}
+    # the bridge's table refills: the steps that cross into a new chunk (the next chunk is
+    # prefetched on a background thread, which a pure-Python stepping loop starves of the GIL)
+    size = getattr(getattr(bridge, "_table", None), "chunk", None) or bridge._lrsched.table.chunk
+    boundary = np.arange(size - 1, steps, size)
+    for side, t in times.items():
+        us = t / 1000.0
+        row[side]["boundary_median_us"] = float(np.median(us[boundary])) if boundary.size else 0.0
+        row[side]["boundary_max_us"] = float(us[boundary].max()) if boundary.size else 0.0
+        rest = np.delete(us, boundary)
+        row[side]["max_off_boundary_us"] = float(rest.max())
     for stat in ("mean_us", "median_us", "p99_us", "max_us"):
         row[f"ratio_{stat[:-3]}"] = row["bridge"][stat] / row["torch"][stat]
     return row
+
+
+def scaling_table(rows: list[dict]) -> list[dict]:
+    """Growth exponents: mean step() cost ~ groups**b (least squares on log-log), total time ~ steps**b
+    (from the first tenth of the run to all of it)."""
+    out = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        mine = sorted((r for r in rows if r["case"] == name), key=lambda r: r["groups"])
+        entry: dict[str, Any] = {"case": name}
+        for side in ("torch", "bridge"):
+            if len(mine) >= 2:
+                g = np.log([r["groups"] for r in mine])
+                c = np.log([r[side]["mean_us"] for r in mine])
+                entry[f"{side}_groups_exponent"] = float(np.polyfit(g, c, 1)[0])
+            ratios = [r[side]["total_s"] / r[side]["first_tenth_s"] for r in mine]
+            entry[f"{side}_steps_exponent"] = float(np.mean([math.log(x) / math.log(10) for x in ratios]))
+            entry[f"{side}_us"] = {r["groups"]: r[side]["mean_us"] for r in mine}
+        out.append(entry)
+    print(f"\n{'growth exponents':<31}{'groups: torch':>14}{'bridge':>8}{'steps: torch':>14}{'bridge':>8}")
+    for e in out:
+        print(f"{e['case']:<31}{e.get('torch_groups_exponent', float('nan')):>14.2f}"
+              f"{e.get('bridge_groups_exponent', float('nan')):>8.2f}{e['torch_steps_exponent']:>14.2f}"
+              f"{e['bridge_steps_exponent']:>8.2f}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -148,7 +184,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     all_cases = cases()
     names = args.cases or list(all_cases)
     header = (f"{'case':<31}{'groups':>6}{'torch mean':>11}{'bridge mean':>12}{'mean':>6}{'median':>7}"
-              f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'full GC t/b':>12}")
+              f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'refill med/max us':>18}"
+              f"{'full GC t/b':>12}")
     print(f"load average: {os.getloadavg()}")
     print(header)
     print("-" * len(header))
@@ -162,12 +199,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 t, b = row["torch"], row["bridge"]
                 print(f"{name:<31}{groups:>6}{t['mean_us']:>11.2f}{b['mean_us']:>12.2f}{row['ratio_mean']:>6.2f}"
                       f"{row['ratio_median']:>7.2f}{row['ratio_p99']:>6.2f}{row['ratio_max']:>6.2f}"
-                      f"{t['max_us']:>13.0f}{b['max_us']:>14.0f}{t['full_gc']:>6}/{b['full_gc']:<5}", flush=True)
+                      f"{t['max_us']:>13.0f}{b['max_us']:>14.0f}"
+                      f"{b['boundary_median_us']:>10.0f}/{b['boundary_max_us']:<7.0f}"
+                      f"{t['full_gc']:>6}/{b['full_gc']:<5}", flush=True)
     finally:
         gc.callbacks.remove(counter)
+    scaling = scaling_table(rows)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "torch_bridge", "machine": platform.platform(),
+    out.write_text(json.dumps({"benchmark": "torch_bridge", "scaling": scaling, "machine": platform.platform(),
                                "processor": platform.processor(), "torch": torch.__version__,
                                "loadavg": os.getloadavg(), "steps": args.steps, "chunk": args.chunk,
                                "rows": rows}, indent=2))

@@ -135,3 +135,35 @@ def test_jax_is_not_needed_for_numpy_tables(monkeypatch):
     with jax.enable_x64(True):
         want = float(lrsched.evaluate(lrsched.from_config(lrsched.to_config(COMPAT["OneCycleLR"])), [1000])[0])
     assert opt.param_groups[0]["lr"] == pytest.approx(want, rel=1e-15)
+
+
+PROPORTIONAL = [
+    (tc.OneCycleLR(0.1, total_steps=1001), tc.OneCycleLR(0.3, total_steps=1001), True),
+    (tc.StepLR(0.1, 30, 0.3), tc.StepLR(0.25, 30, 0.3), True),
+    (tc.StepLR(0.1, 30, 0.3), tc.StepLR(0.1, 31, 0.3), False),
+    (tc.LinearLR(0.1, 0.2, 0.9, 33), tc.LinearLR(0.7, 0.2, 0.9, 33), True),
+    (tc.ConstantLR(0.1, 0.25, 17), tc.ConstantLR(0.1, 0.3, 17), False),
+    (COMPAT["SequentialLR"], tc.SequentialLR([tc.LinearLR(0.3, 0.1, total_iters=9), tc.CosineAnnealingLR(0.3, 300),
+                                              tc.ExponentialLR(0.3, 0.99)], [9, 300]), True),
+    (lrsched.warmup(lrsched.cosine(0.1, 500), 50, 0.01), lrsched.warmup(lrsched.cosine(0.2, 500), 50, 0.02), True),
+    (lrsched.warmup(lrsched.cosine(0.1, 500), 50, 0.01), lrsched.warmup(lrsched.cosine(0.2, 500), 50, 0.01), False),
+    (tf.get_scheduler("linear", 0.1, 50, 1000), tf.get_scheduler("linear", 0.4, 50, 1000), True),
+    (lrsched.cosine(0.1, 100), lrsched.cosine(-0.1, 100), False),
+    (lrsched.clip(lrsched.cosine(0.1, 100), 0.01, 0.05), lrsched.clip(lrsched.cosine(0.2, 100), 0.02, 0.1), True),
+]
+
+
+@pytest.mark.parametrize("a,b,proportional", PROPORTIONAL)
+def test_proportional_columns_are_one_evaluation_and_a_product(a, b, proportional):
+    ca, cb = lrsched.to_config(a), lrsched.to_config(b)
+    r = _numpy.proportion(ca, cb)
+    assert (r is not None) == proportional
+    from lrsched_torch._table import ScheduleColumn, Table
+
+    table = Table([ScheduleColumn(ca), ScheduleColumn(cb)], chunk=600)
+    assert len(table._jobs) == (1 if proportional else 2)
+    steps = np.arange(0, 1200)
+    got = np.array([table.row(int(k)) for k in steps])
+    for j, c in enumerate((ca, cb)):
+        want = evaluate64(c, steps)
+        np.testing.assert_allclose(got[:, j], want, rtol=6e-16, atol=1e-300)

@@ -307,9 +307,10 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
                 return
             chunk = b.table.current
             i = step - chunk.start
-            if i == chunk.prefetch_at:
-                b.table.prefetch(chunk.stop)
-            elif not 0 <= i < chunk.stop - chunk.start:
+            if 0 <= i < chunk.stop - chunk.start:
+                if i >= chunk.prefetch_at:
+                    b.table.work(chunk)  # one column of the next chunk
+            else:
                 chunk = b.table.at(step)
                 i = step - chunk.start
             row = chunk.values[i].tolist()

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["values", "supported"]
+__all__ = ["values", "supported", "proportion"]
 
 F64 = np.float64
 I64 = np.int64
@@ -252,22 +252,29 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
 
 
 def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> np.ndarray:
+    """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
+    element, a fraction of the work: a table chunk usually lies within one segment)."""
     t = np.minimum(*_common(t, total - 1))
-    out: np.ndarray | None = None
-    start = (np.zeros((), I64), np.zeros((), F64))
-    for i, end in enumerate(ends):
-        (s_n, s_f), (e_n, e_f) = start, end
+    starts = [(np.zeros((), I64), np.zeros((), F64))] + ends[:-1]
+    # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one)
+    which = np.zeros(t.shape, np.intp)
+    for i in range(1, len(ends)):
+        s_n, s_f = starts[i]
+        which[np.subtract(*_common(t, s_n)).astype(F64) - s_f > 0] = i
+    out = np.empty(t.shape, F64)
+    for i, ((s_n, s_f), (e_n, e_f)) in enumerate(zip(starts, ends)):
+        here = which == i
+        if not here.any():
+            continue
+        ti = t[here]
         length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)
-        since = np.subtract(*_common(t, s_n)).astype(F64) - s_f
-        until = np.subtract(*_common(e_n, t)).astype(F64) + e_f
+        since = np.subtract(*_common(ti, s_n)).astype(F64) - s_f
+        until = np.subtract(*_common(e_n, ti)).astype(F64) + e_f
         valid = length > 0
         safe = np.where(valid, length, 1.0)
         done = np.where(valid, np.clip(since, 0.0, safe) / safe, 1.0)
         left = np.where(valid, np.clip(until, 0.0, safe) / safe, 0.0)
-        piece = _anneal(kind, values[i], values[i + 1], done, left)
-        out = piece if out is None else np.where(since > 0, piece, out)
-        start = end
-    assert out is not None
+        out[here] = _anneal(kind, values[i], values[i + 1], done, left)
     return out
 
 
@@ -293,14 +300,19 @@ def _one_cycle_momentum(c, t):
 @_evaluator("warmup_cosine")
 def _warmup_cosine(c, t):
     t, w = _common(t, _num(c["warmup_steps"]))
-    up = _lerp(c["init_value"], c["peak_value"], *_phase(t, w))
-    _, left = _phase(t - w, np.subtract(*_common(_num(c["total_steps"]), w)))
-    end = _f(c["end_value"])
-    shape = _cos_anneal(left)
-    if c.get("exponent") is not None:
-        shape = _power(shape, c["exponent"])
-    down = end + (_f(c["peak_value"]) - end) * shape
-    return np.where(t < w, up, down)
+    out = np.empty(t.shape, F64)
+    rising = t < w
+    if rising.any():
+        out[rising] = _lerp(c["init_value"], c["peak_value"], *_phase(t[rising], w))
+    falling = ~rising
+    if falling.any():
+        _, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
+        end = _f(c["end_value"])
+        shape = _cos_anneal(left)
+        if c.get("exponent") is not None:
+            shape = _power(shape, c["exponent"])
+        out[falling] = end + (_f(c["peak_value"]) - end) * shape
+    return out
 
 
 @_evaluator("wsd")
@@ -340,17 +352,21 @@ def _cosine_annealing(c, t):
 @_evaluator("warmup")
 def _warmup(c, t):
     t, steps = _common(t, _num(c["steps"]))
-    after = _eval(c["schedule"], t - steps)
-    done, left = _phase(t, steps)
-    init = _f(c["init_value"])
-    kind = c.get("kind", "linear")
-    if kind == "linear":
-        ramp = init * left + after * done
-    elif kind == "cosine":
-        ramp = after + (init - after) * _cos_anneal(left)
-    else:
-        ramp = np.broadcast_to(init, after.shape)
-    return np.where(t < steps, ramp, after)
+    out = np.array(np.broadcast_to(_eval(c["schedule"], t - steps), t.shape), F64)
+    ramping = t < steps  # the ramp only where it is used (the same arithmetic per element)
+    if ramping.any():
+        tr, after = t[ramping], out[ramping]
+        done, left = _phase(tr, steps)
+        init = _f(c["init_value"])
+        kind = c.get("kind", "linear")
+        if kind == "linear":
+            ramp = init * left + after * done
+        elif kind == "cosine":
+            ramp = after + (init - after) * _cos_anneal(left)
+        else:
+            ramp = np.broadcast_to(init, after.shape)
+        out[ramping] = ramp
+    return out
 
 
 @_evaluator("join")
@@ -395,6 +411,96 @@ def _add(c, t):
 @_evaluator("mul")
 def _mul(c, t):
     return _eval(c["left"], t) * _eval(c["right"], t)
+
+
+# ------------------------------------------------------------------------ proportional schedules
+
+# The fields each type is homogeneous of degree one in: scaling all of them by r scales every value by r
+# (one_cycle(peak) = peak * one_cycle(1), warmup(r s, init r v) = r warmup(s, init v), ...). Nested schedules
+# listed here scale with them. Schedules of one structure that differ only there (a torch scheduler's
+# per-group copies, lambda_lr's per-group schedules) are one evaluation and a multiplication.
+_SCALE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",), "linear": ("init_value", "end_value"), "polynomial": ("init_value", "end_value"),
+    "cosine": ("init_value", "end_value"), "exponential": ("init_value", "end_value"),
+    "step_decay": ("init_value",), "multistep": ("init_value",), "inverse_sqrt": ("init_value",),
+    "inverse_time": ("init_value",), "piecewise_constant": ("values",), "piecewise_linear": ("values",),
+    "cyclic": ("base_value", "peak_value"), "one_cycle": ("peak_value",),
+    "one_cycle_momentum": ("base_value", "peak_value"),
+    "warmup_cosine": ("peak_value", "init_value", "end_value"), "wsd": ("peak_value", "init_value", "end_value"),
+    "tanh": ("init_value", "end_value"), "torch.CosineAnnealingLR": ("base_lr", "eta_min"),
+    "warmup": ("schedule", "init_value"), "join": ("schedules",), "shift": ("schedule",),
+    "clip": ("schedule", "min_value", "max_value"), "add": ("left", "right"),
+}
+
+
+class _NotProportional(Exception):
+    pass
+
+
+def _ratio_of(a: Any, b: Any, ratio: list[float | None]) -> None:
+    """Scaled leaves: record b / a in `ratio[0]` (all must agree); a nested schedule recurses."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        r = _proportion(a, b)
+        if r is None:
+            raise _NotProportional
+        _agree(ratio, r)
+    elif isinstance(a, list) or isinstance(b, list):
+        if not (isinstance(a, list) and isinstance(b, list)) or len(a) != len(b):
+            raise _NotProportional
+        for x, y in zip(a, b):
+            _ratio_of(x, y, ratio)
+    elif a is None or b is None:
+        if a is not b:
+            raise _NotProportional
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if a == 0 or b == 0:
+            if a != b:
+                raise _NotProportional
+        else:
+            _agree(ratio, float(b) / float(a))
+    else:
+        raise _NotProportional
+
+
+def _agree(ratio: list[float | None], r: float) -> None:
+    if ratio[0] is None:
+        ratio[0] = r
+    elif ratio[0] != r:
+        raise _NotProportional
+
+
+def _proportion(a: Any, b: Any) -> float | None:
+    if not (isinstance(a, dict) and isinstance(b, dict)) or a.get("type") != b.get("type") or a.keys() != b.keys():
+        return None
+    kind = a["type"]
+    try:
+        if kind == "mul":  # (r1 left) * (r2 right) = r1 r2 (left * right)
+            factors = []
+            for side in ("left", "right"):
+                ratio: list[float | None] = [None]
+                _ratio_of(a[side], b[side], ratio)
+                factors.append(1.0 if ratio[0] is None else ratio[0])
+            return factors[0] * factors[1]
+        scaled = _SCALE_FIELDS.get(kind)
+        if scaled is None:
+            return None
+        ratio = [None]
+        for key in a:
+            if key == "type" or key == "lrsched_config":
+                continue
+            if key in scaled:
+                _ratio_of(a[key], b[key], ratio)
+            elif a[key] != b[key]:
+                return None
+        return 1.0 if ratio[0] is None else ratio[0]
+    except _NotProportional:
+        return None
+
+
+def proportion(a: Any, b: Any) -> float | None:
+    """``r > 0`` with ``b(t) == r * a(t)`` at every step (within rounding), from the configs; else None."""
+    r = _proportion(a, b)
+    return r if r is not None and r > 0 and np.isfinite(r) else None
 
 
 # ------------------------------------------------------------------------------ API

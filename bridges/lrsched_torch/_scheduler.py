@@ -196,7 +196,8 @@ class ScheduleLR(LRScheduler):
       momentum: the momentum schedule, in the same forms (None: not driven).
       sync_metric: average the metric over ranks with ``torch.distributed``
         (all-reduce) before the plateau sees it, so every rank decides alike.
-      chunk: steps per table chunk.
+      chunk: steps per table chunk (default: 1024 when every schedule has a numpy
+        evaluator, else 4096; at least 256 per distinct schedule).
       last_epoch: as in torch (``-1`` starts a new run; otherwise the groups
         need ``'initial_lr'`` and the scheduler starts at step ``last_epoch + 1``).
 
@@ -218,19 +219,19 @@ class ScheduleLR(LRScheduler):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, lr: Any = None, momentum: Any = None, *,
-                 sync_metric: bool = False, chunk: int = 4096, last_epoch: int = -1) -> None:
+                 sync_metric: bool = False, chunk: int | None = None, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"{type(self).__name__}(optimizer=...): {type(optimizer).__name__} is not a torch "
                             "Optimizer")
         if lr is None and momentum is None:
             raise ValueError(f"{type(self).__name__}: give an lr schedule, a momentum schedule, or both")
-        if int(chunk) < 1:
+        if chunk is not None and int(chunk) < 1:
             raise ValueError(f"ScheduleLR(chunk={chunk}): the number of steps per table chunk must be >= 1")
         groups = optimizer.param_groups
         lrs = _assign(groups, lr, "lr")
         moms = _assign(groups, momentum, "momentum")
         self.sync_metric = bool(sync_metric)
-        self.chunk = int(chunk)
+        self.chunk = None if chunk is None else int(chunk)
         # what state_dict saves: per group the config (or the schedule when it has none)
         described: dict[int, Any] = {}
         self._lr_configs = [None if s is None else described.setdefault(id(s), describe(s)) for s in lrs]
@@ -436,9 +437,10 @@ class ScheduleLR(LRScheduler):
         step = self.last_epoch = self.last_epoch + 1
         chunk = self._table.current
         i = step - chunk.start
-        if i == chunk.prefetch_at:
-            self._table.prefetch(chunk.stop)
-        elif not 0 <= i < chunk.stop - chunk.start:
+        if 0 <= i < chunk.stop - chunk.start:
+            if i >= chunk.prefetch_at:
+                self._table.work(chunk)  # one column of the next chunk
+        else:
             chunk = self._table.at(step)
             i = step - chunk.start
             if self._unfed is not None and step >= self._unfed:
@@ -534,7 +536,7 @@ class ScheduleLR(LRScheduler):
         # the new plateau values for the current chunk (or from the current step), in the same JAX call
         chunk, now = self._table.current, max(self.last_epoch, 0)
         start = chunk.start if chunk.start <= now < chunk.stop else now
-        steps = np.arange(start, start + self.chunk, dtype=np.int64)
+        steps = np.arange(start, start + self._table.chunk, dtype=np.int64)
         fresh = {c: self._plateau(c).feed(value, step, steps) for c in self._plateau_columns}
         self._table.refresh(start, fresh)
 
@@ -634,7 +636,8 @@ class ScheduleLR(LRScheduler):
                 order.append(p)
         self._lr_configs, self._momentum_configs = lr_configs, momentum_configs
         self.sync_metric = bool(state_dict.get("sync_metric", self.sync_metric))
-        self.chunk = int(state_dict.get("chunk", self.chunk))
+        chunk = state_dict.get("chunk", self.chunk)
+        self.chunk = None if chunk is None else int(chunk)
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
         self._build(self.optimizer, [saved_states[p] for p in order])

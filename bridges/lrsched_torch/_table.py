@@ -11,15 +11,14 @@ step reads its row with one ``tolist()``.
 
 Chunks are immutable snapshots replaced with one attribute assignment, and refills
 take a lock, so any number of threads may read a table while another steps it
-(a monitor thread reading rates during training). The next chunk is computed ahead
-on a background thread, so the step that crosses into it does not wait.
+(a monitor thread reading rates during training). The next chunk is computed ahead,
+one column (one distinct schedule) per step, so no single step pays for a refill
+of every schedule at once.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -148,8 +147,9 @@ class ScheduleColumn(Column):
 class Chunk:
     """Values of every column at steps ``start .. stop - 1`` (read-only once published).
 
-    A stepping scheduler asks its table to prefetch the next chunk when it reaches
-    index ``prefetch_at`` (-1: never).
+    A stepping scheduler calls ``table.work(chunk)`` at every step from index
+    ``prefetch_at`` on; the table sets ``prefetch_at`` to the end once the next
+    chunk is ready (or when it does not prefetch).
     """
 
     __slots__ = ("start", "stop", "values", "prefetch_at")
@@ -158,58 +158,98 @@ class Chunk:
         self.start = start
         self.stop = start + values.shape[0]
         self.values = values
-        self.prefetch_at = values.shape[0] // 4 if prefetch and values.shape[0] > 1 else -1
+        n, k = values.shape
+        self.prefetch_at = n // 4 if prefetch and n > 1 and k > 0 else n
 
 
-_worker_lock = threading.Lock()
-_worker: tuple[int, ThreadPoolExecutor] | None = None
+NUMPY_CHUNK = 1024
+JAX_CHUNK = 4096
 
 
-def _executor() -> ThreadPoolExecutor:
-    """One background thread (per process: a forked child gets its own) that computes prefetched chunks."""
-    global _worker
-    with _worker_lock:
-        if _worker is None or _worker[0] != os.getpid():
-            _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrsched_torch-table"))
-        return _worker[1]
+class _Next:
+    """The chunk after the current one, computed one column per step."""
+
+    __slots__ = ("start", "generation", "values", "done")
+
+    def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
+        self.start, self.generation, self.values, self.done = start, generation, values, 0
 
 
 class Table:
     """Values of several columns, computed `chunk` steps at a time from the first step asked for.
 
     ``table.at(step)`` is the chunk holding `step`; ``table.row(step)`` its values
-    as a tuple of floats. A step outside the current chunk (the next chunk, or a
-    jump on resume) computes a chunk starting there; the last two chunks are kept,
-    so a reader at another step does not make the stepping thread recompute.
+    as a tuple of floats. A step outside the current chunk (a jump on resume)
+    computes a chunk starting there; the last two chunks are kept, so a reader at
+    another step does not make the stepping thread recompute.
 
-    With `prefetch`, ``prefetch(start)`` (called by the schedulers a quarter into
-    each chunk) computes the next chunk on a background thread, so the step that
-    crosses into it only takes the finished array: no refill stalls a step. numpy
-    and XLA release the GIL while they compute, so the training thread keeps
-    running meanwhile.
+    With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
+    each chunk on, and every such call computes one column of the next chunk: the
+    refill is spread over as many steps as there are distinct schedules, so no
+    single step pays for all of them, and the step that crosses into the next
+    chunk finds it ready. A numpy schedule proportional to an earlier column (the
+    same schedule for another group's lr: ``tc.StepLR(0.2, ...)`` next to
+    ``tc.StepLR(0.1, ...)``) is that column times a factor, not an evaluation.
 
     Args:
       columns: what to compute (see :class:`Column`).
-      chunk: steps per chunk.
-      prefetch: compute the next chunk in the background (see above).
+      chunk: steps per chunk (None: 1024 when every column is evaluated with
+        numpy, 4096 otherwise, and at least 256 per evaluation a chunk needs).
+      prefetch: compute the next chunk ahead, a column per step (see above).
     """
 
-    def __init__(self, columns: Sequence[Column], chunk: int = 4096, prefetch: bool = True) -> None:
+    def __init__(self, columns: Sequence[Column], chunk: int | None = None, prefetch: bool = True) -> None:
+        self.columns = list(columns)
+        self._jobs = self._plan()
+        if chunk is None:
+            # numpy columns refill cheaply in small chunks, a JAX call is worth a bigger one; and with several
+            # evaluations per chunk (one step each) the chunk grows, so they stay under 0.4% of the steps
+            numpy_only = all(isinstance(c, ScheduleColumn) and c.numpy for c in self.columns)
+            chunk = max(NUMPY_CHUNK if numpy_only else JAX_CHUNK, 256 * len(self._jobs))
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
-        self.columns = list(columns)
         self.chunk = int(chunk)
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
         self._previous = self.current
-        self._generation = 0  # bumped when columns change (a plateau's state): pending prefetches are stale
-        self._pending: tuple[int, int, int, Future] | None = None  # (start, generation, pid, future)
+        self._generation = 0  # bumped when columns change (a plateau's state): a partial next chunk is stale
+        self._next: _Next | None = None
 
-    def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no pending future
+    def _empty(self) -> np.ndarray:
+        # column-major: each evaluation writes (and first touches) only its own column's memory, so a chunk
+        # of many schedules is filled a column per step without one step faulting in the whole array
+        return np.empty((self.chunk, len(self.columns)), np.float64, order="F")
+
+    def _plan(self) -> list[tuple[int, list[tuple[int, float]]]]:
+        """Evaluations per chunk: (column, [(column scaled from it, factor)]). A numpy schedule proportional to
+        an earlier one (the same schedule for another group's lr) is a multiplication, not an evaluation."""
+        jobs: list[tuple[int, list[tuple[int, float]]]] = []
+        for j, column in enumerate(self.columns):
+            if isinstance(column, ScheduleColumn) and column.numpy:
+                for i, derived in jobs[:8]:
+                    source = self.columns[i]
+                    if isinstance(source, ScheduleColumn) and source.numpy:
+                        r = _numpy.proportion(source.config, column.config)
+                        if r is not None:
+                            derived.append((j, r))
+                            break
+                else:
+                    jobs.append((j, []))
+                continue
+            jobs.append((j, []))
+        return jobs
+
+    def _run(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray) -> None:
+        i, derived = job
+        values[:, i] = self.columns[i].compute(steps)
+        for j, r in derived:
+            np.multiply(values[:, i], r, out=values[:, j])
+
+    def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no partial chunk
         state = dict(self.__dict__)
         del state["_lock"]
-        state["_pending"] = None
+        state["_next"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -219,36 +259,45 @@ class Table:
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
                  ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
-        values = np.empty((self.chunk, len(self.columns)), np.float64)
-        for j, column in enumerate(self.columns):
-            if given is not None and j in given:
-                values[:, j] = given[j]
+        values = self._empty()
+        for job in self._jobs:
+            i = job[0]
+            if given is not None and i in given:
+                values[:, i] = given[i]
             elif reuse is not None and reuse.start == start:
-                values[:, j] = reuse.values[:, j]
+                for j in [i] + [d for d, _ in job[1]]:
+                    values[:, j] = reuse.values[:, j]
             else:
-                values[:, j] = column.compute(steps)
+                self._run(job, steps, values)
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
 
-    def prefetch(self, start: int) -> None:
-        """Start computing the chunk at `start` on the background thread (no-op if already pending)."""
-        if not self.prefetching:
-            return
+    def work(self, chunk: Chunk) -> None:
+        """Compute one column of the chunk after `chunk` (a stepping scheduler's call, see above)."""
         with self._lock:
-            pending = self._pending
-            if pending is not None and pending[0] == start and pending[1] == self._generation:
-                return
-            self._pending = (start, self._generation, os.getpid(), _executor().submit(self._compute, start))
+            start, generation = chunk.stop, self._generation
+            nxt = self._next
+            if nxt is None or nxt.start != start or nxt.generation != generation:
+                nxt = self._next = _Next(start, generation, self._empty())
+            if nxt.done < len(self._jobs):
+                steps = np.arange(start, start + self.chunk, dtype=np.int64)
+                self._run(self._jobs[nxt.done], steps, nxt.values)
+                nxt.done += 1
+            if nxt.done >= len(self._jobs):
+                chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
 
     def _take(self, step: int) -> Chunk | None:
-        """The prefetched chunk starting at `step`, if one is pending for it (waits for it to finish)."""
-        pending, self._pending = self._pending, None
-        if pending is None or pending[0] != step or pending[1] != self._generation or pending[2] != os.getpid():
-            return None
-        try:
-            return pending[3].result()
-        except Exception:  # noqa: BLE001 - computed again below, where the error (if any) surfaces
-            return None
+        """The chunk prefetched for `step`, finished here if some columns are left."""
+        nxt = self._next
+        if nxt is None or nxt.start != step or nxt.generation != self._generation:
+            return None  # (a reader's jump elsewhere keeps the stepping thread's next chunk)
+        self._next = None
+        if nxt.done < len(self._jobs):
+            steps = np.arange(step, step + self.chunk, dtype=np.int64)
+            for job in self._jobs[nxt.done:]:
+                self._run(job, steps, nxt.values)
+        nxt.values.flags.writeable = False
+        return Chunk(step, nxt.values, self.prefetching)
 
     def at(self, step: int) -> Chunk:
         """The chunk holding `step` (negative steps count as 0)."""
@@ -274,7 +323,7 @@ class Table:
         start = max(int(start), 0)
         with self._lock:
             self._generation += 1
-            self._pending = None
+            self._next = None
             chunk = self._compute(start, self.current, given)
             self._previous, self.current = chunk, chunk  # the old values are stale for every step
 
