@@ -210,7 +210,8 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         b.table = Table(columns) if columns else None
         b.fast = None
         if all(c is not None for c in b.columns) and all(not isinstance(x, torch.Tensor) for x in self.base_lrs):
-            b.fast = [(base, c, fn.base_lr) for base, c, fn in zip(self.base_lrs, b.columns, self.lr_lambdas)]
+            b.fast = [(base, c, fn.base_lr) for base, c, fn in  # type: ignore[attr-defined,misc]
+                      zip(self.base_lrs, b.columns, self.lr_lambdas)]
         b.n_groups = len(self.optimizer.param_groups)
         b.seen = None
         b.last = None
@@ -300,18 +301,18 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         if epoch is None:
             step = self.last_epoch = self.last_epoch + 1
             b = self._lrsched
-            fast, last = b.fast, b.last
+            fast, last, table = b.fast, b.last, b.table
             groups = self.optimizer.param_groups
-            if fast is None or last is None or groups is not b.seen or len(groups) != b.n_groups:
+            if fast is None or last is None or table is None or groups is not b.seen or len(groups) != b.n_groups:
                 self._write(check=True)
                 return
-            chunk = b.table.current
+            chunk = table.current
             i = step - chunk.start
             if 0 <= i < chunk.stop - chunk.start:
                 if i >= chunk.prefetch_at:
-                    b.table.work(chunk)  # one column of the next chunk
+                    table.work(chunk)  # one column of the next chunk
             else:
-                chunk = b.table.at(step)
+                chunk = table.at(step)
                 i = step - chunk.start
             row = chunk.values[i].tolist()
             values = []
