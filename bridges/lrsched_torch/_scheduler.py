@@ -253,7 +253,6 @@ class ScheduleLR(LRScheduler):
                         "another schedule; its state could never be updated. Put the plateau outermost, e.g. "
                         "lrsched.plateau(lrsched.warmup(lrsched.cosine(...), 100), start=100)"
                     )
-        self._plateau_states: list[Any] | None = None
         self._build(optimizer)
         self._unfed: int | None = 0 if self._plateau_columns else None  # see metric_warning_steps
         self._slow = False  # set while the position is fractional (the deprecated step(epoch=2.5))
