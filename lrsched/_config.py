@@ -19,15 +19,20 @@ def _encode(value: Any, where: str) -> Any:
         return _schedule_config(value, where)
     if isinstance(value, (list, tuple)):
         return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if value is None or isinstance(value, (bool, str, int, float)):
+    if value is None or type(value) in (bool, str, int, float):
         return value
     if isinstance(value, jax.core.Tracer):
         raise ScheduleError(
             f"to_config: {where} is a traced value; configs hold concrete numbers. "
             "Call to_config outside jit/vmap/grad"
         )
-    if isinstance(value, (np.ndarray, np.number, jax.Array)):
+    # numpy scalars (np.float64 is a float subclass, np.bool_ is not a bool) and arrays become plain
+    # Python numbers and nested lists, so a config survives json and torch.load(weights_only=True)
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
         return np.asarray(value).tolist()
+    for plain in (bool, int, float, str):  # other subclasses (IntEnum, ...): the plain value
+        if isinstance(value, plain):
+            return plain(value)
     raise ScheduleError(f"to_config: {where} has type {type(value).__name__}, which a config cannot hold")
 
 
