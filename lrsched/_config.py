@@ -48,7 +48,10 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
       >>> config = lrsched.to_config(s)
       >>> config["type"], config["schedule"]["type"]
       ('warmup', 'cosine')
-      >>> lrsched.from_config(json.loads(json.dumps(config))) is not s
+      >>> again = lrsched.from_config(json.loads(json.dumps(config)))
+      >>> again == s, lrsched.to_config(again) == config  # a new object, the same schedule
+      (False, True)
+      >>> bool((lrsched.evaluate(again, 120) == lrsched.evaluate(s, 120)).all())
       True
     """
     if not isinstance(schedule, Schedule):

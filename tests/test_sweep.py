@@ -98,7 +98,7 @@ def test_stack_names_the_first_field_that_differs(pair, where):
 
 
 def test_stack_rejects_non_schedules_and_empty():
-    with pytest.raises(ScheduleError, match="schedules\\[1\\] is a function"):
+    with pytest.raises(ScheduleError, match=r"schedules\[1\]\): expected an lrsched Schedule; got function"):
         sweep.stack([lrsched.constant(1.0), optax.constant_schedule(1.0)])
     with pytest.raises(ScheduleError, match="non-empty"):
         sweep.stack([])

@@ -7,11 +7,13 @@ count after ``t`` calls of ``scheduler.step()``).
 
 :func:`get_scheduler` takes transformers' names; each ``get_*`` function takes
 the arguments of its transformers namesake with `base_lr` in place of the
-optimizer. Where an lrsched primitive computes the same thing (linear, constant,
-polynomial, inverse square root) the schedule is built from it; the cosine
-family and warmup-stable-decay, whose shapes (``num_cycles``, oscillation past
-``num_training_steps``, ``1-sqrt`` warmup) no primitive has, are small private
-schedules registered as ``transformers.*``.
+optimizer. The schedules are built from lrsched's (``linear``, ``constant``,
+``polynomial``, ``inverse_sqrt``, ``warmup``, ``join``, and ``cosine(periodic=True)``
+for the cosine that keeps oscillating past ``num_training_steps``). Two reproduce
+transformers' own float arithmetic, which no core schedule should copy, and are
+small nodes registered as ``transformers.*``: the hard restarts (``(c p) mod 1``
+in transformers' order, so a restart lands on the same step) and
+warmup-stable-decay (its ``num_stable_steps`` may be negative).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._combinators import join, shift, warmup
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
+import lrsched
+from lrsched import Schedule, ScheduleError, constant, inverse_sqrt, join, linear, polynomial, shift, warmup
+from lrsched.compat._common import (
+    Leaf,
+    any_traced,
     argument_error,
     as_float,
     as_number,
@@ -34,11 +37,11 @@ from lrsched._core import (
     common,
     concrete,
     divide,
+    is_concretely,
     require,
     schedule_class,
     static_field,
 )
-from lrsched._primitives import constant, inverse_sqrt, linear, polynomial
 
 __all__ = [
     "get_scheduler", "SCHEDULER_NAMES",
@@ -46,10 +49,8 @@ __all__ = [
     "get_cosine_schedule_with_warmup", "get_cosine_with_hard_restarts_schedule_with_warmup",
     "get_polynomial_decay_schedule_with_warmup", "get_inverse_sqrt_schedule",
     "get_cosine_with_min_lr_schedule_with_warmup", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
-    "get_wsd_schedule", "CosineDecay", "CosineRestarts", "WarmupStableDecay",
+    "get_wsd_schedule", "CosineRestarts", "WarmupStableDecay",
 ]
-
-Number = Any
 
 
 def _steps(func: str, **fields: Any) -> None:
@@ -79,23 +80,21 @@ def _bounds(step: Any) -> Any:
 # ------------------------------------------------------------ private shapes
 
 
-@schedule_class("transformers.cosine")
-class CosineDecay(Schedule):
-    """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) after
-    the warmup, at local step ``t``: ``p = t / max(1, steps)``,
-    ``base_lr * max(0, r + (1 - r) * (1 + cos(2 pi c p)) / 2)``; it keeps oscillating past ``p = 1``."""
-
-    base_lr: Number
-    steps: Number
-    num_cycles: Number = 0.5
-    min_lr_rate: Number = 0.0
-
-    def compute(self, t):
-        t, steps = common(t, as_number(self.steps))
-        progress = divide(t, _at_least_one(steps))
-        factor = jnp.cos(jnp.pi * as_float(self.num_cycles) * progress) ** 2  # = (1 + cos(2 pi c p)) / 2
-        rate = as_float(self.min_lr_rate)
-        return as_float(self.base_lr) * jnp.maximum(factor * (1.0 - rate) + rate, 0.0)
+def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 0.0) -> Schedule:
+    """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) at local step ``t``:
+    ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)`` with ``p = t / max(1, steps)``, which keeps
+    oscillating past ``p = 1``: the periodic core cosine from ``base_lr`` to ``base_lr * r`` over the
+    half-period ``max(1, steps) / (2 c)``."""
+    if is_concretely(num_cycles, 0):  # cos(0) = 1 at every step
+        return constant(base_lr)
+    if any_traced(steps, num_cycles):
+        half = _at_least_one(steps) / (2.0 * jnp.abs(as_float(num_cycles)))
+    else:  # in float64, whatever the mode, so that x64 evaluation sees the exact half-period
+        half = np.maximum(np.asarray(steps, np.float64), 1.0) / (2.0 * np.abs(np.asarray(num_cycles, np.float64)))
+    decay = lrsched.cosine(base_lr, half, base_lr * min_lr_rate, periodic=True)
+    if concrete(min_lr_rate) is not None and np.all(concrete(min_lr_rate) >= 0):
+        return decay  # never negative: transformers' max(0, .) changes nothing
+    return lrsched.clip(decay, min_value=0.0)
 
 
 @schedule_class("transformers.cosine_with_restarts")
@@ -103,9 +102,9 @@ class CosineRestarts(Schedule):
     """The decay of ``get_cosine_with_hard_restarts_schedule_with_warmup`` at local step
     ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0."""
 
-    base_lr: Number
-    steps: Number
-    num_cycles: Number = 1
+    base_lr: Leaf
+    steps: Leaf
+    num_cycles: Leaf = 1
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
@@ -123,14 +122,14 @@ class WarmupStableDecay(Schedule):
     """``get_wsd_schedule``: warmup (``linear``, ``cosine`` or ``1-sqrt``) from
     ``min_lr_ratio``, hold, decay back to ``min_lr_ratio`` (then hold it), times `base_lr`."""
 
-    base_lr: Number
-    num_warmup_steps: Number
-    num_stable_steps: Number
-    num_decay_steps: Number
+    base_lr: Leaf
+    num_warmup_steps: Leaf
+    num_stable_steps: Leaf
+    num_decay_steps: Leaf
     warmup_type: str = static_field("linear")
     decay_type: str = static_field("cosine")
-    min_lr_ratio: Number = 0.0
-    num_cycles: Number = 0.5
+    min_lr_ratio: Leaf = 0.0
+    num_cycles: Leaf = 0.5
 
     def validate(self):
         check_choice(self, "warmup_type", _SHAPES)
@@ -164,7 +163,7 @@ class WarmupStableDecay(Schedule):
 # ------------------------------------------------------ one function per name
 
 
-def get_constant_schedule(base_lr: Number) -> Schedule:
+def get_constant_schedule(base_lr: Leaf) -> Schedule:
     r"""transformers' ``get_constant_schedule``: `base_lr` at every step.
 
     .. math:: v(t) = b
@@ -178,7 +177,7 @@ def get_constant_schedule(base_lr: Number) -> Schedule:
     return constant(base_lr)
 
 
-def get_constant_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number) -> Schedule:
+def get_constant_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf) -> Schedule:
     r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
 
     .. math:: v(t) = b \min(t / \max(1, W), 1)
@@ -193,7 +192,7 @@ def get_constant_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number)
     return warmup(constant(base_lr), num_warmup_steps)
 
 
-def get_linear_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number) -> Schedule:
+def get_linear_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf) -> Schedule:
     r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
 
     .. math:: v(t) = b \begin{cases} t / W & t < W \\ \max(0, (N - t) / \max(1, N - W)) & t \ge W \end{cases}
@@ -211,8 +210,8 @@ def get_linear_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, n
     return join([ramp, linear(base_lr, 0.0, _sub(num_training_steps, num_warmup_steps, 0))], _bounds(num_warmup_steps))
 
 
-def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                    num_cycles: Number = 0.5) -> Schedule:
+def get_cosine_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
+                                    num_cycles: Leaf = 0.5) -> Schedule:
     r"""transformers' ``get_cosine_schedule_with_warmup``: warmup from 0, then a cosine wave.
 
     With ``p = (t - W) / max(1, N - W)`` after the warmup:
@@ -231,11 +230,11 @@ def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, n
     _steps("get_cosine_schedule_with_warmup", num_warmup_steps=num_warmup_steps,
            num_training_steps=num_training_steps)
     steps = _sub(num_training_steps, num_warmup_steps)
-    return warmup(CosineDecay(base_lr, steps, num_cycles), num_warmup_steps)
+    return warmup(_cosine_decay(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number,
-                                                       num_training_steps: Number, num_cycles: Number = 1) -> Schedule:
+def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf,
+                                                       num_training_steps: Leaf, num_cycles: Leaf = 1) -> Schedule:
     r"""transformers' ``get_cosine_with_hard_restarts_schedule_with_warmup``.
 
     Warmup from 0, then `num_cycles` cosine decays from `base_lr` to 0, each
@@ -258,8 +257,8 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warm
     return warmup(CosineRestarts(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                              lr_end: Number = 1e-7, power: Number = 1.0) -> Schedule:
+def get_polynomial_decay_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
+                                              lr_end: Leaf = 1e-7, power: Leaf = 1.0) -> Schedule:
     r"""transformers' ``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
     polynomial decay to `lr_end` at `N`, held after.
 
@@ -284,7 +283,7 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps:
     return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
 
 
-def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timescale: Number | None = None) -> Schedule:
+def get_inverse_sqrt_schedule(base_lr: Leaf, num_warmup_steps: Leaf, timescale: Leaf | None = None) -> Schedule:
     r"""transformers' ``get_inverse_sqrt_schedule``: warmup from 0, then inverse square root.
 
     .. math:: v(t) = b \sqrt{\tau / (t - W + \tau)},\quad t \ge W
@@ -310,7 +309,7 @@ def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timesca
     return warmup(inverse_sqrt(base_lr, timescale), num_warmup_steps)
 
 
-def _min_lr_rate(func: str, base_lr: Number, min_lr: Number | None, min_lr_rate: Number | None) -> Number:
+def _min_lr_rate(func: str, base_lr: Leaf, min_lr: Leaf | None, min_lr_rate: Leaf | None) -> Leaf:
     if min_lr is not None and min_lr_rate is not None:
         raise ScheduleError(f"{func}: only one of min_lr or min_lr_rate may be set; got both. Drop one of them")
     if min_lr is not None:
@@ -321,9 +320,9 @@ def _min_lr_rate(func: str, base_lr: Number, min_lr: Number | None, min_lr_rate:
     return min_lr_rate
 
 
-def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                                num_cycles: Number = 0.5, min_lr: Number | None = None,
-                                                min_lr_rate: Number | None = None) -> Schedule:
+def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
+                                                num_cycles: Leaf = 0.5, min_lr: Leaf | None = None,
+                                                min_lr_rate: Leaf | None = None) -> Schedule:
     r"""transformers' ``get_cosine_with_min_lr_schedule_with_warmup``: the cosine schedule
     decaying to ``r = min_lr_rate`` (or ``min_lr / base_lr``) instead of 0.
 
@@ -340,13 +339,13 @@ def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Number, num_warmup_step
     _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
-    return warmup(CosineDecay(base_lr, steps, num_cycles, rate), num_warmup_steps)
+    return warmup(_cosine_decay(base_lr, steps, num_cycles, rate), num_warmup_steps)
 
 
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
-        base_lr: Number, num_warmup_steps: Number, num_training_steps: Number, num_cycles: Number = 0.5,
-        min_lr: Number | None = None, min_lr_rate: Number | None = None,
-        warmup_lr_rate: Number | None = None) -> Schedule:
+        base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf, num_cycles: Leaf = 0.5,
+        min_lr: Leaf | None = None, min_lr_rate: Leaf | None = None,
+        warmup_lr_rate: Leaf | None = None) -> Schedule:
     r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
 
     Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
@@ -366,7 +365,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
-    decay = CosineDecay(base_lr, steps, num_cycles, rate)
+    decay = _cosine_decay(base_lr, steps, num_cycles, rate)
     if warmup_lr_rate is None:
         # value(t) = g(t + 1) with g the plain min-lr cosine schedule: warmup t/W, then decay(t - W)
         return shift(warmup(decay, num_warmup_steps), -1)
@@ -374,10 +373,10 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
-def get_wsd_schedule(base_lr: Number, num_warmup_steps: Number, num_decay_steps: Number,
-                     num_training_steps: Number | None = None, num_stable_steps: Number | None = None,
-                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Number = 0.0,
-                     num_cycles: Number = 0.5) -> Schedule:
+def get_wsd_schedule(base_lr: Leaf, num_warmup_steps: Leaf, num_decay_steps: Leaf,
+                     num_training_steps: Leaf | None = None, num_stable_steps: Leaf | None = None,
+                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Leaf = 0.0,
+                     num_cycles: Leaf = 0.5) -> Schedule:
     r"""transformers' ``get_wsd_schedule`` (warmup-stable-decay).
 
     With ``r = min_lr_ratio``: warmup over `W` steps from ``r`` to 1 (``linear``
@@ -427,8 +426,8 @@ _FUNCTIONS = {
 SCHEDULER_NAMES = tuple(_FUNCTIONS)
 
 
-def get_scheduler(name: Any, base_lr: Number, num_warmup_steps: Number | None = None,
-                  num_training_steps: Number | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
+def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None,
+                  num_training_steps: Leaf | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
     r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.
 
     Returns the absolute learning rate ``base_lr * factor(t)`` of the named
