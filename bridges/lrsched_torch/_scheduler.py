@@ -21,7 +21,7 @@ _STATE_FORMAT = "lrsched_torch.ScheduleLR/1"
 _NOT_SAVED = "lrsched_torch: schedule without a config, not saved"
 
 _plateau_update = jax.jit(lambda p, state, metric, step: p.update(state, metric, step))
-_plateau_init = jax.jit(lambda p: (p.init(), p.reference_value()))
+_plateau_init = jax.jit(lambda p: (p.init(), p.min_value))
 
 
 def _is_plateau(s: Any) -> bool:
@@ -157,11 +157,11 @@ class ScheduleLR(LRScheduler):
     updated in place.
 
     .. math:: \text{lr}_g(k) = s_g(k), \qquad
-       \text{lr}_g(k) = \frac{s_g(k)}{r_0}\, r \ \text{(plateau)}
+       \text{lr}_g(k) = \min\big(s_g(k), \max(s_g(k)\, r / b,\ m)\big) \ \text{(plateau)}
 
     where a reduce-on-plateau schedule (``lrsched.plateau`` or
     ``lrsched.compat.torch.ReduceLROnPlateau``) scales its inner schedule ``s``
-    by its current rate ``r`` over its reference ``r_0``, exactly as
+    by its state's ``rate / base``, floored at its ``min_value`` ``m``, exactly as
     ``Plateau.__call__(step, state)``; ``step(metric)`` (advance, then feed) or
     ``observe(metric)`` (feed only) give it the metric.
 
@@ -263,19 +263,24 @@ class ScheduleLR(LRScheduler):
         self._plateaus = []
         device = cpu_device()
         with jax.enable_x64(True), jax.default_device(device):
-            self._references = []
+            self._floors = []
             for p, config in enumerate(plateau_configs):
                 plateau = jax.device_put(_rebuild64(config), device)
-                state, reference = _plateau_init(plateau)
+                state, floor = _plateau_init(plateau)
                 if plateau_states is not None:
                     state = _state_from_python(state, plateau_states[p])
                 self._plateaus.append([plateau, jax.device_put(state, device)])
-                self._references.append(float(np.asarray(reference, np.float64)))
+                self._floors.append(float(np.asarray(floor, np.float64)))
         self._rates = [self._rate(state) for _, state in self._plateaus]
 
     @staticmethod
-    def _rate(state: Any) -> float:
-        return float(np.asarray(state.rate, dtype=np.float64))
+    def _rate(state: Any) -> tuple[float, float]:
+        return float(np.asarray(state.rate, dtype=np.float64)), float(np.asarray(state.base, dtype=np.float64))
+
+    def _plateau_value(self, value: float, p: int) -> float:
+        """Plateau.apply in Python floats: min(s, max(s / base * rate, min_value))."""
+        rate, base = self._rates[p]
+        return min(value, max(value / base * rate, self._floors[p]))
 
     # ------------------------------------------------------------------ stepping
 
@@ -284,8 +289,7 @@ class ScheduleLR(LRScheduler):
         i = step - table.start
         row = table.rows[i] if 0 <= i < len(table.rows) else table.row(step)
         for group, key, col, p in self._targets:
-            # a plateau's value is (inner / reference) * rate, the operations of Plateau.__call__
-            value = row[col] if p < 0 else row[col] / self._references[p] * self._rates[p]
+            value = row[col] if p < 0 else self._plateau_value(row[col], p)
             if key != "betas" and group[key].__class__ is float:
                 group[key] = value
             else:
@@ -355,7 +359,7 @@ class ScheduleLR(LRScheduler):
         for i, group in enumerate(self.optimizer.param_groups):
             for g, col, p in self._lr_targets:
                 if g is group:
-                    lrs[i] = row[col] if p < 0 else row[col] / self._references[p] * self._rates[p]
+                    lrs[i] = row[col] if p < 0 else self._plateau_value(row[col], p)
         return lrs
 
     # ------------------------------------------------------------------ inspection
