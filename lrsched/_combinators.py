@@ -39,6 +39,7 @@ from lrsched._numerics import (
     cos_anneal,
     cycle_index,
     cycle_start,
+    float_dtype,
     int_dtype,
     phase,
 )
@@ -241,30 +242,25 @@ class Cycle(Schedule):
         """``schedule(local / mul**k)``: exactly, by scaling the schedule's durations by the
         (integer) factor ``mul**k`` where it can; otherwise from the float step."""
         mul_f, k_f = as_float(mul), as_float(k)
-
-        def by_float_step():
-            return self.schedule(jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f**k_f))
-
         if not self.schedule.can_stretch():
-            return by_float_step()
+            return self.schedule(jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f**k_f))
         mul, k = common(mul, k)
         if jnp.issubdtype(mul.dtype, jnp.integer):
-            # the largest stretched duration must fit the step integers; beyond that, the float step
-            top = float(INT32_MAX) - 512 if int_dtype() == np.int32 else 2.0**62
+            # The stretched durations must fit the step integers. Where the longest would not (cycles
+            # longer than ~2**31 steps in int32), the largest factor that fits is used and the step is
+            # scaled to it: one rounding of the step, as precise as a float32 step would be.
+            top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
             longest = max((jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
-                          default=jnp.zeros((), as_float(0).dtype))
-            exact = mul_f**k_f * jnp.maximum(longest, 1.0) <= top
-            factor = jnp.power(mul, jnp.where(exact, k, 0))
+                          default=jnp.zeros((), float_dtype()))
+            cap = jnp.floor(top / jnp.maximum(longest, 1.0))
+            true = mul_f**k_f
+            big = true > cap
+            factor = jnp.where(big, cap.astype(k.dtype), jnp.power(mul, jnp.where(big, 0, k)))
+            local = jnp.where(big, jnp.round(as_float(local) * (cap / true)).astype(local.dtype), local)
         else:
-            exact = jnp.ones(k.shape, bool)
             factor = mul**k
-        shape = local.shape
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
-        values = values.reshape(shape)
-        if jnp.issubdtype(mul.dtype, jnp.integer):
-            values = jax.lax.cond(jnp.all(exact), lambda: values,
-                                  lambda: jnp.where(exact, values, by_float_step()))
-        return values
+        return values.reshape(local.shape)
 
     def compute(self, t):
         t, period, mul = common(t, as_number(self.period), as_number(self.period_mul))

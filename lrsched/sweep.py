@@ -381,7 +381,7 @@ def index(batched: Schedule, i: int) -> Schedule:
       >>> from lrsched import sweep
       >>> batched, _ = sweep.grid(lrsched.cosine, init_value=[0.1, 0.2], steps=[10, 20])
       >>> sweep.index(batched, 3)
-      cosine(init_value=0.2, steps=20, end_value=0.0, exponent=None)
+      cosine(init_value=0.2, steps=20, end_value=0.0, exponent=None, k_decay=None, periodic=False)
     """
     n = size(batched)
     if not -n <= int(i) < n:

@@ -573,7 +573,6 @@ def test_errors_name_the_argument(call, match):
     dict(mode="max", factor=0.3, patience=0, threshold=0.05, threshold_mode="abs", cooldown=0, min_lr=0.0, eps=1e-3),
 ])
 def test_reduce_on_plateau_against_torch(kw):
-    pytest.importorskip("lrsched._plateau")
     metrics = np.random.default_rng(0).normal(size=60).cumsum() * 0.1 + np.linspace(3.0, 0.0, 60) ** 2
     opt = _optimizer(lr=0.1)
     sched = lr_sched.ReduceLROnPlateau(opt, **kw)
