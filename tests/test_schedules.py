@@ -2,6 +2,7 @@
 negative steps, repr and config round trips."""
 
 import json
+import types
 
 import jax
 import jax.numpy as jnp
@@ -41,14 +42,15 @@ def test_float64_under_x64(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_vmap_over_each_field(case):
+def test_vmap_over_every_field(case):
+    """Every numeric parameter traced at once: the schedule is built inside jax.vmap (as a sweep over a
+    factory's or a compat constructor's arguments does) and each row equals its own reference."""
     steps = jnp.asarray(STEPS)
-    for field in case.params:
-        batch = np.stack([np.asarray(case.params[field]), np.asarray(case.alt[field])])
-        values = jax.jit(jax.vmap(lambda x, f=field: case.make({**case.params, f: x})(steps)))(batch)
-        for row, x in zip(values, (case.params[field], case.alt[field])):
-            p = {**case.params, field: x}
-            assert_close(row, case.ref(STEPS.astype(np.float64), p), what=f"{case.name}.{field}")
+    fields = sorted(case.params)
+    batch = [np.stack([np.asarray(case.params[f]), np.asarray(case.alt[f])]) for f in fields]
+    values = jax.jit(jax.vmap(lambda *xs: case.make(dict(zip(fields, xs)))(steps)))(*batch)
+    for row, p in zip(values, (case.params, case.alt)):
+        assert_close(row, case.ref(STEPS.astype(np.float64), p), what=case.name)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -110,12 +112,23 @@ def test_config_round_trip(case):
     np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
 
 
+def _constructors():
+    """Every registered factory name: lrsched's own functions, and compat's nodes by their dotted names."""
+    names = dict(vars(lrsched))
+    for name, cls in lrsched.Schedule._registry.items():
+        if "." in name:
+            library, short = name.split(".", 1)
+            names.setdefault(library, types.SimpleNamespace())
+            setattr(names[library], short, cls)
+    return names
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_repr_is_readable_and_rebuilds(case):
     s = case.make(case.params)
     text = repr(s)
     assert text.startswith(type(s).factory_name + "(") and "object at" not in text
-    again = eval(text, vars(lrsched))  # the repr is the factory call
+    again = eval(text, _constructors())  # the repr is the factory (or registered class) call
     np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
 
 
