@@ -124,6 +124,13 @@ def SchedLin(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802 - fastai's name
 
     .. math:: f(p) = s + p\,(e - s)
 
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> from lrsched.compat import fastai
       >>> float(fastai.SchedLin(0.0, 2.0)(0.25))
@@ -137,6 +144,13 @@ def SchedCos(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
 
     .. math:: f(p) = s + \tfrac12 (1 + \cos(\pi (1 - p)))\,(e - s)
 
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> from lrsched.compat import fastai
       >>> round(float(fastai.SchedCos(1.0, 0.0)(0.25)), 4)
@@ -149,6 +163,13 @@ def SchedNo(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
     r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
 
     .. math:: f(p) = s
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -164,6 +185,13 @@ def SchedExp(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
     .. math:: f(p) = s\,(e / s)^{p}
 
     `start` and `end` must be non-zero with the same sign.
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -184,6 +212,14 @@ def SchedPoly(start: Leaf, end: Leaf, power: Leaf) -> Schedule:  # noqa: N802
     .. math:: f(p) = s + (e - s)\,p^{\text{power}}
 
     Built as ``lrsched.polynomial(s, e, 1, k_decay=power)`` (``e + (s - e)(1 - p^k)``).
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+      power: the exponent of pos (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -215,6 +251,13 @@ def combine_scheds(pcts: Sequence[Leaf], scheds: Sequence[Schedule]) -> Schedule
     A piece of width 0 is skipped, as in fastai. The result is a schedule of pos;
     wrap it in :func:`per_step` to get one of the step count.
 
+    Args:
+      pcts: the fraction of training each schedule covers (non-negative, summing to 1).
+      scheds: the schedules of pos, one per fraction.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> from lrsched.compat import fastai
       >>> f = fastai.combine_scheds([0.5, 0.5], [fastai.SchedLin(0.0, 1.0), fastai.SchedNo(1.0, 1.0)])
@@ -241,6 +284,15 @@ def combined_cos(pct: Leaf, start: Leaf, middle: Leaf, end: Leaf) -> Schedule:
 
     .. math:: f(p) = \text{combine\_scheds}([q, 1 - q], [\text{SchedCos}(s, m), \text{SchedCos}(m, e)])(p)
 
+    Args:
+      pct: the fraction of training of the first half.
+      start: the value at pos 0.
+      middle: the value at pos `pct`.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> from lrsched.compat import fastai
       >>> f = fastai.combined_cos(0.25, 0.0, 1.0, 0.0)
@@ -255,6 +307,13 @@ def per_step(schedule: Schedule, total_steps: Leaf) -> Schedule:
     sets before batch `t` of a fit of `total_steps` batches.
 
     .. math:: v(t) = f\left(\min(t, N - 1) / N\right)
+
+    Args:
+      schedule: a schedule of pos (its steps are fractions in [0, 1]).
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -289,6 +348,16 @@ def one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: Leaf
     The momentum that goes with it is :func:`one_cycle_momentum`; both at once:
     :func:`fit_one_cycle`.
 
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr_max: the peak learning rate.
+      div: the start rate is ``lr_max / div``.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       fastai's ``learn.fit_one_cycle(n_epoch, lr_max=1e-2)`` with 100 batches in all:
 
@@ -315,6 +384,14 @@ def one_cycle_momentum(total_steps: Leaf, pct_start: Leaf = 0.25,
 
     fastai sets it as the optimizer's ``mom`` (``beta1`` for Adam).
 
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      pct_start: the fraction of training before the turn, in [0, 1].
+      moms: the momenta at the start, the turn and the end.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import fastai
@@ -333,7 +410,21 @@ def fit_one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: 
     r"""Both schedules of fastai's ``fit_one_cycle``, keyed like its ``ParamScheduler``.
 
     Returns ``{"lr": one_cycle(...), "mom": one_cycle_momentum(...)}``, ready for
-    e.g. ``lrsched.optax.inject(optax.adam, learning_rate=s["lr"], b1=s["mom"])``.
+    e.g. ``lrsched.optax.inject(optax.adam, learning_rate=s["lr"], b1=s["mom"])``:
+
+    .. math:: \text{lr}(t) = \text{combined\_cos}(q, l/d, l, l/d_f)(t/N),\quad
+              \text{mom}(t) = \text{combined\_cos}(q, m_0, m_1, m_2)(t/N)
+
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr_max: the peak learning rate.
+      div: the start rate is ``lr_max / div``.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+      moms: the momenta at the start, the turn and the end.
+
+    Returns:
+      A dict of Schedules.
 
     Examples:
       >>> import lrsched
@@ -350,6 +441,15 @@ def flat_cos(total_steps: Leaf, lr: Leaf, div_final: Leaf = 1e5, pct_start: Leaf
     r"""The learning rate of fastai's ``fit_flat_cos``: flat at `lr`, then cosine.
 
     .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, l, l, l / \text{div\_final})(t / N)
+
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr: the flat learning rate.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -375,6 +475,16 @@ def sgdr(n_cycles: int, cycle_len: Leaf, lr_max: Leaf, cycle_mult: Leaf = 2,
 
     ``cycle_mult=1`` (a division by zero in fastai) gives equal cycles.
     `n_cycles` fixes the number of pieces, so it is a Python int (not vmappable).
+
+    Args:
+      n_cycles: the number of cycles (a Python int: it fixes the number of pieces).
+      cycle_len: the first cycle's length in epochs (> 0).
+      lr_max: the peak learning rate.
+      cycle_mult: each cycle is this many times longer than the previous one (>= 1).
+      steps_per_epoch: steps per epoch (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched

@@ -78,6 +78,12 @@ def constant_schedule(value: Leaf) -> Schedule:
 
     .. math:: v(t) = \text{value}
 
+    Args:
+      value: the value at every step.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import optax as ox
@@ -96,6 +102,16 @@ def polynomial_schedule(init_value: Leaf, end_value: Leaf, power: Leaf, transiti
     As in optax, ``transition_steps <= 0`` gives the constant `init_value` and a
     negative `transition_begin` counts as 0. `power` must be positive. Built as
     ``shift(polynomial(...), B)``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      power: the exponent of the polynomial (> 0).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -119,6 +135,15 @@ def linear_schedule(init_value: Leaf, end_value: Leaf, transition_steps: Leaf,
     ``transition_steps <= 0`` gives the constant `init_value`, as in optax.
     Built as ``shift(linear(...), B)``.
 
+    Args:
+      init_value: the value at step 0 (before the transition).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import optax as ox
@@ -140,6 +165,15 @@ def cosine_decay_schedule(init_value: Leaf, decay_steps: Leaf, alpha: Leaf = 0.0
 
     Holds ``alpha * init_value`` past `decay_steps`. Negative steps count as 0
     (optax mirrors them). Built as ``cosine(1, T, alpha, exponent) * init_value``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      decay_steps: the length of the decay (warmup_cosine_decay_schedule: including the warmup).
+      alpha: the final value as a fraction of `init_value`.
+      exponent: the power of the cosine shape.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -166,6 +200,17 @@ def exponential_decay(init_value: Leaf, transition_steps: Leaf, decay_rate: Leaf
     Built as ``shift(lrsched.exponential(I, r, T, staircase, E), B)``: the core's
     precise power keeps ~1e-7 in float32 where optax's ``exp`` loses 2e-6 at
     ``e**-40``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      decay_rate: the factor per `transition_steps` (0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+      staircase: decay at whole multiples of `transition_steps` only.
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -194,6 +239,13 @@ def piecewise_constant_schedule(init_value: Leaf, boundaries_and_scales: dict | 
     The scales (dict values) and `init_value` are leaves; the boundaries are the
     dict's keys (to sweep them, use :func:`lrsched.piecewise_constant`). Built as
     ``piecewise_constant(boundaries, cumulative values)``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      boundaries_and_scales: a dict ``{step: scale}``, or None.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -228,6 +280,14 @@ def piecewise_interpolate_schedule(interpolate_type: str, init_value: Leaf,
 
     and ``v_n`` from ``b_n`` on. The cosine is evaluated as two non-negative
     terms (no cancellation). Negative keys are rejected (optax returns odd values).
+
+    Args:
+      interpolate_type: "linear" or "cosine".
+      init_value: the value at step 0 (before the transition).
+      boundaries_and_scales: a dict ``{step: scale}``, or None.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -265,8 +325,23 @@ def linear_onecycle_schedule(transition_steps: Leaf, peak_value: Leaf, pct_start
 
     Linear from ``peak / div`` to `peak_value` at ``int(pct_start T)``, back to
     ``peak / div`` at ``int(pct_final T)``, then to ``peak / (div final_div)`` at
-    ``T`` (the same end as torch's OneCycleLR). Under vmap the phase steps are ``floor(pct T)`` and must be
+    ``T`` (the same end as torch's OneCycleLR): :func:`piecewise_interpolate_schedule`
+    through those points,
+
+    .. math:: v(t) = v_i (1 - p) + v_{i+1} p,\quad p = \frac{t - b_i}{b_{i+1} - b_i}
+ Under vmap the phase steps are ``floor(pct T)`` and must be
     distinct (optax's dict silently merges equal ones).
+
+    Args:
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      peak_value: the top value.
+      pct_start: the fraction of `transition_steps` spent rising.
+      pct_final: the fraction of `transition_steps` at which the descent ends.
+      div_factor: the start value is ``peak_value / div_factor``.
+      final_div_factor: the last value is the start value over this.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -286,7 +361,20 @@ def cosine_onecycle_schedule(transition_steps: Leaf, peak_value: Leaf, pct_start
     final_div_factor=1e4)``.
 
     Half-cosine from ``peak / div`` up to `peak_value` at ``int(pct_start T)``,
-    then down to ``peak / (div final_div)`` at ``T``, held afterwards.
+    then down to ``peak / (div final_div)`` at ``T``, held afterwards:
+
+    .. math:: v(t) = v_{i+1} + (v_i - v_{i+1})\,\tfrac12 (1 + \cos \pi p),\quad p = \frac{t - b_i}{b_{i+1} - b_i}
+
+
+    Args:
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      peak_value: the top value.
+      pct_start: the fraction of `transition_steps` spent rising.
+      div_factor: the start value is ``peak_value / div_factor``.
+      final_div_factor: the last value is the start value over this.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -314,6 +402,13 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedul
     suffix minima ``min(b_i, b_{i+1}, ...)`` as boundaries (a piece it never
     reaches gets an empty interval), so only the active piece is evaluated.
     Boundaries are leaves and must be non-negative.
+
+    Args:
+      schedules: the pieces (lrsched Schedules, e.g. built with this module).
+      boundaries: ``len(schedules) - 1`` non-negative steps.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -344,6 +439,14 @@ def warmup_constant_schedule(init_value: Leaf, peak_value: Leaf, warmup_steps: L
 
     .. math:: v(t) = I + (P - I)\min(t, W)/W
 
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import optax as ox
@@ -365,6 +468,17 @@ def warmup_cosine_decay_schedule(init_value: Leaf, peak_value: Leaf, warmup_step
     to `end_value` at `decay_steps` (which includes the warmup). As in optax a
     `peak_value` of 0 makes the decay 0 whatever `end_value`, and `decay_steps`
     must exceed `warmup_steps`. Built as :func:`lrsched.warmup_cosine`.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+      decay_steps: the length of the decay (warmup_cosine_decay_schedule: including the warmup).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      exponent: the power of the cosine shape.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -393,6 +507,19 @@ def warmup_exponential_decay_schedule(init_value: Leaf, peak_value: Leaf, warmup
 
     .. math:: v(t) = P \, r^{\max(t - W - B, 0)/T} \quad (t \ge W)
 
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      decay_rate: the factor per `transition_steps` (0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+      staircase: decay at whole multiples of `transition_steps` only.
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import optax as ox
@@ -411,7 +538,18 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
     r"""optax's ``sgdr_schedule(cosine_kwargs)``: :func:`warmup_cosine_decay_schedule` pieces one after another.
 
     Piece ``i`` (built from ``cosine_kwargs[i]``) starts where the previous
-    ``decay_steps`` end (SGDR, arXiv:1608.03983).
+    ``decay_steps`` end (SGDR, arXiv:1608.03983):
+
+    .. math:: v(t) = w_i(t - D_{i-1}),\quad D_{i-1} \le t < D_i,\ D_i = \textstyle\sum_{j \le i} d_j
+
+    with ``w_i`` the warmup-cosine of ``cosine_kwargs[i]`` and ``d_j`` its `decay_steps`.
+
+
+    Args:
+      cosine_kwargs: one dict of :func:`warmup_cosine_decay_schedule` arguments per piece.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched

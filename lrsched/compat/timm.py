@@ -140,6 +140,26 @@ def cosine(base_lr: Leaf, t_initial: Leaf, lr_min: Leaf = 0.0, cycle_mul: Leaf =
     start (the default, as in timm).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      k_decay: the k-decay exponent of the cycle's progress.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
@@ -168,6 +188,27 @@ def tanh(base_lr: Leaf, t_initial: Leaf, lb: Leaf = -7.0, ub: Leaf = 3.0, lr_min
     without prefix ramps to the schedule's value at `warmup_t` (continuous).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      lb: the tanh argument at a cycle's start.
+      ub: the tanh argument at a cycle's end.
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
@@ -195,6 +236,27 @@ def poly(base_lr: Leaf, t_initial: Leaf, power: Leaf = 0.5, lr_min: Leaf = 0.0, 
     in cycle ``i``; ``lr_min`` from cycle `cycle_limit` on.
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      power: the exponent of the polynomial decay.
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      k_decay: the k-decay exponent of the cycle's progress.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
@@ -221,6 +283,22 @@ def step(base_lr: Leaf, decay_t: Leaf, decay_rate: Leaf = 1.0, warmup_t: Leaf = 
     (``t`` counted after the warmup when ``warmup_prefix=True``, timm's default here).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      decay_t: the updates between two decays (multistep: the milestones).
+      decay_rate: the factor per decay.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
@@ -243,6 +321,22 @@ def multistep(base_lr: Leaf, decay_t: Sequence[Leaf], decay_rate: Leaf = 1.0, wa
     .. math:: v(t) = b\,\text{rate}^{\#\{m \in \text{decay\_t} : m \le t + 1\}}
 
     {noise}
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      decay_t: the updates between two decays (multistep: the milestones).
+      decay_rate: the factor per decay.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched

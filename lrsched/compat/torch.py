@@ -63,6 +63,14 @@ def StepLR(base_lr: Leaf, step_size: Leaf, gamma: Leaf = 0.1) -> Schedule:
 
     Built as :func:`lrsched.step_decay`.
 
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      step_size: the number of steps between two multiplications (> 0).
+      gamma: the multiplier per `step_size` steps.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -79,6 +87,14 @@ def MultiStepLR(base_lr: Leaf, milestones: Leaves, gamma: Leaf = 0.1) -> Schedul
 
     A repeated milestone counts twice, as in torch; milestones are sorted for you.
     Built as :func:`lrsched.multistep`.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      milestones: the steps where the rate is multiplied (any order; a repeated one counts twice).
+      gamma: the multiplier at each milestone.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -106,6 +122,14 @@ def ConstantLR(base_lr: Leaf, factor: Leaf = 1.0 / 3, total_iters: Leaf = 5) -> 
     sees step ``T`` after the first); so does this. Built as
     ``piecewise_constant([T], [f, 1]) * base_lr``.
 
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      factor: the fraction of `base_lr` held before `total_iters`, in [0, 1].
+      total_iters: the number of steps the factor is held (>= 0).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -127,6 +151,15 @@ def LinearLR(base_lr: Leaf, start_factor: Leaf = 1.0 / 3, end_factor: Leaf = 1.0
 
     With ``total_iters=0`` torch's ``step()`` keeps ``start_factor`` forever; so
     does this. Built as ``linear(s, e, T) * base_lr``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      start_factor: the fraction of `base_lr` at step 0, in (0, 1].
+      end_factor: the fraction of `base_lr` from `total_iters` on, in [0, 1].
+      total_iters: the length of the ramp in steps (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -151,6 +184,13 @@ def ExponentialLR(base_lr: Leaf, gamma: Leaf) -> Schedule:
     Built as ``lrsched.step_decay(base_lr, 1, gamma)``: an integer power of
     `gamma`, which float32 computes more precisely than ``exp(t log gamma)``.
 
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      gamma: the multiplier per step.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -167,6 +207,14 @@ def PolynomialLR(base_lr: Leaf, total_iters: Leaf = 5, power: Leaf = 1.0) -> Sch
 
     With ``total_iters=0`` torch's ``step()`` keeps ``base_lr``; so does this.
     Built as ``polynomial(1, 0, T, p) * base_lr``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      total_iters: the length of the decay in steps (>= 0).
+      power: the exponent of the decay (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -194,6 +242,14 @@ def CosineAnnealingLR(base_lr: Leaf, T_max: Leaf, eta_min: Leaf = 0.0) -> Schedu
 
     Built as ``lrsched.cosine(base_lr, T_max, eta_min, periodic=True)``.
 
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      T_max: the half-period, in steps (> 0).
+      eta_min: the lowest rate.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -215,6 +271,15 @@ def CosineAnnealingWarmRestarts(base_lr: Leaf, T_0: Leaf, T_mult: Leaf = 1, eta_
     cycle stretches the cosine by scaling its length by the integer
     ``T_mult**i``, so the phase ``T_cur / T_i`` comes from exact integers and
     values near `eta_min` at the end of each cycle keep full relative precision.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      T_0: the first cycle's length, in steps (> 0).
+      T_mult: the factor by which each cycle is longer than the previous one (an integer >= 1 in torch).
+      eta_min: the lowest rate.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -266,6 +331,22 @@ def CyclicLR(base_lr: Leaf, max_lr: Leaf, step_size_up: Leaf = 2000, step_size_d
     raises). The momentum arguments are accepted and ignored (see
     :func:`CyclicMomentum`).
 
+    Args:
+      base_lr: the lower rate of each cycle.
+      max_lr: the upper rate (CyclicLR's peak, OneCycleLR's maximum).
+      step_size_up: steps from the bottom of a cycle to its top (> 0).
+      step_size_down: steps from the top back to the bottom, or None for `step_size_up`.
+      mode: "triangular", "triangular2" or "exp_range" (ignored with a `scale_fn`).
+      gamma: exp_range's factor per step.
+      scale_fn: a JAX-traceable scale function replacing the mode, or None.
+      scale_mode: "cycle" or "iterations": what `scale_fn` is a function of.
+      cycle_momentum: accepted for torch's signature; the momentum is :func:`CyclicMomentum` / :func:`OneCycleMomentum`.
+      base_momentum: accepted and ignored (see :func:`CyclicMomentum`).
+      max_momentum: accepted and ignored.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -290,6 +371,22 @@ def CyclicMomentum(base_lr: Leaf = None, max_lr: Leaf = None, step_size_up: Leaf
     .. math:: m_t = m_{max} - (m_{max} - m_{base})\, h \, s
 
     Takes :func:`CyclicLR`'s arguments (``base_lr``/``max_lr`` are ignored).
+
+    Args:
+      base_lr: accepted for CyclicLR's signature and ignored.
+      max_lr: accepted for CyclicLR's signature and ignored.
+      step_size_up: steps from the bottom of a cycle to its top (> 0).
+      step_size_down: steps from the top back to the bottom, or None for `step_size_up`.
+      mode: "triangular", "triangular2" or "exp_range" (ignored with a `scale_fn`).
+      gamma: exp_range's factor per step.
+      scale_fn: a JAX-traceable scale function replacing the mode, or None.
+      scale_mode: "cycle" or "iterations": what `scale_fn` is a function of.
+      cycle_momentum: accepted and ignored.
+      base_momentum: the momentum at the rate's peak.
+      max_momentum: the momentum at the rate's bottom.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -332,11 +429,33 @@ def OneCycleLR(max_lr: Leaf, total_steps: Leaf | None = None, epochs: Leaf | Non
     From ``max_lr / div_factor`` up to `max_lr` at step ``pct_start T - 1``, then
     down to ``max_lr / (div_factor final_div_factor)`` at step ``T - 1``
     (``three_phase``: back to the initial value at ``2 pct_start T - 2`` first),
-    each phase ``e + (s - e)(1 + \cos(\pi p))/2`` (``'cos'``) or linear. ``T`` is
+    each phase from ``s`` to ``e``
+
+    .. math:: \eta = e + (s - e)\,\tfrac12 (1 + \cos(\pi p)) \quad (\text{'cos'}),
+              \qquad \eta = s + (e - s)\,p \quad (\text{'linear'})
+
+    with ``p`` the fraction of the phase done. ``T`` is
     `total_steps` or ``epochs * steps_per_epoch``. torch raises one step past
     ``T`` ("Tried to step ..."); this holds the final value instead. The momentum
     arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
     :func:`lrsched.one_cycle` (float32 values within 1e-6 of torch's float64 ones).
+
+    Args:
+      max_lr: the upper rate (CyclicLR's peak, OneCycleLR's maximum).
+      total_steps: the number of steps ``T``, or None to use ``epochs * steps_per_epoch``.
+      epochs: the number of epochs (with `steps_per_epoch`, when `total_steps` is None).
+      steps_per_epoch: the number of steps per epoch (``len(data_loader)``).
+      pct_start: the fraction of ``T`` spent rising, in [0, 1].
+      anneal_strategy: "cos" or "linear".
+      cycle_momentum: accepted for torch's signature; the momentum is :func:`CyclicMomentum` / :func:`OneCycleMomentum`.
+      base_momentum: accepted and ignored (see :func:`OneCycleMomentum`).
+      max_momentum: accepted and ignored.
+      div_factor: the start rate is ``max_lr / div_factor``.
+      final_div_factor: the final rate is the start rate over this.
+      three_phase: torch's three-phase variant.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -357,9 +476,30 @@ def OneCycleMomentum(max_lr: Leaf = None, total_steps: Leaf | None = None, epoch
 
     From `max_momentum` down to `base_momentum` while the rate rises, back up
     while it falls (``three_phase``: held at `max_momentum` in the last phase),
-    with :func:`OneCycleLR`'s phase ends and anneal. Takes :func:`OneCycleLR`'s
+    with :func:`OneCycleLR`'s phase ends and anneal:
+
+    .. math:: m = e + (s - e)\,\tfrac12 (1 + \cos(\pi p))
+
+    from ``s`` to ``e`` over each phase (``p`` its fraction done). Takes :func:`OneCycleLR`'s
     arguments (``max_lr`` and the div factors are ignored). This is
     :func:`lrsched.one_cycle_momentum`.
+
+    Args:
+      max_lr: accepted for OneCycleLR's signature and ignored.
+      total_steps: the number of steps ``T``, or None to use ``epochs * steps_per_epoch``.
+      epochs: the number of epochs (with `steps_per_epoch`, when `total_steps` is None).
+      steps_per_epoch: the number of steps per epoch (``len(data_loader)``).
+      pct_start: the fraction of ``T`` spent rising, in [0, 1].
+      anneal_strategy: "cos" or "linear".
+      cycle_momentum: accepted and ignored.
+      base_momentum: the momentum at the rate's peak.
+      max_momentum: the momentum at the rate's bottom.
+      div_factor: accepted and ignored.
+      final_div_factor: accepted and ignored.
+      three_phase: torch's three-phase variant.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -387,6 +527,13 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     others' base: pass that value). Built as :func:`lrsched.join` (milestones
     are leaves; only the active child is evaluated).
 
+    Args:
+      schedulers: the children (schedules of this module), each restarted at its milestone.
+      milestones: ``len(schedulers) - 1`` steps: where each next child starts.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -407,15 +554,39 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
 
 def ReduceLROnPlateau(base_lr: Leaf, mode: str = "min", factor: Leaf = 0.1, patience: Leaf = 10,
                       threshold: Leaf = 1e-4, threshold_mode: str = "rel", cooldown: Leaf = 0,
-                      min_lr: Leaf = 0.0, eps: Leaf = 1e-8) -> Schedule:
+                      min_lr: Leaf = 0.0, eps: Leaf = 1e-8) -> lrsched.Plateau:
     r"""torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown,
     min_lr, eps)`` as ``lrsched.plateau(constant(base_lr), ...)``.
 
     .. math:: \eta \leftarrow \max(\eta \cdot f, \eta_{min}) \text{ after more than `patience` bad epochs}
 
     A stateful envelope: ``p.init()``, ``p.update(state, metric)`` once per
-    epoch, the value ``p(step, state)``. Unlike torch it composes with warmup
+    epoch, the value ``p(step, state)``; under x64 the rates equal torch's bit for
+    bit. Unlike torch it composes with warmup
     (``lrsched.plateau(lrsched.warmup(...), ...)``).
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      mode: "min" (a loss) or "max" (an accuracy).
+      factor: the multiplier per reduction, in [0, 1).
+      patience: evaluations without improvement tolerated before reducing.
+      threshold: what counts as an improvement (see `threshold_mode`).
+      threshold_mode: "rel" or "abs".
+      cooldown: evaluations ignored after a reduction.
+      min_lr: the floor on the rate (torch's ``min_lr``).
+      eps: reductions smaller than this are skipped.
+
+    Returns:
+      An :class:`lrsched.Plateau` (stateful: ``p(step, state)``).
+
+    Examples:
+      >>> from lrsched.compat import torch as tc
+      >>> p = tc.ReduceLROnPlateau(0.1, factor=0.5, patience=0)
+      >>> state = p.init()
+      >>> for loss in [1.0, 2.0, 2.0]:
+      ...     state = p.update(state, loss)
+      >>> round(float(p(0, state)), 6)
+      0.025
     """
     return lrsched.plateau(lrsched.constant(base_lr), factor=factor, patience=patience, threshold=threshold,
                    threshold_mode=threshold_mode, mode=mode, cooldown=cooldown, min_value=min_lr, eps=eps)

@@ -168,6 +168,12 @@ def get_constant_schedule(base_lr: Leaf) -> Schedule:
 
     .. math:: v(t) = b
 
+    Args:
+      base_lr: the optimizer's learning rate.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import transformers as hf
@@ -181,6 +187,13 @@ def get_constant_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf) -> 
     r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
 
     .. math:: v(t) = b \min(t / \max(1, W), 1)
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -196,6 +209,14 @@ def get_linear_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_t
     r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
 
     .. math:: v(t) = b \begin{cases} t / W & t < W \\ \max(0, (N - t) / \max(1, N - W)) & t \ge W \end{cases}
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -221,6 +242,15 @@ def get_cosine_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_t
     With the default ``num_cycles=0.5`` it reaches 0 at `N`; like transformers it
     goes on with the cosine past `N` (back up to `base_lr` at ``p = 2``).
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import transformers as hf
@@ -245,6 +275,15 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Leaf, num_warmup
     ``(c p) mod 1`` is computed in floating point in transformers' order, so
     under x64 a restart lands on exactly the step it lands on in transformers.
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import transformers as hf
@@ -265,6 +304,16 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: L
     .. math:: v(t) = e + (b - e) \left(1 - \frac{t - W}{N - W}\right)^{\text{power}},\quad W \le t \le N
 
     `base_lr` must exceed `lr_end` (transformers raises otherwise).
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      lr_end: the final learning rate (below `base_lr`).
+      power: the exponent of the polynomial decay (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -289,6 +338,14 @@ def get_inverse_sqrt_schedule(base_lr: Leaf, num_warmup_steps: Leaf, timescale: 
     .. math:: v(t) = b \sqrt{\tau / (t - W + \tau)},\quad t \ge W
 
     `timescale` (``tau``) defaults to `num_warmup_steps`, or 10000 when that is 0.
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      timescale: the decay's timescale, or None for `num_warmup_steps` (10000 when that is 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -328,6 +385,17 @@ def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Leaf, num_warmup_steps:
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right)
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+      min_lr: the lowest rate (or give `min_lr_rate`).
+      min_lr_rate: the lowest rate as a fraction of `base_lr`.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import transformers as hf
@@ -353,6 +421,18 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     ``p = (t - W + 1) / max(1, N - W)``, so it reaches its minimum at ``N - 1``.
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right),\quad t \ge W
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+      min_lr: the lowest rate (or give `min_lr_rate`).
+      min_lr_rate: the lowest rate as a fraction of `base_lr`.
+      warmup_lr_rate: the warmup's start as a fraction of `base_lr`, or None (transformers' ``(t + 1) / W``).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -386,6 +466,20 @@ def get_wsd_schedule(base_lr: Leaf, num_warmup_steps: Leaf, num_decay_steps: Lea
     ``1 - sqrt(p)``), then hold ``r``; each shape ``f`` enters as
 
     .. math:: v(t) = b \max(0, r + (1 - r) f(p))
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_decay_steps: the length of the decay.
+      num_training_steps: the total number of updates, warmup included.
+      num_stable_steps: the length of the stable phase (default ``N - W - D``).
+      warmup_type: "linear", "cosine" or "1-sqrt".
+      decay_type: "linear", "cosine" or "1-sqrt".
+      min_lr_ratio: the start of the warmup and the end of the decay, as a fraction of `base_lr`.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -430,8 +524,11 @@ def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None
                   num_training_steps: Leaf | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
     r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.
 
-    Returns the absolute learning rate ``base_lr * factor(t)`` of the named
-    schedule: ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``,
+    Returns the absolute learning rate of the named schedule,
+
+    .. math:: v(t) = b \cdot \lambda_{\text{name}}(t)
+
+    with ``b = base_lr`` and ``lambda`` transformers' factor for the name: ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``,
     ``constant``, ``constant_with_warmup``, ``inverse_sqrt``,
     ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` or
     ``warmup_stable_decay`` (a ``SchedulerType`` member works too). Extra
@@ -441,6 +538,16 @@ def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None
     transformers, in a ``scheduler_specific_kwargs`` dict. Unlike transformers, an
     argument the schedule does not take is an error rather than silently dropped,
     and ``inverse_sqrt`` honours ``timescale``.
+
+    Args:
+      name: a transformers schedule name (or a ``SchedulerType`` member).
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      scheduler_specific_kwargs: the name's extra arguments (also accepted as a nested dict, as in transformers).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
