@@ -529,7 +529,8 @@ def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None
     .. math:: v(t) = b \cdot \lambda_{\text{name}}(t)
 
     with ``b = base_lr`` and ``lambda`` transformers' factor for the name:
-    ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``, ``constant``, ``constant_with_warmup``, ``inverse_sqrt``,
+    ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``, ``constant``,
+    ``constant_with_warmup``, ``inverse_sqrt``,
     ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` or
     ``warmup_stable_decay`` (a ``SchedulerType`` member works too). Extra
     arguments (``num_cycles``, ``lr_end``, ``power``, ``min_lr``, ``min_lr_rate``,
