@@ -59,8 +59,8 @@ class Join(Schedule):
 
     groups: tuple[Schedule, ...]
     boundaries: Leaves = time_field()
-    piece_group: tuple[int, ...] = static_field(())
-    piece_index: tuple[int, ...] = static_field(())
+    piece_group: tuple[int, ...] = static_field(default=())
+    piece_index: tuple[int, ...] = static_field(default=())
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -156,7 +156,7 @@ class Warmup(Schedule):
     schedule: Schedule
     steps: Leaf = time_field()
     init_value: Leaf = 0.0
-    kind: str = static_field("linear")
+    kind: str = static_field(default="linear")
 
     def validate(self):
         check_non_negative(self, "steps")
@@ -225,7 +225,7 @@ class Cycle(Schedule):
     period_mul: Leaf = 1
     decay: Leaf = 1.0
     limit: Leaf | None = None
-    stretch: bool = static_field(True)
+    stretch: bool = static_field(default=True)
     end_value: Leaf | None = None
 
     def validate(self):
@@ -409,7 +409,7 @@ class Noise(Schedule):
     schedule: Schedule
     pct: Leaf
     seed: Leaf = 0
-    kind: str = static_field("normal")
+    kind: str = static_field(default="normal")
     start: Leaf = 0
     end: Leaf | None = None
 

@@ -41,7 +41,7 @@ else:  # Python 3.10: the decorator only informs type checkers
         return lambda f: f
 
 __all__ = [
-    "Schedule", "ScheduleError", "Leaf", "Leaves", "StatefulSchedule", "schedule_class", "static_field",
+    "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
     "time_field", "evaluate", "need_schedule", "children", "Add", "Mul", "add", "mul",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
@@ -51,6 +51,8 @@ __all__ = [
 Leaf = ArrayLike
 #: A leaf holding several numbers (milestones, boundaries, values): an array or a sequence of numbers.
 Leaves = Union[ArrayLike, Sequence[ArrayLike]]
+#: A real number given as an argument that a constructor computes with (compat's argument translation).
+Real = Union[int, float, np.integer, np.floating, jax.Array, np.ndarray]
 
 S = TypeVar("S", bound="Schedule")
 
@@ -236,7 +238,7 @@ class Schedule:
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
     factory_name: ClassVar[str] = "schedule"
-    _registry: ClassVar[dict[str, type]] = {}
+    _registry: ClassVar[dict[str, type[Schedule]]] = {}
     stateful: ClassVar[bool] = False
     stretchable: ClassVar[bool] = True
 

@@ -56,7 +56,7 @@ class PlateauState(NamedTuple):
     cooldown_counter: jax.Array
     last_epoch: jax.Array
     num_reductions: jax.Array
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # the field shadows tuple.count
     window_sum: jax.Array
     window_count: jax.Array
 
@@ -77,15 +77,15 @@ class Plateau(Schedule):
     factor: Leaf = 0.1
     patience: Leaf = 10
     threshold: Leaf = 1e-4
-    threshold_mode: str = static_field("rel")
-    mode: str = static_field("min")
+    threshold_mode: str = static_field(default="rel")
+    mode: str = static_field(default="min")
     cooldown: Leaf = 0
     min_value: Leaf = 0.0
     eps: Leaf = 1e-8
     every: Leaf = 1
-    aggregate: str = static_field("last")
+    aggregate: str = static_field(default="last")
     start: Leaf = 0
-    nan: str = static_field("ignore")
+    nan: str = static_field(default="ignore")
 
     def validate(self):
         check(self, "factor", lambda a: (a >= 0) & (a < 1), "in [0, 1)",

@@ -199,7 +199,7 @@ class Cosine(Schedule):
     end_value: Leaf = 0.0
     exponent: Leaf | None = None
     k_decay: Leaf | None = None
-    periodic: bool = static_field(False)
+    periodic: bool = static_field(default=False)
 
     def validate(self):
         check_positive(self, "steps", "exponent", "k_decay")
@@ -267,8 +267,8 @@ def cosine(init_value: Leaf, steps: Leaf, end_value: Leaf = 0.0, exponent: Leaf 
 class Exponential(Schedule):
     init_value: Leaf
     rate: Leaf
-    steps: Leaf = time_field(1)
-    staircase: bool = static_field(False)
+    steps: Leaf = time_field(default=1)
+    staircase: bool = static_field(default=False)
     end_value: Leaf | None = None
 
     def validate(self):
@@ -395,7 +395,7 @@ def multistep(init_value: Leaf, milestones: Leaves, gamma: Leaf) -> MultiStep:
 class InverseSqrt(Schedule):
     init_value: Leaf
     timescale: Leaf = time_field()
-    offset: Leaf = time_field(0)
+    offset: Leaf = time_field(default=0)
 
     def validate(self):
         check_positive(self, "timescale")
@@ -434,7 +434,7 @@ def inverse_sqrt(init_value: Leaf, timescale: Leaf, offset: Leaf = 0) -> Inverse
 class InverseTime(Schedule):
     init_value: Leaf
     rate: Leaf
-    steps: Leaf = time_field(1)
+    steps: Leaf = time_field(default=1)
 
     def validate(self):
         check_non_negative(self, "rate")
@@ -512,7 +512,7 @@ def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
 class PiecewiseLinear(Schedule):
     boundaries: Leaves = time_field()
     values: Leaves
-    kind: str = static_field("linear")
+    kind: str = static_field(default="linear")
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -567,11 +567,11 @@ class Cyclic(Schedule):
     base_value: Leaf
     peak_value: Leaf
     up_steps: Leaf = time_field()
-    down_steps: Leaf | None = time_field(None)
-    mode: str = static_field("triangular")
+    down_steps: Leaf | None = time_field(default=None)
+    mode: str = static_field(default="triangular")
     gamma: Leaf = 1.0
-    scale_fn: Callable[[jax.Array], Any] | None = static_field(None)
-    scale_mode: str = static_field("cycle")
+    scale_fn: Callable[[jax.Array], Any] | None = static_field(default=None)
+    scale_mode: str = static_field(default="cycle")
 
     def validate(self):
         check_positive(self, "up_steps", "down_steps", "gamma")
@@ -718,8 +718,8 @@ class OneCycle(Schedule):
     pct_start: Leaf = 0.3
     div_factor: Leaf = 25.0
     final_div_factor: Leaf = 1e4
-    anneal: str = static_field("cos")
-    three_phase: bool = static_field(False)
+    anneal: str = static_field(default="cos")
+    three_phase: bool = static_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps", "div_factor", "final_div_factor")
@@ -776,8 +776,8 @@ class OneCycleMomentum(Schedule):
     base_value: Leaf = 0.85
     peak_value: Leaf = 0.95
     pct_start: Leaf = 0.3
-    anneal: str = static_field("cos")
-    three_phase: bool = static_field(False)
+    anneal: str = static_field(default="cos")
+    three_phase: bool = static_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps")
@@ -889,7 +889,7 @@ class WSD(Schedule):
     decay_steps: Leaf = time_field()
     init_value: Leaf = 0.0
     end_value: Leaf = 0.0
-    decay: str = static_field("linear")
+    decay: str = static_field(default="linear")
 
     def validate(self):
         check_positive(self, "total_steps")

@@ -67,9 +67,9 @@ def _describe(tree: Any) -> str:
             parts.append(f"{f.name}={_stable(v) if f.metadata.get('static') else _describe(v)}")
         return f"{tree.factory_name}({', '.join(parts)})"
     leaves, treedef = jax.tree.flatten(tree, is_leaf=lambda x: x is not tree and isinstance(x, Schedule))
-    if treedef.num_nodes == 1 and treedef.num_leaves == 1:  # a leaf: its shape
+    if jax.tree_util.treedef_is_leaf(treedef) and leaves:  # a leaf: its shape
         return f"leaf{tuple(np.shape(tree))}"
-    if treedef.num_leaves == 0:
+    if not leaves:
         return repr(treedef)
     # a container: its own structure with the leaves (and schedules) described in order
     return f"{treedef}[{'; '.join(_describe(x) for x in leaves)}]"

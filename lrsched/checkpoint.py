@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
@@ -214,7 +214,7 @@ def restore(target: Any, source: bytes | Any) -> Any:
 
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = serialization.msgpack_restore(bytes(source))
-    if jax.tree.structure(source) == jax.tree.structure(target):
+    if cast(Any, jax.tree.structure(source)) == jax.tree.structure(target):
         _check_fingerprints(target, source)
         for x, y in zip(jax.tree.leaves(target), jax.tree.leaves(source)):
             if np.shape(x) != np.shape(y):

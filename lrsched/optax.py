@@ -50,7 +50,7 @@ class ScheduleState(NamedTuple):
       structure: an int32 fingerprint of the schedule's structure (checked by :func:`restore`).
     """
 
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # the field shadows tuple.count
     schedule: Schedule
     plateau: PlateauState | None
     structure: jax.Array
@@ -67,7 +67,7 @@ class InjectState(NamedTuple):
       inner_state: the wrapped optimizer's state.
     """
 
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # the field shadows tuple.count
     hyperparams: dict[str, Any]
     plateau: dict[str, PlateauState]
     structure: jax.Array

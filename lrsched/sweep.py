@@ -370,7 +370,7 @@ def size(batched: Any) -> int:
             f"size: the leaves do not share one leading sweep axis (leading sizes {sorted(map(str, sizes))}). "
             "Build batched schedules with sweep.stack or sweep.grid"
         )
-    return int(sizes.pop())
+    return int(sizes.pop() or 0)
 
 
 def index(batched: Schedule, i: int) -> Schedule:

@@ -24,6 +24,7 @@ import numpy as np
 from lrsched._core import (
     Leaf,
     Leaves,
+    Real,
     argument_error,
     check,
     check_choice,
@@ -41,7 +42,7 @@ from lrsched._numerics import as_float, as_number, common, divide
 __all__ = [
     "any_traced", "choose", "vector", "is_concretely",
     # validation
-    "Leaf", "Leaves", "argument_error", "concrete", "require",
+    "Leaf", "Leaves", "Real", "argument_error", "concrete", "require",
     # declaring a library-specific node
     "schedule_class", "static_field", "time_field", "check", "check_choice", "check_length", "check_non_negative",
     "check_positive", "as_float", "as_number", "common", "divide",

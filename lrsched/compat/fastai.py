@@ -35,6 +35,7 @@ from lrsched import Schedule, ScheduleError, constant, cosine, exponential, line
 from lrsched.compat._common import (
     Leaf,
     Leaves,
+    Real,
     argument_error,
     as_float,
     as_number,
@@ -119,7 +120,7 @@ class Combine(Schedule):
 # ------------------------------------------------------- schedules of pos
 
 
-def SchedLin(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802 - fastai's name
+def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
     r"""Linear from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedLin``).
 
     .. math:: f(p) = s + p\,(e - s)
@@ -139,7 +140,7 @@ def SchedLin(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802 - fastai's name
     return linear(start, end, 1)
 
 
-def SchedCos(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
+def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Cosine from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedCos``).
 
     .. math:: f(p) = s + \tfrac12 (1 + \cos(\pi (1 - p)))\,(e - s)
@@ -159,7 +160,7 @@ def SchedCos(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
     return cosine(start, 1, end)
 
 
-def SchedNo(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
+def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
 
     .. math:: f(p) = s
@@ -179,7 +180,7 @@ def SchedNo(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
     return constant(start)
 
 
-def SchedExp(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
+def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Exponential (geometric) from `start` to `end` (fastai's ``SchedExp``).
 
     .. math:: f(p) = s\,(e / s)^{p}
@@ -206,7 +207,7 @@ def SchedExp(start: Leaf, end: Leaf) -> Schedule:  # noqa: N802
     return exponential(start, end / start, 1)
 
 
-def SchedPoly(start: Leaf, end: Leaf, power: Leaf) -> Schedule:  # noqa: N802
+def SchedPoly(start: Real, end: Real, power: Real) -> Schedule:  # noqa: N802
     r"""Polynomial from `start` to `end` (fastai's ``SchedPoly``).
 
     .. math:: f(p) = s + (e - s)\,p^{\text{power}}
@@ -240,7 +241,7 @@ def _as_vector(xs: Any) -> Any:
     return as_float(xs).reshape(-1)
 
 
-def combine_scheds(pcts: Sequence[Leaf], scheds: Sequence[Schedule]) -> Schedule:
+def combine_scheds(pcts: Sequence[Real], scheds: Sequence[Schedule]) -> Schedule:
     r"""Run ``scheds[i]`` over the fraction ``pcts[i]`` of training (fastai's ``combine_scheds``).
 
     With ``c_i`` the cumulative sums of `pcts` (``c_0 = 0``), piece ``i`` is
@@ -278,7 +279,7 @@ def combine_scheds(pcts: Sequence[Leaf], scheds: Sequence[Schedule]) -> Schedule
     return Combine(tuple(scheds), p)
 
 
-def combined_cos(pct: Leaf, start: Leaf, middle: Leaf, end: Leaf) -> Schedule:
+def combined_cos(pct: Real, start: Real, middle: Real, end: Real) -> Schedule:
     r"""Cosine from `start` to `middle` over the fraction `pct`, then to `end`
     (fastai's ``combined_cos``, the shape of ``fit_one_cycle``).
 
@@ -302,7 +303,7 @@ def combined_cos(pct: Leaf, start: Leaf, middle: Leaf, end: Leaf) -> Schedule:
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
 
-def per_step(schedule: Schedule, total_steps: Leaf) -> Schedule:
+def per_step(schedule: Schedule, total_steps: Real) -> Schedule:
     r"""A schedule of pos as a schedule of the step: what fastai's ``ParamScheduler``
     sets before batch `t` of a fit of `total_steps` batches.
 
@@ -335,8 +336,8 @@ def _check_fraction(func: str, field: str, value: Any) -> None:
 # ---------------------------------------------------- fastai's fit_* schedules
 
 
-def one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: Leaf = 1e5,
-              pct_start: Leaf = 0.25) -> Schedule:
+def one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
+              pct_start: Real = 0.25) -> Schedule:
     r"""The learning rate of fastai's ``Learner.fit_one_cycle``, per step.
 
     Cosine from ``lr_max / div`` up to `lr_max` over the fraction `pct_start`
@@ -374,8 +375,8 @@ def one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: Leaf
     return per_step(combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final), total_steps)
 
 
-def one_cycle_momentum(total_steps: Leaf, pct_start: Leaf = 0.25,
-                       moms: Sequence[Leaf] = (0.95, 0.85, 0.95)) -> Schedule:
+def one_cycle_momentum(total_steps: Real, pct_start: Real = 0.25,
+                       moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> Schedule:
     r"""The momentum of fastai's ``fit_one_cycle`` (``moms=(0.95, 0.85, 0.95)``), per step.
 
     Cosine from ``moms[0]`` to ``moms[1]`` over `pct_start`, then to ``moms[2]``:
@@ -399,14 +400,15 @@ def one_cycle_momentum(total_steps: Leaf, pct_start: Leaf = 0.25,
       array([0.95  , 0.9   , 0.85  , 0.8567, 0.875 , 0.9   , 0.925 , 0.9433], dtype=float32)
     """
     _check_fraction("one_cycle_momentum", "pct_start", pct_start)
-    if concrete(moms) is not None and np.shape(concrete(moms))[-1:] != (3,):
+    known = concrete(moms)
+    if known is not None and known.shape[-1:] != (3,):
         raise argument_error("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
                    "Pass e.g. moms=(0.95, 0.85, 0.95)")
     return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
 
 
-def fit_one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: Leaf = 1e5,
-                  pct_start: Leaf = 0.25, moms: Sequence[Leaf] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
+def fit_one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
+                  pct_start: Real = 0.25, moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
     r"""Both schedules of fastai's ``fit_one_cycle``, keyed like its ``ParamScheduler``.
 
     Returns ``{"lr": one_cycle(...), "mom": one_cycle_momentum(...)}``, ready for
@@ -437,7 +439,7 @@ def fit_one_cycle(total_steps: Leaf, lr_max: Leaf, div: Leaf = 25.0, div_final: 
             "mom": one_cycle_momentum(total_steps, pct_start, moms)}
 
 
-def flat_cos(total_steps: Leaf, lr: Leaf, div_final: Leaf = 1e5, pct_start: Leaf = 0.75) -> Schedule:
+def flat_cos(total_steps: Real, lr: Real, div_final: Real = 1e5, pct_start: Real = 0.75) -> Schedule:
     r"""The learning rate of fastai's ``fit_flat_cos``: flat at `lr`, then cosine.
 
     .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, l, l, l / \text{div\_final})(t / N)
@@ -461,8 +463,8 @@ def flat_cos(total_steps: Leaf, lr: Leaf, div_final: Leaf = 1e5, pct_start: Leaf
     return per_step(combined_cos(pct_start, lr, lr, lr / div_final), total_steps)
 
 
-def sgdr(n_cycles: int, cycle_len: Leaf, lr_max: Leaf, cycle_mult: Leaf = 2,
-         steps_per_epoch: Leaf = 1) -> Schedule:
+def sgdr(n_cycles: int, cycle_len: Real, lr_max: Real, cycle_mult: Real = 2,
+         steps_per_epoch: Real = 1) -> Schedule:
     r"""The learning rate of fastai's ``fit_sgdr``: `n_cycles` cosine annealings
     from `lr_max` to 0, cycle ``i`` lasting ``cycle_len * cycle_mult**i`` epochs.
 

@@ -31,7 +31,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaf, Leaves, any_traced, as_number, choose, is_concretely, require, vector
+from lrsched.compat._common import Leaves, Real, any_traced, as_number, choose, is_concretely, require, vector
 
 __all__ = [
     "constant_schedule", "linear_schedule", "polynomial_schedule", "cosine_decay_schedule", "exponential_decay",
@@ -73,7 +73,7 @@ def _cumprod(init: Any, scales: list[Any]) -> Any:
 # ----------------------------------------------------------------- basics
 
 
-def constant_schedule(value: Leaf) -> Schedule:
+def constant_schedule(value: Real) -> Schedule:
     r"""optax's ``constant_schedule(value)``.
 
     .. math:: v(t) = \text{value}
@@ -93,8 +93,8 @@ def constant_schedule(value: Leaf) -> Schedule:
     return lrsched.constant(value)
 
 
-def polynomial_schedule(init_value: Leaf, end_value: Leaf, power: Leaf, transition_steps: Leaf,
-                        transition_begin: Leaf = 0) -> Schedule:
+def polynomial_schedule(init_value: Real, end_value: Real, power: Real, transition_steps: Real,
+                        transition_begin: Real = 0) -> Schedule:
     r"""optax's ``polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0)``.
 
     .. math:: v(t) = (I - E)\left(1 - \frac{\min(\max(t - B, 0), T)}{T}\right)^{P} + E
@@ -126,8 +126,8 @@ def polynomial_schedule(init_value: Leaf, end_value: Leaf, power: Leaf, transiti
     return _begin(lrsched.polynomial(init_value, end, steps, power), transition_begin)
 
 
-def linear_schedule(init_value: Leaf, end_value: Leaf, transition_steps: Leaf,
-                    transition_begin: Leaf = 0) -> Schedule:
+def linear_schedule(init_value: Real, end_value: Real, transition_steps: Real,
+                    transition_begin: Real = 0) -> Schedule:
     r"""optax's ``linear_schedule(init_value, end_value, transition_steps, transition_begin=0)``.
 
     .. math:: v(t) = I + (E - I)\,\frac{\min(\max(t - B, 0), T)}{T}
@@ -156,8 +156,8 @@ def linear_schedule(init_value: Leaf, end_value: Leaf, transition_steps: Leaf,
     return _begin(lrsched.linear(init_value, end, steps), transition_begin)
 
 
-def cosine_decay_schedule(init_value: Leaf, decay_steps: Leaf, alpha: Leaf = 0.0,
-                          exponent: Leaf = 1.0) -> Schedule:
+def cosine_decay_schedule(init_value: Real, decay_steps: Real, alpha: Real = 0.0,
+                          exponent: Real = 1.0) -> Schedule:
     r"""optax's ``cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0)``.
 
     .. math:: v(t) = I\left((1 - \alpha)\left[\tfrac12\left(1 + \cos\tfrac{\pi \min(t, T)}{T}\right)\right]^{p}
@@ -186,8 +186,8 @@ def cosine_decay_schedule(init_value: Leaf, decay_steps: Leaf, alpha: Leaf = 0.0
     return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
 
 
-def exponential_decay(init_value: Leaf, transition_steps: Leaf, decay_rate: Leaf, transition_begin: Leaf = 0,
-                      staircase: bool = False, end_value: Leaf | None = None) -> Schedule:
+def exponential_decay(init_value: Real, transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
+                      staircase: bool = False, end_value: Real | None = None) -> Schedule:
     r"""optax's ``exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
     end_value=None)``.
 
@@ -231,7 +231,7 @@ def exponential_decay(init_value: Leaf, transition_steps: Leaf, decay_rate: Leaf
 # --------------------------------------------------------------- piecewise
 
 
-def piecewise_constant_schedule(init_value: Leaf, boundaries_and_scales: dict | None = None) -> Schedule:
+def piecewise_constant_schedule(init_value: Real, boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_constant_schedule(init_value, boundaries_and_scales=None)``.
 
     .. math:: v(t) = I \prod_{b_i \le t} s_i
@@ -268,7 +268,7 @@ def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales
     return lrsched.piecewise_linear(vector([0] + keys), _cumprod(init_value, scales), kind)
 
 
-def piecewise_interpolate_schedule(interpolate_type: str, init_value: Leaf,
+def piecewise_interpolate_schedule(interpolate_type: str, init_value: Real,
                                    boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_interpolate_schedule(interpolate_type, init_value, boundaries_and_scales=None)``.
 
@@ -317,9 +317,9 @@ def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, mar
     return _interpolate(where, kind, init_value, keys, scales)
 
 
-def linear_onecycle_schedule(transition_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3,
-                             pct_final: Leaf = 0.85, div_factor: Leaf = 25.0,
-                             final_div_factor: Leaf = 1e4) -> Schedule:
+def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
+                             pct_final: Real = 0.85, div_factor: Real = 25.0,
+                             final_div_factor: Real = 1e4) -> Schedule:
     r"""optax's ``linear_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, pct_final=0.85,
     div_factor=25.0, final_div_factor=1e4)``.
 
@@ -355,8 +355,8 @@ def linear_onecycle_schedule(transition_steps: Leaf, peak_value: Leaf, pct_start
     return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor, marks)
 
 
-def cosine_onecycle_schedule(transition_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3,
-                             div_factor: Leaf = 25.0, final_div_factor: Leaf = 1e4) -> Schedule:
+def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
+                             div_factor: Real = 25.0, final_div_factor: Real = 1e4) -> Schedule:
     r"""optax's ``cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
     final_div_factor=1e4)``.
 
@@ -427,14 +427,16 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedul
             f"one fewer than the schedules ({len(schedules) - 1})", "Give one boundary between two schedules")
     require("join_schedules", "boundaries", boundaries, lambda a: a >= 0, "non-negative steps",
             "optax's pieces start at a step >= 0")
+    marks: Any
     if any_traced(boundaries):  # optax's where-chain: a later boundary wins, i.e. the suffix minima
-        marks = jnp.flip(jax.lax.cummin(jnp.flip(jnp.asarray(boundaries), -1), axis=jnp.ndim(boundaries) - 1), -1)
+        b = jnp.asarray(boundaries)
+        marks = jnp.flip(jax.lax.cummin(jnp.flip(b, -1), axis=b.ndim - 1), -1)
     else:
         marks = np.flip(np.minimum.accumulate(np.flip(np.asarray(boundaries), -1), axis=-1), -1)
     return lrsched.join(list(schedules), marks)
 
 
-def warmup_constant_schedule(init_value: Leaf, peak_value: Leaf, warmup_steps: Leaf) -> Schedule:
+def warmup_constant_schedule(init_value: Real, peak_value: Real, warmup_steps: Real) -> Schedule:
     r"""optax's ``warmup_constant_schedule(init_value, peak_value, warmup_steps)``: linear warmup, then hold.
 
     .. math:: v(t) = I + (P - I)\min(t, W)/W
@@ -456,8 +458,8 @@ def warmup_constant_schedule(init_value: Leaf, peak_value: Leaf, warmup_steps: L
     return linear_schedule(init_value, peak_value, warmup_steps)
 
 
-def warmup_cosine_decay_schedule(init_value: Leaf, peak_value: Leaf, warmup_steps: Leaf, decay_steps: Leaf,
-                                 end_value: Leaf = 0.0, exponent: Leaf = 1.0) -> Schedule:
+def warmup_cosine_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real, decay_steps: Real,
+                                 end_value: Real = 0.0, exponent: Real = 1.0) -> Schedule:
     r"""optax's ``warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0,
     exponent=1.0)``.
 
@@ -495,9 +497,9 @@ def warmup_cosine_decay_schedule(init_value: Leaf, peak_value: Leaf, warmup_step
     return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
 
 
-def warmup_exponential_decay_schedule(init_value: Leaf, peak_value: Leaf, warmup_steps: Leaf,
-                                      transition_steps: Leaf, decay_rate: Leaf, transition_begin: Leaf = 0,
-                                      staircase: bool = False, end_value: Leaf | None = None) -> Schedule:
+def warmup_exponential_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real,
+                                      transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
+                                      staircase: bool = False, end_value: Real | None = None) -> Schedule:
     r"""optax's ``warmup_exponential_decay_schedule(init_value, peak_value, warmup_steps, transition_steps,
     decay_rate, transition_begin=0, staircase=False, end_value=None)``.
 

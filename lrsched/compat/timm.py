@@ -31,7 +31,6 @@ Every schedule is a composition of core schedules:
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Sequence
 
 import jax.numpy as jnp
@@ -39,7 +38,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule
-from lrsched.compat._common import Leaf, any_traced, argument_error, concrete, is_concretely, require
+from lrsched.compat._common import Real, any_traced, argument_error, concrete, is_concretely, require
 
 __all__ = ["cosine", "tanh", "step", "multistep", "poly"]
 
@@ -47,8 +46,8 @@ __all__ = ["cosine", "tanh", "step", "multistep", "poly"]
 # ------------------------------------------------------------------- cycles
 
 
-def _cycles(func: str, shape: Callable[[Leaf, Leaf], Schedule], base_lr: Leaf, t_initial: Leaf, lr_min: Leaf,
-            cycle_mul: Leaf, cycle_decay: Leaf, cycle_limit: Leaf) -> Schedule:
+def _cycles(func: str, shape: Callable[[Real, Real], Schedule], base_lr: Real, t_initial: Real, lr_min: Real,
+            cycle_mul: Real, cycle_decay: Real, cycle_limit: Real) -> Schedule:
     """timm's cycles of ``shape(top, bottom)`` (a schedule from `top` to `bottom` over `t_initial`):
     cycle ``i`` runs ``shape`` stretched over ``t_initial * cycle_mul**i`` from ``base_lr * cycle_decay**i``
     down to ``lr_min``, and from cycle `cycle_limit` on the value is ``lr_min``."""
@@ -61,19 +60,19 @@ def _cycles(func: str, shape: Callable[[Leaf, Leaf], Schedule], base_lr: Leaf, t
     if is_concretely(cycle_limit, 0):  # timm: i < 0 never holds
         return lrsched.constant(lr_min)
     # timm's test is i < cycle_limit: a fractional limit counts as the next whole number
-    limit = jnp.maximum(jnp.ceil(cycle_limit), 1) if any_traced(cycle_limit) else max(math.ceil(cycle_limit), 1)
+    limit = jnp.maximum(jnp.ceil(cycle_limit), 1) if any_traced(cycle_limit) else max(int(np.ceil(cycle_limit)), 1)
     if is_concretely(cycle_decay, 1.0):
         return lrsched.cycle(shape(base_lr, lr_min), t_initial, cycle_mul, limit=limit, end_value=lr_min)
     unit = shape(1.0, 0.0)
-    peak = lrsched.cycle(unit * base_lr, t_initial, cycle_mul, cycle_decay, limit=limit, end_value=0.0)
-    floor = lrsched.cycle(unit, t_initial, cycle_mul, limit=limit, end_value=0.0)
+    peak: Schedule = lrsched.cycle(unit * base_lr, t_initial, cycle_mul, cycle_decay, limit=limit, end_value=0.0)
+    floor: Schedule = lrsched.cycle(unit, t_initial, cycle_mul, limit=limit, end_value=0.0)
     if any_traced(cycle_limit):  # a traced limit of 0 means lr_min throughout: switch the cycles off
         on = jnp.where(cycle_limit > 0, 1.0, 0.0)
         peak, floor = peak * on, floor * on
     return peak + (1.0 - floor) * lr_min
 
 
-def _k(k_decay: Leaf) -> Leaf | None:
+def _k(k_decay: Real) -> Real | None:
     """``k_decay`` as a core option: None (no leaf) when it is concretely 1."""
     return None if is_concretely(k_decay, 1.0) else k_decay
 
@@ -81,8 +80,8 @@ def _k(k_decay: Leaf) -> Leaf | None:
 # ---------------------------------------------------------- warmup and noise
 
 
-def _assemble(func: str, main: Schedule, base_lr: Leaf, warmup_t: Leaf, warmup_lr_init: Leaf,
-              warmup_prefix: bool, noise_range_t: Any, noise_pct: Leaf, noise_seed: Leaf, noise_type: str,
+def _assemble(func: str, main: Schedule, base_lr: Real, warmup_t: Real, warmup_lr_init: Real,
+              warmup_prefix: bool, noise_range_t: Any, noise_pct: Real, noise_seed: Real, noise_type: str,
               ramp_to_main: bool = False) -> Schedule:
     """timm's warmup in front of `main`, then its noise."""
     w = concrete(warmup_t)
@@ -121,10 +120,10 @@ _NOISE_DOC = """
     `noise_std` is accepted and ignored, as in timm."""
 
 
-def cosine(base_lr: Leaf, t_initial: Leaf, lr_min: Leaf = 0.0, cycle_mul: Leaf = 1.0,
-           cycle_decay: Leaf = 1.0, cycle_limit: Leaf = 1, warmup_t: Leaf = 0, warmup_lr_init: Leaf = 0.0,
-           warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Leaf = 0.67,
-           noise_std: Leaf = 1.0, noise_seed: Leaf = 42, k_decay: Leaf = 1.0,
+def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
+           cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
+           warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
+           noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
            noise_type: str = "normal") -> Schedule:
     r"""timm's ``CosineLRScheduler`` per update (SGDR, arXiv:1608.03983; k-decay, arXiv:2004.05909).
 
@@ -173,10 +172,10 @@ def cosine(base_lr: Leaf, t_initial: Leaf, lr_min: Leaf = 0.0, cycle_mul: Leaf =
                      noise_seed, noise_type)
 
 
-def tanh(base_lr: Leaf, t_initial: Leaf, lb: Leaf = -7.0, ub: Leaf = 3.0, lr_min: Leaf = 0.0,
-         cycle_mul: Leaf = 1.0, cycle_decay: Leaf = 1.0, cycle_limit: Leaf = 1, warmup_t: Leaf = 0,
-         warmup_lr_init: Leaf = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
-         noise_pct: Leaf = 0.67, noise_std: Leaf = 1.0, noise_seed: Leaf = 42,
+def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min: Real = 0.0,
+         cycle_mul: Real = 1.0, cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0,
+         warmup_lr_init: Real = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``TanhLRScheduler`` per update (Hsueh et al., arXiv:1806.01593).
 
@@ -224,10 +223,10 @@ def tanh(base_lr: Leaf, t_initial: Leaf, lb: Leaf = -7.0, ub: Leaf = 3.0, lr_min
                      noise_seed, noise_type, ramp_to_main=True)
 
 
-def poly(base_lr: Leaf, t_initial: Leaf, power: Leaf = 0.5, lr_min: Leaf = 0.0, cycle_mul: Leaf = 1.0,
-         cycle_decay: Leaf = 1.0, cycle_limit: Leaf = 1, warmup_t: Leaf = 0, warmup_lr_init: Leaf = 0.0,
-         warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Leaf = 0.67,
-         noise_std: Leaf = 1.0, noise_seed: Leaf = 42, k_decay: Leaf = 1.0,
+def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
+         cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
+         warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
+         noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``PolyLRScheduler`` per update.
 
@@ -272,9 +271,9 @@ def poly(base_lr: Leaf, t_initial: Leaf, power: Leaf = 0.5, lr_min: Leaf = 0.0, 
                      noise_seed, noise_type)
 
 
-def step(base_lr: Leaf, decay_t: Leaf, decay_rate: Leaf = 1.0, warmup_t: Leaf = 0,
-         warmup_lr_init: Leaf = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-         noise_pct: Leaf = 0.67, noise_std: Leaf = 1.0, noise_seed: Leaf = 42,
+def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 0,
+         warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``StepLRScheduler`` per update: `decay_rate` every `decay_t` updates.
 
@@ -309,9 +308,9 @@ def step(base_lr: Leaf, decay_t: Leaf, decay_rate: Leaf = 1.0, warmup_t: Leaf = 
                      warmup_prefix, noise_range_t, noise_pct, noise_seed, noise_type)
 
 
-def multistep(base_lr: Leaf, decay_t: Sequence[Leaf], decay_rate: Leaf = 1.0, warmup_t: Leaf = 0,
-              warmup_lr_init: Leaf = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-              noise_pct: Leaf = 0.67, noise_std: Leaf = 1.0, noise_seed: Leaf = 42,
+def multistep(base_lr: Real, decay_t: Sequence[Real], decay_rate: Real = 1.0, warmup_t: Real = 0,
+              warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
+              noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
               noise_type: str = "normal") -> Schedule:
     r"""timm's ``MultiStepLRScheduler`` per update: `decay_rate` at each milestone of `decay_t`.
 

@@ -44,7 +44,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaf, Leaves, any_traced, choose, require, vector
+from lrsched.compat._common import Leaves, Real, any_traced, choose, require, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
@@ -56,7 +56,7 @@ __all__ = [
 # --------------------------------------------------------- recursive family
 
 
-def StepLR(base_lr: Leaf, step_size: Leaf, gamma: Leaf = 0.1) -> Schedule:
+def StepLR(base_lr: Real, step_size: Real, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``StepLR(optimizer, step_size, gamma=0.1)``: multiply by `gamma` every `step_size` steps.
 
     .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
@@ -80,7 +80,7 @@ def StepLR(base_lr: Leaf, step_size: Leaf, gamma: Leaf = 0.1) -> Schedule:
     return lrsched.step_decay(base_lr, step_size, gamma)
 
 
-def MultiStepLR(base_lr: Leaf, milestones: Leaves, gamma: Leaf = 0.1) -> Schedule:
+def MultiStepLR(base_lr: Real, milestones: Leaves, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``MultiStepLR(optimizer, milestones, gamma=0.1)``: multiply by `gamma` at each milestone.
 
     .. math:: \eta_t = \eta_0 \, \gamma^{\#\{m_i \le t\}}
@@ -113,7 +113,7 @@ def MultiStepLR(base_lr: Leaf, milestones: Leaves, gamma: Leaf = 0.1) -> Schedul
     return lrsched.multistep(base_lr, milestones, gamma)
 
 
-def ConstantLR(base_lr: Leaf, factor: Leaf = 1.0 / 3, total_iters: Leaf = 5) -> Schedule:
+def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> Schedule:
     r"""torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5)``.
 
     .. math:: \eta_t = \eta_0 \cdot (f \text{ if } t < T \text{ else } 1)
@@ -143,8 +143,8 @@ def ConstantLR(base_lr: Leaf, factor: Leaf = 1.0 / 3, total_iters: Leaf = 5) -> 
     return lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
 
 
-def LinearLR(base_lr: Leaf, start_factor: Leaf = 1.0 / 3, end_factor: Leaf = 1.0,
-             total_iters: Leaf = 5) -> Schedule:
+def LinearLR(base_lr: Real, start_factor: Real = 1.0 / 3, end_factor: Real = 1.0,
+             total_iters: Real = 5) -> Schedule:
     r"""torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5)``.
 
     .. math:: \eta_t = \eta_0 \left(s + (e - s)\,\min(t, T) / T\right)
@@ -176,7 +176,7 @@ def LinearLR(base_lr: Leaf, start_factor: Leaf = 1.0 / 3, end_factor: Leaf = 1.0
     return lrsched.linear(start_factor, end, total_iters) * base_lr
 
 
-def ExponentialLR(base_lr: Leaf, gamma: Leaf) -> Schedule:
+def ExponentialLR(base_lr: Real, gamma: Real) -> Schedule:
     r"""torch's ``ExponentialLR(optimizer, gamma)``: multiply by `gamma` every step.
 
     .. math:: \eta_t = \eta_0 \, \gamma^t
@@ -200,7 +200,7 @@ def ExponentialLR(base_lr: Leaf, gamma: Leaf) -> Schedule:
     return lrsched.step_decay(base_lr, 1, gamma)
 
 
-def PolynomialLR(base_lr: Leaf, total_iters: Leaf = 5, power: Leaf = 1.0) -> Schedule:
+def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Schedule:
     r"""torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0)``: decay to 0 at `total_iters`.
 
     .. math:: \eta_t = \eta_0 \left(1 - \min(t, T) / T\right)^{p}
@@ -228,7 +228,7 @@ def PolynomialLR(base_lr: Leaf, total_iters: Leaf = 5, power: Leaf = 1.0) -> Sch
     return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
 
 
-def CosineAnnealingLR(base_lr: Leaf, T_max: Leaf, eta_min: Leaf = 0.0) -> Schedule:
+def CosineAnnealingLR(base_lr: Real, T_max: Real, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``, oscillating past `T_max` as torch does.
 
     .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi t / T_{max})\right)
@@ -260,7 +260,7 @@ def CosineAnnealingLR(base_lr: Leaf, T_max: Leaf, eta_min: Leaf = 0.0) -> Schedu
     return lrsched.cosine(base_lr, T_max, eta_min, periodic=True)
 
 
-def CosineAnnealingWarmRestarts(base_lr: Leaf, T_0: Leaf, T_mult: Leaf = 1, eta_min: Leaf = 0.0) -> Schedule:
+def CosineAnnealingWarmRestarts(base_lr: Real, T_0: Real, T_mult: Real = 1, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0)`` (SGDR, arXiv:1608.03983).
 
     .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi T_{cur} / T_i)\right)
@@ -312,10 +312,10 @@ def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: 
     return lrsched.cyclic(low, high, step_size_up, step_size_down, mode, gamma)
 
 
-def CyclicLR(base_lr: Leaf, max_lr: Leaf, step_size_up: Leaf = 2000, step_size_down: Leaf | None = None,
-             mode: str = "triangular", gamma: Leaf = 1.0, scale_fn: Callable | None = None,
-             scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Leaf = 0.8,
-             max_momentum: Leaf = 0.9) -> Schedule:
+def CyclicLR(base_lr: Real, max_lr: Real, step_size_up: Real = 2000, step_size_down: Real | None = None,
+             mode: str = "triangular", gamma: Real = 1.0, scale_fn: Callable | None = None,
+             scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Real = 0.8,
+             max_momentum: Real = 0.9) -> Schedule:
     r"""torch's ``CyclicLR`` (Smith, arXiv:1506.01186): all three modes, or a custom `scale_fn`.
 
     With ``c = up + down``, cycle ``k = \lfloor t / c \rfloor`` and ``x = t - k c``,
@@ -359,10 +359,10 @@ def CyclicLR(base_lr: Leaf, max_lr: Leaf, step_size_up: Leaf = 2000, step_size_d
     return _cyclic("CyclicLR", base_lr, max_lr, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
 
 
-def CyclicMomentum(base_lr: Leaf = None, max_lr: Leaf = None, step_size_up: Leaf = 2000,
-                   step_size_down: Leaf | None = None, mode: str = "triangular", gamma: Leaf = 1.0,
+def CyclicMomentum(base_lr: Real | None = None, max_lr: Real | None = None, step_size_up: Real = 2000,
+                   step_size_down: Real | None = None, mode: str = "triangular", gamma: Real = 1.0,
                    scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
-                   base_momentum: Leaf = 0.8, max_momentum: Leaf = 0.9) -> Schedule:
+                   base_momentum: Real = 0.8, max_momentum: Real = 0.9) -> Schedule:
     r"""The momentum torch's ``CyclicLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
 
     It moves inversely to the rate, from `max_momentum` down to `base_momentum`
@@ -420,10 +420,10 @@ def _one_cycle_args(where: str, pct_start: Any, anneal_strategy: str) -> None:
                             "'linear'. Pick one of ['cos', 'linear']")
 
 
-def OneCycleLR(max_lr: Leaf, total_steps: Leaf | None = None, epochs: Leaf | None = None,
-               steps_per_epoch: Leaf | None = None, pct_start: Leaf = 0.3, anneal_strategy: str = "cos",
-               cycle_momentum: bool = True, base_momentum: Leaf = 0.85, max_momentum: Leaf = 0.95,
-               div_factor: Leaf = 25.0, final_div_factor: Leaf = 1e4, three_phase: bool = False) -> Schedule:
+def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | None = None,
+               steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
+               cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
+               div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False) -> Schedule:
     r"""torch's ``OneCycleLR`` (Smith & Topin, arXiv:1708.07120), holding its last value where torch raises.
 
     From ``max_lr / div_factor`` up to `max_lr` at step ``pct_start T - 1``, then
@@ -468,10 +468,10 @@ def OneCycleLR(max_lr: Leaf, total_steps: Leaf | None = None, epochs: Leaf | Non
     return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
 
 
-def OneCycleMomentum(max_lr: Leaf = None, total_steps: Leaf | None = None, epochs: Leaf | None = None,
-                     steps_per_epoch: Leaf | None = None, pct_start: Leaf = 0.3, anneal_strategy: str = "cos",
-                     cycle_momentum: bool = True, base_momentum: Leaf = 0.85, max_momentum: Leaf = 0.95,
-                     div_factor: Leaf = 25.0, final_div_factor: Leaf = 1e4, three_phase: bool = False) -> Schedule:
+def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None, epochs: Real | None = None,
+                     steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
+                     cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
+                     div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False) -> Schedule:
     r"""The momentum torch's ``OneCycleLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
 
     From `max_momentum` down to `base_momentum` while the rate rises, back up
@@ -552,9 +552,9 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     return lrsched.join(schedulers, milestones)
 
 
-def ReduceLROnPlateau(base_lr: Leaf, mode: str = "min", factor: Leaf = 0.1, patience: Leaf = 10,
-                      threshold: Leaf = 1e-4, threshold_mode: str = "rel", cooldown: Leaf = 0,
-                      min_lr: Leaf = 0.0, eps: Leaf = 1e-8) -> lrsched.Plateau:
+def ReduceLROnPlateau(base_lr: Real, mode: str = "min", factor: Real = 0.1, patience: Real = 10,
+                      threshold: Real = 1e-4, threshold_mode: str = "rel", cooldown: Real = 0,
+                      min_lr: Real = 0.0, eps: Real = 1e-8) -> lrsched.Plateau:
     r"""torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown,
     min_lr, eps)`` as ``lrsched.plateau(constant(base_lr), ...)``.
 

@@ -19,7 +19,7 @@ warmup-stable-decay (its ``num_stable_steps`` may be negative).
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -28,6 +28,7 @@ import lrsched
 from lrsched import Schedule, ScheduleError, constant, inverse_sqrt, join, linear, polynomial, shift, warmup
 from lrsched.compat._common import (
     Leaf,
+    Real,
     any_traced,
     argument_error,
     as_float,
@@ -92,7 +93,8 @@ def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 
     else:  # in float64, whatever the mode, so that x64 evaluation sees the exact half-period
         half = np.maximum(np.asarray(steps, np.float64), 1.0) / (2.0 * np.abs(np.asarray(num_cycles, np.float64)))
     decay = lrsched.cosine(base_lr, half, base_lr * min_lr_rate, periodic=True)
-    if concrete(min_lr_rate) is not None and np.all(concrete(min_lr_rate) >= 0):
+    rate = concrete(min_lr_rate)
+    if rate is not None and np.all(rate >= 0):
         return decay  # never negative: transformers' max(0, .) changes nothing
     return lrsched.clip(decay, min_value=0.0)
 
@@ -126,8 +128,8 @@ class WarmupStableDecay(Schedule):
     num_warmup_steps: Leaf
     num_stable_steps: Leaf
     num_decay_steps: Leaf
-    warmup_type: str = static_field("linear")
-    decay_type: str = static_field("cosine")
+    warmup_type: str = static_field(default="linear")
+    decay_type: str = static_field(default="cosine")
     min_lr_ratio: Leaf = 0.0
     num_cycles: Leaf = 0.5
 
@@ -163,7 +165,7 @@ class WarmupStableDecay(Schedule):
 # ------------------------------------------------------ one function per name
 
 
-def get_constant_schedule(base_lr: Leaf) -> Schedule:
+def get_constant_schedule(base_lr: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule``: `base_lr` at every step.
 
     .. math:: v(t) = b
@@ -183,7 +185,7 @@ def get_constant_schedule(base_lr: Leaf) -> Schedule:
     return constant(base_lr)
 
 
-def get_constant_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf) -> Schedule:
+def get_constant_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
 
     .. math:: v(t) = b \min(t / \max(1, W), 1)
@@ -205,7 +207,7 @@ def get_constant_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf) -> 
     return warmup(constant(base_lr), num_warmup_steps)
 
 
-def get_linear_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf) -> Schedule:
+def get_linear_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real) -> Schedule:
     r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
 
     .. math:: v(t) = b \begin{cases} t / W & t < W \\ \max(0, (N - t) / \max(1, N - W)) & t \ge W \end{cases}
@@ -231,8 +233,8 @@ def get_linear_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_t
     return join([ramp, linear(base_lr, 0.0, _sub(num_training_steps, num_warmup_steps, 0))], _bounds(num_warmup_steps))
 
 
-def get_cosine_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
-                                    num_cycles: Leaf = 0.5) -> Schedule:
+def get_cosine_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                    num_cycles: Real = 0.5) -> Schedule:
     r"""transformers' ``get_cosine_schedule_with_warmup``: warmup from 0, then a cosine wave.
 
     With ``p = (t - W) / max(1, N - W)`` after the warmup:
@@ -263,8 +265,8 @@ def get_cosine_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_t
     return warmup(_cosine_decay(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf,
-                                                       num_training_steps: Leaf, num_cycles: Leaf = 1) -> Schedule:
+def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real,
+                                                       num_training_steps: Real, num_cycles: Real = 1) -> Schedule:
     r"""transformers' ``get_cosine_with_hard_restarts_schedule_with_warmup``.
 
     Warmup from 0, then `num_cycles` cosine decays from `base_lr` to 0, each
@@ -296,8 +298,8 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Leaf, num_warmup
     return warmup(CosineRestarts(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_polynomial_decay_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
-                                              lr_end: Leaf = 1e-7, power: Leaf = 1.0) -> Schedule:
+def get_polynomial_decay_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                              lr_end: Real = 1e-7, power: Real = 1.0) -> Schedule:
     r"""transformers' ``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
     polynomial decay to `lr_end` at `N`, held after.
 
@@ -332,7 +334,7 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: L
     return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
 
 
-def get_inverse_sqrt_schedule(base_lr: Leaf, num_warmup_steps: Leaf, timescale: Leaf | None = None) -> Schedule:
+def get_inverse_sqrt_schedule(base_lr: Real, num_warmup_steps: Real, timescale: Real | None = None) -> Schedule:
     r"""transformers' ``get_inverse_sqrt_schedule``: warmup from 0, then inverse square root.
 
     .. math:: v(t) = b \sqrt{\tau / (t - W + \tau)},\quad t \ge W
@@ -356,8 +358,8 @@ def get_inverse_sqrt_schedule(base_lr: Leaf, num_warmup_steps: Leaf, timescale: 
     func = "get_inverse_sqrt_schedule"
     _steps(func, num_warmup_steps=num_warmup_steps)
     if timescale is None:
-        w = concrete(num_warmup_steps)
-        if w is not None and w.ndim == 0:
+        known = concrete(num_warmup_steps)
+        if known is not None and known.ndim == 0:
             timescale = num_warmup_steps or 10_000
         else:
             w = as_number(num_warmup_steps)
@@ -366,7 +368,7 @@ def get_inverse_sqrt_schedule(base_lr: Leaf, num_warmup_steps: Leaf, timescale: 
     return warmup(inverse_sqrt(base_lr, timescale), num_warmup_steps)
 
 
-def _min_lr_rate(func: str, base_lr: Leaf, min_lr: Leaf | None, min_lr_rate: Leaf | None) -> Leaf:
+def _min_lr_rate(func: str, base_lr: Real, min_lr: Real | None, min_lr_rate: Real | None) -> Real:
     if min_lr is not None and min_lr_rate is not None:
         raise ScheduleError(f"{func}: only one of min_lr or min_lr_rate may be set; got both. Drop one of them")
     if min_lr is not None:
@@ -377,9 +379,9 @@ def _min_lr_rate(func: str, base_lr: Leaf, min_lr: Leaf | None, min_lr_rate: Lea
     return min_lr_rate
 
 
-def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf,
-                                                num_cycles: Leaf = 0.5, min_lr: Leaf | None = None,
-                                                min_lr_rate: Leaf | None = None) -> Schedule:
+def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                                num_cycles: Real = 0.5, min_lr: Real | None = None,
+                                                min_lr_rate: Real | None = None) -> Schedule:
     r"""transformers' ``get_cosine_with_min_lr_schedule_with_warmup``: the cosine schedule
     decaying to ``r = min_lr_rate`` (or ``min_lr / base_lr``) instead of 0.
 
@@ -411,9 +413,9 @@ def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Leaf, num_warmup_steps:
 
 
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
-        base_lr: Leaf, num_warmup_steps: Leaf, num_training_steps: Leaf, num_cycles: Leaf = 0.5,
-        min_lr: Leaf | None = None, min_lr_rate: Leaf | None = None,
-        warmup_lr_rate: Leaf | None = None) -> Schedule:
+        base_lr: Real, num_warmup_steps: Real, num_training_steps: Real, num_cycles: Real = 0.5,
+        min_lr: Real | None = None, min_lr_rate: Real | None = None,
+        warmup_lr_rate: Real | None = None) -> Schedule:
     r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
 
     Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
@@ -453,10 +455,10 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
-def get_wsd_schedule(base_lr: Leaf, num_warmup_steps: Leaf, num_decay_steps: Leaf,
-                     num_training_steps: Leaf | None = None, num_stable_steps: Leaf | None = None,
-                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Leaf = 0.0,
-                     num_cycles: Leaf = 0.5) -> Schedule:
+def get_wsd_schedule(base_lr: Real, num_warmup_steps: Real, num_decay_steps: Real,
+                     num_training_steps: Real | None = None, num_stable_steps: Real | None = None,
+                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Real = 0.0,
+                     num_cycles: Real = 0.5) -> Schedule:
     r"""transformers' ``get_wsd_schedule`` (warmup-stable-decay).
 
     With ``r = min_lr_ratio``: warmup over `W` steps from ``r`` to 1 (``linear``
@@ -520,8 +522,8 @@ _FUNCTIONS = {
 SCHEDULER_NAMES = tuple(_FUNCTIONS)
 
 
-def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None,
-                  num_training_steps: Leaf | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
+def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None,
+                  num_training_steps: Real | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
     r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.
 
     Returns the absolute learning rate of the named schedule,
@@ -570,7 +572,8 @@ def get_scheduler(name: Any, base_lr: Leaf, num_warmup_steps: Leaf | None = None
     nested = kwargs.pop("scheduler_specific_kwargs", None)
     if nested:
         kwargs.update(nested)
-    func = _FUNCTIONS[key]
+    func: Callable[..., Schedule] | None = _FUNCTIONS[key]
+    assert func is not None
     accepted = [p for p in inspect.signature(func).parameters
                 if p not in ("base_lr", "num_warmup_steps", "num_training_steps")]
     unknown = sorted(set(kwargs) - set(accepted))
