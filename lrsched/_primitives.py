@@ -275,9 +275,10 @@ class Exponential(Schedule):
         check_positive(self, "rate", "steps")
 
     def compute(self, t):
-        k, r = split(t, self.steps)
-        fraction = 0.0 if self.staircase else as_float(r) / as_float(self.steps)
-        value = as_float(self.init_value) * rate_power(self.rate, k, fraction)
+        if self.staircase:
+            value = as_float(self.init_value) * rate_power(self.rate, split(t, self.steps)[0])
+        else:
+            value = as_float(self.init_value) * rate_power(self.rate, t, self.steps)
         if self.end_value is not None:
             end = as_float(self.end_value)
             value = jnp.where(as_float(self.rate) < 1, jnp.maximum(value, end), jnp.minimum(value, end))
