@@ -13,7 +13,7 @@ import numpy as np
 import optax
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
@@ -269,6 +269,7 @@ def test_the_floor_is_on_the_rate_for_schedules_with_equal_values():
     np.testing.assert_allclose(va[after & (inner <= 1e-5)], inner[after & (inner <= 1e-5)], rtol=1e-12)
 
 
+@settings(max_examples=10)
 @given(metrics=metric_sequences(), kw=torch_settings(), step=st.integers(0, 300))
 def test_the_envelope_never_raises_the_schedule_nor_lowers_below_the_floor(metrics, kw, step):
     inner = lrsched.warmup(lrsched.cosine(0.1, 200, end_value=1e-3), 30)
