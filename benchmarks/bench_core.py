@@ -81,9 +81,11 @@ def bench_evaluate(n: int, repeat: int) -> list[dict]:
         f_theirs = jax.jit(theirs)
         np.testing.assert_allclose(f_ours(ours, steps[:5000]), f_theirs(steps[:5000]), rtol=2e-4, atol=1e-9)
         t_ours, t_theirs = best_of_interleaved([lambda: f_ours(ours, steps), lambda: f_theirs(steps)], repeat)
-        # float32 precision of both against lrsched's own float64 evaluation (x64), where the value is normal
+        # float32 precision of both against lrsched's float64 evaluation (x64) of the float32-rounded
+        # arguments (both libraries see those), where the value is a normal float32
+        rounded = jax.tree.map(lambda x: np.float32(x) if np.asarray(x).dtype.kind == "f" else x, ours)
         with jax.enable_x64(True):
-            exact = lrsched.evaluate(ours, np.arange(n))
+            exact = lrsched.evaluate(rounded, np.arange(n))
         tiny = exact > 1e-37
         err = [float(np.max(np.abs(np.asarray(f(), np.float64)[tiny] - exact[tiny]) / exact[tiny]))
                for f in (lambda: f_ours(ours, steps), lambda: f_theirs(steps))]
