@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import jax
@@ -70,6 +71,12 @@ def _decode(value: Any) -> Any:
 def _build(config: dict[str, Any]) -> Schedule:
     kind = config["type"]
     cls = Schedule._registry.get(kind)
+    if cls is None and "." in kind:  # a compat node ("transformers.wsd"): its module registers it
+        try:
+            importlib.import_module(f"lrsched.compat.{kind.split('.')[0]}")
+        except ImportError:
+            pass
+        cls = Schedule._registry.get(kind)
     if cls is None:
         known = ", ".join(sorted(Schedule._registry))
         raise ScheduleError(f"from_config: unknown schedule type {kind!r}. Known types: {known}")

@@ -145,6 +145,15 @@ def test_where_optax_contrib_differs_from_torch(metrics, kw):
     assert not np.allclose(optax_rates, ref), "the case should show optax.contrib's difference"
 
 
+def test_base_rate_below_min_lr_is_left_alone_as_torch_does():
+    metrics = [1.0] + [2.0] * (N - 1)
+    for base, min_lr, eps in [(1e-3, 1e-2, 1e-8), (0.05, 0.05, 0.0), (0.1, 0.0999, 1e-3)]:
+        ref = torch_rates(metrics, base, patience=0, min_lr=min_lr, eps=eps)
+        with jax.enable_x64(True):
+            got, state = our_rates(plateau(lrsched.constant(base), patience=0, min_value=min_lr, eps=eps), metrics)
+        assert got == ref and int(state.num_reductions) == 0
+
+
 def test_all_bad_patience_zero_reduces_every_time_and_floors():
     metrics = [1.0] + [2.0] * (N - 1)
     with jax.enable_x64(True):

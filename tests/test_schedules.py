@@ -190,3 +190,20 @@ def test_batched_config_round_trip_keeps_2d_leaves():
     assert again.milestones.shape == (2, 2)
     steps = jnp.arange(6)
     np.testing.assert_array_equal(jax.vmap(lambda s: s(steps))(again), jax.vmap(lambda s: s(steps))(batched))
+
+
+def test_from_config_imports_the_compat_module_of_a_compat_node():
+    """A config naming a compat node (transformers' hard restarts) loads in a process that never imported
+    lrsched.compat: from_config imports lrsched.compat.<library> on demand."""
+    import subprocess
+    import sys
+
+    from lrsched.compat import transformers as hf
+
+    s = hf.get_scheduler("cosine_with_restarts", 1.0, 2, 20, num_cycles=2)
+    code = ("import json, sys, lrsched; s = lrsched.from_config(json.loads(sys.argv[1])); "
+            "print(type(s).__module__, list(map(float, lrsched.evaluate(s, 25))))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(lrsched.to_config(s))], capture_output=True,
+                         text=True, check=True).stdout.split(" ", 1)
+    assert out[0] == "lrsched._combinators"  # the top node is a warmup around the compat node
+    np.testing.assert_array_equal(np.asarray(eval(out[1])), lrsched.evaluate(s, 25).astype(np.float64))
