@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import jax
@@ -53,7 +54,10 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
       >>> config = lrsched.to_config(s)
       >>> config["type"], config["schedule"]["type"]
       ('warmup', 'cosine')
-      >>> lrsched.from_config(json.loads(json.dumps(config))) is not s
+      >>> again = lrsched.from_config(json.loads(json.dumps(config)))
+      >>> again == s, lrsched.to_config(again) == config  # a new object, the same schedule
+      (False, True)
+      >>> bool((lrsched.evaluate(again, 120) == lrsched.evaluate(s, 120)).all())
       True
     """
     if not isinstance(schedule, Schedule):
@@ -72,6 +76,12 @@ def _decode(value: Any) -> Any:
 def _build(config: dict[str, Any]) -> Schedule:
     kind = config["type"]
     cls = Schedule._registry.get(kind)
+    if cls is None and "." in kind:  # a compat node ("transformers.wsd"): its module registers it
+        try:
+            importlib.import_module(f"lrsched.compat.{kind.split('.')[0]}")
+        except ImportError:
+            pass
+        cls = Schedule._registry.get(kind)
     if cls is None:
         known = ", ".join(sorted(Schedule._registry))
         raise ScheduleError(f"from_config: unknown schedule type {kind!r}. Known types: {known}")
