@@ -1,49 +1,49 @@
-"""Per-step cost of ``scheduler.step()``: lrsched_torch versus torch's own schedulers.
+"""Per-step cost of ``scheduler.step()``: lrsched_torch against torch's own schedulers, every step timed.
 
-For StepLR, CosineAnnealingLR and OneCycleLR (with cycle_momentum) on SGD with 1
-and 10 param groups, in one run:
+Each case builds torch's scheduler and the bridge's equivalent on identical SGD
+optimizers (1, 10 or 100 param groups) and steps both for ``--steps`` steps (10^6
+by default), alternating in chunks of ``--chunk`` steps (which side goes first
+alternates too), so both see the same machine load. Every single ``step()`` is
+timed with ``perf_counter_ns`` into a preallocated numpy array, and full garbage
+collections (generation 2) are counted with ``gc.callbacks`` while each side runs.
+No best-of-N: the mean, median, p99 and worst single step of the whole run are
+reported, and the ratios bridge / torch (goal: mean <= 0.5, p99 and max <= 1.0,
+no full GC pass caused by the bridge).
 
-- native: ``torch.optim.lr_scheduler.<X>(optimizer, ...)``
-- bridge: ``lrsched_torch.ScheduleLR(optimizer, lr=compat.torch.<X>(...), momentum=...)``
-- lambda_lr: ``lrsched_torch.lambda_lr(optimizer, compat.torch.<X>(...))`` (a real LambdaLR; no momentum)
-- naive: ``LambdaLR(optimizer, lambda k: float(jitted(k)) / base_lr)``, one JAX call per group per step
-  (momentum not driven), the thing the table replaces
+Cases (the same schedule on both sides):
 
-Times are the best of several repeats of many steps (steady state: chunk refills
-included, the one-off compile reported apart as "setup"). Goal: bridge / native
-<= 1.0 in every row (stretch 0.5).
+- ``ScheduleLR cosine``: ``CosineAnnealingLR(T_max=5000, eta_min=1e-4)`` vs
+  ``ScheduleLR(lr=compat.torch.CosineAnnealingLR(...))``
+- ``ScheduleLR one-cycle+momentum``: ``OneCycleLR`` (cycle_momentum) vs ``ScheduleLR`` with
+  ``compat.torch.OneCycleLR`` and ``OneCycleMomentum``
+- ``lambda_lr``: ``LambdaLR(lambda k: <cosine in Python>)`` vs ``lambda_lr(lrsched.cosine(...))``
+- ``lr_scheduler.StepLR``: torch's ``StepLR`` vs ``lrsched_torch.lr_scheduler.StepLR`` (the drop-in)
 
-Run:  python benchmarks/bench_torch_bridge.py [--steps 20000] [--repeats 5]
+The per-group schedules differ (each group its own base lr), as in a real model;
+groups sharing one schedule share one table column.
+
+Run:  python benchmarks/bench_torch_bridge.py [--steps 1000000] [--chunk 10000] [--groups 1 10 100]
 Writes benchmarks/results/torch_bridge.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import math
+import os
 import pathlib
 import platform
 import time
 import warnings
+from typing import Any, Callable
 
-import jax
-import lrsched_torch
+import numpy as np
 import torch
-
-from lrsched.compat import torch as tc
 
 L = torch.optim.lr_scheduler
 TOTAL = 10**7  # OneCycle's length: longer than any run here (torch raises past it)
-
-CASES = {
-    "StepLR": (lambda o: L.StepLR(o, step_size=1000, gamma=0.9),
-               lambda b: tc.StepLR(b, 1000, 0.9), None),
-    "CosineAnnealingLR": (lambda o: L.CosineAnnealingLR(o, T_max=5000, eta_min=1e-4),
-                          lambda b: tc.CosineAnnealingLR(b, 5000, 1e-4), None),
-    "OneCycleLR+momentum": (lambda o: L.OneCycleLR(o, max_lr=[g["lr"] for g in o.param_groups], total_steps=TOTAL),
-                            lambda b: tc.OneCycleLR(b, total_steps=TOTAL),
-                            lambda b: tc.OneCycleMomentum(b, total_steps=TOTAL)),
-}
 
 
 def optimizer(groups: int) -> torch.optim.Optimizer:
@@ -51,75 +51,165 @@ def optimizer(groups: int) -> torch.optim.Optimizer:
                             for i in range(groups)], lr=0.1, momentum=0.9)
 
 
-def per_step(make, steps: int, repeats: int) -> tuple[float, float]:
-    """(best seconds per step over `repeats` runs of `steps` steps, setup seconds of the first)."""
-    best, setup = float("inf"), 0.0
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        sched = make()
-        sched.step()
-        if r == 0:
-            setup = time.perf_counter() - t0
-        step = sched.step
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return best, setup
+def cases() -> dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
+    import lrsched_torch
+    from lrsched_torch import lr_scheduler as dl
+
+    import lrsched
+    from lrsched.compat import torch as tc
+
+    def bases(o):
+        return [g["lr"] for g in o.param_groups]
+
+    def lam(k):  # what a torch user writes: a cosine factor in Python
+        return 0.5 * (1.0 + math.cos(math.pi * min(k, 50_000) / 50_000))
+
+    return {
+        "ScheduleLR cosine": (
+            lambda o: L.CosineAnnealingLR(o, T_max=5000, eta_min=1e-4),
+            lambda o: lrsched_torch.ScheduleLR(o, lr=[tc.CosineAnnealingLR(b, 5000, 1e-4) for b in bases(o)])),
+        "ScheduleLR one-cycle+momentum": (
+            lambda o: L.OneCycleLR(o, max_lr=bases(o), total_steps=TOTAL),
+            lambda o: lrsched_torch.ScheduleLR(o, lr=[tc.OneCycleLR(b, total_steps=TOTAL) for b in bases(o)],
+                                               momentum=tc.OneCycleMomentum(total_steps=TOTAL))),
+        "lambda_lr": (
+            lambda o: L.LambdaLR(o, lam),
+            lambda o: lrsched_torch.lambda_lr(o, [lrsched.cosine(b, 50_000) for b in bases(o)])),
+        "lr_scheduler.StepLR": (
+            lambda o: L.StepLR(o, step_size=1000, gamma=0.9),
+            lambda o: dl.StepLR(o, step_size=1000, gamma=0.9)),
+    }
 
 
-def naive(opt: torch.optim.Optimizer, schedule_of) -> L.LambdaLR:
-    lambdas = []
-    for g in opt.param_groups:
-        base = g["lr"]
-        jitted = jax.jit(schedule_of(base))
-        lambdas.append(lambda k, jitted=jitted, base=base: float(jitted(k)) / base)
-    return L.LambdaLR(opt, lambdas)
+class GCCounter:
+    """Full (generation 2) collections while `side` is set."""
+
+    def __init__(self) -> None:
+        self.side: str | None = None
+        self.full = {"torch": 0, "bridge": 0}
+        self.any = {"torch": 0, "bridge": 0}
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and self.side is not None:
+            self.any[self.side] += 1
+            if info.get("generation") == 2:
+                self.full[self.side] += 1
+
+
+def run_chunk(step: Callable[[], None], times: np.ndarray, start: int, stop: int) -> None:
+    clock = time.perf_counter_ns
+    for i in range(start, stop):
+        t0 = clock()
+        step()
+        times[i] = clock() - t0
+
+
+def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: GCCounter) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    native = native_of(optimizer(groups))
+    setup_native = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bridge = bridge_of(optimizer(groups))
+    setup_bridge = time.perf_counter() - t0
+    times = {"torch": np.zeros(steps, np.int64), "bridge": np.zeros(steps, np.int64)}
+    sides = {"torch": native.step, "bridge": bridge.step}
+    order = ["torch", "bridge"]
+    for k, start in enumerate(range(0, steps, chunk)):
+        stop = min(start + chunk, steps)
+        for side in (order if k % 2 == 0 else order[::-1]):
+            counter.side = side
+            run_chunk(sides[side], times[side], start, stop)
+            counter.side = None
+    row: dict[str, Any] = {"groups": groups, "steps": steps, "setup_torch_s": setup_native,
+                           "setup_bridge_s": setup_bridge}
+    for side, t in times.items():
+        us = t / 1000.0
+        tenth = max(steps // 10, 1)
+        row[side] = {"mean_us": float(us.mean()), "median_us": float(np.median(us)),
+                     "p99_us": float(np.percentile(us, 99)), "p999_us": float(np.percentile(us, 99.9)),
+                     "max_us": float(us.max()), "full_gc": counter.full[side], "any_gc": counter.any[side],
+                     "total_s": float(us.sum() / 1e6), "first_tenth_s": float(us[:tenth].sum() / 1e6)}
+    # the bridge's table refills: the steps that cross into a new chunk (the next chunk is
+    # prefetched on a background thread, which a pure-Python stepping loop starves of the GIL)
+    size = getattr(getattr(bridge, "_table", None), "chunk", None) or bridge._lrsched.table.chunk
+    boundary = np.arange(size - 1, steps, size)
+    for side, t in times.items():
+        us = t / 1000.0
+        row[side]["boundary_median_us"] = float(np.median(us[boundary])) if boundary.size else 0.0
+        row[side]["boundary_max_us"] = float(us[boundary].max()) if boundary.size else 0.0
+        rest = np.delete(us, boundary)
+        row[side]["max_off_boundary_us"] = float(rest.max())
+    for stat in ("mean_us", "median_us", "p99_us", "max_us"):
+        row[f"ratio_{stat[:-3]}"] = row["bridge"][stat] / row["torch"][stat]
+    return row
+
+
+def scaling_table(rows: list[dict]) -> list[dict]:
+    """Growth exponents: mean step() cost ~ groups**b (least squares on log-log), total time ~ steps**b
+    (from the first tenth of the run to all of it)."""
+    out = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        mine = sorted((r for r in rows if r["case"] == name), key=lambda r: r["groups"])
+        entry: dict[str, Any] = {"case": name}
+        for side in ("torch", "bridge"):
+            if len(mine) >= 2:
+                g = np.log([r["groups"] for r in mine])
+                c = np.log([r[side]["mean_us"] for r in mine])
+                entry[f"{side}_groups_exponent"] = float(np.polyfit(g, c, 1)[0])
+            ratios = [r[side]["total_s"] / r[side]["first_tenth_s"] for r in mine]
+            entry[f"{side}_steps_exponent"] = float(np.mean([math.log(x) / math.log(10) for x in ratios]))
+            entry[f"{side}_us"] = {r["groups"]: r[side]["mean_us"] for r in mine}
+        out.append(entry)
+    print(f"\n{'growth exponents':<31}{'groups: torch':>14}{'bridge':>8}{'steps: torch':>14}{'bridge':>8}")
+    for e in out:
+        print(f"{e['case']:<31}{e.get('torch_groups_exponent', float('nan')):>14.2f}"
+              f"{e.get('bridge_groups_exponent', float('nan')):>8.2f}{e['torch_steps_exponent']:>14.2f}"
+              f"{e['bridge_steps_exponent']:>8.2f}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description="scheduler.step() cost: lrsched_torch vs torch")
-    parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = argparse.ArgumentParser(description="scheduler.step() cost: lrsched_torch vs torch, every step timed")
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=10_000, help="steps per alternation")
+    parser.add_argument("--groups", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--cases", nargs="+", default=None, help="a subset of the case names")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "torch_bridge.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)  # torch's call-order warning: not what is measured
+    counter = GCCounter()
+    gc.callbacks.append(counter)
     rows = []
-    for name, (native_of, lr_of, mom_of) in CASES.items():
-        for groups in (1, 10):
-            def bridge():
-                o = optimizer(groups)
-                bases = [g["lr"] for g in o.param_groups]
-                return lrsched_torch.ScheduleLR(o, lr=[lr_of(b) for b in bases],
-                                                momentum=None if mom_of is None else [mom_of(b) for b in bases])
-
-            def lam():
-                o = optimizer(groups)
-                return lrsched_torch.lambda_lr(o, [lr_of(g["lr"]) for g in o.param_groups])
-
-            t_native, s_native = per_step(lambda: native_of(optimizer(groups)), args.steps, args.repeats)
-            t_bridge, s_bridge = per_step(bridge, args.steps, args.repeats)
-            t_lambda, s_lambda = per_step(lam, args.steps, args.repeats)
-            t_naive, s_naive = per_step(lambda: naive(optimizer(groups), lr_of), max(args.steps // 20, 200),
-                                        max(args.repeats // 2, 1))
-            rows.append({"schedule": name, "groups": groups, "native_us": t_native * 1e6,
-                         "bridge_us": t_bridge * 1e6, "lambda_lr_us": t_lambda * 1e6, "naive_us": t_naive * 1e6,
-                         "bridge_ratio": t_bridge / t_native, "lambda_lr_ratio": t_lambda / t_native,
-                         "naive_ratio": t_naive / t_native, "bridge_setup_s": s_bridge, "native_setup_s": s_native})
-    header = (f"{'schedule':<21}{'groups':>6}{'native us':>11}{'bridge us':>11}{'ratio':>7}"
-              f"{'lambda_lr us':>14}{'ratio':>7}{'naive us':>10}{'ratio':>8}{'setup s':>9}")
+    all_cases = cases()
+    names = args.cases or list(all_cases)
+    header = (f"{'case':<31}{'groups':>6}{'torch mean':>11}{'bridge mean':>12}{'mean':>6}{'median':>7}"
+              f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'refill med/max us':>18}"
+              f"{'full GC t/b':>12}")
+    print(f"load average: {os.getloadavg()}")
     print(header)
     print("-" * len(header))
-    for r in rows:
-        print(f"{r['schedule']:<21}{r['groups']:>6}{r['native_us']:>11.2f}{r['bridge_us']:>11.2f}"
-              f"{r['bridge_ratio']:>7.2f}{r['lambda_lr_us']:>14.2f}{r['lambda_lr_ratio']:>7.2f}"
-              f"{r['naive_us']:>10.1f}{r['naive_ratio']:>8.1f}{r['bridge_setup_s']:>9.3f}")
+    try:
+        for name in names:
+            native_of, bridge_of = all_cases[name]
+            for groups in args.groups:
+                row = measure(native_of, bridge_of, groups, args.steps, args.chunk, counter)
+                row["case"] = name
+                rows.append(row)
+                t, b = row["torch"], row["bridge"]
+                print(f"{name:<31}{groups:>6}{t['mean_us']:>11.2f}{b['mean_us']:>12.2f}{row['ratio_mean']:>6.2f}"
+                      f"{row['ratio_median']:>7.2f}{row['ratio_p99']:>6.2f}{row['ratio_max']:>6.2f}"
+                      f"{t['max_us']:>13.0f}{b['max_us']:>14.0f}"
+                      f"{b['boundary_median_us']:>10.0f}/{b['boundary_max_us']:<7.0f}"
+                      f"{t['full_gc']:>6}/{b['full_gc']:<5}", flush=True)
+    finally:
+        gc.callbacks.remove(counter)
+    scaling = scaling_table(rows)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "torch_bridge", "machine": platform.platform(),
+    out.write_text(json.dumps({"benchmark": "torch_bridge", "scaling": scaling, "machine": platform.platform(),
                                "processor": platform.processor(), "torch": torch.__version__,
-                               "jax": jax.__version__, "steps": args.steps, "repeats": args.repeats,
+                               "loadavg": os.getloadavg(), "steps": args.steps, "chunk": args.chunk,
                                "rows": rows}, indent=2))
     print(f"wrote {out}")
     return rows

@@ -1,55 +1,55 @@
-"""Combinators: schedules built from schedules (join, warmup, cycle, arithmetic)."""
+"""Combinators: schedules built from schedules (join, warmup, cycle, clip, shift, noise).
+
+The arithmetic nodes (``s + x``, ``s * x``) live in :mod:`lrsched._core`, below
+this module, so the base class never imports from here.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import dataclasses
+from typing import Any, Hashable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lrsched._core import (
+    Leaf,
+    Leaves,
     Schedule,
     ScheduleError,
-    as_float,
-    as_number,
     check,
     check_choice,
     check_length,
     check_non_negative,
     check_positive,
     check_sorted,
+    children,
+    fail,
+    need_schedule,
+    schedule_class,
+    static_field,
+    time_field,
+)
+from lrsched._numerics import (
+    INT32_MAX,
+    as_float,
+    as_number,
     common,
-    concrete,
     cos_anneal,
+    cycle_index,
+    cycle_start,
+    float_dtype,
     int_dtype,
     phase,
-    schedule_class,
-    split,
-    static_field,
 )
+from lrsched._tree import stack, structure_key
 
-__all__ = ["join", "warmup", "cycle", "clip", "shift", "add", "mul",
-           "Join", "Warmup", "Cycle", "Clip", "Shift", "Add", "Mul"]
-
-Number = Any
-
-
-def _need_schedule(where: str, s: Any) -> None:
-    if not isinstance(s, Schedule):
-        raise ScheduleError(
-            f"{where}: expected an lrsched Schedule; got {type(s).__name__}. "
-            "Build one with a factory such as lrsched.cosine(...)"
-        )
+__all__ = ["join", "warmup", "cycle", "clip", "shift", "noise",
+           "Join", "Warmup", "Cycle", "Clip", "Shift", "Noise"]
 
 
 # ---------------------------------------------------------------------- join
-
-
-def _stack(leaves: Sequence[Any]) -> Any:
-    if any(isinstance(x, jax.core.Tracer) for x in leaves):
-        return jnp.stack([jnp.asarray(x) for x in leaves])
-    return np.stack([np.asarray(x) for x in leaves])
 
 
 @schedule_class("join")
@@ -57,10 +57,10 @@ class Join(Schedule):
     """Pieces stacked by pytree structure: ``groups[g]`` holds every piece of one
     structure with a leading axis; ``piece_group[i]``/``piece_index[i]`` locate piece i."""
 
-    groups: tuple
-    boundaries: Any
-    piece_group: tuple = static_field(())
-    piece_index: tuple = static_field(())
+    groups: tuple[Schedule, ...]
+    boundaries: Leaves = time_field()
+    piece_group: tuple[int, ...] = static_field(default=())
+    piece_index: tuple[int, ...] = static_field(default=())
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -94,18 +94,26 @@ class Join(Schedule):
 
             values = jax.vmap(one)(local, jnp.where(which_group == g, index, 0))
             out = values if out is None else jnp.where(which_group == g, values, out)
+        assert out is not None
         return out.reshape(t.shape)
 
 
-def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
-    r"""Run ``schedules[i]`` from ``boundaries[i-1]`` (0 for the first) on.
+def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
+    r"""Run ``schedules[i]`` from ``boundaries[i-1]`` (0 for the first) on, at its local step.
 
     .. math:: v(t) = s_i(t - b_{i-1}),\quad b_{i-1} \le t < b_i
 
-    Each piece sees its local step. Boundaries are leaves (vmappable), and
-    pieces of the same pytree structure are stacked so that only the active one
-    is evaluated: graph size and compile time do not grow with the number of
-    pieces (unlike optax's ``join_schedules``).
+    Boundaries are leaves (vmappable). Pieces of the same pytree structure are
+    stacked (:mod:`lrsched._tree`) and only the active one is evaluated, so graph
+    size and compile time do not grow with the number of pieces (unlike optax's
+    ``join_schedules``).
+
+    Args:
+      schedules: a non-empty sequence of Schedules.
+      boundaries: ``len(schedules) - 1`` non-negative steps in non-decreasing order.
+
+    Returns:
+      A :class:`Join`.
 
     Examples:
       >>> import lrsched
@@ -117,22 +125,20 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
     if not schedules:
         raise ScheduleError("join(schedules=[]): schedules must be non-empty. Pass at least one schedule")
     for i, s in enumerate(schedules):
-        _need_schedule(f"join(schedules[{i}])", s)
-    structures: list[Any] = []
+        need_schedule(f"join(schedules[{i}])", s)
+    keys: list[Hashable] = []
     members: list[list[Schedule]] = []
     piece_group, piece_index = [], []
     for s in schedules:
-        leaves, treedef = jax.tree.flatten(s)
-        shapes = tuple(np.shape(x) for x in leaves)
-        key = (treedef, shapes)
-        if key not in structures:
-            structures.append(key)
+        key = structure_key(s)
+        if key not in keys:
+            keys.append(key)
             members.append([])
-        g = structures.index(key)
+        g = keys.index(key)
         piece_group.append(g)
         piece_index.append(len(members[g]))
         members[g].append(s)
-    groups = tuple(jax.tree.map(lambda *xs: _stack(xs), *m) for m in members)
+    groups = tuple(stack(m) for m in members)
     traced = any(isinstance(b, jax.core.Tracer) for b in jax.tree.leaves(boundaries))
     bounds = jnp.asarray(boundaries) if traced else np.asarray(boundaries)
     if bounds.size == 0:  # no boundaries (one piece): keep integer steps
@@ -148,9 +154,9 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
 @schedule_class("warmup")
 class Warmup(Schedule):
     schedule: Schedule
-    steps: Number
-    init_value: Number = 0.0
-    kind: str = static_field("linear")
+    steps: Leaf = time_field()
+    init_value: Leaf = 0.0
+    kind: str = static_field(default="linear")
 
     def validate(self):
         check_non_negative(self, "steps")
@@ -170,76 +176,57 @@ class Warmup(Schedule):
         return jnp.where(t < steps, ramp, after)
 
 
-def warmup(schedule: Schedule, steps: Number, init_value: Number = 0.0, kind: str = "linear") -> Warmup:
+def warmup(schedule: Schedule, steps: Leaf, init_value: Leaf = 0.0, kind: str = "linear") -> Warmup:
     r"""Prefix `schedule` with a warmup of `steps` steps ending at ``schedule(0)``.
 
     .. math:: v(t) = \begin{cases} w(t) & t < W \\ s(t - W) & t \ge W \end{cases}
 
-    where ``w`` goes from `init_value` to ``s(0)``: ``"linear"``, ``"cosine"``
-    (half-cosine ease-in), or ``"constant"`` (hold `init_value`, like torch's
-    ``ConstantLR``).
+    where ``w`` goes from `init_value` to ``s(0)``: ``"linear"``
+    (``v_0 + (s(0) - v_0) t / W``), ``"cosine"`` (half-cosine ease-in), or
+    ``"constant"`` (hold `init_value`, like torch's ``ConstantLR``).
+
+    Args:
+      schedule: the schedule after the warmup (it starts at its own step 0).
+      steps: the warmup length ``W`` (>= 0).
+      init_value: the value at step 0.
+      kind: "linear", "cosine" or "constant".
+
+    Returns:
+      A :class:`Warmup`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.warmup(lrsched.constant(1.0), steps=4), 6)
       array([0.  , 0.25, 0.5 , 0.75, 1.  , 1.  ], dtype=float32)
     """
-    _need_schedule("warmup(schedule)", schedule)
+    need_schedule("warmup(schedule)", schedule)
     return Warmup(schedule, steps, init_value, kind)
 
 
 # --------------------------------------------------------------------- cycle
 
 
-def _cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Step at which cycle ``k`` starts, ``period * (mul**k - 1) / (mul - 1)``
-    (``k * period`` when ``mul == 1``), and whether that is out of the step
-    integer's range. The inputs share one dtype; integers give exact results."""
-    geometric = mul != 1
-    one = jnp.ones((), k.dtype)
-    k = jnp.maximum(k, jnp.zeros((), k.dtype))
-    denominator = jnp.where(geometric, mul - one, one)
-    if jnp.issubdtype(k.dtype, jnp.integer):
-        # start = period * (q + (q - 1) / (mul - 1)) with q = mul**(k-1): no intermediate exceeds
-        # the start itself; whether the start fits is checked in float with a safety margin
-        top = 2.0**31 - 512 if int_dtype() == np.int32 else 2.0**63 - 2.0**42
-        mf = as_float(mul)
-        approx = as_float(period) * (mf ** as_float(k) - 1.0) / jnp.where(geometric, mf - 1.0, 1.0)
-        out_of_range = geometric & (approx > top)
-        q = jnp.power(mul, jnp.where(out_of_range, 0, jnp.maximum(k - one, 0 * one)))
-        geo = period * jnp.where(k == 0, 0 * one, q + (q - one) // denominator)
-    else:
-        out_of_range = jnp.zeros(k.shape, bool)
-        geo = period * (mul**k - one) / denominator
-    return jnp.where(geometric, geo, k * period), out_of_range
-
-
-def _cycle_index(t: jax.Array, period: jax.Array, mul: jax.Array, limit: Any) -> tuple[jax.Array, jax.Array]:
-    """Cycle ``k`` containing step ``t`` (at most ``limit - 1``) and its start step."""
-    t, period, mul = common(t, period, mul)
-    tf, pf, mf = as_float(t), as_float(period), as_float(mul)
-    geometric = mul != 1
-    log_mul = jnp.log(jnp.where(geometric, mf, 2.0))
-    k = jnp.floor(jnp.log1p(tf * (mf - 1.0) / pf) / log_mul).astype(t.dtype)
-    here, beyond = _cycle_start(k, period, mul)
-    k = jnp.where((here > t) | beyond, k - 1, k)  # correct the float estimate by one either way
-    nxt, beyond = _cycle_start(k + 1, period, mul)
-    k = jnp.where((nxt <= t) & ~beyond, k + 1, k)
-    equal_periods = split(t, period)[0]
-    k = jnp.maximum(jnp.where(geometric, k, equal_periods), jnp.zeros((), k.dtype))
-    if limit is not None:
-        k = jnp.minimum(k, jnp.asarray(limit).astype(k.dtype) - 1)
-    return k, _cycle_start(k, period, mul)[0]
+def _time_leaves(schedule: Schedule) -> list[Any]:
+    """Every duration leaf of `schedule` and of the schedules inside it."""
+    out = []
+    for f in dataclasses.fields(schedule):
+        v = getattr(schedule, f.name)
+        if f.metadata.get("time") and v is not None:
+            out.append(v)
+    for c in children(schedule):
+        out.extend(_time_leaves(c))
+    return out
 
 
 @schedule_class("cycle")
 class Cycle(Schedule):
     schedule: Schedule
-    period: Number
-    period_mul: Number = 1
-    decay: Number = 1.0
-    limit: Number = None
-    stretch: bool = static_field(True)
+    period: Leaf = time_field()
+    period_mul: Leaf = 1
+    decay: Leaf = 1.0
+    limit: Leaf | None = None
+    stretch: bool = static_field(default=True)
+    end_value: Leaf | None = None
 
     def validate(self):
         check_positive(self, "period")
@@ -247,43 +234,98 @@ class Cycle(Schedule):
               "Pass e.g. limit=3, or None to cycle forever")
         check(self, "period_mul", lambda a: a >= 1, ">= 1", "Pass 1 for equal periods or e.g. 2 to double them")
         check_non_negative(self, "decay")
+        if self.end_value is not None and self.limit is None:
+            fail(self, "end_value", "None when limit is None (it is the value after the last cycle)",
+                 "Pass limit=..., or leave end_value out")
+
+    def _stretched_values(self, local: jax.Array, k: jax.Array, mul: jax.Array) -> jax.Array:
+        """``schedule(local / mul**k)``: exactly, by scaling the schedule's durations by the
+        (integer) factor ``mul**k`` where it can; otherwise from the float step."""
+        mul_f, k_f = as_float(mul), as_float(k)
+        if not self.schedule.can_stretch():
+            return self.schedule(jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f**k_f))
+        mul, k = common(mul, k)
+        if jnp.issubdtype(mul.dtype, jnp.integer):
+            # The stretched durations must fit the step integers. Where the longest would not (cycles
+            # longer than ~2**31 steps in int32), the largest factor that fits is used and the step is
+            # scaled to it: one rounding of the step, as precise as a float32 step would be.
+            top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
+            longest = max((jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
+                          default=jnp.zeros((), float_dtype()))
+            cap = jnp.floor(top / jnp.maximum(longest, 1.0))
+            true = mul_f**k_f
+            big = true > cap
+            factor = jnp.where(big, cap.astype(k.dtype), jnp.power(mul, jnp.where(big, 0, k)))
+            local = jnp.where(big, jnp.round(as_float(local) * (cap / true)).astype(local.dtype), local)
+        else:
+            factor = mul**k
+        values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
+        return values.reshape(local.shape)
 
     def compute(self, t):
-        period, mul = as_number(self.period), as_number(self.period_mul)
-        k, begin = _cycle_index(t, period, mul, self.limit)
-        t, begin = common(t, begin)
+        t, period, mul = common(t, as_number(self.period), as_number(self.period_mul))
+        k, begin = cycle_index(t, period, mul)
+        last = k
+        if self.limit is not None:
+            last = jnp.minimum(k, as_number(self.limit).astype(k.dtype) - 1)
+            begin = cycle_start(last, period, mul)[0]
         local = t - begin
         if self.stretch:  # cycle k plays the schedule slowed down by mul**k
-            mul_f = as_float(mul)
-            local = jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f ** as_float(k))
-        return as_float(self.decay) ** as_float(k) * self.schedule(local)
+            inner = self._stretched_values(local, last, mul)
+        else:
+            inner = self.schedule(local)
+        value = as_float(self.decay) ** as_float(last) * inner
+        if self.end_value is not None and self.limit is not None:
+            value = jnp.where(k >= as_number(self.limit).astype(k.dtype), as_float(self.end_value), value)
+        return value
 
 
-def cycle(schedule: Schedule, period: Number, period_mul: Number = 1, decay: Number = 1.0,
-          limit: Number | None = None, stretch: bool = True) -> Cycle:
+def cycle(schedule: Schedule, period: Leaf, period_mul: Leaf = 1, decay: Leaf = 1.0,
+          limit: Leaf | None = None, stretch: bool = True, end_value: Leaf | None = None) -> Cycle:
     r"""Restart `schedule` every period (SGDR warm restarts, arXiv:1608.03983).
 
     Cycle ``k`` starts at ``P (m^k - 1) / (m - 1)`` (``k P`` when ``m = 1``),
     lasts ``P m^k`` steps and gives
 
-    .. math:: v(t) = d^k \, sig((t - 	ext{start}_k) / m^kig)
+    .. math:: v(t) = d^k \, s\big((t - \text{start}_k) / m^k\big)
 
     with ``P = period``, ``m = period_mul``, ``d = decay``: the schedule, written
     for the first period, is stretched over each longer one (SGDR's ``T_mult``).
     ``stretch=False`` keeps its own time (a longer cycle then holds the
     schedule's end value for longer). After `limit` cycles the last cycle goes
-    on (a finite schedule holds its end). Cycle starts are exact integers for
-    every int32 step when `period` and `period_mul` are integers; a stretched
-    cycle's local step is a float.
+    on (a finite schedule holds its end), or, with `end_value`, the value is
+    `end_value` from the end of cycle ``limit - 1`` on (timm's ``cycle_limit``).
+
+    Precision: cycle starts are exact integers for every int32 step when
+    `period` and `period_mul` are integers. A stretched cycle slows the
+    schedule down exactly by multiplying its durations (its ``time_field``
+    leaves) by the integer ``m^k`` (:meth:`lrsched.Schedule.stretched`), so a
+    cosine's tail keeps full precision in every cycle; a schedule whose time
+    cannot be scaled (``noise``, ``one_cycle``, ``cyclic(mode="exp_range")``) is
+    given the float step ``(t - start_k) / m^k`` instead.
+
+    Args:
+      schedule: the schedule of one cycle, written for the first period.
+      period: the first period ``P`` (> 0).
+      period_mul: ``m`` (>= 1): each period is ``m`` times the previous one.
+      decay: ``d`` (>= 0): cycle ``k`` is scaled by ``d^k``.
+      limit: the number of cycles (a whole number >= 1), or None to cycle forever.
+      stretch: stretch the schedule over longer periods (else keep its own time).
+      end_value: the value after `limit` cycles, or None (the last cycle goes on).
+
+    Returns:
+      A :class:`Cycle`.
 
     Examples:
       >>> import lrsched
       >>> sgdr = lrsched.cycle(lrsched.linear(1.0, 0.0, 2), period=2, period_mul=2)
       >>> lrsched.evaluate(sgdr, 7)
       array([1.  , 0.5 , 1.  , 0.75, 0.5 , 0.25, 1.  ], dtype=float32)
+      >>> lrsched.evaluate(lrsched.cycle(lrsched.linear(1.0, 0.5, 2), 2, limit=2, end_value=0.1), 6)
+      array([1.  , 0.75, 1.  , 0.75, 0.1 , 0.1 ], dtype=float32)
     """
-    _need_schedule("cycle(schedule)", schedule)
-    return Cycle(schedule, period, period_mul, decay, limit, stretch)
+    need_schedule("cycle(schedule)", schedule)
+    return Cycle(schedule, period, period_mul, decay, limit, stretch, end_value)
 
 
 # ------------------------------------------------------------ clip and shift
@@ -292,8 +334,8 @@ def cycle(schedule: Schedule, period: Number, period_mul: Number = 1, decay: Num
 @schedule_class("clip")
 class Clip(Schedule):
     schedule: Schedule
-    min_value: Number = None
-    max_value: Number = None
+    min_value: Leaf | None = None
+    max_value: Leaf | None = None
 
     def compute(self, t):
         v = self.schedule(t)
@@ -304,97 +346,128 @@ class Clip(Schedule):
         return v
 
 
-def clip(schedule: Schedule, min_value: Number | None = None, max_value: Number | None = None) -> Clip:
+def clip(schedule: Schedule, min_value: Leaf | None = None, max_value: Leaf | None = None) -> Clip:
     r"""Clamp a schedule to ``[min_value, max_value]`` (either may be None).
 
     .. math:: v(t) = \min(\max(s(t), lo), hi)
+
+    Args:
+      schedule: the schedule to clamp.
+      min_value: the floor ``lo``, or None.
+      max_value: the ceiling ``hi``, or None.
+
+    Returns:
+      A :class:`Clip`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.clip(lrsched.linear(0.0, 1.0, 4), 0.3, 0.6), 5)
       array([0.3, 0.3, 0.5, 0.6, 0.6], dtype=float32)
     """
-    _need_schedule("clip(schedule)", schedule)
+    need_schedule("clip(schedule)", schedule)
     return Clip(schedule, min_value, max_value)
 
 
 @schedule_class("shift")
 class Shift(Schedule):
     schedule: Schedule
-    steps: Number
+    steps: Leaf = time_field()
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
         return self.schedule(t - steps)
 
 
-def shift(schedule: Schedule, steps: Number) -> Shift:
+def shift(schedule: Schedule, steps: Leaf) -> Shift:
     r"""Delay a schedule by `steps` (negative: advance it).
 
     .. math:: v(t) = s(\max(t - k, 0))
+
+    Args:
+      schedule: the schedule to move in time.
+      steps: ``k``: the delay (negative: the schedule starts ``-k`` steps in).
+
+    Returns:
+      A :class:`Shift`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.shift(lrsched.linear(0.0, 1.0, 2), 2), 5)
       array([0. , 0. , 0. , 0.5, 1. ], dtype=float32)
     """
-    _need_schedule("shift(schedule)", schedule)
+    need_schedule("shift(schedule)", schedule)
     return Shift(schedule, steps)
 
 
-# ---------------------------------------------------------------- arithmetic
+# ---------------------------------------------------------------------- noise
 
 
-def _value(x: Any, t: jax.Array) -> jax.Array:
-    return x(t) if isinstance(x, Schedule) else as_float(x)
+@schedule_class("noise")
+class Noise(Schedule):
+    stretchable = False  # keyed by the step itself
 
+    schedule: Schedule
+    pct: Leaf
+    seed: Leaf = 0
+    kind: str = static_field(default="normal")
+    start: Leaf = 0
+    end: Leaf | None = None
 
-@schedule_class("add")
-class Add(Schedule):
-    left: Any
-    right: Any
+    def validate(self):
+        check(self, "pct", lambda a: (a >= 0) & (a < 1), "in [0, 1)", "Pass a fraction such as 0.67")
+        check_choice(self, "kind", ("normal", "uniform"))
+        check_non_negative(self, "start")
+
+    def _draw(self, t: jax.Array) -> jax.Array:
+        step = jnp.floor(t).astype(int_dtype()) if jnp.issubdtype(t.dtype, jnp.floating) else t
+        pct = as_float(self.pct)
+        key = jax.random.key(jnp.asarray(self.seed, jnp.uint32))
+        if step.dtype.itemsize > 4:  # both 32-bit halves: no repeat every 2**32 steps
+            low, high = (step & 0xFFFFFFFF).astype(jnp.uint32), (step >> 32).astype(jnp.uint32)
+        else:
+            low, high = step.astype(jnp.uint32), jnp.zeros((), jnp.uint32)
+        key = jax.random.fold_in(jax.random.fold_in(key, low), high)
+        if self.kind == "uniform":
+            return jax.random.uniform(key, (), pct.dtype, -pct, pct)
+        safe = jnp.where(pct > 0, pct, 1.0)
+        return jnp.where(pct > 0, jax.random.truncated_normal(key, -safe, safe, (), pct.dtype), 0.0)
 
     def compute(self, t):
-        return _value(self.left, t) + _value(self.right, t)
+        flat = t.reshape(-1)
+        draws = jax.vmap(self._draw)(flat).reshape(t.shape)
+        inside = t >= as_number(self.start)
+        if self.end is not None:
+            inside = inside & (t < as_number(self.end))
+        return self.schedule(t) * jnp.where(inside, 1.0 + draws, 1.0)
 
 
-@schedule_class("mul")
-class Mul(Schedule):
-    left: Any
-    right: Any
+def noise(schedule: Schedule, pct: Leaf, seed: Leaf = 0, kind: str = "normal", start: Leaf = 0,
+          end: Leaf | None = None) -> Noise:
+    r"""Reproducible multiplicative noise (timm's ``noise_pct``), keyed by step and seed.
 
-    def compute(self, t):
-        return _value(self.left, t) * _value(self.right, t)
+    .. math:: v(t) = s(t)\,(1 + n_t)
 
+    for ``start <= t < end``, with ``n_t`` drawn from ``fold_in(key(seed), t)``:
+    a standard normal truncated to ``(-pct, pct)`` (``kind="normal"``, the
+    distribution timm's resampling loop gives) or uniform in ``(-pct, pct)``.
+    The same step always gets the same noise; the draws are JAX's, not torch's.
 
-def _operands(name: str, a: Any, b: Any) -> None:
-    for x in (a, b):
-        if not isinstance(x, Schedule) and concrete(x) is None and not isinstance(x, jax.core.Tracer):
-            raise ScheduleError(
-                f"{name}: operands must be Schedules or numbers; got {type(x).__name__}"
-            )
+    Args:
+      schedule: the schedule to perturb.
+      pct: the bound of the relative noise, in [0, 1).
+      seed: the random seed (a leaf: a sweep may vary it).
+      kind: "normal" or "uniform".
+      start: the first noisy step.
+      end: the first step without noise again, or None (noise until the end).
 
-
-def add(left: Any, right: Any) -> Add:
-    r"""``left + right`` where either is a Schedule or a number (``s + 0.1`` builds this).
+    Returns:
+      A :class:`Noise`.
 
     Examples:
       >>> import lrsched
-      >>> lrsched.evaluate(lrsched.linear(0.0, 1.0, 2) + 1.0, 3)
-      array([1. , 1.5, 2. ], dtype=float32)
+      >>> s = lrsched.noise(lrsched.constant(1.0), pct=0.1, seed=3)
+      >>> bool(abs(lrsched.evaluate(s, 100) - 1.0).max() < 0.1)
+      True
     """
-    _operands("add", left, right)
-    return Add(left, right)
-
-
-def mul(left: Any, right: Any) -> Mul:
-    r"""``left * right`` where either is a Schedule or a number (``s * 0.5``, ``s1 * s2``).
-
-    Examples:
-      >>> import lrsched
-      >>> lrsched.evaluate(0.5 * lrsched.linear(0.0, 1.0, 2), 3)
-      array([0.  , 0.25, 0.5 ], dtype=float32)
-    """
-    _operands("mul", left, right)
-    return Mul(left, right)
-
+    need_schedule("noise(schedule)", schedule)
+    return Noise(schedule, pct, seed, kind, start, end)

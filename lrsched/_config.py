@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import jax
@@ -19,15 +20,20 @@ def _encode(value: Any, where: str) -> Any:
         return _schedule_config(value, where)
     if isinstance(value, (list, tuple)):
         return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if value is None or isinstance(value, (bool, str, int, float)):
+    if value is None or type(value) in (bool, str, int, float):
         return value
     if isinstance(value, jax.core.Tracer):
         raise ScheduleError(
             f"to_config: {where} is a traced value; configs hold concrete numbers. "
             "Call to_config outside jit/vmap/grad"
         )
-    if isinstance(value, (np.ndarray, np.number, jax.Array)):
+    # numpy scalars (np.float64 is a float subclass, np.bool_ is not a bool) and arrays become plain
+    # Python numbers and nested lists, so a config survives json and torch.load(weights_only=True)
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
         return np.asarray(value).tolist()
+    for plain in (bool, int, float, str):  # other subclasses (IntEnum, ...): the plain value
+        if isinstance(value, plain):
+            return plain(value)
     raise ScheduleError(f"to_config: {where} has type {type(value).__name__}, which a config cannot hold")
 
 
@@ -48,7 +54,10 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
       >>> config = lrsched.to_config(s)
       >>> config["type"], config["schedule"]["type"]
       ('warmup', 'cosine')
-      >>> lrsched.from_config(json.loads(json.dumps(config))) is not s
+      >>> again = lrsched.from_config(json.loads(json.dumps(config)))
+      >>> again == s, lrsched.to_config(again) == config  # a new object, the same schedule
+      (False, True)
+      >>> bool((lrsched.evaluate(again, 120) == lrsched.evaluate(s, 120)).all())
       True
     """
     if not isinstance(schedule, Schedule):
@@ -67,6 +76,12 @@ def _decode(value: Any) -> Any:
 def _build(config: dict[str, Any]) -> Schedule:
     kind = config["type"]
     cls = Schedule._registry.get(kind)
+    if cls is None and "." in kind:  # a compat node ("transformers.wsd"): its module registers it
+        try:
+            importlib.import_module(f"lrsched.compat.{kind.split('.')[0]}")
+        except ImportError:
+            pass
+        cls = Schedule._registry.get(kind)
     if cls is None:
         known = ", ".join(sorted(Schedule._registry))
         raise ScheduleError(f"from_config: unknown schedule type {kind!r}. Known types: {known}")

@@ -1,158 +1,73 @@
-"""The `Schedule` base class, the step policy and the validation helpers.
+"""The `Schedule` base class, the registry, the validation helpers and the arithmetic nodes.
 
 A schedule is a frozen dataclass registered as a JAX pytree: every number is a
 leaf (so `jax.vmap`, `jax.grad` and `jax.jit` see it), and only fields that change
-the structure of the computation (a mode string, a flag) are static.
+the structure of the computation (a mode string, a flag) are static. Fields that
+are durations (step counts, boundaries) are declared with :func:`time_field`, which
+lets :meth:`Schedule.stretched` slow a schedule down exactly (``lrsched.cycle``
+uses it for SGDR's growing periods).
+
+``s + x``, ``s * x``, ``s - x`` and ``-s`` build :class:`Add` and :class:`Mul` nodes,
+defined here (below every schedule module) so that the base class needs no import
+from above it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Any, Callable, ClassVar
+import sys
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Protocol, Sequence, TypeVar, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
-__all__ = ["Schedule", "schedule_class", "static_field", "evaluate"]
+from lrsched._numerics import (
+    INT32_MAX,
+    as_float,
+    as_number,
+    as_step,
+    check_step_range,
+    common,
+    float_dtype,
+    int_dtype,
+)
 
-_INT32_MAX = 2**31 - 1
+if TYPE_CHECKING or sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # Python 3.10: the decorator only informs type checkers
+    def dataclass_transform(**kwargs: Any) -> Callable[[Any], Any]:
+        return lambda f: f
+
+__all__ = [
+    "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
+    "time_field", "evaluate", "need_schedule", "children", "Add", "Mul", "add", "mul",
+    # re-exported from lrsched._numerics for modules that import them from here
+    "float_dtype", "int_dtype",
+]
+
+#: A numeric leaf: a Python number, a numpy or JAX scalar or array (traced values included).
+Leaf = ArrayLike
+#: A leaf holding several numbers (milestones, boundaries, values): an array or a sequence of numbers.
+Leaves = Union[ArrayLike, Sequence[ArrayLike]]
+#: A real number given as an argument that a constructor computes with (compat's argument translation).
+Real = Union[int, float, np.integer, np.floating, jax.Array, np.ndarray]
+
+S = TypeVar("S", bound="Schedule")
 
 
 def static_field(default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field that is pytree metadata (hashable, never traced)."""
+    """A dataclass field that is pytree metadata (hashable, never traced): a mode string, a flag."""
     return dataclasses.field(default=default, metadata={"static": True})
 
 
-# --------------------------------------------------------------------------- dtypes
+def time_field(default: Any = dataclasses.MISSING) -> Any:
+    """A leaf that is a duration or a position in steps (``steps``, ``boundaries``, ...).
 
-
-def float_dtype() -> np.dtype:
-    """float32, or float64 when ``jax_enable_x64`` is on."""
-    return jnp.dtype(jax.dtypes.canonicalize_dtype(np.float64))
-
-
-def int_dtype() -> np.dtype:
-    """int32, or int64 when ``jax_enable_x64`` is on."""
-    return jnp.dtype(jax.dtypes.canonicalize_dtype(np.int64))
-
-
-def as_float(x: Any) -> jax.Array:
-    """A leaf as an array of the default float dtype (never bf16)."""
-    return jnp.asarray(x, dtype=float_dtype())
-
-
-def as_number(x: Any) -> jax.Array:
-    """A step-like leaf: integers stay integers (exact offsets), the rest is float."""
-    x = jnp.asarray(x)
-    if jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_:
-        return x.astype(int_dtype())
-    return x.astype(float_dtype())
-
-
-def check_step_range(step: Any) -> None:
-    """Concrete integer steps beyond int32 raise (without x64 they would wrap silently)."""
-    if int_dtype() == np.int32 and not isinstance(step, (jax.core.Tracer, bool)):
-        a = np.asarray(step) if isinstance(step, (int, np.integer, np.ndarray, list, tuple)) else None
-        if a is not None and a.dtype.kind in "iu" and a.size and np.abs(a.astype(np.float64)).max() > _INT32_MAX:
-            raise ValueError(
-                f"step {a.reshape(-1)[np.abs(a.astype(np.float64)).argmax()]} does not fit in int32; enable "
-                "64-bit steps with jax.config.update('jax_enable_x64', True)"
-            )
-
-
-def as_step(step: Any) -> jax.Array:
-    """The step policy: integer steps stay integers, negatives count as step 0."""
-    check_step_range(step)
-    t = as_number(step)
-    return jnp.maximum(t, jnp.zeros((), t.dtype))
-
-
-def common(*xs: jax.Array) -> tuple[jax.Array, ...]:
-    """Promote step-like arrays to one dtype: integer if all are, else float."""
-    if all(jnp.issubdtype(x.dtype, jnp.integer) for x in xs):
-        return tuple(x.astype(int_dtype()) for x in xs)
-    return tuple(x.astype(float_dtype()) for x in xs)
-
-
-def divide(a: Any, b: Any) -> jax.Array:
-    """``a / b`` correctly rounded, in the default float dtype.
-
-    XLA on CPU turns a division by a broadcast scalar into a multiplication by
-    its reciprocal (one ulp off at about half of all steps); the barrier keeps
-    the true division, so phases and boundary tests match float64 references.
+    :meth:`Schedule.stretched` multiplies these (and only these) to slow a schedule down.
     """
-    a, b = jnp.broadcast_arrays(as_float(a), as_float(b))
-    return a / jax.lax.optimization_barrier(b)
-
-
-def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
-    """Progress through a stretch of `length` steps, as ``(done, left)`` in [0, 1].
-
-    ``done = clip(offset, 0, length) / length`` and ``left = 1 - done``, each
-    computed from an exact integer numerator when the inputs are integers (then
-    scaled by one reciprocal: within an ulp), so a formula can use whichever side
-    avoids cancellation (``left`` stays exact near the end of a decay even past
-    2**24 steps). A zero (or negative) length counts as already finished.
-    """
-    offset, length = common(as_number(offset), as_number(length))
-    zero = jnp.zeros((), length.dtype)
-    length = jnp.maximum(length, zero)
-    done = jnp.clip(offset, zero, length)
-    left = length - done
-    empty = length <= 0  # then done == left == 0 and `finished` supplies the 1
-    scale = 1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
-    finished = jnp.where(empty, 1.0, 0.0).astype(float_dtype())
-    return as_float(done) * scale + finished, as_float(left) * scale
-
-
-@jax.custom_jvp
-def _unit_fast_power(x: jax.Array, e: jax.Array) -> jax.Array:
-    return jnp.where(e == 1.0, x, x**e)  # e: a scalar, or broadcast to x's shape
-
-
-@_unit_fast_power.defjvp
-def _unit_fast_power_jvp(primals, tangents):
-    x, e = primals
-    positive = x > 0  # at x == 0 (a held end value) the value is constant: no inf * 0 = NaN
-    safe = jnp.where(positive, x, jnp.ones_like(x))
-    _, tangent = jax.jvp(lambda x, e: x**e, (safe, e), tangents)  # the derivative of the plain power
-    return _unit_fast_power(x, e), jnp.where(positive, tangent, jnp.zeros_like(tangent))
-
-
-def power(x: jax.Array, exponent: Any) -> jax.Array:
-    """``x ** exponent`` for a leaf exponent, skipping the general power when a
-    scalar exponent is 1 (the common default) without making it static; the
-    derivative (also with respect to the exponent) is that of ``x ** e``."""
-    e = as_float(exponent)
-    if e.ndim:
-        x, e = jnp.broadcast_arrays(x, e)
-    return _unit_fast_power(x, e)
-
-
-def split(offset: Any, period: Any) -> tuple[jax.Array, jax.Array]:
-    """``(k, r)`` with ``offset = k * period + r`` and ``0 <= r < period``.
-
-    Integer division when both are integers, so the position within a period is
-    exact for every int32 step.
-    """
-    offset, period = common(as_number(offset), as_number(period))
-    one = jnp.ones((), period.dtype)
-    period = jnp.where(period > 0, period, one)
-    k = jnp.floor_divide(offset, period)
-    return k, offset - k * period
-
-
-def cos_anneal(done: jax.Array, left: jax.Array) -> jax.Array:
-    """``(1 + cos(pi * done)) / 2``, computed as ``sin(pi * left / 2) ** 2``.
-
-    The two are equal because ``done + left = 1``; the sine form is accurate to
-    the last bit near both ends (``left`` is exact near the end of a decay) and
-    needs one transcendental.
-    """
-    del done
-    return jnp.sin(0.5 * jnp.pi * left) ** 2
+    return dataclasses.field(default=default, metadata={"time": True})
 
 
 # ------------------------------------------------------------------- validation
@@ -166,9 +81,7 @@ def concrete(x: Any) -> np.ndarray | None:
     """
     if x is None or isinstance(x, (jax.core.Tracer, str, bool)):
         return None
-    if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)) or isinstance(
-        x, jax.Array
-    ):
+    if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)) or isinstance(x, jax.Array):
         try:
             a = np.asarray(x)
         except Exception:  # noqa: BLE001 - anything odd is simply not concrete
@@ -202,6 +115,13 @@ def require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any
     a = concrete(value)
     if a is not None and not bool(np.all(test(a))):
         raise argument_error(where, field, value, must, fix)
+
+
+def need_schedule(where: str, value: Any, fix: str = "Build one with a factory such as lrsched.cosine(...), "
+                  "or wrap a number with lrsched.constant(value)") -> None:
+    """Raise the project's error when `value` is not a Schedule (`where` names the argument)."""
+    if not isinstance(value, Schedule):
+        raise ScheduleError(f"{where}: expected an lrsched Schedule; got {type(value).__name__}. {fix}")
 
 
 def fail(schedule: Any, field: str, must: str, fix: str = "") -> None:
@@ -256,7 +176,7 @@ def _check_numbers(schedule: Schedule) -> None:
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             fail(schedule, f.name, "finite (no NaN or inf)", "Pass a finite number")
         if (a.dtype.kind in "iu" and a.size and int_dtype() == np.int32
-                and np.max(np.abs(a.astype(np.float64))) > _INT32_MAX):
+                and np.max(np.abs(a.astype(np.float64))) > INT32_MAX):
             fail(schedule, f.name, "within int32 range",
                  "Enable jax_enable_x64 for 64-bit steps, or pass a float")
 
@@ -279,6 +199,23 @@ def _normalise(x: Any) -> Any:
     return x
 
 
+def _map_schedules(value: Any, fn: Callable[[Schedule], Any]) -> Any:
+    """`fn` applied to a Schedule, or to each Schedule of a tuple or list (other values unchanged)."""
+    if isinstance(value, Schedule):
+        return fn(value)
+    if isinstance(value, (tuple, list)) and any(isinstance(v, Schedule) for v in value):
+        return type(value)(fn(v) if isinstance(v, Schedule) else v for v in value)
+    return value
+
+
+def _rebuild(cls: type[S], values: dict[str, Any]) -> S:
+    """An instance of `cls` with these field values, without validation (as pytree unflattening)."""
+    x = object.__new__(cls)
+    for name, v in values.items():
+        object.__setattr__(x, name, v)
+    return x
+
+
 class Schedule:
     """A learning-rate (or any hyperparameter) schedule: a pure function of the step.
 
@@ -290,10 +227,20 @@ class Schedule:
     Schedules are frozen pytree dataclasses: every number is a leaf, so they work
     under ``jax.jit``, ``jax.vmap`` (over any parameter) and ``jax.grad``.
     Constructor arguments are validated when concrete (never when traced).
+
+    Class attributes a subclass may set:
+
+    - ``stateful``: the value also depends on a state that a metric updates
+      (:func:`lrsched.plateau`); such a schedule is called as ``s(step, state)``.
+    - ``stretchable``: its value depends on the step only through its
+      :func:`time_field` durations, so :meth:`stretched` slows it down exactly.
     """
 
+    __dataclass_fields__: ClassVar[dict[str, Any]]
     factory_name: ClassVar[str] = "schedule"
-    _registry: ClassVar[dict[str, type]] = {}
+    _registry: ClassVar[dict[str, type[Schedule]]] = {}
+    stateful: ClassVar[bool] = False
+    stretchable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -314,29 +261,50 @@ class Schedule:
         out = jnp.asarray(self.compute(t))
         return jnp.broadcast_to(out, t.shape).astype(float_dtype())
 
-    # ---- arithmetic builds nodes (see _combinators)
+    # ---- arithmetic builds nodes
     def __add__(self, other: Any) -> Schedule:
-        from lrsched._combinators import add
-
         return add(self, other)
 
     __radd__ = __add__
 
     def __mul__(self, other: Any) -> Schedule:
-        from lrsched._combinators import mul
-
         return mul(self, other)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Schedule:
-        return self * -1.0
+        return mul(self, -1.0)
 
     def __sub__(self, other: Any) -> Schedule:
-        return self + (-other)
+        return add(self, -other)
 
     def __rsub__(self, other: Any) -> Schedule:
-        return (-self) + other
+        return add(-self, other)
+
+    # ---- time
+    def can_stretch(self) -> bool:
+        """Whether :meth:`stretched` is exact for this schedule and every schedule inside it."""
+        return type(self).stretchable and all(c.can_stretch() for c in children(self))
+
+    def stretched(self, factor: Any) -> Schedule:
+        """The schedule slowed down by `factor`: ``s.stretched(f)(f * t) == s(t)``.
+
+        Every :func:`time_field` (of this schedule and of the schedules inside
+        it) is multiplied by `factor`, so an integer factor keeps integer step
+        arithmetic exact (``lrsched.cycle`` stretches each longer period this
+        way). Not validated (a traced factor is fine); only meaningful when
+        :meth:`can_stretch` is true.
+        """
+        values = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.metadata.get("time") and v is not None:
+                x, k = common(as_number(v), as_number(factor))
+                v = x * k
+            else:
+                v = _map_schedules(v, lambda c: c.stretched(factor))
+            values[f.name] = v
+        return _rebuild(type(self), values)
 
     # ---- inspection
     def config_args(self) -> dict[str, Any]:
@@ -348,31 +316,55 @@ class Schedule:
         return cls(**args)
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{k}={_repr_arg(v)}" for k, v in self.config_args().items())
+        parts = ", ".join(f"{k}={repr_arg(v)}" for k, v in self.config_args().items())
         return f"{self.factory_name}({parts})"
 
 
-def _repr_arg(v: Any) -> str:
+class StatefulSchedule(Protocol):
+    """What a ``stateful`` schedule provides (:class:`lrsched.Plateau`)."""
+
+    def init(self) -> Any: ...
+
+    def update(self, state: Any, metric: Any, step: Any = None) -> Any: ...
+
+    def __call__(self, step: Any, state: Any = None) -> jax.Array: ...
+
+
+def children(schedule: Schedule) -> Iterator[Schedule]:
+    """The schedules directly inside `schedule` (fields holding a schedule or a list of them)."""
+    for f in dataclasses.fields(schedule):
+        v = getattr(schedule, f.name)
+        for x in (v if isinstance(v, (tuple, list)) else [v]):
+            if isinstance(x, Schedule):
+                yield x
+
+
+def repr_arg(v: Any) -> str:
     if isinstance(v, (list, tuple)) and v and all(isinstance(x, Schedule) for x in v):
         return "[" + ", ".join(repr(x) for x in v) + "]"
     if isinstance(v, Schedule):
         return repr(v)
+    if callable(v):
+        return f"{getattr(v, '__module__', '?')}.{getattr(v, '__qualname__', type(v).__name__)}"
     return _show(v)
 
 
-def schedule_class(name: str) -> Callable[[type], type]:
+@dataclass_transform(eq_default=False, frozen_default=True,
+                     field_specifiers=(dataclasses.field, static_field, time_field))
+def schedule_class(name: str) -> Callable[[type[S]], type[S]]:
     """Make `cls` a frozen pytree dataclass and register it for configs as `name`.
 
     Data fields are pytree children (with attribute keys, so paths read
     ``.schedule.steps``); static fields are the treedef's metadata. Unflattening
     bypasses ``__init__``: arguments are validated once, when a user builds the
     schedule, never when JAX rebuilds it from leaves (tracers, placeholders or
-    the ``in_axes`` trees of ``jax.vmap``).
+    the ``in_axes`` trees of ``jax.vmap``). Type checkers know every constructor
+    (``typing.dataclass_transform``).
     """
 
-    def wrap(cls: type) -> type:
+    def wrap(cls: type[S]) -> type[S]:
         cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
-        fields = dataclasses.fields(cls)
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
         data = tuple(f.name for f in fields if not f.metadata.get("static"))
         meta = tuple(f.name for f in fields if f.metadata.get("static"))
         keys = tuple(jax.tree_util.GetAttrKey(n) for n in data)
@@ -384,12 +376,7 @@ def schedule_class(name: str) -> Callable[[type], type]:
             return [getattr(x, n) for n in data], tuple(getattr(x, n) for n in meta)
 
         def unflatten(aux, children):
-            x = object.__new__(cls)
-            for n, v in zip(data, children):
-                object.__setattr__(x, n, v)
-            for n, v in zip(meta, aux):
-                object.__setattr__(x, n, v)
-            return x
+            return _rebuild(cls, {**dict(zip(data, children)), **dict(zip(meta, aux))})
 
         jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
         cls.factory_name = name
@@ -401,14 +388,99 @@ def schedule_class(name: str) -> Callable[[type], type]:
     return wrap
 
 
+# --------------------------------------------------------------- arithmetic
+
+
+def _value(x: Any, t: jax.Array) -> jax.Array:
+    return x(t) if isinstance(x, Schedule) else as_float(x)
+
+
+@schedule_class("add")
+class Add(Schedule):
+    """``left + right``: the node ``s + x`` builds."""
+
+    left: Schedule | Leaf
+    right: Schedule | Leaf
+
+    def compute(self, t):
+        return _value(self.left, t) + _value(self.right, t)
+
+
+@schedule_class("mul")
+class Mul(Schedule):
+    """``left * right``: the node ``s * x`` builds."""
+
+    left: Schedule | Leaf
+    right: Schedule | Leaf
+
+    def compute(self, t):
+        return _value(self.left, t) * _value(self.right, t)
+
+
+def _operands(name: str, a: Any, b: Any) -> None:
+    for x in (a, b):
+        if not isinstance(x, Schedule) and concrete(x) is None and not isinstance(x, jax.core.Tracer):
+            raise ScheduleError(
+                f"{name}: operands must be Schedules or numbers; got {type(x).__name__}. "
+                "Wrap a value with lrsched.constant(value)"
+            )
+
+
+def add(left: Schedule | Leaf, right: Schedule | Leaf) -> Add:
+    r"""The sum of two schedules, or of a schedule and a number (``s + 0.1`` builds this).
+
+    .. math:: v(t) = a(t) + b(t)
+
+    ``s - x`` is ``add(s, -x)`` and ``-s`` is ``mul(s, -1)``.
+
+    Args:
+      left: a Schedule or a number (a leaf).
+      right: a Schedule or a number (a leaf).
+
+    Returns:
+      An :class:`Add` node.
+
+    Examples:
+      >>> import lrsched
+      >>> lrsched.evaluate(lrsched.linear(0.0, 1.0, 2) + 1.0, 3)
+      array([1. , 1.5, 2. ], dtype=float32)
+    """
+    _operands("add", left, right)
+    return Add(left, right)
+
+
+def mul(left: Schedule | Leaf, right: Schedule | Leaf) -> Mul:
+    r"""The product of two schedules, or of a schedule and a number (``s * 0.5``, ``s1 * s2``).
+
+    .. math:: v(t) = a(t)\, b(t)
+
+    Args:
+      left: a Schedule or a number (a leaf).
+      right: a Schedule or a number (a leaf).
+
+    Returns:
+      A :class:`Mul` node.
+
+    Examples:
+      >>> import lrsched
+      >>> lrsched.evaluate(0.5 * lrsched.linear(0.0, 1.0, 2), 3)
+      array([0.  , 0.25, 0.5 ], dtype=float32)
+    """
+    _operands("mul", left, right)
+    return Mul(left, right)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
 _evaluate_jit = jax.jit(lambda s, t: s(t))
 
 
-def evaluate(schedule: Schedule, steps: Any) -> np.ndarray:
+def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray:
     """The schedule's values as a numpy array, computed in one jitted call.
 
     Args:
-      schedule: any Schedule.
+      schedule: any Schedule (not a stateful one: call ``p(step, state)`` for a plateau).
       steps: an int ``n`` (values at steps ``0 .. n-1``) or an array of steps.
 
     Returns:
@@ -430,7 +502,3 @@ def evaluate(schedule: Schedule, steps: Any) -> np.ndarray:
         steps = np.arange(int(steps), dtype=int_dtype())
     check_step_range(steps)
     return np.asarray(_evaluate_jit(schedule, as_number(steps)))
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -1,11 +1,10 @@
 """Reduce-on-plateau as data: a pure ``(state, metric) -> state`` reducer.
 
-`plateau(schedule, ...)` wraps any schedule in a multiplicative envelope that is
-lowered when a monitored metric stops improving, with the exact semantics of
-``torch.optim.lr_scheduler.ReduceLROnPlateau`` (mode, threshold_mode, patience
-counted torch's way, cooldown, min_lr, eps). The reducer is pure, so it runs under
-``jax.jit``, ``jax.vmap`` (over states and over every number of the plateau) and
-inside an Optax state (see :mod:`lrsched.optax`).
+`plateau(schedule, ...)` lowers any schedule when a monitored metric stops
+improving, with the exact semantics of ``torch.optim.lr_scheduler.ReduceLROnPlateau``
+(mode, threshold_mode, patience counted torch's way, cooldown, min_lr, eps). The
+reducer is pure, so it runs under ``jax.jit``, ``jax.vmap`` (over states and over
+every number of the plateau) and inside an Optax state (see :mod:`lrsched.optax`).
 """
 
 from __future__ import annotations
@@ -16,33 +15,30 @@ import jax
 import jax.numpy as jnp
 
 from lrsched._core import (
+    Leaf,
     Schedule,
     ScheduleError,
-    as_float,
-    as_number,
-    as_step,
     check,
     check_choice,
     check_non_negative,
     check_positive,
-    float_dtype,
-    int_dtype,
+    need_schedule,
     schedule_class,
     static_field,
 )
+from lrsched._numerics import as_float, as_number, as_step, float_dtype, int_dtype
 
 __all__ = ["plateau", "Plateau", "PlateauState"]
-
-Number = Any
 
 
 class PlateauState(NamedTuple):
     """The reducer's state (a pytree of scalars, or of arrays under ``vmap``).
 
     Attributes:
-      rate: the reduced rate in units of the reference value (torch's
-        ``param_group['lr']`` when the inner schedule is a constant).
-      scale: ``rate / reference``, the multiplier applied to the inner schedule.
+      rate: the rate the last reduction set (1 before the first): with a
+        constant inner schedule, torch's ``param_group['lr']``.
+      base: the inner schedule's value at the step of that reduction (1 before
+        the first); the schedule is scaled by ``rate / base`` (see :func:`plateau`).
       best: the best metric so far (``inf`` in mode "min", ``-inf`` in "max").
       num_bad_epochs: torch's counter of evaluations without improvement.
       cooldown_counter: evaluations left in the cooldown.
@@ -54,77 +50,63 @@ class PlateauState(NamedTuple):
     """
 
     rate: jax.Array
-    scale: jax.Array
+    base: jax.Array
     best: jax.Array
     num_bad_epochs: jax.Array
     cooldown_counter: jax.Array
     last_epoch: jax.Array
     num_reductions: jax.Array
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # the field shadows tuple.count
     window_sum: jax.Array
     window_count: jax.Array
 
 
 @schedule_class("plateau")
 class Plateau(Schedule):
-    """``schedule(step) * state.scale`` with a torch-exact reduce-on-plateau reducer."""
+    """A schedule lowered by a reduce-on-plateau reducer: ``p(step, state)`` (see :func:`plateau`).
+
+    Stateful: ``p.init()`` gives the state, ``p.update(state, metric, step)`` the
+    next one, ``p(step, state)`` the value. ``p.schedule`` is the inner schedule
+    (``p.schedule(step)``: the values before any reduction).
+    """
+
+    stateful = True
+    stretchable = False
 
     schedule: Schedule
-    factor: Number = 0.1
-    patience: Number = 10
-    threshold: Number = 1e-4
-    threshold_mode: str = static_field("rel")
-    mode: str = static_field("min")
-    cooldown: Number = 0
-    min_value: Number = 0.0
-    eps: Number = 1e-8
-    every: Number = 1
-    aggregate: str = static_field("last")
-    start: Number = 0
-    nan: str = static_field("ignore")
-    reference: Number = None
+    factor: Leaf = 0.1
+    patience: Leaf = 10
+    threshold: Leaf = 1e-4
+    threshold_mode: str = static_field(default="rel")
+    mode: str = static_field(default="min")
+    cooldown: Leaf = 0
+    min_value: Leaf = 0.0
+    eps: Leaf = 1e-8
+    every: Leaf = 1
+    aggregate: str = static_field(default="last")
+    start: Leaf = 0
+    nan: str = static_field(default="ignore")
 
     def validate(self):
         check(self, "factor", lambda a: (a >= 0) & (a < 1), "in [0, 1)",
               "The rate is multiplied by factor at each reduction; torch requires factor < 1")
         check_non_negative(self, "patience", "cooldown", "threshold", "min_value", "eps", "start")
-        check_positive(self, "every", "reference")
+        check_positive(self, "every")
         check_choice(self, "mode", ("min", "max"))
         check_choice(self, "threshold_mode", ("rel", "abs"))
         check_choice(self, "aggregate", ("last", "mean"))
         check_choice(self, "nan", ("ignore", "bad"))
 
-    # ------------------------------------------------------------ reference
-
-    def reference_value(self) -> jax.Array:
-        """The value `min_value` and `eps` are measured against (see :func:`plateau`).
-
-        `reference` when given; else the inner schedule at step
-        ``max(start, warmup steps)`` (the warmup of a top-level :func:`warmup`),
-        i.e. its value where the plateau starts acting. A value that is not
-        positive counts as 1 (the rate is then the multiplier itself).
-        """
-        if self.reference is not None:
-            ref = as_float(self.reference)
-        else:
-            from lrsched._combinators import Warmup
-
-            at = as_number(self.start)
-            if isinstance(self.schedule, Warmup):
-                at = jnp.maximum(at, as_number(self.schedule.steps).astype(at.dtype))
-            ref = self.schedule(at)
-        return jnp.where(ref > 0, ref, jnp.ones((), ref.dtype)).astype(float_dtype())
-
     # ---------------------------------------------------------------- state
 
     def init(self) -> PlateauState:
         """The initial state: no reduction yet, ``best`` the worst value for the mode."""
-        ref = self.reference_value()
+        one = jnp.ones((), float_dtype())
         worst = jnp.inf if self.mode == "min" else -jnp.inf
         zero = jnp.zeros((), int_dtype())
         return PlateauState(
-            rate=ref,
-            scale=jnp.ones_like(ref),
+            rate=one,
+            base=one,
             best=jnp.asarray(worst, float_dtype()),
             num_bad_epochs=zero,
             cooldown_counter=zero,
@@ -134,6 +116,17 @@ class Plateau(Schedule):
             window_sum=jnp.zeros((), float_dtype()),
             window_count=zero,
         )
+
+    def apply(self, value: Any, state: PlateauState) -> jax.Array:
+        """The reduced rate for the inner schedule's `value` under `state`:
+        ``min(value, max(value / state.base * state.rate, min_value))``."""
+        value = as_float(value)
+        scaled = (value / jnp.asarray(state.base, value.dtype)) * jnp.asarray(state.rate, value.dtype)
+        return jnp.minimum(value, jnp.maximum(scaled, as_float(self.min_value)))
+
+    def scale(self, state: PlateauState) -> jax.Array:
+        """The multiplier ``rate / base`` that `state` applies to the inner schedule (before the floor)."""
+        return jnp.asarray(state.rate, float_dtype()) / jnp.asarray(state.base, float_dtype())
 
     def _is_better(self, a: jax.Array, best: jax.Array) -> jax.Array:
         # torch ReduceLROnPlateau._is_better, same operation order (bit-exact under x64)
@@ -146,8 +139,9 @@ class Plateau(Schedule):
             return a > best * (thr + 1.0)
         return a > best + thr
 
-    def _evaluate(self, state: PlateauState, current: jax.Array) -> PlateauState:
-        """torch's ``ReduceLROnPlateau.step(current)``, branch-free."""
+    def _evaluate(self, state: PlateauState, current: jax.Array, inner: jax.Array) -> PlateauState:
+        """torch's ``ReduceLROnPlateau.step(current)``, branch-free, on the rate at the metric's
+        step (`inner` is the inner schedule there)."""
         ints = state.num_bad_epochs.dtype
         better = self._is_better(current, state.best)
         best = jnp.where(better, current, state.best)
@@ -156,14 +150,14 @@ class Plateau(Schedule):
         cooldown_counter = jnp.where(in_cooldown, state.cooldown_counter - 1, state.cooldown_counter)
         bad = jnp.where(in_cooldown, jnp.zeros((), ints), bad)
         reduce = bad > as_number(self.patience).astype(ints)
-        # torch ReduceLROnPlateau._reduce_lr: new = max(old * factor, min_lr), applied if old - new > eps
-        old = state.rate
-        new = jnp.maximum(old * as_float(self.factor), as_float(self.min_value))
+        # torch ReduceLROnPlateau._reduce_lr: new = max(old * factor, min_lr), applied if old - new > eps;
+        # `old` is the rate at this step, and a reduction never raises a rate above the schedule
+        old = self.apply(inner, state)
+        new = jnp.minimum(inner, jnp.maximum(old * as_float(self.factor), as_float(self.min_value)))
         applied = reduce & (old - new > as_float(self.eps))
-        rate = jnp.where(applied, new, old)
         return state._replace(
-            rate=rate,
-            scale=jnp.where(applied, rate / self.reference_value(), state.scale),
+            rate=jnp.where(applied, new, state.rate),
+            base=jnp.where(applied, inner, state.base),
             best=best,
             num_bad_epochs=jnp.where(reduce, jnp.zeros((), ints), bad),
             cooldown_counter=jnp.where(reduce, as_number(self.cooldown).astype(ints), cooldown_counter),
@@ -201,7 +195,7 @@ class Plateau(Schedule):
             due_eval = due & ~skip
         else:
             due_eval = due
-        evaluated = self._evaluate(state, current)
+        evaluated = self._evaluate(state, current, as_float(self.schedule(step)))
         new = jax.tree.map(lambda e, s: jnp.where(due_eval, e, s), evaluated, state)
         return new._replace(
             count=jnp.minimum(state.count, jnp.asarray(jnp.iinfo(ints).max - 1, ints)) + 1,
@@ -212,52 +206,60 @@ class Plateau(Schedule):
     # ---------------------------------------------------------------- value
 
     def compute(self, t):
-        return self.schedule(t)
+        raise _stateless_call()
 
     def __call__(self, step: Any, state: PlateauState | None = None) -> jax.Array:
-        """The rate at `step` under `state` (None: the initial state, the inner schedule)."""
-        t = as_step(step)
-        inner = self.schedule(t)
+        """The rate at `step` under `state` (:meth:`init` for the initial state)."""
         if state is None:
-            return inner
-        out = (inner / self.reference_value()) * jnp.asarray(state.rate, float_dtype())
+            raise _stateless_call()
+        t = as_step(step)
+        out = self.apply(self.schedule(t), state)
         return jnp.broadcast_to(out, t.shape).astype(float_dtype())
 
-    def scale(self, state: PlateauState) -> jax.Array:
-        """The multiplier ``rate / reference`` that `state` applies to the inner schedule."""
-        return jnp.asarray(state.scale, float_dtype())
+
+def _stateless_call() -> ScheduleError:
+    return ScheduleError(
+        "plateau(...)(step): a plateau schedule needs its state and the monitored metric, so it cannot be "
+        "used as a plain function of the step (optax.sgd(plateau(...)) would never reduce). In Optax use "
+        "lrsched.optax.scale_by_schedule(p) or lrsched.optax.inject(optax.sgd, learning_rate=p) and pass "
+        "tx.update(..., value=loss); in torch, lrsched_torch.ScheduleLR(opt, lr=p) and sched.step(loss); "
+        "by hand, p(step, state) with state = p.init() and state = p.update(state, loss, step). "
+        "p.schedule(step) gives the values before any reduction"
+    )
 
 
-def plateau(schedule: Schedule, factor: Number = 0.1, patience: Number = 10, threshold: Number = 1e-4,
-            threshold_mode: str = "rel", mode: str = "min", cooldown: Number = 0, min_value: Number = 0.0,
-            eps: Number = 1e-8, *, every: Number = 1, aggregate: str = "last", start: Number = 0,
-            nan: str = "ignore", reference: Number | None = None) -> Plateau:
-    r"""Reduce `schedule` by `factor` when a metric stops improving (torch's ReduceLROnPlateau).
+def plateau(schedule: Schedule, factor: Leaf = 0.1, patience: Leaf = 10, threshold: Leaf = 1e-4,
+            threshold_mode: str = "rel", mode: str = "min", cooldown: Leaf = 0, min_value: Leaf = 0.0,
+            eps: Leaf = 1e-8, *, every: Leaf = 1, aggregate: str = "last", start: Leaf = 0,
+            nan: str = "ignore") -> Plateau:
+    r"""Lower `schedule` by `factor` when a metric stops improving (torch's ReduceLROnPlateau).
 
-    The value is an envelope over the inner schedule:
+    **The rule.** The plateau keeps a multiplier ``c`` (1 at first) and gives
 
-    .. math:: v(t) = s(t) \cdot \frac{r}{r_0}, \qquad
-       r \leftarrow \max(r \cdot \text{factor}, \text{min\_value})
-       \ \text{ if } r - \max(r \cdot \text{factor}, \text{min\_value}) > \text{eps}
+    .. math:: v(t) = \min\big(s(t),\ \max(c\, s(t),\ \text{min\_value})\big)
 
-    where ``r`` (``state.rate``) starts at the reference ``r_0`` and is lowered
-    when more than `patience` consecutive evaluations brought no improvement
-    (min mode: ``metric < best * (1 - threshold)`` ("rel") or
-    ``metric < best - threshold`` ("abs"); max mode mirrored); after a
-    reduction `cooldown` evaluations are ignored. Those are exactly torch's
-    rules, so with a constant inner schedule (``r_0`` its value) the rates equal
-    ``ReduceLROnPlateau``'s bit for bit under x64.
+    a floor on the rate itself (torch's ``min_lr``) that never raises a rate
+    above the schedule. A reduction is decided on the rate at the step ``t`` of
+    the metric, exactly as torch decides on ``param_group['lr']``:
 
-    **min_value and eps with a varying schedule.** They are measured in units of
-    the reference ``r_0`` (the inner schedule where the plateau starts acting:
-    at step ``max(start, warmup steps)``, or `reference` if given). So the
-    multiplier never drops below ``min_value / r_0``: after a warmup to 1e-3
-    with ``min_value=1e-5`` the rate never goes below 1e-5, the warmup itself
-    is never raised, and a decaying inner schedule keeps its shape under the
-    floor (the plateau only ever scales it, by a factor in
-    ``[min_value / r_0, 1]``).
+    .. math:: r = v(t),\quad r' = \min\big(s(t),\ \max(r \cdot \text{factor},\ \text{min\_value})\big),
+              \quad \text{applied if } r - r' > \text{eps}
 
-    **Metrics.** ``update(state, metric)`` is pure. With ``every=N`` the reducer
+    and then ``c = r' / s(t)`` (held as ``state.rate = r'`` and ``state.base =
+    s(t)``, so a constant schedule gets torch's rates bit for bit under x64,
+    including a base rate already below ``min_value``, which torch leaves alone).
+    So two schedules with the same values behave the same, whatever they are
+    built of: the rule only sees ``s`` at the steps. A warmup is never raised;
+    a decaying schedule keeps its shape, scaled by ``c`` and floored at
+    `min_value` (where the schedule itself goes below `min_value`, it is
+    followed).
+
+    The reduction happens when more than `patience` consecutive evaluations
+    brought no improvement (min mode: ``metric < best * (1 - threshold)``
+    ("rel") or ``metric < best - threshold`` ("abs"); max mode mirrored); after
+    a reduction `cooldown` evaluations are ignored. Those are torch's rules.
+
+    **Metrics.** ``update(state, metric, step)`` is pure. With ``every=N`` the reducer
     evaluates every N accepted metrics, on the last one (``aggregate="last"``) or
     on their mean (``"mean"``); metrics at steps before `start` are ignored
     (so warmup and plateau combine: ``plateau(warmup(s, 500), start=500)``).
@@ -266,6 +268,12 @@ def plateau(schedule: Schedule, factor: Number = 0.1, patience: Number = 10, thr
     ``nan="bad"`` it counts as a non-improvement, like torch. ``inf`` and ``-inf``
     are ordinary values, as in torch (a diverged loss of ``inf`` is a bad
     evaluation).
+
+    **Use.** A plateau is stateful: call it as ``p(step, state)``. Calling it
+    with a step alone raises (so ``optax.sgd(plateau(...))``, which could never
+    feed it a metric, fails at once); use :func:`lrsched.optax.scale_by_schedule`
+    or :func:`lrsched.optax.inject` (the metric as ``tx.update(..., value=loss)``)
+    or ``lrsched_torch.ScheduleLR``. ``p.schedule(step)`` is the inner schedule.
 
     Unlike ``optax.contrib.reduce_on_plateau``, the reduction happens when the
     bad count *exceeds* `patience` (torch), ``patience=0`` reduces on every
@@ -280,16 +288,15 @@ def plateau(schedule: Schedule, factor: Number = 0.1, patience: Number = 10, thr
       threshold_mode: "rel" or "abs".
       mode: "min" (a loss) or "max" (an accuracy).
       cooldown: evaluations to skip after a reduction.
-      min_value: torch's ``min_lr``, in rate units at the reference.
-      eps: reductions smaller than this (in rate units) are skipped.
+      min_value: torch's ``min_lr``: the plateau never lowers the rate below it.
+      eps: reductions of the rate smaller than this are skipped (torch's ``eps``).
       every: evaluate every `every` accepted metrics.
       aggregate: "last" or "mean" of the metrics of those `every`.
       start: metrics at steps before `start` are ignored.
       nan: "ignore" or "bad".
-      reference: the reference rate ``r_0`` (default: inferred as above).
 
     Returns:
-      A :class:`Plateau`: ``p.init()``, ``p.update(state, metric)``, ``p(step, state)``.
+      A :class:`Plateau`: ``p.init()``, ``p.update(state, metric, step)``, ``p(step, state)``.
 
     Examples:
       >>> import lrsched
@@ -303,11 +310,19 @@ def plateau(schedule: Schedule, factor: Number = 0.1, patience: Number = 10, thr
       1.0
       0.5
       0.5
+
+      The floor is on the rate, whatever the schedule is built of:
+
+      >>> a = lrsched.plateau(lrsched.warmup(lrsched.cosine(1e-3, 900), 100), patience=0, min_value=1e-5)
+      >>> b = lrsched.plateau(lrsched.warmup_cosine(1e-3, 100, 1000), patience=0, min_value=1e-5)
+      >>> def last(p):
+      ...     state = p.init()
+      ...     for step, loss in enumerate([1.0] + [2.0] * 5):
+      ...         state = p.update(state, loss, step=100 + step)
+      ...     return float(p(105, state))
+      >>> round(last(a), 9) == round(last(b), 9) == 1e-5
+      True
     """
-    if not isinstance(schedule, Schedule):
-        raise ScheduleError(
-            f"plateau(schedule): expected an lrsched Schedule; got {type(schedule).__name__}. "
-            "Wrap a number with lrsched.constant(value)"
-        )
+    need_schedule("plateau(schedule)", schedule, "Wrap a number with lrsched.constant(value)")
     return Plateau(schedule, factor, patience, threshold, threshold_mode, mode, cooldown, min_value, eps,
-                   every, aggregate, start, nan, reference)
+                   every, aggregate, start, nan)

@@ -1,68 +1,65 @@
 """Primitive schedules: one class and one factory function per schedule.
 
 Each factory documents its formula with ``t`` the (clamped, non-negative) step.
-Finite schedules hold their final value past their end.
+Finite schedules hold their final value past their end. Durations are
+:func:`~lrsched._core.time_field` leaves (see :meth:`lrsched.Schedule.stretched`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lrsched._core import (
+    Leaf,
+    Leaves,
     Schedule,
-    as_float,
-    as_number,
+    ScheduleError,
     check,
     check_choice,
     check_length,
     check_non_negative,
     check_positive,
     check_sorted,
-    common,
     concrete,
+    fail,
+    repr_arg,
+    schedule_class,
+    static_field,
+    time_field,
+)
+from lrsched._numerics import (
+    anneal,
+    as_float,
+    as_number,
+    common,
     cos_anneal,
     divide,
-    fail,
     float_dtype,
     int_dtype,
+    k_decay_phase,
+    lerp,
     phase,
     power,
-    schedule_class,
+    product_parts,
+    rate_power,
     split,
-    static_field,
+    whole_and_rest,
 )
 
 __all__ = [
     "constant", "linear", "polynomial", "cosine", "exponential", "step_decay",
     "multistep", "inverse_sqrt", "inverse_time", "piecewise_constant",
     "piecewise_linear", "cyclic", "one_cycle", "one_cycle_momentum",
-    "warmup_cosine", "wsd", "tanh", "noise",
+    "warmup_cosine", "wsd", "tanh",
     "Constant", "Linear", "Polynomial", "Cosine", "Exponential", "StepDecay",
     "MultiStep", "InverseSqrt", "InverseTime", "PiecewiseConstant",
     "PiecewiseLinear", "Cyclic", "OneCycle", "OneCycleMomentum", "WarmupCosine",
-    "WSD", "Tanh", "Noise",
+    "WSD", "Tanh",
 ]
-
-Number = Any  # a Python number, numpy or JAX scalar/array (a pytree leaf)
-
-
-def lerp(start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
-    """``start`` at ``done = 0`` to ``end`` at ``done = 1``, exact at both ends."""
-    return as_float(start) * left + as_float(end) * done
-
-
-def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
-    """Move from `start` to `end` as `done` goes 0 -> 1: "linear" or "cos".
-
-    The cosine is a weighted sum ``start w + end (1 - w)`` with both weights
-    computed directly (non-negative terms: no cancellation while rising)."""
-    if kind == "linear":
-        return lerp(start, end, done, left)
-    return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
 
 
 def _count_reached(marks: Any, t: jax.Array) -> jax.Array:
@@ -72,21 +69,31 @@ def _count_reached(marks: Any, t: jax.Array) -> jax.Array:
     return jnp.sum(marks <= t[..., None], axis=-1)
 
 
+def _warped(done: jax.Array, left: jax.Array, k_decay: Any) -> tuple[jax.Array, jax.Array]:
+    return (done, left) if k_decay is None else k_decay_phase(done, left, k_decay)
+
+
 # ------------------------------------------------------------------ constant
 
 
 @schedule_class("constant")
 class Constant(Schedule):
-    value: Number
+    value: Leaf
 
     def compute(self, t):
         return as_float(self.value)
 
 
-def constant(value: Number) -> Constant:
+def constant(value: Leaf) -> Constant:
     r"""A constant value.
 
     .. math:: v(t) = \text{value}
+
+    Args:
+      value: the value at every step.
+
+    Returns:
+      A :class:`Constant`.
 
     Examples:
       >>> import lrsched
@@ -101,9 +108,9 @@ def constant(value: Number) -> Constant:
 
 @schedule_class("linear")
 class Linear(Schedule):
-    init_value: Number
-    end_value: Number
-    steps: Number
+    init_value: Leaf
+    end_value: Leaf
+    steps: Leaf = time_field()
 
     def validate(self):
         check_non_negative(self, "steps")
@@ -113,7 +120,7 @@ class Linear(Schedule):
         return lerp(self.init_value, self.end_value, done, left)
 
 
-def linear(init_value: Number, end_value: Number, steps: Number) -> Linear:
+def linear(init_value: Leaf, end_value: Leaf, steps: Leaf) -> Linear:
     r"""Linear interpolation from `init_value` to `end_value` over `steps` steps.
 
     .. math:: v(t) = v_0 + (v_1 - v_0) \min(t, T) / T
@@ -121,6 +128,14 @@ def linear(init_value: Number, end_value: Number, steps: Number) -> Linear:
     Computed as ``v0 * (T - t) / T + v1 * t / T`` from exact integer offsets, so
     consecutive steps stay distinct even over 2**30 steps. ``steps=0`` jumps to
     `end_value` at once.
+
+    Args:
+      init_value: the value at step 0.
+      end_value: the value from step `steps` on.
+      steps: the length of the ramp ``T`` (>= 0).
+
+    Returns:
+      A :class:`Linear`.
 
     Examples:
       >>> import lrsched
@@ -132,68 +147,117 @@ def linear(init_value: Number, end_value: Number, steps: Number) -> Linear:
 
 @schedule_class("polynomial")
 class Polynomial(Schedule):
-    init_value: Number
-    end_value: Number
-    steps: Number
-    power: Number = 1.0
+    init_value: Leaf
+    end_value: Leaf
+    steps: Leaf = time_field()
+    power: Leaf = 1.0
+    k_decay: Leaf | None = None
 
     def validate(self):
         check_non_negative(self, "steps")
-        check_positive(self, "power")
+        check_positive(self, "power", "k_decay")
 
     def compute(self, t):
-        _, left = phase(t, self.steps)
+        _, left = _warped(*phase(t, self.steps), self.k_decay)
         end = as_float(self.end_value)
         return end + (as_float(self.init_value) - end) * power(left, self.power)
 
 
-def polynomial(init_value: Number, end_value: Number, steps: Number, power: Number = 1.0) -> Polynomial:
+def polynomial(init_value: Leaf, end_value: Leaf, steps: Leaf, power: Leaf = 1.0,
+               k_decay: Leaf | None = None) -> Polynomial:
     r"""Polynomial decay (optax's ``polynomial_schedule``).
 
-    .. math:: v(t) = v_1 + (v_0 - v_1) (1 - \min(t, T) / T)^{p}
+    .. math:: v(t) = v_1 + (v_0 - v_1) (1 - p^k)^{\text{power}},\quad p = \min(t, T) / T
+
+    With ``k = 1`` (`k_decay` left out) this is the usual ``(1 - t/T)^power``;
+    `k_decay` warps the progress as in k-decay (Zhang & Li, arXiv:2004.05909;
+    timm's ``k_decay``): ``k > 1`` keeps the value high for longer. ``1 - p^k``
+    is computed without cancellation near the end.
+
+    Args:
+      init_value: the value at step 0.
+      end_value: the value from step `steps` on.
+      steps: the length of the decay ``T`` (>= 0).
+      power: the exponent (> 0).
+      k_decay: the progress exponent ``k`` (> 0), or None for 1 (no leaf).
+
+    Returns:
+      A :class:`Polynomial`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.polynomial(1.0, 0.0, steps=4, power=2), 5)
       array([1.    , 0.5625, 0.25  , 0.0625, 0.    ], dtype=float32)
     """
-    return Polynomial(init_value, end_value, steps, power)
+    return Polynomial(init_value, end_value, steps, power, k_decay)
 
 
 @schedule_class("cosine")
 class Cosine(Schedule):
-    init_value: Number
-    steps: Number
-    end_value: Number = 0.0
-    exponent: Number = None
+    init_value: Leaf
+    steps: Leaf = time_field()
+    end_value: Leaf = 0.0
+    exponent: Leaf | None = None
+    k_decay: Leaf | None = None
+    periodic: bool = static_field(default=False)
 
     def validate(self):
-        check_positive(self, "steps", "exponent")
+        check_positive(self, "steps", "exponent", "k_decay")
 
     def compute(self, t):
-        done, left = phase(t, self.steps)
-        end = as_float(self.end_value)
-        shape = cos_anneal(done, left)
+        if self.periodic:  # mirror the step into [0, steps]: period 2 * steps, exact for integer steps
+            t, steps = common(t, as_number(self.steps))
+            _, r = split(t, 2 * steps)
+            t = jnp.where(r <= steps, r, 2 * steps - r)
+        done, left = _warped(*phase(t, self.steps), self.k_decay)
+        init, end = as_float(self.init_value), as_float(self.end_value)
         if self.exponent is not None:
-            shape = power(shape, self.exponent)
-        return end + (as_float(self.init_value) - end) * shape
+            return end + (init - end) * power(cos_anneal(done, left), self.exponent)
+        # the weight of the nearer end is computed directly: no cancellation whether it falls or rises
+        rising = init < end
+        low, high = jnp.where(rising, init, end), jnp.where(rising, end, init)
+        return low + (high - low) * cos_anneal(None, jnp.where(rising, done, left))
 
 
-def cosine(init_value: Number, steps: Number, end_value: Number = 0.0, exponent: Number | None = None) -> Cosine:
+def cosine(init_value: Leaf, steps: Leaf, end_value: Leaf = 0.0, exponent: Leaf | None = None,
+           k_decay: Leaf | None = None, periodic: bool = False) -> Cosine:
     r"""Cosine decay (Loshchilov & Hutter, SGDR, arXiv:1608.03983; optax's
     ``cosine_decay_schedule`` with ``alpha = end_value / init_value``).
 
-    .. math:: v(t) = v_1 + (v_0 - v_1) \left(\tfrac{1 + \cos(\pi \min(t,T)/T)}{2}\right)^{e}
+    .. math:: v(t) = v_1 + (v_0 - v_1) \left(\tfrac{1 + \cos(\pi p^k)}{2}\right)^{e},
+              \quad p = \min(t, T) / T
 
-    `exponent` ``e`` is 1 when left out (no power is computed); any number given,
-    1.0 included, is a leaf like the others (vmappable, differentiable).
+    `exponent` ``e`` and `k_decay` ``k`` are 1 when left out (nothing is
+    computed for them); any number given, 1.0 included, is a leaf like the others
+    (vmappable, differentiable). `k_decay` warps the progress (k-decay, Zhang &
+    Li, arXiv:2004.05909; timm's ``k_decay``). Without `exponent` the values are
+    accurate to the last bits near both ends, also when ``end_value >
+    init_value`` (a rising half-cosine).
+
+    ``periodic=True`` keeps oscillating past `steps` instead of holding
+    `end_value`: back up to `init_value` at ``2T``, and so on (torch's
+    ``CosineAnnealingLR`` past ``T_max``); the step is mirrored with integer
+    arithmetic, so the phase stays exact.
+
+    Args:
+      init_value: the value at step 0.
+      steps: the length of the decay ``T`` (> 0).
+      end_value: the value at step `steps` (held after it unless `periodic`).
+      exponent: the power of the cosine shape (> 0), or None for 1.
+      k_decay: the progress exponent (> 0), or None for 1.
+      periodic: oscillate with period ``2T`` instead of holding the end.
+
+    Returns:
+      A :class:`Cosine`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.cosine(1.0, steps=4), 5).round(4)
       array([1.    , 0.8536, 0.5   , 0.1464, 0.    ], dtype=float32)
+      >>> lrsched.evaluate(lrsched.cosine(1.0, steps=2, periodic=True), 6).round(4)
+      array([1. , 0.5, 0. , 0.5, 1. , 0.5], dtype=float32)
     """
-    return Cosine(init_value, steps, end_value, exponent)
+    return Cosine(init_value, steps, end_value, exponent, k_decay, periodic)
 
 
 # --------------------------------------------------------- exponential family
@@ -201,38 +265,48 @@ def cosine(init_value: Number, steps: Number, end_value: Number = 0.0, exponent:
 
 @schedule_class("exponential")
 class Exponential(Schedule):
-    init_value: Number
-    rate: Number
-    steps: Number = 1
-    staircase: bool = static_field(False)
-    end_value: Number = None
+    init_value: Leaf
+    rate: Leaf
+    steps: Leaf = time_field(default=1)
+    staircase: bool = static_field(default=False)
+    end_value: Leaf | None = None
 
     def validate(self):
         check_positive(self, "rate", "steps")
 
     def compute(self, t):
-        rate = as_float(self.rate)
         if self.staircase:
-            exponent = as_float(split(t, self.steps)[0])
+            value = as_float(self.init_value) * rate_power(self.rate, split(t, self.steps)[0])
         else:
-            exponent = as_float(t) * (1.0 / as_float(self.steps))
-        value = as_float(self.init_value) * jnp.exp(exponent * jnp.log(rate))
+            value = as_float(self.init_value) * rate_power(self.rate, t, self.steps)
         if self.end_value is not None:
             end = as_float(self.end_value)
-            value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
+            value = jnp.where(as_float(self.rate) < 1, jnp.maximum(value, end), jnp.minimum(value, end))
         return value
 
 
-def exponential(init_value: Number, rate: Number, steps: Number = 1, staircase: bool = False,
-                end_value: Number | None = None) -> Exponential:
+def exponential(init_value: Leaf, rate: Leaf, steps: Leaf = 1, staircase: bool = False,
+                end_value: Leaf | None = None) -> Exponential:
     r"""Exponential decay (or growth): `rate` per `steps` steps (optax's
     ``exponential_decay``; torch's ``ExponentialLR`` with ``steps=1``).
 
     .. math:: v(t) = v_0 \, r^{t / T} \quad (\lfloor t/T \rfloor \text{ if staircase})
 
     clamped at `end_value` (from below when ``rate < 1``, from above when
-    ``rate > 1``) when given. The staircase count ``floor(t/T)`` is exact
-    integer division.
+    ``rate > 1``) when given. The count of whole periods ``floor(t/T)`` is exact
+    integer division, and the power keeps ~1e-7 relative precision in float32
+    down to the smallest normal float (``exp(t/T log r)`` loses 2e-6 at
+    ``e**-40``; see :func:`lrsched._numerics.rate_power`).
+
+    Args:
+      init_value: the value at step 0.
+      rate: the factor per `steps` steps (> 0).
+      steps: the number of steps ``T`` over which the value is multiplied by `rate` (> 0).
+      staircase: multiply by `rate` only at whole multiples of `steps`.
+      end_value: the floor (``rate < 1``) or ceiling (``rate > 1``), or None.
+
+    Returns:
+      An :class:`Exponential`.
 
     Examples:
       >>> import lrsched
@@ -246,9 +320,9 @@ def exponential(init_value: Number, rate: Number, steps: Number = 1, staircase: 
 
 @schedule_class("step_decay")
 class StepDecay(Schedule):
-    init_value: Number
-    step_size: Number
-    gamma: Number
+    init_value: Leaf
+    step_size: Leaf = time_field()
+    gamma: Leaf
 
     def validate(self):
         check_positive(self, "step_size")
@@ -259,10 +333,18 @@ class StepDecay(Schedule):
         return as_float(self.init_value) * as_float(self.gamma) ** as_float(k)
 
 
-def step_decay(init_value: Number, step_size: Number, gamma: Number) -> StepDecay:
+def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
     r"""Multiply by `gamma` every `step_size` steps (torch's ``StepLR``).
 
     .. math:: v(t) = v_0 \, \gamma^{\lfloor t / s \rfloor}
+
+    Args:
+      init_value: the value at step 0.
+      step_size: the number of steps ``s`` between two multiplications (> 0).
+      gamma: the factor (>= 0).
+
+    Returns:
+      A :class:`StepDecay`.
 
     Examples:
       >>> import lrsched
@@ -274,9 +356,9 @@ def step_decay(init_value: Number, step_size: Number, gamma: Number) -> StepDeca
 
 @schedule_class("multistep")
 class MultiStep(Schedule):
-    init_value: Number
-    milestones: Any
-    gamma: Number
+    init_value: Leaf
+    milestones: Leaves = time_field()
+    gamma: Leaf
 
     def validate(self):
         check_sorted(self, "milestones")
@@ -287,12 +369,20 @@ class MultiStep(Schedule):
         return as_float(self.init_value) * as_float(self.gamma) ** as_float(n)
 
 
-def multistep(init_value: Number, milestones: Any, gamma: Number) -> MultiStep:
+def multistep(init_value: Leaf, milestones: Leaves, gamma: Leaf) -> MultiStep:
     r"""Multiply by `gamma` at each milestone (torch's ``MultiStepLR``).
 
     .. math:: v(t) = v_0 \, \gamma^{\#\{m_i \le t\}}
 
     A repeated milestone counts twice, as in torch.
+
+    Args:
+      init_value: the value at step 0.
+      milestones: the steps where the value is multiplied, in non-decreasing order.
+      gamma: the factor (>= 0).
+
+    Returns:
+      A :class:`MultiStep`.
 
     Examples:
       >>> import lrsched
@@ -304,9 +394,9 @@ def multistep(init_value: Number, milestones: Any, gamma: Number) -> MultiStep:
 
 @schedule_class("inverse_sqrt")
 class InverseSqrt(Schedule):
-    init_value: Number
-    timescale: Number
-    offset: Number = 0
+    init_value: Leaf
+    timescale: Leaf = time_field()
+    offset: Leaf = time_field(default=0)
 
     def validate(self):
         check_positive(self, "timescale")
@@ -318,12 +408,20 @@ class InverseSqrt(Schedule):
         return as_float(self.init_value) * jax.lax.rsqrt(1.0 + since / as_float(self.timescale))
 
 
-def inverse_sqrt(init_value: Number, timescale: Number, offset: Number = 0) -> InverseSqrt:
+def inverse_sqrt(init_value: Leaf, timescale: Leaf, offset: Leaf = 0) -> InverseSqrt:
     r"""Inverse square-root decay (Vaswani et al. 2017; transformers' ``inverse_sqrt``).
 
     .. math:: v(t) = v_0 \sqrt{\tau / (\tau + \max(t - o, 0))}
 
     It holds `init_value` until step `offset`, then decays like ``1/sqrt(t)``.
+
+    Args:
+      init_value: the value up to step `offset`.
+      timescale: ``tau`` (> 0): the value halves ``3 tau`` steps after `offset`.
+      offset: the step ``o`` where the decay starts (>= 0).
+
+    Returns:
+      An :class:`InverseSqrt`.
 
     Examples:
       >>> import lrsched
@@ -335,9 +433,9 @@ def inverse_sqrt(init_value: Number, timescale: Number, offset: Number = 0) -> I
 
 @schedule_class("inverse_time")
 class InverseTime(Schedule):
-    init_value: Number
-    rate: Number
-    steps: Number = 1
+    init_value: Leaf
+    rate: Leaf
+    steps: Leaf = time_field(default=1)
 
     def validate(self):
         check_non_negative(self, "rate")
@@ -349,10 +447,18 @@ class InverseTime(Schedule):
         return as_float(self.init_value) / (1.0 + as_float(self.rate) * x)
 
 
-def inverse_time(init_value: Number, rate: Number, steps: Number = 1) -> InverseTime:
+def inverse_time(init_value: Leaf, rate: Leaf, steps: Leaf = 1) -> InverseTime:
     r"""Time-based (inverse time) decay, as in Keras' ``InverseTimeDecay``.
 
     .. math:: v(t) = v_0 / (1 + r \, t / T)
+
+    Args:
+      init_value: the value at step 0.
+      rate: the decay rate ``r`` per `steps` (>= 0).
+      steps: ``T`` (> 0).
+
+    Returns:
+      An :class:`InverseTime`.
 
     Examples:
       >>> import lrsched
@@ -367,8 +473,8 @@ def inverse_time(init_value: Number, rate: Number, steps: Number = 1) -> Inverse
 
 @schedule_class("piecewise_constant")
 class PiecewiseConstant(Schedule):
-    boundaries: Any
-    values: Any
+    boundaries: Leaves = time_field()
+    values: Leaves
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -381,12 +487,19 @@ class PiecewiseConstant(Schedule):
         return jnp.take(as_float(self.values), i, axis=-1)
 
 
-def piecewise_constant(boundaries: Any, values: Any) -> PiecewiseConstant:
+def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
     r"""Constant pieces: ``values[i]`` for ``boundaries[i-1] <= t < boundaries[i]``.
 
     .. math:: v(t) = \text{values}[\#\{b_i \le t\}]
 
     Unlike optax's ``piecewise_constant_schedule`` these are values, not scales.
+
+    Args:
+      boundaries: the steps where the value changes, in non-decreasing order.
+      values: ``len(boundaries) + 1`` values.
+
+    Returns:
+      A :class:`PiecewiseConstant`.
 
     Examples:
       >>> import lrsched
@@ -398,9 +511,9 @@ def piecewise_constant(boundaries: Any, values: Any) -> PiecewiseConstant:
 
 @schedule_class("piecewise_linear")
 class PiecewiseLinear(Schedule):
-    boundaries: Any
-    values: Any
-    kind: str = static_field("linear")
+    boundaries: Leaves = time_field()
+    values: Leaves
+    kind: str = static_field(default="linear")
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -422,7 +535,7 @@ class PiecewiseLinear(Schedule):
         return anneal(self.kind, jnp.take(v, i), jnp.take(v, i + 1), done, left)
 
 
-def piecewise_linear(boundaries: Any, values: Any, kind: str = "linear") -> PiecewiseLinear:
+def piecewise_linear(boundaries: Leaves, values: Leaves, kind: str = "linear") -> PiecewiseLinear:
     r"""Interpolation through the points ``(boundaries[i], values[i])``.
 
     .. math:: v(t) = v_i + (v_{i+1} - v_i) \frac{t - b_i}{b_{i+1} - b_i},\ b_i \le t \le b_{i+1}
@@ -430,6 +543,14 @@ def piecewise_linear(boundaries: Any, values: Any, kind: str = "linear") -> Piec
     (``kind="cos"``: half-cosines between the points, as optax's
     ``cosine_onecycle_schedule``). The first value holds before the first point
     and the last after the last. Two equal boundaries make a jump.
+
+    Args:
+      boundaries: the steps of the points, in non-decreasing order (at least one).
+      values: the values at those steps (as many as `boundaries`).
+      kind: "linear" or "cos".
+
+    Returns:
+      A :class:`PiecewiseLinear`.
 
     Examples:
       >>> import lrsched
@@ -444,16 +565,42 @@ def piecewise_linear(boundaries: Any, values: Any, kind: str = "linear") -> Piec
 
 @schedule_class("cyclic")
 class Cyclic(Schedule):
-    base_value: Number
-    peak_value: Number
-    up_steps: Number
-    down_steps: Number = None
-    mode: str = static_field("triangular")
-    gamma: Number = 1.0
+    base_value: Leaf
+    peak_value: Leaf
+    up_steps: Leaf = time_field()
+    down_steps: Leaf | None = time_field(default=None)
+    mode: str = static_field(default="triangular")
+    gamma: Leaf = 1.0
+    scale_fn: Callable[[jax.Array], Any] | None = static_field(default=None)
+    scale_mode: str = static_field(default="cycle")
 
     def validate(self):
         check_positive(self, "up_steps", "down_steps", "gamma")
-        check_choice(self, "mode", ("triangular", "triangular2", "exp_range"))
+        if self.scale_fn is None:
+            check_choice(self, "mode", ("triangular", "triangular2", "exp_range"))
+        elif not callable(self.scale_fn):
+            fail(self, "scale_fn", "a function of a float array, or None",
+                 "Pass a JAX-traceable function such as lambda x: 0.5 ** x")
+        check_choice(self, "scale_mode", ("cycle", "iterations"))
+
+    def can_stretch(self) -> bool:
+        if self.scale_fn is not None:
+            return self.scale_mode == "cycle"
+        return self.mode != "exp_range"  # gamma**t is per step
+
+    def config_args(self) -> dict[str, Any]:
+        if self.scale_fn is not None:
+            raise ScheduleError(
+                "to_config(cyclic with a scale_fn): a Python function is code, not data, so it cannot be "
+                "written to a config. Use mode='triangular'|'triangular2'|'exp_range', or rebuild the "
+                "schedule with the same scale_fn after loading")
+        return super().config_args()
+
+    def __repr__(self) -> str:
+        if self.scale_fn is None:
+            return super().__repr__()
+        parts = ", ".join(f"{f.name}={repr_arg(getattr(self, f.name))}" for f in dataclasses.fields(self))
+        return f"{self.factory_name}({parts})"
 
     def compute(self, t):
         up = as_number(self.up_steps)
@@ -463,7 +610,10 @@ class Cyclic(Schedule):
         rising, _ = phase(pos, up)
         falling, _ = phase(up + down - pos, down)
         height = jnp.where(pos <= up, rising, falling)
-        if self.mode == "triangular2":
+        if self.scale_fn is not None:
+            x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
+            height = height * jnp.asarray(self.scale_fn(x), float_dtype())
+        elif self.mode == "triangular2":
             height = height * 0.5 ** as_float(k)
         elif self.mode == "exp_range":
             height = height * as_float(self.gamma) ** as_float(t)
@@ -471,8 +621,9 @@ class Cyclic(Schedule):
         return base + (as_float(self.peak_value) - base) * height
 
 
-def cyclic(base_value: Number, peak_value: Number, up_steps: Number, down_steps: Number | None = None,
-           mode: str = "triangular", gamma: Number = 1.0) -> Cyclic:
+def cyclic(base_value: Leaf, peak_value: Leaf, up_steps: Leaf, down_steps: Leaf | None = None,
+           mode: str = "triangular", gamma: Leaf = 1.0, scale_fn: Callable[[jax.Array], Any] | None = None,
+           scale_mode: str = "cycle") -> Cyclic:
     r"""Cyclical learning rates (Smith, arXiv:1506.01186; torch's ``CyclicLR``).
 
     With ``c = up + down`` and ``x = t mod c``, the height is ``x / up`` while
@@ -481,50 +632,38 @@ def cyclic(base_value: Number, peak_value: Number, up_steps: Number, down_steps:
     .. math:: v(t) = b + (p - b) \, h(t) \, s(t)
 
     with ``s = 1`` (``"triangular"``), ``s = 2^{-\lfloor t/c \rfloor}``
-    (``"triangular2"``) or ``s = \gamma^t`` (``"exp_range"``). `down_steps`
-    defaults to `up_steps`. It cycles forever.
+    (``"triangular2"``) or ``s = \gamma^t`` (``"exp_range"``). A custom
+    `scale_fn` replaces the mode (torch's ``scale_fn``): ``s = scale_fn(k + 1)``
+    with ``k`` the cycle (``scale_mode="cycle"``) or ``s = scale_fn(t)``
+    (``"iterations"``); it must be a JAX-traceable function of a float array
+    (``lambda x: 0.5 ** x``, not ``math.pow``). It is code, not data: such a
+    schedule works under jit and vmap but has no config (``to_config`` raises).
+    `down_steps` defaults to `up_steps`. It cycles forever.
+
+    Args:
+      base_value: the value at the bottom of each cycle.
+      peak_value: the value at the top (scaled by ``s``).
+      up_steps: steps from the bottom to the top (> 0).
+      down_steps: steps from the top back to the bottom (> 0), or None for `up_steps`.
+      mode: "triangular", "triangular2" or "exp_range" (ignored with a `scale_fn`).
+      gamma: exp_range's factor per step (> 0).
+      scale_fn: a function giving the scale ``s``, or None.
+      scale_mode: "cycle" or "iterations": what `scale_fn` is a function of.
+
+    Returns:
+      A :class:`Cyclic`.
 
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.cyclic(0.0, 1.0, up_steps=2), 6)
       array([0. , 0.5, 1. , 0.5, 0. , 0.5], dtype=float32)
+      >>> lrsched.evaluate(lrsched.cyclic(0.0, 1.0, up_steps=1, scale_fn=lambda x: 1.0 / x), 6).round(4)
+      array([0.    , 1.    , 0.    , 0.5   , 0.    , 0.3333], dtype=float32)
     """
-    return Cyclic(base_value, peak_value, up_steps, down_steps, mode, gamma)
+    return Cyclic(base_value, peak_value, up_steps, down_steps, mode, gamma, scale_fn, scale_mode)
 
 
-def _two_product(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(p, e)`` with ``p = fl(a b)`` and ``p + e = a b`` exactly (Dekker; float32 operands)."""
-    p = a * b
-
-    def halves(x):
-        c = 4097.0 * x  # 2**12 + 1 splits a 24-bit mantissa
-        hi = c - (c - x)
-        return hi, x - hi
-
-    a_hi, a_lo = halves(a)
-    b_hi, b_lo = halves(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-
-
-def _whole_and_rest(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``x`` as an integer part and a float remainder in [0, 1)."""
-    whole = jnp.floor(x)
-    return whole.astype(int_dtype()), x - whole
-
-
-def _times(pct: jax.Array, total: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``pct * total`` as (integer part, float remainder), exact up to the rounding of
-    the small remainder: an integer `total` is split in two float32-exact halves and
-    each product keeps its rounding error (Dekker)."""
-    if float_dtype() != np.float32 or not jnp.issubdtype(total.dtype, jnp.integer):
-        return _whole_and_rest(pct * as_float(total))
-    high = total - total % 4096  # at most 19 significant bits: exact in float32
-    whole, rest = jnp.zeros((), int_dtype()), jnp.zeros((), pct.dtype)
-    for part in (high, total - high):
-        product, error = _two_product(pct, as_float(part))
-        n, f = _whole_and_rest(product)
-        whole, rest = whole + n, rest + f + error
-    return whole, rest
+# ------------------------------------------------------------------ one cycle
 
 
 def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
@@ -535,12 +674,15 @@ def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list
     float, so float32 phases stay as precise as torch's even past 2**24 steps.
     """
     total, pct = as_number(total_steps), as_float(pct_start)
-    whole, rest = _times(pct, total)
+    whole, rest = product_parts(pct, total)
     ends = [(whole - 1, rest)]
     if three_phase:
         ends.append((2 * whole - 2, 2.0 * rest))
-    last = (total - 1, jnp.zeros((), pct.dtype)) if jnp.issubdtype(total.dtype, jnp.integer) else \
-        (lambda n, f: (n - 1, f))(*_whole_and_rest(total))
+    if jnp.issubdtype(total.dtype, jnp.integer):
+        last = (total - 1, jnp.zeros((), pct.dtype))
+    else:
+        n, f = whole_and_rest(total)
+        last = (n - 1, f)
     return ends + [last]
 
 
@@ -550,7 +692,8 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
     convention: a step equal to an end belongs to that segment); past ``T - 1`` hold.
     Offsets are integer differences plus the ends' float remainders."""
     t = jnp.minimum(*common(t, as_number(total_steps) - 1))
-    out, start = None, (jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))
+    out: jax.Array | None = None
+    start = (jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))
     for i, end in enumerate(ends):
         (s_n, s_f), (e_n, e_f) = start, end
         length = as_float(e_n - s_n) + (e_f - s_f)
@@ -563,18 +706,21 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
         piece = anneal(kind, values[i], values[i + 1], done, left)
         out = piece if out is None else jnp.where(since > 0, piece, out)
         start = end
+    assert out is not None
     return out
 
 
 @schedule_class("one_cycle")
 class OneCycle(Schedule):
-    total_steps: Number
-    peak_value: Number
-    pct_start: Number = 0.3
-    div_factor: Number = 25.0
-    final_div_factor: Number = 1e4
-    anneal: str = static_field("cos")
-    three_phase: bool = static_field(False)
+    stretchable = False  # torch's phase ends pct * T - 1 do not scale with T
+
+    total_steps: Leaf
+    peak_value: Leaf
+    pct_start: Leaf = 0.3
+    div_factor: Leaf = 25.0
+    final_div_factor: Leaf = 1e4
+    anneal: str = static_field(default="cos")
+    three_phase: bool = static_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps", "div_factor", "final_div_factor")
@@ -589,15 +735,31 @@ class OneCycle(Schedule):
         return _segments(t, self.total_steps, ends, values, self.anneal)
 
 
-def one_cycle(total_steps: Number, peak_value: Number, pct_start: Number = 0.3, div_factor: Number = 25.0,
-              final_div_factor: Number = 1e4, anneal: str = "cos", three_phase: bool = False) -> OneCycle:
+def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_factor: Leaf = 25.0,
+              final_div_factor: Leaf = 1e4, anneal: str = "cos", three_phase: bool = False) -> OneCycle:
     r"""The 1cycle policy (Smith & Topin, arXiv:1708.07120) exactly as torch's ``OneCycleLR``.
 
     From ``peak / div_factor`` up to `peak_value` until step ``pct_start*T - 1``,
     then down to ``peak / (div_factor * final_div_factor)`` at step ``T - 1``
     (``three_phase``: back to the initial value at ``2*pct_start*T - 2`` first).
-    Each phase anneals by cosine, ``e + (s - e)(1 + cos(\pi p))/2``, or linearly.
-    Past ``T - 1`` it holds the final value (torch raises).
+    Each phase from ``s`` to ``e`` anneals by cosine or linearly:
+
+    .. math:: v = e + (s - e)\,\tfrac{1 + \cos(\pi p)}{2} \quad\text{or}\quad v = s + (e - s)\,p
+
+    with ``p`` the fraction of the phase done. Past ``T - 1`` it holds the final
+    value (torch raises).
+
+    Args:
+      total_steps: ``T`` (> 0).
+      peak_value: the top of the cycle.
+      pct_start: the fraction of ``T`` spent rising, in [0, 1].
+      div_factor: the start value is ``peak_value / div_factor``.
+      final_div_factor: the end value is the start value over this.
+      anneal: "cos" or "linear".
+      three_phase: torch's three-phase variant.
+
+    Returns:
+      A :class:`OneCycle`.
 
     Examples:
       >>> import lrsched
@@ -609,12 +771,14 @@ def one_cycle(total_steps: Number, peak_value: Number, pct_start: Number = 0.3, 
 
 @schedule_class("one_cycle_momentum")
 class OneCycleMomentum(Schedule):
-    total_steps: Number
-    base_value: Number = 0.85
-    peak_value: Number = 0.95
-    pct_start: Number = 0.3
-    anneal: str = static_field("cos")
-    three_phase: bool = static_field(False)
+    stretchable = False
+
+    total_steps: Leaf
+    base_value: Leaf = 0.85
+    peak_value: Leaf = 0.95
+    pct_start: Leaf = 0.3
+    anneal: str = static_field(default="cos")
+    three_phase: bool = static_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps")
@@ -628,13 +792,26 @@ class OneCycleMomentum(Schedule):
         return _segments(t, self.total_steps, ends, values, self.anneal)
 
 
-def one_cycle_momentum(total_steps: Number, base_value: Number = 0.85, peak_value: Number = 0.95,
-                       pct_start: Number = 0.3, anneal: str = "cos", three_phase: bool = False) -> OneCycleMomentum:
+def one_cycle_momentum(total_steps: Leaf, base_value: Leaf = 0.85, peak_value: Leaf = 0.95,
+                       pct_start: Leaf = 0.3, anneal: str = "cos", three_phase: bool = False) -> OneCycleMomentum:
     r"""The momentum of the 1cycle policy (torch's ``OneCycleLR`` with ``cycle_momentum``).
 
     Moves inversely to :func:`one_cycle`: `peak_value` down to `base_value` while
     the rate rises, back up while it falls (``three_phase``: held at the peak in
-    the last phase). Same phase ends as :func:`one_cycle`.
+    the last phase), with the same phase ends and anneal:
+
+    .. math:: m = e + (s - e)\,\tfrac{1 + \cos(\pi p)}{2}
+
+    Args:
+      total_steps: ``T`` (> 0).
+      base_value: the momentum at the rate's peak.
+      peak_value: the momentum at the start and the end.
+      pct_start: as :func:`one_cycle`.
+      anneal: "cos" or "linear".
+      three_phase: as :func:`one_cycle`.
+
+    Returns:
+      A :class:`OneCycleMomentum`.
 
     Examples:
       >>> import lrsched
@@ -649,12 +826,12 @@ def one_cycle_momentum(total_steps: Number, base_value: Number = 0.85, peak_valu
 
 @schedule_class("warmup_cosine")
 class WarmupCosine(Schedule):
-    peak_value: Number
-    warmup_steps: Number
-    total_steps: Number
-    init_value: Number = 0.0
-    end_value: Number = 0.0
-    exponent: Number = None
+    peak_value: Leaf
+    warmup_steps: Leaf = time_field()
+    total_steps: Leaf = time_field()
+    init_value: Leaf = 0.0
+    end_value: Leaf = 0.0
+    exponent: Leaf | None = None
 
     def validate(self):
         check_non_negative(self, "warmup_steps")
@@ -676,14 +853,26 @@ class WarmupCosine(Schedule):
         return jnp.where(t < w, up, down)
 
 
-def warmup_cosine(peak_value: Number, warmup_steps: Number, total_steps: Number, init_value: Number = 0.0,
-                  end_value: Number = 0.0, exponent: Number | None = None) -> WarmupCosine:
+def warmup_cosine(peak_value: Leaf, warmup_steps: Leaf, total_steps: Leaf, init_value: Leaf = 0.0,
+                  end_value: Leaf = 0.0, exponent: Leaf | None = None) -> WarmupCosine:
     r"""Linear warmup then cosine decay (optax's ``warmup_cosine_decay_schedule``).
 
-    Linear from `init_value` to `peak_value` over `warmup_steps`, then cosine
-    from `peak_value` to `end_value` over ``total_steps - warmup_steps``
-    (`total_steps` includes the warmup, as in optax), raised to `exponent`
-    when one is given (as :func:`cosine`).
+    .. math:: v(t) = \begin{cases} v_0 + (v_p - v_0)\, t / W & t < W \\
+              v_1 + (v_p - v_1) \left(\tfrac{1 + \cos(\pi p)}{2}\right)^{e},\ p = \tfrac{\min(t, N) - W}{N - W}
+              & t \ge W \end{cases}
+
+    `total_steps` ``N`` includes the warmup ``W``, as in optax.
+
+    Args:
+      peak_value: the value at the end of the warmup.
+      warmup_steps: ``W`` (>= 0).
+      total_steps: ``N`` (>= W), warmup included.
+      init_value: the value at step 0.
+      end_value: the value from step ``N`` on.
+      exponent: the power of the cosine shape (> 0), or None for 1.
+
+    Returns:
+      A :class:`WarmupCosine`.
 
     Examples:
       >>> import lrsched
@@ -695,13 +884,13 @@ def warmup_cosine(peak_value: Number, warmup_steps: Number, total_steps: Number,
 
 @schedule_class("wsd")
 class WSD(Schedule):
-    peak_value: Number
-    total_steps: Number
-    warmup_steps: Number
-    decay_steps: Number
-    init_value: Number = 0.0
-    end_value: Number = 0.0
-    decay: str = static_field("linear")
+    peak_value: Leaf
+    total_steps: Leaf = time_field()
+    warmup_steps: Leaf = time_field()
+    decay_steps: Leaf = time_field()
+    init_value: Leaf = 0.0
+    end_value: Leaf = 0.0
+    decay: str = static_field(default="linear")
 
     def validate(self):
         check_positive(self, "total_steps")
@@ -728,8 +917,8 @@ class WSD(Schedule):
         return jnp.where(t < w, up, jnp.where(t < n - d, peak, down))
 
 
-def wsd(peak_value: Number, total_steps: Number, warmup_steps: Number, decay_steps: Number,
-        init_value: Number = 0.0, end_value: Number = 0.0, decay: str = "linear") -> WSD:
+def wsd(peak_value: Leaf, total_steps: Leaf, warmup_steps: Leaf, decay_steps: Leaf,
+        init_value: Leaf = 0.0, end_value: Leaf = 0.0, decay: str = "linear") -> WSD:
     r"""Warmup-stable-decay (Hu et al., MiniCPM, arXiv:2404.06395).
 
     Linear warmup from `init_value` to `peak_value` over `warmup_steps`, hold
@@ -738,6 +927,18 @@ def wsd(peak_value: Number, total_steps: Number, warmup_steps: Number, decay_ste
     ``"cosine"`` (``(1 + cos(pi p))/2``) or ``"sqrt"`` (``1 - sqrt(p)``):
 
     .. math:: v(t) = v_1 + (v_{peak} - v_1)\, d(p)
+
+    Args:
+      peak_value: the value held between warmup and decay.
+      total_steps: the whole length ``N`` (>= warmup_steps + decay_steps).
+      warmup_steps: ``W`` (>= 0).
+      decay_steps: ``D`` (>= 0): the decay runs from ``N - D`` to ``N``.
+      init_value: the value at step 0.
+      end_value: the value from step ``N`` on.
+      decay: "linear", "cosine" or "sqrt".
+
+    Returns:
+      A :class:`WSD`.
 
     Examples:
       >>> import lrsched
@@ -749,11 +950,11 @@ def wsd(peak_value: Number, total_steps: Number, warmup_steps: Number, decay_ste
 
 @schedule_class("tanh")
 class Tanh(Schedule):
-    init_value: Number
-    steps: Number
-    end_value: Number = 0.0
-    lower: Number = -7.0
-    upper: Number = 3.0
+    init_value: Leaf
+    steps: Leaf = time_field()
+    end_value: Leaf = 0.0
+    lower: Leaf = -7.0
+    upper: Leaf = 3.0
 
     def validate(self):
         check_positive(self, "steps")
@@ -765,8 +966,8 @@ class Tanh(Schedule):
         return end + (as_float(self.init_value) - end) * 0.5 * (1.0 - jnp.tanh(x))
 
 
-def tanh(init_value: Number, steps: Number, end_value: Number = 0.0, lower: Number = -7.0,
-         upper: Number = 3.0) -> Tanh:
+def tanh(init_value: Leaf, steps: Leaf, end_value: Leaf = 0.0, lower: Leaf = -7.0,
+         upper: Leaf = 3.0) -> Tanh:
     r"""Hyperbolic-tangent decay (Hsueh et al. 2019, arXiv:1909.08868; timm's ``TanhLRScheduler``).
 
     .. math:: v(t) = v_1 + \tfrac12 (v_0 - v_1)\,(1 - \tanh(L (1 - p) + U p)),\ p = \min(t, T)/T
@@ -774,66 +975,19 @@ def tanh(init_value: Number, steps: Number, end_value: Number = 0.0, lower: Numb
     with ``L = lower = -7`` and ``U = upper = 3`` (timm's bounds). As in timm it
     starts within 1e-6 of `init_value` and ends at ``v1 + 0.0025 (v0 - v1)``.
 
+    Args:
+      init_value: ``v0``.
+      steps: ``T`` (> 0).
+      end_value: ``v1``.
+      lower: ``L``, the tanh argument at step 0.
+      upper: ``U``, the tanh argument at step ``T``.
+
+    Returns:
+      A :class:`Tanh`.
+
     Examples:
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.tanh(1.0, steps=2), 3).round(4)
       array([1.    , 0.982 , 0.0025], dtype=float32)
     """
     return Tanh(init_value, steps, end_value, lower, upper)
-
-
-@schedule_class("noise")
-class Noise(Schedule):
-    schedule: Schedule
-    pct: Number
-    seed: Number = 0
-    kind: str = static_field("normal")
-    start: Number = 0
-    end: Number = None
-
-    def validate(self):
-        check(self, "pct", lambda a: (a >= 0) & (a < 1), "in [0, 1)", "Pass a fraction such as 0.67")
-        check_choice(self, "kind", ("normal", "uniform"))
-        check_non_negative(self, "start")
-
-    def _draw(self, t: jax.Array) -> jax.Array:
-        step = jnp.floor(t).astype(int_dtype()) if jnp.issubdtype(t.dtype, jnp.floating) else t
-        pct = as_float(self.pct)
-        key = jax.random.key(jnp.asarray(self.seed, jnp.uint32))
-        if step.dtype.itemsize > 4:  # both 32-bit halves: no repeat every 2**32 steps
-            low, high = (step & 0xFFFFFFFF).astype(jnp.uint32), (step >> 32).astype(jnp.uint32)
-        else:
-            low, high = step.astype(jnp.uint32), jnp.zeros((), jnp.uint32)
-        key = jax.random.fold_in(jax.random.fold_in(key, low), high)
-        if self.kind == "uniform":
-            return jax.random.uniform(key, (), pct.dtype, -pct, pct)
-        safe = jnp.where(pct > 0, pct, 1.0)
-        return jnp.where(pct > 0, jax.random.truncated_normal(key, -safe, safe, (), pct.dtype), 0.0)
-
-    def compute(self, t):
-        flat = t.reshape(-1)
-        draws = jax.vmap(self._draw)(flat).reshape(t.shape)
-        inside = t >= as_number(self.start)
-        if self.end is not None:
-            inside = inside & (t < as_number(self.end))
-        return self.schedule(t) * jnp.where(inside, 1.0 + draws, 1.0)
-
-
-def noise(schedule: Schedule, pct: Number, seed: Number = 0, kind: str = "normal", start: Number = 0,
-          end: Number | None = None) -> Noise:
-    r"""Reproducible multiplicative noise (timm's ``noise_pct``), keyed by step and seed.
-
-    .. math:: v(t) = s(t)\,(1 + n_t)
-
-    for ``start <= t < end``, with ``n_t`` drawn from ``fold_in(key(seed), t)``:
-    a standard normal truncated to ``(-pct, pct)`` (``kind="normal"``, the
-    distribution timm's resampling loop gives) or uniform in ``(-pct, pct)``.
-    The same step always gets the same noise; the draws are JAX's, not torch's.
-
-    Examples:
-      >>> import lrsched
-      >>> s = lrsched.noise(lrsched.constant(1.0), pct=0.1, seed=3)
-      >>> bool(abs(lrsched.evaluate(s, 100) - 1.0).max() < 0.1)
-      True
-    """
-    return Noise(schedule, pct, seed, kind, start, end)

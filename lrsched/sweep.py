@@ -29,13 +29,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._core import Schedule, ScheduleError
+from lrsched._core import Schedule, ScheduleError, need_schedule
+from lrsched._tree import stack as _stack
+from lrsched._tree import structure_key
 
 __all__ = [
     "Configs", "stack", "grid", "group", "size", "index", "take", "unstack", "describe",
@@ -105,27 +107,12 @@ def _difference(a: Any, b: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-def _signature(s: Any) -> tuple[Any, tuple[tuple[int, ...], ...]]:
-    leaves, treedef = jax.tree.flatten(s)
-    return treedef, tuple(np.shape(x) for x in leaves)
-
-
-def _stack_leaves(xs: Sequence[Any]) -> Any:
-    if any(isinstance(x, jax.Array) for x in xs):  # device arrays and tracers stay on the device
-        return jnp.stack([jnp.asarray(x) for x in xs])
-    return np.stack([np.asarray(x) for x in xs])
-
-
 def _need_schedules(where: str, schedules: Any) -> list[Schedule]:
     schedules = list(schedules)
     if not schedules:
         raise ScheduleError(f"{where}: schedules must be non-empty. Pass at least one schedule")
     for i, s in enumerate(schedules):
-        if not isinstance(s, Schedule):
-            raise ScheduleError(
-                f"{where}: schedules[{i}] is a {type(s).__name__}, not an lrsched Schedule. "
-                "Build schedules with factories such as lrsched.cosine(...)"
-            )
+        need_schedule(f"{where}(schedules[{i}])", s)
     return schedules
 
 
@@ -163,11 +150,12 @@ def stack(schedules: Iterable[Schedule]) -> Schedule:
       Array([0.5 , 0.75], dtype=float32)
     """
     schedules = _need_schedules("stack", schedules)
-    first = _signature(schedules[0])
+    first = structure_key(schedules[0])
     for i, s in enumerate(schedules[1:], 1):
-        if _signature(s) != first:
+        if structure_key(s) != first:
             found = _difference(schedules[0], s, "")
-            where, what = found if found else ("", f"pytree {first[0]} vs {_signature(s)[0]}")
+            where, what = found if found else ("", f"pytree {jax.tree.structure(schedules[0])} vs "
+                                                   f"{jax.tree.structure(s)}")
             at = f"at {schedules[0].factory_name}{where}" if where else "at the top level"
             raise ScheduleError(
                 f"stack: schedules[{i}] differs in structure from schedules[0] {at} ({what}). "
@@ -175,7 +163,7 @@ def stack(schedules: Iterable[Schedule]) -> Schedule:
                 "stack into one batched schedule. Run one program per structure (lrsched.sweep.group splits "
                 "a list), or make the difference a number, e.g. w * s1 + (1 - w) * s2 with w in {0, 1}"
             )
-    return jax.tree.map(lambda *xs: _stack_leaves(xs), *schedules)
+    return _stack(schedules)
 
 
 def group(schedules: Iterable[Schedule]) -> list[tuple[list[int], Schedule]]:
@@ -193,10 +181,10 @@ def group(schedules: Iterable[Schedule]) -> list[tuple[list[int], Schedule]]:
       [([0, 2], 'linear'), ([1], 'cosine')]
     """
     schedules = _need_schedules("group", schedules)
-    keys: list[Any] = []
+    keys: list[Hashable] = []
     members: list[list[int]] = []
     for i, s in enumerate(schedules):
-        key = _signature(s)
+        key = structure_key(s)
         if key not in keys:
             keys.append(key)
             members.append([])
@@ -382,7 +370,7 @@ def size(batched: Any) -> int:
             f"size: the leaves do not share one leading sweep axis (leading sizes {sorted(map(str, sizes))}). "
             "Build batched schedules with sweep.stack or sweep.grid"
         )
-    return int(sizes.pop())
+    return int(sizes.pop() or 0)
 
 
 def index(batched: Schedule, i: int) -> Schedule:
@@ -393,7 +381,7 @@ def index(batched: Schedule, i: int) -> Schedule:
       >>> from lrsched import sweep
       >>> batched, _ = sweep.grid(lrsched.cosine, init_value=[0.1, 0.2], steps=[10, 20])
       >>> sweep.index(batched, 3)
-      cosine(init_value=0.2, steps=20, end_value=0.0, exponent=None)
+      cosine(init_value=0.2, steps=20, end_value=0.0, exponent=None, k_decay=None, periodic=False)
     """
     n = size(batched)
     if not -n <= int(i) < n:

@@ -6,11 +6,9 @@ fastai 2.8's published source line by line, each citing its function.
 
 from __future__ import annotations
 
-import json
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
@@ -262,36 +260,7 @@ def test_sched_functions_at_pos():
 # ------------------------------------------------------ config, vmap, errors
 
 
-def test_config_round_trip():
-    # shapes and step counts the tests above compiled under x64, so these evaluations are cache hits
-    pieces = [fa.SchedLin(0.1, 1.0), fa.SchedCos(1.0, 0.2), fa.SchedNo(0.2, 0.0), fa.SchedExp(0.2, 0.01),
-              fa.SchedPoly(0.01, 0.001, 2.0)]
-    for s, n in [(fa.fit_one_cycle(300, 1e-2, pct_start=0.3, moms=(0.9, 0.8, 0.95))["mom"], GRID),
-                 (fa.sgdr(4, 2, 0.1, 2, 7), GRID), (fa.per_step(fa.combine_scheds([0.1, 0.2, 0.3, 0.0, 0.4], pieces),
-                                                                100), 401)]:
-        config = json.loads(json.dumps(lrsched.to_config(s)))
-        with jax.enable_x64(True):
-            np.testing.assert_array_equal(lrsched.evaluate(lrsched.from_config(config), n), lrsched.evaluate(s, n))
-
-
-def test_vmap_over_every_numeric_argument():
-    """One vmap over every number of one_cycle, one_cycle_momentum, sgdr, flat_cos and a combine_scheds."""
-
-    def everything(total, lr_max, div, div_final, pct, moms, cycle_len, mult, per_epoch, power):
-        pieces = [fa.SchedExp(lr_max, 1.0), fa.SchedPoly(1.0, 0.0, power)]
-        built = [fa.one_cycle(total, lr_max, div, div_final, pct), fa.one_cycle_momentum(total, pct, moms),
-                 fa.sgdr(3, cycle_len, lr_max, mult, per_epoch), fa.flat_cos(total, lr_max, div_final, pct),
-                 fa.per_step(fa.combine_scheds([pct, 1 - pct], pieces), total)]
-        return [s(jnp.arange(120)) for s in built]
-
-    args = ([100, 60], [1e-2, 3e-1], [25.0, 10.0], [1e5, 1e2], [0.25, 0.6], [[0.95, 0.85, 0.95], [0.9, 0.8, 0.99]],
-            [1, 2], [2, 1], [5, 4], [0.5, 2.0])
-    batched = jax.jit(jax.vmap(everything))(*(jnp.asarray(a) for a in args))
-    run = jax.jit(everything)
-    for i in range(2):
-        singles = run(*(a[i] if j != 5 else tuple(a[i]) for j, a in enumerate(args)))
-        for k, (got, want) in enumerate(zip(batched, singles)):
-            np.testing.assert_allclose(np.asarray(got[i]), np.asarray(want), rtol=2e-5, atol=1e-9, err_msg=str(k))
+# Every fit_* schedule's jit / x64 / vmap-over-every-argument / grad / config / repr checks: tests/cases.py.
 
 
 def test_grad_through_lr_max_and_pct_start():

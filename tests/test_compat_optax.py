@@ -14,8 +14,6 @@ is itself off that formula (by at most 1e-9), of the exact one.
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -336,61 +334,7 @@ def test_optax_raises_where_we_raise():
 # ---------------------------------------------------------- vmap, configs
 
 
-CASES = {  # name: (factory, first configuration, second value of every numeric argument)
-    "constant_schedule": (ox.constant_schedule, dict(value=0.1), dict(value=0.3)),
-    "polynomial_schedule": (ox.polynomial_schedule, dict(init_value=1.0, end_value=0.1, power=2.0,
-                                                         transition_steps=20, transition_begin=3),
-                            dict(init_value=0.5, end_value=0.0, power=0.5, transition_steps=0, transition_begin=0)),
-    "linear_schedule": (ox.linear_schedule, dict(init_value=1.0, end_value=0.1, transition_steps=20,
-                                                 transition_begin=3),
-                        dict(init_value=0.5, end_value=0.0, transition_steps=7, transition_begin=-2)),
-    "cosine_decay_schedule": (ox.cosine_decay_schedule, dict(init_value=1.0, decay_steps=20, alpha=0.1,
-                                                             exponent=1.0),
-                              dict(init_value=0.5, decay_steps=9, alpha=0.0, exponent=2.0)),
-    "exponential_decay": (ox.exponential_decay, dict(init_value=1.0, transition_steps=5, decay_rate=0.5,
-                                                     transition_begin=2, end_value=0.1),
-                          dict(init_value=0.5, transition_steps=0, decay_rate=0.9, transition_begin=0,
-                               end_value=0.2)),
-    "piecewise_constant_schedule": (ox.piecewise_constant_schedule, dict(init_value=1.0), dict(init_value=0.2)),
-    "linear_onecycle_schedule": (ox.linear_onecycle_schedule, dict(transition_steps=30, peak_value=1.0, pct_start=0.3,
-                                                                   pct_final=0.8, div_factor=25.0,
-                                                                   final_div_factor=1e4),
-                                 dict(transition_steps=40, peak_value=0.5, pct_start=0.1, pct_final=0.6,
-                                      div_factor=10.0, final_div_factor=100.0)),
-    "cosine_onecycle_schedule": (ox.cosine_onecycle_schedule, dict(transition_steps=30, peak_value=1.0,
-                                                                   pct_start=0.3, div_factor=25.0,
-                                                                   final_div_factor=1e4),
-                                 dict(transition_steps=40, peak_value=0.5, pct_start=0.15, div_factor=10.0,
-                                      final_div_factor=100.0)),
-    "warmup_constant_schedule": (ox.warmup_constant_schedule, dict(init_value=0.0, peak_value=1.0, warmup_steps=5),
-                                 dict(init_value=0.1, peak_value=0.5, warmup_steps=11)),
-    "warmup_cosine_decay_schedule": (ox.warmup_cosine_decay_schedule,
-                                     dict(init_value=0.0, peak_value=1.0, warmup_steps=5, decay_steps=30,
-                                          end_value=0.01, exponent=1.0),
-                                     dict(init_value=0.1, peak_value=0.5, warmup_steps=0, decay_steps=12,
-                                          end_value=0.0, exponent=2.0)),
-    "warmup_exponential_decay_schedule": (ox.warmup_exponential_decay_schedule,
-                                          dict(init_value=0.0, peak_value=1.0, warmup_steps=5, transition_steps=3,
-                                               decay_rate=0.5, transition_begin=2, end_value=0.05),
-                                          dict(init_value=0.1, peak_value=0.5, warmup_steps=9, transition_steps=1,
-                                               decay_rate=0.9, transition_begin=0, end_value=0.2)),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_vmap_over_every_numeric_argument(name):
-    """One vmap over all numeric arguments at once equals building each configuration alone."""
-    make, first, second = CASES[name]
-    keys = sorted(second)
-    steps = jnp.arange(40)
-
-    def one(*args):
-        return make(**dict(zip(keys, args)))(steps)
-
-    batch = [jnp.stack([jnp.asarray(first[k]), jnp.asarray(second[k])]) for k in keys]
-    got = np.asarray(jax.jit(jax.vmap(one))(*batch))
-    for row, config in zip(got, (first, second)):
-        np.testing.assert_allclose(row, lrsched.evaluate(make(**config), steps), rtol=2e-6, atol=1e-9)
+# Every constructor's jit / x64 / vmap-over-every-argument / grad / config / repr checks: tests/cases.py.
 
 
 def test_vmap_dict_scales_sgdr_and_join():
@@ -418,19 +362,3 @@ def test_vmap_dict_scales_sgdr_and_join():
     for row, peak, decay in zip(got, [1.0, 0.5], [20, 25]):
         kw = dict(init_value=0.0, peak_value=peak, warmup_steps=3, decay_steps=decay)
         np.testing.assert_allclose(row, lrsched.evaluate(ox.sgdr_schedule([kw, kw]), steps), rtol=2e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_config_round_trip(name):
-    make, first, _ = CASES[name]
-    s = make(**first)
-    again = lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s))))
-    np.testing.assert_array_equal(lrsched.evaluate(again, 50), lrsched.evaluate(s, 50))
-
-
-def test_config_round_trip_of_tables_and_joins():
-    kw = dict(init_value=0.0, peak_value=1.0, warmup_steps=3, decay_steps=20)
-    for s in [ox.piecewise_constant_schedule(1.0, {5: 0.1, 9: 0.5}),
-              ox.piecewise_interpolate_schedule("cosine", 1.0, {5: 0.1, 9: 0.5}), ox.sgdr_schedule([kw, kw])]:
-        again = lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s))))
-        np.testing.assert_array_equal(lrsched.evaluate(again, 50), lrsched.evaluate(s, 50))

@@ -20,8 +20,6 @@ itself off the exact formula (by at most 1e-9), within 1e-12 of the exact one.
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -458,76 +456,10 @@ def test_seed_examples():
         assert_matches(ours, drive(make, n=len(exact), lr=0.1), exact, rtol32=1e-5)
 
 
-# --------------------------------------------------- configs, vmap, errors
+# --------------------------------------------------------------- vmap, errors
 
 
-ALL = {
-    "StepLR": (tc.StepLR, dict(base_lr=0.1, step_size=3, gamma=0.5)),
-    "MultiStepLR": (tc.MultiStepLR, dict(base_lr=0.1, milestones=[2, 5], gamma=0.5)),
-    "ConstantLR": (tc.ConstantLR, dict(base_lr=0.1, factor=0.5, total_iters=4)),
-    "LinearLR": (tc.LinearLR, dict(base_lr=0.1, start_factor=0.25, end_factor=1.0, total_iters=6)),
-    "ExponentialLR": (tc.ExponentialLR, dict(base_lr=0.1, gamma=0.9)),
-    "PolynomialLR": (tc.PolynomialLR, dict(base_lr=0.1, total_iters=8, power=2.0)),
-    "CosineAnnealingLR": (tc.CosineAnnealingLR, dict(base_lr=0.1, T_max=5, eta_min=0.01)),
-    "CosineAnnealingWarmRestarts": (tc.CosineAnnealingWarmRestarts, dict(base_lr=0.1, T_0=3, T_mult=2, eta_min=0.01)),
-    "CyclicLR": (tc.CyclicLR, dict(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=4, gamma=0.99,
-                                   mode="exp_range")),
-    "CyclicMomentum": (tc.CyclicMomentum, dict(step_size_up=3, step_size_down=4, base_momentum=0.8,
-                                               max_momentum=0.9, mode="triangular2")),
-    "OneCycleLR": (tc.OneCycleLR, dict(max_lr=0.1, total_steps=20, pct_start=0.3, div_factor=25.0,
-                                       final_div_factor=1e4)),
-    "OneCycleMomentum": (tc.OneCycleMomentum, dict(total_steps=20, pct_start=0.3, base_momentum=0.85,
-                                                   max_momentum=0.95)),
-}
-
-# per constructor: a second value for every numeric argument (the vmap sweep)
-OTHER = {
-    "StepLR": dict(base_lr=0.2, step_size=5, gamma=0.8),
-    "MultiStepLR": dict(base_lr=0.2, milestones=[1, 7], gamma=0.1),
-    "ConstantLR": dict(base_lr=0.2, factor=0.1, total_iters=0),
-    "LinearLR": dict(base_lr=0.2, start_factor=0.5, end_factor=0.1, total_iters=0),
-    "ExponentialLR": dict(base_lr=0.2, gamma=0.5),
-    "PolynomialLR": dict(base_lr=0.2, total_iters=0, power=0.5),
-    "CosineAnnealingLR": dict(base_lr=0.2, T_max=2, eta_min=0.0),
-    "CosineAnnealingWarmRestarts": dict(base_lr=0.2, T_0=2, T_mult=1, eta_min=0.0),
-    "CyclicLR": dict(base_lr=0.02, max_lr=0.3, step_size_up=1, step_size_down=6, gamma=0.9),
-    "CyclicMomentum": dict(step_size_up=2, step_size_down=1, base_momentum=0.7, max_momentum=0.99),
-    "OneCycleLR": dict(max_lr=0.3, total_steps=13, pct_start=0.9, div_factor=10.0, final_div_factor=100.0),
-    "OneCycleMomentum": dict(total_steps=13, pct_start=0.05, base_momentum=0.8, max_momentum=0.9),
-}
-
-
-@pytest.mark.parametrize("name", sorted(ALL))
-def test_config_round_trip(name):
-    make, kw = ALL[name]
-    s = make(**kw)
-    again = lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s))))
-    np.testing.assert_array_equal(lrsched.evaluate(again, 50), lrsched.evaluate(s, 50))
-
-
-def test_sequential_config_round_trip():
-    s = tc.SequentialLR([tc.LinearLR(0.1, 0.1, total_iters=5), tc.CosineAnnealingWarmRestarts(0.1, 4, 2)], [5])
-    again = lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s))))
-    np.testing.assert_array_equal(lrsched.evaluate(again, 60), lrsched.evaluate(s, 60))
-
-
-@pytest.mark.parametrize("name", sorted(ALL))
-def test_vmap_over_every_numeric_argument(name):
-    """One vmap over all numeric arguments at once equals building each configuration alone."""
-    make, kw = ALL[name]
-    other = OTHER[name]
-    numeric = sorted(other)
-    static = {k: v for k, v in kw.items() if k not in other}
-    steps = jnp.arange(40)
-
-    def one(*values):
-        return make(**static, **dict(zip(numeric, values)))(steps)
-
-    batch = [jnp.stack([jnp.asarray(kw[k]), jnp.asarray(other[k])]) for k in numeric]
-    got = np.asarray(jax.jit(jax.vmap(one))(*batch))
-    for row, config in zip(got, (kw, other)):
-        want = lrsched.evaluate(make(**static, **{k: config[k] for k in numeric}), steps)
-        np.testing.assert_allclose(row, want, rtol=2e-6, atol=1e-9)
+# Every constructor's jit / x64 / vmap-over-every-argument / grad / config / repr checks: tests/cases.py.
 
 
 def test_vmap_sequential_milestones_and_one_cycle_sweep():
@@ -573,7 +505,6 @@ def test_errors_name_the_argument(call, match):
     dict(mode="max", factor=0.3, patience=0, threshold=0.05, threshold_mode="abs", cooldown=0, min_lr=0.0, eps=1e-3),
 ])
 def test_reduce_on_plateau_against_torch(kw):
-    pytest.importorskip("lrsched._plateau")
     metrics = np.random.default_rng(0).normal(size=60).cumsum() * 0.1 + np.linspace(3.0, 0.0, 60) ** 2
     opt = _optimizer(lr=0.1)
     sched = lr_sched.ReduceLROnPlateau(opt, **kw)

@@ -8,11 +8,9 @@ the lr_lambda of transformers 5.x's ``optimization.py`` (the function named abov
 from __future__ import annotations
 
 import enum
-import json
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
@@ -249,47 +247,7 @@ def test_past_the_end_behaviour_is_transformers():
     np.testing.assert_allclose(poly, 0.01, rtol=1e-15)
 
 
-def _names_and_builders(base, w, n, c):
-    return {
-        "linear": lambda: hf.get_scheduler("linear", base, w, n),
-        "cosine": lambda: hf.get_scheduler("cosine", base, w, n, num_cycles=c),
-        "cosine_with_restarts": lambda: hf.get_scheduler("cosine_with_restarts", base, w, n, num_cycles=c * 4),
-        "polynomial": lambda: hf.get_scheduler("polynomial", base, w, n, lr_end=base * c / 10, power=c * 4),
-        "constant": lambda: hf.get_scheduler("constant", base),
-        "constant_with_warmup": lambda: hf.get_scheduler("constant_with_warmup", base, w),
-        "inverse_sqrt": lambda: hf.get_scheduler("inverse_sqrt", base, w, timescale=n // 2),
-        "cosine_with_min_lr": lambda: hf.get_scheduler("cosine_with_min_lr", base, w, n, num_cycles=c,
-                                                       min_lr=base * c / 2),
-        "cosine_warmup_with_min_lr": lambda: hf.get_scheduler("cosine_warmup_with_min_lr", base, w, n,
-                                                              num_cycles=c, min_lr_rate=c / 3,
-                                                              warmup_lr_rate=c / 4),
-        "warmup_stable_decay": lambda: hf.get_scheduler("warmup_stable_decay", base, w, n, num_decay_steps=n // 3,
-                                                        decay_type="1-sqrt", min_lr_ratio=c / 5, num_cycles=c),
-        "wsd_by_stable_steps": lambda: hf.get_wsd_schedule(base, w, n // 3, num_stable_steps=n // 4,
-                                                           warmup_type="1-sqrt", min_lr_ratio=c / 5, num_cycles=c),
-    }
-
-
-def test_config_round_trip_every_name():
-    built = [b() for b in _names_and_builders(3e-4, 10, 100, 0.5).values()]
-    rebuilt = [lrsched.from_config(json.loads(json.dumps(lrsched.to_config(s)))) for s in built]
-    for a, b in zip(run_all(built, np.arange(150)), run_all(rebuilt, np.arange(150))):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-
-
-def test_vmap_over_every_numeric_argument_of_every_name():
-    """One vmap over base_lr, num_warmup_steps, num_training_steps and each name's numbers, all names at once."""
-    bases, ws, ns, cs = jnp.array([1e-3, 5e-2]), jnp.array([0, 17]), jnp.array([90, 140]), jnp.array([0.5, 0.75])
-    names = list(_names_and_builders(1.0, 1, 2, 0.5))
-
-    def all_names(base, w, n, c):
-        return [build()(jnp.arange(160)) for build in _names_and_builders(base, w, n, c).values()]
-
-    batched = jax.jit(jax.vmap(all_names))(bases, ws, ns, cs)
-    for i in range(2):
-        singles = [b() for b in _names_and_builders(bases[i].item(), int(ws[i]), int(ns[i]), cs[i].item()).values()]
-        for name, got, want in zip(names, batched, run_all(singles, np.arange(160))):
-            np.testing.assert_allclose(np.asarray(got[i]), np.asarray(want), rtol=2e-6, atol=1e-9, err_msg=name)
+# Every name's jit / x64 / vmap-over-every-argument / grad / config / repr checks: tests/cases.py.
 
 
 def test_scheduler_type_enum_and_nested_kwargs_dict():

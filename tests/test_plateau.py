@@ -13,7 +13,7 @@ import numpy as np
 import optax
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
@@ -145,6 +145,15 @@ def test_where_optax_contrib_differs_from_torch(metrics, kw):
     assert not np.allclose(optax_rates, ref), "the case should show optax.contrib's difference"
 
 
+def test_base_rate_below_min_lr_is_left_alone_as_torch_does():
+    metrics = [1.0] + [2.0] * (N - 1)
+    for base, min_lr, eps in [(1e-3, 1e-2, 1e-8), (0.05, 0.05, 0.0), (0.1, 0.0999, 1e-3)]:
+        ref = torch_rates(metrics, base, patience=0, min_lr=min_lr, eps=eps)
+        with jax.enable_x64(True):
+            got, state = our_rates(plateau(lrsched.constant(base), patience=0, min_value=min_lr, eps=eps), metrics)
+        assert got == ref and int(state.num_reductions) == 0
+
+
 def test_all_bad_patience_zero_reduces_every_time_and_floors():
     metrics = [1.0] + [2.0] * (N - 1)
     with jax.enable_x64(True):
@@ -242,23 +251,75 @@ def test_warmup_plus_plateau_is_torch_after_the_warmup():
     assert min(values[w:]) == 2e-4  # floored at min_value
 
 
-def test_min_value_with_a_decaying_schedule_is_a_floor_on_the_multiplier():
+def _values_after(p, metrics, steps, at):
+    """The values at steps `at` after feeding `metrics` at `steps` (x64)."""
+    with jax.enable_x64(True):
+        _, state = our_rates(p, metrics, steps=steps)
+        return np.asarray(jax.jit(lambda p, s, t: p(t, s))(p, state, np.asarray(at))), state
+
+
+def test_the_floor_is_on_the_rate_for_schedules_with_equal_values():
+    """The issue's example: the same values built two ways get the same floor (torch's min_lr on the rate)."""
+    a = plateau(lrsched.warmup(lrsched.cosine(1e-3, 900), 100), factor=0.1, patience=0, min_value=1e-5)
+    b = plateau(lrsched.warmup_cosine(1e-3, 100, 1000), factor=0.1, patience=0, min_value=1e-5)
+    with jax.enable_x64(True):
+        np.testing.assert_allclose(lrsched.evaluate(a.schedule, 1200), lrsched.evaluate(b.schedule, 1200),
+                                   rtol=1e-12, atol=1e-18)
+    metrics, steps, at = [1.0] + [2.0] * (N - 1), 100 + np.arange(N), np.arange(0, 1200, 7)
+    va, sa = _values_after(a, metrics, steps, at)
+    vb, sb = _values_after(b, metrics, steps, at)
+    np.testing.assert_allclose(va, vb, rtol=1e-12, atol=1e-18)
+    assert int(sa.num_reductions) == int(sb.num_reductions) == 2  # 1e-3 -> 1e-4 -> 1e-5, then floored
+    with jax.enable_x64(True):
+        inner = lrsched.evaluate(b.schedule, at)
+    after = at >= 140
+    # where the schedule is above the floor, the rate is the floor, not 1e-5 * 1e-3 of the schedule
+    np.testing.assert_allclose(va[after & (inner > 1e-5)], 1e-5, rtol=1e-12)
+    np.testing.assert_allclose(va[after & (inner <= 1e-5)], inner[after & (inner <= 1e-5)], rtol=1e-12)
+
+
+@settings(max_examples=10)
+@given(metrics=metric_sequences(), kw=torch_settings(), step=st.integers(0, 300))
+def test_the_envelope_never_raises_the_schedule_nor_lowers_below_the_floor(metrics, kw, step):
+    inner = lrsched.warmup(lrsched.cosine(0.1, 200, end_value=1e-3), 30)
+    kw = dict(kw)
+    kw["min_value"] = kw.pop("min_lr")
+    p = plateau(inner, **kw)
+    steps = step + np.arange(N)
+    values, state = _values_after(p, metrics, steps, np.arange(0, 400, 3))
+    with jax.enable_x64(True):
+        s = lrsched.evaluate(inner, np.arange(0, 400, 3))
+    assert np.all(values <= s)
+    assert np.all(values >= np.minimum(s, kw["min_value"]) * (1 - 1e-15))
+    with jax.enable_x64(True):
+        scale = float(p.scale(state))
+    np.testing.assert_allclose(values, np.minimum(s, np.maximum(s * scale, kw["min_value"])), rtol=1e-13)
+
+
+def test_a_reduction_scales_the_schedule_and_keeps_its_shape():
     inner = lrsched.warmup(lrsched.cosine(1.0, 100, end_value=0.1), 10)
-    p = plateau(inner, factor=0.1, patience=0, min_value=0.05, start=10)
-    assert float(p.reference_value()) == 1.0  # the inner schedule where the plateau starts acting
-    _, state = our_rates(p, [1.0] + [2.0] * (N - 1), steps=[20] * N)
-    assert float(state.scale) == pytest.approx(0.05)
-    steps = np.arange(0, 120, 7)
-    values = np.asarray(jax.jit(lambda p, s, t: p(t, s))(p, state, steps))
-    np.testing.assert_allclose(values, 0.05 * lrsched.evaluate(inner, steps), rtol=1e-6)
-    assert np.all(values <= lrsched.evaluate(inner, steps))
+    p = plateau(inner, factor=0.5, patience=0, start=10)
+    at = np.arange(0, 120, 7)
+    values, state = _values_after(p, [1.0] + [2.0] * 3 + [0.5 * 0.9**i for i in range(N - 4)], [20] * N, at)
+    assert int(state.num_reductions) == 3
+    with jax.enable_x64(True):
+        s = lrsched.evaluate(inner, at)
+        sigma = float(inner(20))
+    np.testing.assert_allclose(values, s * (sigma * 0.125) / sigma, rtol=1e-13)
+    np.testing.assert_allclose(values[at < 10], s[at < 10] * 0.125, rtol=1e-13)  # the warmup is scaled, not raised
 
 
-def test_reference_is_explicit_when_given():
-    p = plateau(lrsched.linear(0.0, 1.0, 10), factor=0.5, patience=0, reference=2.0, min_value=0.5)
-    _, state = our_rates(p, [1.0] + [2.0] * (N - 1))
-    assert float(state.rate) == 0.5 and float(state.scale) == 0.25
-    assert float(p(10, state)) == 0.25
+def test_calling_a_plateau_without_its_state_is_a_clear_error():
+    p = plateau(lrsched.constant(0.1))
+    with pytest.raises(lrsched.ScheduleError, match=r"needs its state.*scale_by_schedule.*inject.*p\(step, state\)"):
+        p(3)
+    with pytest.raises(lrsched.ScheduleError, match="needs its state"):
+        lrsched.evaluate(p, 4)
+    tx = optax.sgd(p)  # optax calls the learning rate with the count only: it fails at once
+    params = jnp.zeros(2)
+    with pytest.raises(lrsched.ScheduleError, match="lrsched.optax.scale_by_schedule"):
+        tx.update(jnp.ones(2), tx.init(params), params)
+    np.testing.assert_array_equal(p.schedule(jnp.arange(3)), np.full(3, np.float32(0.1)))
 
 
 # ------------------------------------------------------------------- JAX behaviour
@@ -290,7 +351,8 @@ def test_value_and_state_shapes_and_dtypes():
     assert state.rate.dtype == jnp.float32 and state.count.dtype == jnp.int32
     assert jax.eval_shape(lambda: p(jnp.arange(5), p.init())).shape == (5,)
     assert jax.eval_shape(lambda: p(3, p.init())).dtype == jnp.float32
-    np.testing.assert_array_equal(lrsched.evaluate(p, 12), lrsched.evaluate(p.schedule, 12))
+    np.testing.assert_array_equal(jax.jit(lambda p, t: p(t, p.init()))(p, jnp.arange(12)),
+                                  lrsched.evaluate(p.schedule, 12))  # before any reduction: the schedule itself
     with jax.enable_x64(True):
         assert jax.eval_shape(lambda: p(3, p.init())).dtype == jnp.float64
 
@@ -319,7 +381,7 @@ def test_count_saturates():
     (dict(factor=1.0), "factor"), (dict(factor=-0.1), "factor"), (dict(patience=-1), "patience"),
     (dict(mode="minimum"), "mode"), (dict(threshold_mode="relative"), "threshold_mode"),
     (dict(every=0), "every"), (dict(nan="raise"), "nan"), (dict(aggregate="median"), "aggregate"),
-    (dict(min_value=-1.0), "min_value"), (dict(cooldown=-2), "cooldown"), (dict(reference=0.0), "reference"),
+    (dict(min_value=-1.0), "min_value"), (dict(cooldown=-2), "cooldown"), (dict(eps=-1.0), "eps"),
 ])
 def test_bad_arguments_raise_clear_errors(kwargs, field):
     with pytest.raises(lrsched.ScheduleError, match=rf"plateau\({field}=.*{field} must be"):
@@ -339,7 +401,7 @@ def test_config_round_trip_keeps_settings_not_state():
     assert config["type"] == "plateau" and config["mode"] == "max"
     q = lrsched.from_config(config)
     assert isinstance(q, Plateau) and repr(q) == repr(p)
-    np.testing.assert_array_equal(lrsched.evaluate(q, 50), lrsched.evaluate(p, 50))
+    np.testing.assert_array_equal(lrsched.evaluate(q.schedule, 50), lrsched.evaluate(p.schedule, 50))
     metrics = [1.0, 0.5, 0.2, 0.1, 0.3] * (N // 5)
     rp, sp = our_rates(p, metrics, values=True)
     rq, sq = our_rates(q, metrics, values=True)
@@ -349,6 +411,6 @@ def test_config_round_trip_keeps_settings_not_state():
 def test_pytree_round_trip_revalidates():
     p = plateau(lrsched.constant(0.1), factor=0.5)
     leaves, treedef = jax.tree.flatten(p)
-    assert len(leaves) == 9  # constant's value and 8 numbers of the plateau (reference None: no leaf)
+    assert len(leaves) == 9  # constant's value and the 8 numbers of the plateau
     q = jax.tree.unflatten(treedef, leaves)
     assert repr(q) == repr(p)

@@ -1,7 +1,8 @@
-"""Every case of the shared list: values, jit, vmap over each numeric field, grad,
-negative steps, repr and config round trips."""
+"""Every case of the shared list: values (jit, eager, negative and float steps), x64, vmap over every
+numeric field and over a batch of schedules, grad, repr and config round trips."""
 
 import json
+import types
 
 import jax
 import jax.numpy as jnp
@@ -18,17 +19,26 @@ def assert_close(got, want, rtol=2e-5, what=""):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
+NEGATIVE = np.array([-1, -7, -(2**31) + 1])
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_reference_under_jit(case):
+    """The reference at every step (and at negative steps: step 0's value), under jit, eagerly and with
+    float steps, for both parameter sets."""
     for params in (case.params, case.alt):
         s = case.make(params)
         want = case.ref(STEPS.astype(np.float64), params)
-        assert_close(lrsched.evaluate(s, STEPS), want, what=case.name)
-        # a fresh jit around a call with a traced step, and the eager call
-        assert_close(jax.jit(lambda t, s=s: s(t))(STEPS[:40]), want[:40])
-        assert_close(s(7), want[7])
+        got = lrsched.evaluate(s, np.concatenate([STEPS, NEGATIVE]))
+        assert_close(got[:len(STEPS)], want, what=case.name)
+        np.testing.assert_array_equal(got[len(STEPS):], np.repeat(got[:1], len(NEGATIVE)),
+                                      err_msg=f"{case.name}: negative steps must evaluate as step 0")
         if case.non_negative:
-            assert (lrsched.evaluate(s, STEPS) >= 0).all()
+            assert (got >= 0).all()
+    assert_close(lrsched.evaluate(s, STEPS.astype(np.float32)), got[:len(STEPS)], rtol=1e-5, what="float steps")
+    # a fresh jit around a call with a traced step, and the eager call
+    assert_close(jax.jit(lambda t, s=s: s(t))(STEPS[:40]), want[:40])
+    assert_close(s(7), want[7])
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -41,14 +51,15 @@ def test_float64_under_x64(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_vmap_over_each_field(case):
+def test_vmap_over_every_field(case):
+    """Every numeric parameter traced at once: the schedule is built inside jax.vmap (as a sweep over a
+    factory's or a compat constructor's arguments does) and each row equals its own reference."""
     steps = jnp.asarray(STEPS)
-    for field in case.params:
-        batch = np.stack([np.asarray(case.params[field]), np.asarray(case.alt[field])])
-        values = jax.jit(jax.vmap(lambda x, f=field: case.make({**case.params, f: x})(steps)))(batch)
-        for row, x in zip(values, (case.params[field], case.alt[field])):
-            p = {**case.params, field: x}
-            assert_close(row, case.ref(STEPS.astype(np.float64), p), what=f"{case.name}.{field}")
+    fields = sorted(case.params)
+    batch = [np.stack([np.asarray(case.params[f]), np.asarray(case.alt[f])]) for f in fields]
+    values = jax.jit(jax.vmap(lambda *xs: case.make(dict(zip(fields, xs)))(steps)))(*batch)
+    for row, p in zip(values, (case.params, case.alt)):
+        assert_close(row, case.ref(STEPS.astype(np.float64), p), what=case.name)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -69,34 +80,23 @@ def test_vmap_over_batched_schedule(case):
 def test_grad_matches_finite_differences(case):
     steps = np.array([0, 3, 17, 42, 99, 150, 230], np.float64)
     with jax.enable_x64(True):
-        for field in case.grad:
-            x0 = np.asarray(case.params[field], np.float64)
+        x0 = {f: np.asarray(case.params[f], np.float64) for f in case.grad}
 
-            def total(x, f=field):
-                return jnp.sum(case.make({**case.params, f: x})(jnp.asarray(steps, jnp.int64)))
+        @jax.jit
+        def grads(xs):  # every field's gradient in one compiled program
+            return jax.grad(lambda xs: jnp.sum(case.make({**case.params, **xs})(jnp.asarray(steps, jnp.int64))))(xs)
 
-            g = np.asarray(jax.grad(total)(jnp.asarray(x0)))
-            fd = np.zeros_like(x0)
-            h = 1e-6 * np.maximum(np.abs(x0), 1e-3)
-            for idx in np.ndindex(x0.shape):
-                e = np.zeros_like(x0)
-                e[idx] = h[idx]
-                up = case.ref(steps, {**case.params, field: x0 + e}).sum()
-                down = case.ref(steps, {**case.params, field: x0 - e}).sum()
-                fd[idx] = (up - down) / (2 * h[idx])
-            np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7, err_msg=f"{case.name}.{field}")
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_negative_steps_are_step_zero(case):
-    s = case.make(case.params)
-    np.testing.assert_array_equal(lrsched.evaluate(s, [-1, -7, -(2**31) + 1]), np.repeat(lrsched.evaluate(s, [0]), 3))
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_float_steps(case):
-    s = case.make(case.params)
-    assert_close(lrsched.evaluate(s, STEPS.astype(np.float32)), lrsched.evaluate(s, STEPS), rtol=1e-5)
+        g = {f: np.asarray(v) for f, v in grads({f: jnp.asarray(v) for f, v in x0.items()}).items()}
+    for field in case.grad:
+        fd = np.zeros_like(x0[field])
+        h = 1e-6 * np.maximum(np.abs(x0[field]), 1e-3)
+        for idx in np.ndindex(x0[field].shape):
+            e = np.zeros_like(x0[field])
+            e[idx] = h[idx]
+            up = case.ref(steps, {**case.params, field: x0[field] + e}).sum()
+            down = case.ref(steps, {**case.params, field: x0[field] - e}).sum()
+            fd[idx] = (up - down) / (2 * h[idx])
+        np.testing.assert_allclose(g[field], fd, rtol=1e-5, atol=1e-7, err_msg=f"{case.name}.{field}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -110,12 +110,23 @@ def test_config_round_trip(case):
     np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
 
 
+def _constructors():
+    """Every registered factory name: lrsched's own functions, and compat's nodes by their dotted names."""
+    names = dict(vars(lrsched))
+    for name, cls in lrsched.Schedule._registry.items():
+        if "." in name:
+            library, short = name.split(".", 1)
+            names.setdefault(library, types.SimpleNamespace())
+            setattr(names[library], short, cls)
+    return names
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_repr_is_readable_and_rebuilds(case):
     s = case.make(case.params)
     text = repr(s)
     assert text.startswith(type(s).factory_name + "(") and "object at" not in text
-    again = eval(text, vars(lrsched))  # the repr is the factory call
+    again = eval(text, _constructors())  # the repr is the factory (or registered class) call
     np.testing.assert_array_equal(lrsched.evaluate(again, STEPS), lrsched.evaluate(s, STEPS))
 
 
@@ -179,3 +190,20 @@ def test_batched_config_round_trip_keeps_2d_leaves():
     assert again.milestones.shape == (2, 2)
     steps = jnp.arange(6)
     np.testing.assert_array_equal(jax.vmap(lambda s: s(steps))(again), jax.vmap(lambda s: s(steps))(batched))
+
+
+def test_from_config_imports_the_compat_module_of_a_compat_node():
+    """A config naming a compat node (transformers' hard restarts) loads in a process that never imported
+    lrsched.compat: from_config imports lrsched.compat.<library> on demand."""
+    import subprocess
+    import sys
+
+    from lrsched.compat import transformers as hf
+
+    s = hf.get_scheduler("cosine_with_restarts", 1.0, 2, 20, num_cycles=2)
+    code = ("import json, sys, lrsched; s = lrsched.from_config(json.loads(sys.argv[1])); "
+            "print(type(s).__module__, list(map(float, lrsched.evaluate(s, 25))))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(lrsched.to_config(s))], capture_output=True,
+                         text=True, check=True).stdout.split(" ", 1)
+    assert out[0] == "lrsched._combinators"  # the top node is a warmup around the compat node
+    np.testing.assert_array_equal(np.asarray(eval(out[1])), lrsched.evaluate(s, 25).astype(np.float64))

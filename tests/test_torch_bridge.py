@@ -22,7 +22,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lrsched_torch import _table
+from lrsched_torch import _numpy, _table
 
 import lrsched
 from lrsched._plateau import plateau
@@ -230,7 +230,7 @@ def test_lambda_lr_is_a_real_lambdalr_matching_the_schedule():
     opt = make_optimizer("sgd", 2)
     s = lrsched.warmup(lrsched.cosine(0.5, steps=300, end_value=0.01), steps=50)
     sched = lrsched_torch.lambda_lr(opt, s)
-    assert type(sched) is torch.optim.lr_scheduler.LambdaLR
+    assert isinstance(sched, torch.optim.lr_scheduler.LambdaLR)
     lrs, _ = drive(opt, sched, 400)
     with jax.enable_x64(True):
         expected = np.asarray(lrsched.evaluate(lrsched.from_config(lrsched.to_config(s)), 400), np.float64)
@@ -355,20 +355,29 @@ def test_grad_scaler_skipped_step_no_warning_and_schedule_advances():
 
 
 def test_no_jax_call_per_step(monkeypatch):
+    """Ten groups, two distinct schedules: one evaluation per schedule per chunk, none per step; the cosine
+    (a numpy type) costs no JAX call at all, the noisy one (JAX only) one call per chunk. Five chunks are
+    served; the sixth is computed ahead, one schedule per step."""
     calls = []
-    real = _table._values
+    real_jitted, real_values = _table.jitted, _numpy.values
 
-    def counting(s, t):
-        calls.append(int(t.shape[0]))
-        return real(s, t)
+    def counting_jitted(name):
+        fn = real_jitted(name)
+        return (lambda s, t: (calls.append(("jax", int(t.shape[0]))), fn(s, t))[1]) if name == "values" else fn
 
-    monkeypatch.setattr(_table, "_values", counting)
+    def counting_numpy(config, steps):
+        calls.append(("numpy", int(steps.shape[0])))
+        return real_values(config, steps)
+
+    monkeypatch.setattr(_table, "jitted", counting_jitted)
+    monkeypatch.setattr(_numpy, "values", counting_numpy)
     opt = make_optimizer("sgd", 10)
-    sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 5000), momentum=lrsched.constant(0.9), chunk=1000)
+    noisy = lrsched.noise(lrsched.constant(0.9), pct=0.01)
+    sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 5000), momentum=noisy, chunk=1000)
     for _ in range(4999):
         sched.step()
-    # two distinct schedules, five chunks of 1000 steps: ten evaluations for 5000 steps of 10 groups
-    assert calls == [1000] * 10
+    assert sched._table._next is None or sched._table._next.start == 5000  # the next chunk, computed ahead
+    assert sorted(calls) == [("jax", 1000)] * 6 + [("numpy", 1000)] * 6
 
 
 def test_metric_without_plateau_is_an_error():
@@ -392,7 +401,8 @@ def table_reference():
 def test_table_serves_exact_float64_values_at_any_step(table_reference, jumps):
     """Any order of steps (resume jumps, going back, across chunks): the float64 values of those steps
     (within 1e-14: a 7-step chunk and a 401-step evaluation are differently shaped XLA programs)."""
-    table = _table.Table([lrsched.to_config(_TABLE_SCHEDULE)] * 2, chunk=7)
+    column = _table.ScheduleColumn(lrsched.to_config(_TABLE_SCHEDULE))
+    table = _table.Table([column, column], chunk=7)
     got = np.array([table.row(k) for k in jumps])
     want = np.array([(table_reference[max(k, 0)],) * 2 for k in jumps])
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
@@ -417,7 +427,14 @@ _NO_ACCELERATOR = textwrap.dedent("""
         sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 10), momentum=lrsched.constant(0.8))
         for _ in range(10):
             opt.step(); sched.step()
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
         lam = lrsched_torch.lambda_lr(opt, lrsched.cosine(0.1, 10)); lam.step()
+        assert "fake_gpu" not in xb._backends and not xb.backends_are_initialized()  # numpy tables: no JAX yet
+        # JAX-evaluated schedules and a plateau's metric start JAX: on the CPU only
+        new = lambda: torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+        noisy = lrsched_torch.ScheduleLR(new(), lr=lrsched.noise(lrsched.cosine(0.1, 10), pct=0.1))
+        plateau = lrsched_torch.ScheduleLR(new(), lr=lrsched.plateau(lrsched.constant(0.1), patience=0))
+        plateau.step(1.0); plateau.step(2.0); noisy.step()
     print(json.dumps({"started": len(started), "backends": sorted(xb._backends)}))
 """)
 

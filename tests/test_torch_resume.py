@@ -68,13 +68,18 @@ def resume(blob: bytes, make_sched, order: str, kind: str = "sgd"):
     saved = torch.load(io.BytesIO(blob))  # weights_only=True (the default): plain data only
     model, opt = fresh(kind)
     model.load_state_dict(saved["model"])
-    if order == "scheduler first":
+    if order == "scheduler first":  # build the scheduler, reload the optimizer after it, then its state
         sched = make_sched(opt)
         opt.load_state_dict(saved["opt"])
-    else:
+        sched.load_state_dict(saved["sched"])
+    elif order == "optimizer first":  # the optimizer's state before the scheduler exists
         opt.load_state_dict(saved["opt"])
         sched = make_sched(opt)
-    sched.load_state_dict(saved["sched"])
+        sched.load_state_dict(saved["sched"])
+    else:  # "scheduler state first": the scheduler's state, then the optimizer's
+        sched = make_sched(opt)
+        sched.load_state_dict(saved["sched"])
+        opt.load_state_dict(saved["opt"])
     return model, opt, sched
 
 
@@ -99,10 +104,40 @@ def run_both(make_sched, order, kind="sgd", metric_every=0, make_resumed=None):
     return straight, first + second, final, [p.detach() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("order", ["scheduler first", "optimizer first"])
+ORDERS = ["scheduler first", "optimizer first", "scheduler state first"]
+
+
+def _lambda_lr(opt):
+    return lrsched_torch.lambda_lr(opt, [tc.OneCycleLR(0.1, total_steps=TOTAL), tc.OneCycleLR(0.3, total_steps=TOTAL)])
+
+
+def _drop_in_one_cycle(opt):
+    from lrsched_torch.lr_scheduler import OneCycleLR
+
+    return OneCycleLR(opt, max_lr=[0.1, 0.3], total_steps=TOTAL)
+
+
+def _drop_in_lambda(opt):
+    from lrsched_torch.lr_scheduler import LambdaLR
+
+    return LambdaLR(opt, lambda k: 0.97**k)
+
+
+def _drop_in_sequential(opt):
+    from lrsched_torch import lr_scheduler as dl
+
+    return dl.SequentialLR(opt, [dl.LinearLR(opt, 0.2, total_iters=10), dl.CosineAnnealingLR(opt, 30)], [10])
+
+
+SCHEDULERS = {"ScheduleLR": one_cycle, "lambda_lr": _lambda_lr, "lr_scheduler.OneCycleLR": _drop_in_one_cycle,
+              "lr_scheduler.LambdaLR": _drop_in_lambda, "lr_scheduler.SequentialLR": _drop_in_sequential}
+
+
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("kind", ["sgd", "adamw"])
-def test_bridge_resume_is_exact_in_both_orders(order, kind):
-    straight, resumed, final, final_resumed = run_both(one_cycle, order, kind)
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_bridge_resume_is_exact_in_every_order(name, order, kind):
+    straight, resumed, final, final_resumed = run_both(SCHEDULERS[name], order, kind)
     assert resumed == straight
     for a, b in zip(final, final_resumed):
         assert torch.equal(a, b)
@@ -134,20 +169,21 @@ def test_torch_itself_is_wrong_for_one_step_when_the_optimizer_is_loaded_first(n
     if native == "LambdaLR":
         assert wrong == [K]  # ... and only that one for a closed-form scheduler
 
-    # lambda_lr (a real LambdaLR) has torch's behaviour; ScheduleLR does not
+    # lambda_lr (a torch LambdaLR subclass) re-applies the loaded step: exact, as ScheduleLR
     straight, resumed, _, _ = run_both(lambda o: lrsched_torch.lambda_lr(o, lrsched.exponential(0.05, 0.97)),
                                        "optimizer first")
-    assert [k for k in range(N) if resumed[k] != straight[k]] == [K]
+    assert resumed == straight
 
 
-def test_plateau_state_resumes_exactly():
+@pytest.mark.parametrize("order", ORDERS)
+def test_plateau_state_resumes_exactly(order):
     """warmup + reduce-on-plateau (impossible with torch's schedulers), a metric every 3 steps."""
     def make(opt):
         p = plateau(lrsched.warmup(lrsched.constant(0.05), steps=6), factor=0.5, patience=1, threshold=0.05,
                     start=6)
         return lrsched_torch.ScheduleLR(opt, lr=p)
 
-    straight, resumed, _, _ = run_both(make, "optimizer first", metric_every=3)
+    straight, resumed, _, _ = run_both(make, order, metric_every=3)
     assert resumed == straight
     lrs = sorted({s[0][0] for s in straight})
     assert len(lrs) >= 4, f"the plateau must act in this run: {lrs}"

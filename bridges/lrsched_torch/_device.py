@@ -13,8 +13,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import jax
-
 __all__ = ["cpu_device"]
 
 _lock = threading.Lock()
@@ -41,6 +39,8 @@ def cpu_device() -> Any:
     global _device
     if _device is not None:
         return _device
+    import jax
+
     with _lock:
         if _device is None:
             if _backends_initialised():
@@ -52,7 +52,7 @@ def cpu_device() -> Any:
                         f"JAX without a CPU backend ({e}). Include cpu in JAX_PLATFORMS, e.g. JAX_PLATFORMS=cuda,cpu"
                     ) from e
             else:
-                previous = jax.config.jax_platforms
+                previous = jax.config.jax_platforms  # type: ignore[attr-defined]
                 jax.config.update("jax_platforms", "cpu")
                 try:
                     _device = jax.devices("cpu")[0]

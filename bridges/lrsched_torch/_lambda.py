@@ -1,17 +1,38 @@
-"""``lambda_lr``: a real ``torch.optim.lr_scheduler.LambdaLR`` driven by a schedule."""
+"""``lambda_lr`` and ``LambdaLR``: torch's ``LambdaLR`` driven by schedules, resumed exactly."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+import warnings
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+import numpy as np
 import torch
 
-import lrsched
-from lrsched_torch._table import Table, describe
+from lrsched_torch._plateaus import is_plateau
+from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
+
+if TYPE_CHECKING:
+    import lrsched
 
 _NOT_SAVED = "lrsched_torch: schedule without a config, not saved"
+_EPOCH_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available."
+)
 
-__all__ = ["ScheduleFactor", "lambda_lr"]
+__all__ = ["ScheduleFactor", "LambdaLR", "lambda_lr"]
+
+
+def _no_plateau(config: Any, where: str) -> None:
+    if is_plateau(config):
+        raise ValueError(
+            f"{where}: the schedule is a plateau schedule, which needs the monitored metric, and a LambdaLR has no "
+            "way to receive one (its step() takes no metric): it would never reduce. Use "
+            "lrsched_torch.ScheduleLR(optimizer, lr=plateau) and call step(metric) or observe(metric), or "
+            "lrsched_torch.lr_scheduler.ReduceLROnPlateau"
+        )
 
 
 class ScheduleFactor:
@@ -20,7 +41,8 @@ class ScheduleFactor:
     Its ``__dict__`` holds only the schedule's config and ``base_lr`` (plain
     Python data), which is what ``LambdaLR.state_dict()`` saves for callable
     objects; the value table lives in a slot outside ``__dict__`` and is rebuilt
-    whenever the config changes (e.g. after ``LambdaLR.load_state_dict``).
+    whenever the config changes (e.g. after ``LambdaLR.load_state_dict``). With
+    ``base_lr=1.0`` the schedule is the factor itself.
 
     Examples:
       >>> import pickle, lrsched
@@ -37,8 +59,9 @@ class ScheduleFactor:
 
     def __init__(self, schedule: lrsched.Schedule | dict[str, Any], base_lr: float) -> None:
         config = schedule if isinstance(schedule, dict) else describe(schedule)
+        _no_plateau(config, "ScheduleFactor")
         self._schedule = None
-        if isinstance(config, lrsched.Schedule):  # no config (Python code inside): kept here, not saved
+        if not isinstance(config, dict):  # no config (Python code inside): kept here, not saved
             self._schedule = config
             config = {"type": _NOT_SAVED, "repr": repr(config)}
         base_lr = float(base_lr)
@@ -49,10 +72,11 @@ class ScheduleFactor:
             )
         self.config = config
         self.base_lr = base_lr
-        self._table_config = None
-        self._table = None
+        self._table_config: Any = None
+        self._table: Table | None = None
 
-    def _source(self) -> dict[str, Any] | lrsched.Schedule:
+    def source(self) -> dict[str, Any] | lrsched.Schedule:
+        """The config to evaluate (or the schedule itself when it has none)."""
         if self.config.get("type") != _NOT_SAVED:
             return self.config
         if self._schedule is None:
@@ -62,14 +86,14 @@ class ScheduleFactor:
             )
         return self._schedule
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step: Any) -> float:
         table = self._table
-        if self._table_config is not self.config:
-            table = self._table = Table([self._source()])
+        if table is None or self._table_config is not self.config:
+            table = self._table = Table([ScheduleColumn(self.source())])
             self._table_config = self.config
-        i = step - table.start
-        rows = table.rows
-        return (rows[i] if 0 <= i < len(rows) else table.row(step))[0] / self.base_lr
+        if isinstance(step, float) and not step.is_integer():  # a fractional epoch: one JAX evaluation
+            return float(evaluate64(self.source(), np.asarray([step]))[0]) / self.base_lr
+        return table.value(int(step)) / self.base_lr
 
     def __getstate__(self) -> dict[str, Any]:
         if self.config.get("type") == _NOT_SAVED:
@@ -86,12 +110,262 @@ class ScheduleFactor:
         self._table = None
 
     def __repr__(self) -> str:
-        s = self._source()
+        import lrsched
+
+        s = self.source()
         s = s if isinstance(s, lrsched.Schedule) else lrsched.from_config(s)
         return f"ScheduleFactor({s!r}, base_lr={self.base_lr!r})"
 
 
-def _per_group(optimizer: torch.optim.Optimizer, schedule: Any, where: str) -> list[lrsched.Schedule]:
+class _Bridge:
+    """LambdaLR internals the bridge keeps out of ``state_dict()``."""
+
+    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast")
+
+    def __init__(self) -> None:
+        self.table: Table | None = None
+        self.columns: list[int | None] = []
+        self.seen: Any = None
+        self.last: list[float] | None = None
+        self.n_groups = 0
+        self.single = False
+        self.fast: list[tuple[Any, int, float]] | None = None  # (base_lr, column, factor base) per group
+
+
+def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
+    import lrsched
+
+    if isinstance(fn, lrsched.Schedule):
+        return ScheduleFactor(fn, base_lr=1.0)  # a schedule given as lr_lambda is the factor itself
+    if not callable(fn):
+        raise TypeError(f"LambdaLR(lr_lambda=...): entry {i} is a {type(fn).__name__}, not a function of the step")
+    config = getattr(fn, "config", None)
+    if isinstance(fn, ScheduleFactor) and isinstance(config, dict):
+        _no_plateau(config, "LambdaLR")
+    return fn
+
+
+class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+    r"""torch's ``LambdaLR(optimizer, lr_lambda, last_epoch=-1)``, resumed exactly and guarded.
+
+    It is a ``torch.optim.lr_scheduler.LambdaLR`` (``isinstance`` holds, the state
+    dict has torch's keys) with these differences:
+
+    - ``load_state_dict`` re-applies the lrs of the loaded step, so resuming is
+      exact in every order (torch's own uses the lr of step 0 for one step when
+      the optimizer state is loaded before the scheduler is created).
+    - An lrsched ``Schedule`` given as `lr_lambda` is a factor schedule
+      (``lr = initial_lr * schedule(k)``), served from a float64 table (no JAX
+      call per step); a plateau schedule is refused (a LambdaLR cannot receive
+      its metric).
+    - It reads ``optimizer.param_groups`` at every write. A group added later
+      follows a single `lr_lambda`; with one lambda per group it is a clear
+      error. A value changed by something else since the last step (a second
+      scheduler on the same optimizer) is a clear error, not a silent overwrite.
+    - ``step()`` never warns about its order with ``optimizer.step()``.
+
+    Examples:
+      >>> import torch, lrsched_torch
+      >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+      >>> sched = lrsched_torch.LambdaLR(opt, lambda k: 0.5 ** k)
+      >>> for _ in range(3):
+      ...     opt.step(); sched.step()
+      >>> sched.get_last_lr()
+      [0.125]
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+        self._lrsched = _Bridge()  # kept out of state_dict()
+        many = isinstance(lr_lambda, (list, tuple))
+        fns = list(lr_lambda) if many else [lr_lambda] * len(optimizer.param_groups)
+        if many and len(fns) != len(optimizer.param_groups):
+            raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(fns)}")
+        shared: dict[int, Any] = {}
+        fns = [shared.setdefault(id(f), _as_factor(f, i)) for i, f in enumerate(fns)]
+        self._bridge.single = not many
+        super().__init__(optimizer, fns if many else fns[0], last_epoch)
+
+    # --------------------------------------------------------------- internals
+
+    @property
+    def _bridge(self) -> _Bridge:
+        return self._lrsched
+
+    def _rebuild(self) -> None:
+        """One table column per distinct schedule among the factors (groups sharing one share it)."""
+        b = self._bridge
+        columns: list[ScheduleColumn] = []
+        index: dict[str, int] = {}
+        b.columns = []
+        for fn in self.lr_lambdas:
+            if isinstance(fn, ScheduleFactor):
+                source = fn.source()
+                key = json.dumps(source, sort_keys=True) if isinstance(source, dict) else f"object:{id(source)}"
+                if key not in index:
+                    index[key] = len(columns)
+                    columns.append(ScheduleColumn(source))
+                b.columns.append(index[key])
+            else:
+                b.columns.append(None)
+        b.table = Table(columns) if columns else None
+        b.fast = None
+        if all(c is not None for c in b.columns) and all(not isinstance(x, torch.Tensor) for x in self.base_lrs):
+            b.fast = [(base, c, fn.base_lr) for base, c, fn in  # type: ignore[attr-defined,misc]
+                      zip(self.base_lrs, b.columns, self.lr_lambdas)]
+        b.n_groups = len(self.optimizer.param_groups)
+        b.seen = None
+        b.last = None
+
+    def _values(self, step: Any) -> list[Any]:
+        """``base_lr * lr_lambda(step)`` for every group, as torch's LambdaLR computes it."""
+        b = self._bridge
+        if b.table is None or (isinstance(step, float) and not step.is_integer()):
+            return [base * fn(step) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        chunk = b.table.current
+        i = step - chunk.start
+        if not 0 <= i < chunk.stop - chunk.start:
+            chunk = b.table.at(step)
+            i = max(step, 0) - chunk.start
+        row = chunk.values[i].tolist()
+        return [base * (row[c] / fn.base_lr) if c is not None else base * fn(step)  # type: ignore[attr-defined]
+                for fn, base, c in zip(self.lr_lambdas, self.base_lrs, b.columns)]
+
+    def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
+        b = self._bridge
+        n, before = len(groups), b.n_groups
+        if n < before or not b.single:
+            raise ValueError(
+                f"LambdaLR: the optimizer has {n} param groups, but this scheduler was built for {before} with one "
+                "lr_lambda per group, so a group added later has none. Build the scheduler after the last "
+                "add_param_group, or pass a single lr_lambda (it then drives every group)"
+            )
+        first = self.lr_lambdas[0]
+        for group in groups[before:]:
+            initial = group["lr"]
+            group.setdefault("initial_lr", initial.clone() if isinstance(initial, torch.Tensor) else initial)
+            self.base_lrs.append(group["initial_lr"])
+            if isinstance(first, ScheduleFactor) and first.base_lr != 1.0:  # lambda_lr: an absolute schedule
+                fn: Any = ScheduleFactor(first.source(), float(group["initial_lr"]))
+            else:
+                fn = first
+            self.lr_lambdas.append(fn)
+        self._rebuild()
+
+    def _write(self, check: bool) -> None:
+        b = self._bridge
+        if b.n_groups == 0:
+            self._rebuild()
+        groups = self.optimizer.param_groups
+        if len(groups) != b.n_groups:
+            self._groups_changed(groups)
+            check = False
+        values = self._values(self.last_epoch)
+        last = b.last if check and groups is b.seen else None
+        for i, (group, value) in enumerate(zip(groups, values)):
+            self._set(i, group, value, None if last is None else last[i])
+        b.seen = groups
+        b.last = values
+
+    @staticmethod
+    def _set(i: int, group: dict[str, Any], value: Any, written: Any) -> None:
+        """Write group i's lr; `written` (None: unchecked) is what this scheduler wrote at its last step."""
+        old = group["lr"]
+        if isinstance(old, torch.Tensor):
+            old.fill_(value)
+            return
+        if written is not None and old is not written and old != written:
+            raise ValueError(
+                f"LambdaLR: param group {i}'s lr is {old!r}, but this scheduler set it to {written!r} at its "
+                "last step: something else changed it (another scheduler on the same optimizer, as torch's "
+                "scheduler chaining does, or code writing param_group['lr']), which this scheduler would "
+                "silently overwrite. Drive the lr with one scheduler: combine schedules into one (a product "
+                "s1 * s2, lrsched.join, lrsched.warmup) or use lrsched_torch.lr_scheduler.ChainedScheduler"
+            )
+        group["lr"] = value
+
+    # ------------------------------------------------------------------ torch API
+
+    @property
+    def _last_lr(self) -> list[Any]:  # type: ignore[override]
+        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
+        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
+                                                                             self.optimizer.param_groups]]
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:
+        pass  # computed from the param groups (torch's base class assigns it)
+
+    def step(self, epoch: Any = None) -> None:  # type: ignore[override]
+        """Advance one step (or, deprecated as in torch, jump to `epoch`)."""
+        self._step_count += 1
+        if epoch is None:
+            step = self.last_epoch = self.last_epoch + 1
+            b = self._lrsched
+            fast, last, table = b.fast, b.last, b.table
+            groups = self.optimizer.param_groups
+            if fast is None or last is None or table is None or groups is not b.seen or len(groups) != b.n_groups:
+                self._write(check=True)
+                return
+            chunk = table.current
+            i = step - chunk.start
+            if 0 <= i < chunk.stop - chunk.start:
+                if i >= chunk.prefetch_at:
+                    table.work(chunk)  # one column of the next chunk
+            else:
+                chunk = table.at(step)
+                i = step - chunk.start
+            row = chunk.values[i].tolist()
+            values = []
+            for group, (base, c, f), old in zip(groups, fast, last):
+                value = base * (row[c] / f)  # torch's LambdaLR: base_lr * lr_lambda(step), lr_lambda = value / f
+                if group["lr"] is not old:  # a tensor lr, or a value something else wrote
+                    self._set(next(j for j, g in enumerate(groups) if g is group), group, value, old)
+                else:
+                    group["lr"] = value
+                values.append(value)
+            b.last = values
+            return
+        warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        self._write(check=False)
+
+    def _initial_step(self) -> None:
+        self._bridge.last = None
+        super()._initial_step()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """torch's LRScheduler hook (``SequentialLR`` calls ``_update_lr(0)`` at a milestone)."""
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            self.last_epoch = epoch
+        self._write(check=epoch is None)
+
+    def get_lr(self) -> list[Any]:
+        """The lrs at the current step: ``base_lr * lr_lambda(last_epoch)`` per group."""
+        return self._values(self.last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's LambdaLR state dict (the factor objects' ``__dict__``: plain data for ScheduleFactor)."""
+        state = super().state_dict()
+        state.pop("_lrsched", None)
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """torch's ``load_state_dict``, then the lrs of the loaded step are re-applied (exact resume)."""
+        state = dict(state_dict)
+        state.pop("_lrsched", None)
+        super().load_state_dict(state)
+        for fn in self.lr_lambdas:
+            if isinstance(fn, ScheduleFactor) and isinstance(fn.config, dict):
+                _no_plateau(fn.config, "LambdaLR.load_state_dict")
+        self._rebuild()
+        self._write(check=False)
+
+
+def _per_group(optimizer: torch.optim.Optimizer, schedule: Any, where: str) -> list[Any]:
+    import lrsched
+
     groups = optimizer.param_groups
     if isinstance(schedule, (list, tuple)):
         if len(schedule) != len(groups):
@@ -113,7 +387,7 @@ def _per_group(optimizer: torch.optim.Optimizer, schedule: Any, where: str) -> l
 
 def lambda_lr(optimizer: torch.optim.Optimizer,
               schedule: lrsched.Schedule | Sequence[lrsched.Schedule],
-              last_epoch: int = -1) -> torch.optim.lr_scheduler.LambdaLR:
+              last_epoch: int = -1) -> LambdaLR:
     r"""A ``torch.optim.lr_scheduler.LambdaLR`` whose lr is `schedule`'s value.
 
     Each param group gets a :class:`ScheduleFactor` with that group's initial lr,
@@ -121,10 +395,13 @@ def lambda_lr(optimizer: torch.optim.Optimizer,
 
     .. math:: \text{lr}_k = \text{initial\_lr} \cdot \frac{s(k)}{\text{initial\_lr}} \approx s(k)
 
-    (equal to ``s(k)`` within one rounding). The factors pickle and are saved by
-    ``state_dict()`` (as the schedule's config), unlike lambdas. Values come from
-    a table computed in float64 chunks, so a step makes no JAX call. For
-    absolute values, momentum, plateau or per-group dicts use :class:`ScheduleLR`.
+    (equal to ``s(k)`` within one rounding). The result is a :class:`LambdaLR`,
+    a subclass of torch's: the factors pickle and are saved by ``state_dict()``
+    (as the schedule's config), unlike lambdas, and ``load_state_dict`` re-applies
+    the loaded step's lrs (exact resume in every loading order). Values come from
+    one float64 table per distinct schedule, so a step makes no JAX call. A
+    plateau schedule is refused: use :class:`ScheduleLR` for it (and for absolute
+    values, momentum or per-group dicts).
 
     Args:
       optimizer: a torch optimizer (its groups' lr must be non-zero).
@@ -132,7 +409,7 @@ def lambda_lr(optimizer: torch.optim.Optimizer,
       last_epoch: as in torch (``-1`` starts a new run).
 
     Returns:
-      A ``LambdaLR``.
+      A :class:`LambdaLR`.
 
     Examples:
       >>> import torch, lrsched, lrsched_torch
@@ -145,10 +422,15 @@ def lambda_lr(optimizer: torch.optim.Optimizer,
       [1.0, 0.75, 0.5, 0.25, 0.0]
     """
     schedules = _per_group(optimizer, schedule, "lambda_lr(schedule)")
-    configs: dict[int, dict[str, Any]] = {}
+    configs: dict[int, Any] = {}
     factors = []
-    for group, s in zip(optimizer.param_groups, schedules):
+    for i, (group, s) in enumerate(zip(optimizer.param_groups, schedules)):
         config = configs.setdefault(id(s), describe(s))
-        base = group["initial_lr"] if (last_epoch != -1 or "initial_lr" in group) else group["lr"]
+        _no_plateau(config, "lambda_lr(schedule)")
+        if last_epoch != -1 and "initial_lr" not in group:
+            raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an optimizer")
+        base = group["initial_lr"] if "initial_lr" in group else group["lr"]
         factors.append(ScheduleFactor(config, float(base)))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=last_epoch)
+    scheduler = LambdaLR(optimizer, factors, last_epoch=last_epoch)
+    scheduler._bridge.single = not isinstance(schedule, (list, tuple))
+    return scheduler

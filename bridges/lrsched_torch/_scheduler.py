@@ -3,50 +3,55 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+import math
+import warnings
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import jax
 import numpy as np
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-import lrsched
-from lrsched_torch._device import cpu_device
 from lrsched_torch._distributed import mean_over_ranks
-from lrsched_torch._table import Table, _rebuild64, describe
+from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
+from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
+
+if TYPE_CHECKING:
+    import lrsched
 
 __all__ = ["ScheduleLR"]
 
 _STATE_FORMAT = "lrsched_torch.ScheduleLR/1"
 _NOT_SAVED = "lrsched_torch: schedule without a config, not saved"
+_EPOCH_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available."
+)
 
-_plateau_update = jax.jit(lambda p, state, metric, step: p.update(state, metric, step))
-_plateau_init = jax.jit(lambda p: (p.init(), p.reference_value()))
 
+def _schedule_type() -> type:
+    import lrsched
 
-def _is_plateau(s: Any) -> bool:
-    """A reduce-on-plateau schedule (``lrsched._plateau.Plateau``): has init/update."""
-    return isinstance(s, lrsched.Schedule) and callable(getattr(s, "init", None)) and callable(
-        getattr(s, "update", None))
+    return lrsched.Schedule
 
 
 def _key(config: dict[str, Any] | lrsched.Schedule) -> str:
-    if isinstance(config, lrsched.Schedule):
-        return f"object:{id(config)}"
-    return json.dumps(config, sort_keys=True)
+    if isinstance(config, dict):
+        return json.dumps(config, sort_keys=True)
+    return f"object:{id(config)}"
 
 
 def _saved(config: Any) -> Any:
     """What state_dict stores: the config, or a marker for a schedule that has none."""
-    if isinstance(config, lrsched.Schedule):
-        return {"type": _NOT_SAVED, "repr": repr(config)}
-    return config
+    if config is None or isinstance(config, dict):
+        return config
+    return {"type": _NOT_SAVED, "repr": repr(config)}
 
 
 def _loaded(saved: Any, current: Any, what: str) -> Any:
     """A config from state_dict; a marker keeps the scheduler's own schedule (it has no config)."""
     if isinstance(saved, dict) and saved.get("type") == _NOT_SAVED:
-        if not isinstance(current, lrsched.Schedule):
+        if isinstance(current, dict) or current is None:
             raise ValueError(
                 f"ScheduleLR.load_state_dict: the saved {what} schedule {saved['repr']} has no config (it holds "
                 "Python code such as a scale_fn), so it was not saved. Build the scheduler with the same "
@@ -56,15 +61,35 @@ def _loaded(saved: Any, current: Any, what: str) -> Any:
     return saved
 
 
-def _assign(optimizer: torch.optim.Optimizer, spec: Any, what: str) -> list[Any]:
+def _is_single(spec: Any) -> bool:
+    """One schedule (or number) for every param group, as opposed to a list or dict per group."""
+    return spec is not None and not isinstance(spec, (Mapping, list, tuple))
+
+
+def _as_schedule(s: Any, i: int, what: str) -> Any:
+    if s is None:
+        return None
+    Schedule = _schedule_type()
+    if isinstance(s, (int, float, np.floating, np.integer)) and not isinstance(s, (bool, np.bool_)):
+        import lrsched
+
+        return lrsched.constant(float(s))
+    if not isinstance(s, Schedule):
+        raise TypeError(
+            f"ScheduleLR({what}=...): the schedule for param group {i} is a {type(s).__name__}, not an lrsched "
+            "Schedule. Build one with a factory such as lrsched.cosine(...) or lrsched.compat.torch.StepLR(...)"
+        )
+    return s
+
+
+def _assign(groups: Sequence[Mapping[str, Any]], spec: Any, what: str) -> list[Any]:
     """One entry per param group from a schedule, a list, or a dict keyed by index or name."""
-    groups = optimizer.param_groups
     n = len(groups)
     if spec is None:
         return [None] * n
     if isinstance(spec, Mapping):
         out: list[Any] = [None] * n
-        names = {g.get("name"): i for i, g in enumerate(groups) if isinstance(g.get("name"), str)}
+        names: dict[str, int] = {g["name"]: i for i, g in enumerate(groups) if isinstance(g.get("name"), str)}
         for key, s in spec.items():
             if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
                 if not -n <= int(key) < n:
@@ -94,18 +119,10 @@ def _assign(optimizer: torch.optim.Optimizer, spec: Any, what: str) -> list[Any]
         out = list(spec)
     else:
         out = [spec] * n
-    for i, s in enumerate(out):
-        if isinstance(s, (int, float)) and not isinstance(s, bool):
-            out[i] = lrsched.constant(float(s))
-        elif s is not None and not isinstance(s, lrsched.Schedule):
-            raise TypeError(
-                f"ScheduleLR({what}=...): the schedule for param group {i} is a {type(s).__name__}, not an lrsched "
-                "Schedule. Build one with a factory such as lrsched.cosine(...) or lrsched.compat.torch.StepLR(...)"
-            )
-    return out
+    return [_as_schedule(s, i, what) for i, s in enumerate(out)]
 
 
-def _momentum_key(group: dict[str, Any], i: int, optimizer: torch.optim.Optimizer) -> str:
+def _momentum_key(group: Mapping[str, Any], i: int, optimizer: torch.optim.Optimizer) -> str:
     if "betas" in group:
         return "betas"
     if "momentum" in group:
@@ -114,6 +131,10 @@ def _momentum_key(group: dict[str, Any], i: int, optimizer: torch.optim.Optimize
         f"ScheduleLR(momentum=...): param group {i} of {type(optimizer).__name__} has neither 'momentum' (SGD, "
         "RMSprop) nor 'betas' (Adam family), so there is no momentum to drive. Leave this group out of momentum"
     )
+
+
+def _current(group: Mapping[str, Any], key: str) -> Any:
+    return group["betas"][0] if key == "betas" else group[key]
 
 
 def _set(group: dict[str, Any], key: str, value: float) -> None:
@@ -131,20 +152,8 @@ def _set(group: dict[str, Any], key: str, value: float) -> None:
             group[key] = value
 
 
-def _state_to_python(state: Any) -> dict[str, Any]:
-    leaves = jax.tree_util.tree_flatten_with_path(state)[0]
-    return {jax.tree_util.keystr(path).lstrip("."): np.asarray(leaf).tolist() for path, leaf in leaves}
-
-
-def _state_from_python(template: Any, saved: Mapping[str, Any]) -> Any:
-    paths, treedef = jax.tree_util.tree_flatten_with_path(template)
-    leaves = []
-    for path, leaf in paths:
-        name = jax.tree_util.keystr(path).lstrip(".")
-        if name not in saved:
-            raise ValueError(f"ScheduleLR.load_state_dict: the saved plateau state has no field {name!r}")
-        leaves.append(np.asarray(saved[name], dtype=np.asarray(leaf).dtype))
-    return jax.tree_util.tree_unflatten(treedef, leaves)
+def _float_of(x: Any) -> float:
+    return float(x.detach().item()) if isinstance(x, torch.Tensor) else float(x)
 
 
 class ScheduleLR(LRScheduler):
@@ -156,18 +165,19 @@ class ScheduleLR(LRScheduler):
     ``group["betas"][0]`` (Adam family). Tensor lrs (``lr=torch.tensor(0.1)``) are
     updated in place.
 
-    .. math:: \text{lr}_g(k) = s_g(k), \qquad
-       \text{lr}_g(k) = \frac{s_g(k)}{r_0}\, r \ \text{(plateau)}
+    .. math:: \text{lr}_g(k) = s_g(k), \qquad \text{lr}_g(k) = p_g(k, \text{state}) \ \text{(plateau)}
 
     where a reduce-on-plateau schedule (``lrsched.plateau`` or
-    ``lrsched.compat.torch.ReduceLROnPlateau``) scales its inner schedule ``s``
-    by its current rate ``r`` over its reference ``r_0``, exactly as
-    ``Plateau.__call__(step, state)``; ``step(metric)`` (advance, then feed) or
-    ``observe(metric)`` (feed only) give it the metric.
+    ``lrsched.compat.torch.ReduceLROnPlateau``) serves exactly
+    ``Plateau.__call__(step, state)`` for its current state; ``step(metric)``
+    (feed, then advance) or ``observe(metric)`` (feed only) give it the metric.
 
-    Values come from a table computed ``chunk`` steps at a time with JAX (float64,
-    on the CPU device; JAX never touches an accelerator for it), so a step makes
-    no JAX call; a metric makes one. Past a schedule's end its final value holds
+    The scheduler reads ``optimizer.param_groups`` at every write, as torch's own
+    schedulers do, so ``Optimizer.load_state_dict`` and ``accelerate.prepare``
+    (which replace the group dicts) never detach it. Values come from a table
+    computed ``chunk`` steps at a time in float64 (numpy for the common schedule
+    types, else one jitted JAX call on the CPU device), so a step makes no JAX
+    call; a metric makes one. Past a schedule's end its final value holds
     (nothing raises). ``step()`` advances even when an AMP ``GradScaler`` skipped
     ``optimizer.step()``, and never warns about the call order.
 
@@ -182,12 +192,19 @@ class ScheduleLR(LRScheduler):
       lr: the lr schedule: one ``Schedule`` for all groups, a list with one per
         group, or a dict keyed by group index or by a group's ``"name"``; groups
         given None (or left out of the dict) keep their lr. A number is a
-        constant. May be a plateau schedule.
+        constant. May be a plateau schedule (at the top level).
       momentum: the momentum schedule, in the same forms (None: not driven).
       sync_metric: average the metric over ranks with ``torch.distributed``
         (all-reduce) before the plateau sees it, so every rank decides alike.
-      chunk: steps per table chunk.
-      last_epoch: as in torch (``-1`` starts a new run).
+      chunk: steps per table chunk (default: 1024 when every schedule has a numpy
+        evaluator, else 4096; at least 256 per distinct schedule).
+      last_epoch: as in torch (``-1`` starts a new run; otherwise the groups
+        need ``'initial_lr'`` and the scheduler starts at step ``last_epoch + 1``).
+
+    Raises:
+      ValueError: at a step, when a group's value was changed by something else
+        since this scheduler set it (a second scheduler on the same optimizer):
+        the bridge sets absolute values and would silently overwrite it.
 
     Examples:
       >>> import torch, lrsched, lrsched_torch
@@ -202,180 +219,379 @@ class ScheduleLR(LRScheduler):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, lr: Any = None, momentum: Any = None, *,
-                 sync_metric: bool = False, chunk: int = 4096, last_epoch: int = -1) -> None:
+                 sync_metric: bool = False, chunk: int | None = None, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"ScheduleLR(optimizer=...): {type(optimizer).__name__} is not a torch Optimizer")
+            raise TypeError(f"{type(self).__name__}(optimizer=...): {type(optimizer).__name__} is not a torch "
+                            "Optimizer")
         if lr is None and momentum is None:
-            raise ValueError("ScheduleLR: give an lr schedule, a momentum schedule, or both")
-        lrs = _assign(optimizer, lr, "lr")
-        moms = _assign(optimizer, momentum, "momentum")
-        for i, m in enumerate(moms):
-            if m is not None and _is_plateau(m):
+            raise ValueError(f"{type(self).__name__}: give an lr schedule, a momentum schedule, or both")
+        if chunk is not None and int(chunk) < 1:
+            raise ValueError(f"ScheduleLR(chunk={chunk}): the number of steps per table chunk must be >= 1")
+        groups = optimizer.param_groups
+        lrs = _assign(groups, lr, "lr")
+        moms = _assign(groups, momentum, "momentum")
+        self.sync_metric = bool(sync_metric)
+        self.chunk = None if chunk is None else int(chunk)
+        # what state_dict saves: per group the config (or the schedule when it has none)
+        described: dict[int, Any] = {}
+        self._lr_configs = [None if s is None else described.setdefault(id(s), describe(s)) for s in lrs]
+        self._momentum_configs = [None if s is None else described.setdefault(id(s), describe(s)) for s in moms]
+        # how a param group added later gets its schedules: one schedule for all groups follows it; a
+        # schedule per group cannot (None: a clear error at the next step)
+        self._single = (_is_single(lr), _is_single(momentum))
+        for i, c in enumerate(self._momentum_configs):
+            if c is not None and is_plateau(c):
                 raise ValueError(
                     f"ScheduleLR(momentum=...): the momentum schedule of group {i} is a plateau schedule; "
                     "reduce-on-plateau drives the lr only. Pass it as lr"
                 )
-        self.sync_metric = bool(sync_metric)
-        self.chunk = int(chunk)
-        # Configs (plain data), plateau membership: the state that state_dict saves.
-        configs: dict[int, dict[str, Any]] = {}
-        plateau_ids: dict[int, int] = {}
-        self._lr_configs = [None if s is None else configs.setdefault(id(s), describe(s)) for s in lrs]
-        self._momentum_configs = [None if s is None else configs.setdefault(id(s), describe(s)) for s in moms]
-        self._plateau_of = [None if s is None or not _is_plateau(s) else plateau_ids.setdefault(id(s),
-                            len(plateau_ids)) for s in lrs]
-        self._build(optimizer, None)
-        super().__init__(optimizer, last_epoch)
+        for what, configs in (("lr", self._lr_configs), ("momentum", self._momentum_configs)):
+            for i, c in enumerate(configs):
+                if nested_plateau(c):
+                    raise ValueError(
+                        f"ScheduleLR({what}=...): the schedule of group {i} has a plateau schedule nested inside "
+                        "another schedule; its state could never be updated. Put the plateau outermost, e.g. "
+                        "lrsched.plateau(lrsched.warmup(lrsched.cosine(...), 100), start=100)"
+                    )
+        self._build(optimizer)
+        self._unfed: int | None = 0 if self._plateau_columns else None  # see metric_warning_steps
+        self._slow = False  # set while the position is fractional (the deprecated step(epoch=2.5))
+        self._position = 0.0
+        LRScheduler.__init__(self, optimizer, last_epoch)
 
     # ------------------------------------------------------------------ setup
 
-    def _build(self, optimizer: torch.optim.Optimizer, plateau_states: Sequence[Mapping[str, Any]] | None) -> None:
-        """Tables, plateau objects and targets from the configs."""
+    def _build(self, optimizer: torch.optim.Optimizer, plateau_states: Sequence[Mapping[str, Any]] | None = None
+               ) -> None:
+        """Columns, plateaus, the table and the write targets, from the configs."""
         groups = optimizer.param_groups
-        columns: dict[str, int] = {}
-        column_configs: list[dict[str, Any]] = []
+        columns: list[Column] = []
+        index: dict[str, int] = {}
+        plateaus: list[int] = []  # column of each plateau, in order of first use
+        plateau_of: list[int | None] = []
+        saved = list(plateau_states) if plateau_states is not None else None
 
-        def column(config: dict[str, Any]) -> int:
+        def column(config: Any) -> int:
             k = _key(config)
-            if k not in columns:
-                columns[k] = len(column_configs)
-                column_configs.append(config)
-            return columns[k]
+            if k not in index:
+                index[k] = len(columns)
+                if is_plateau(config):
+                    state = saved[len(plateaus)] if saved is not None and len(plateaus) < len(saved) else None
+                    plateaus.append(len(columns))
+                    columns.append(PlateauColumn(config, state))
+                else:
+                    columns.append(ScheduleColumn(config))
+            return index[k]
 
-        n_plateaus = 1 + max((p for p in self._plateau_of if p is not None), default=-1)
-        plateau_configs: list[dict[str, Any] | None] = [None] * n_plateaus
-        targets = []
-        for group, config, p in zip(groups, self._lr_configs, self._plateau_of):
+        targets: list[tuple[int, str, int]] = []
+        for i, config in enumerate(self._lr_configs):
             if config is None:
+                plateau_of.append(None)
                 continue
-            if p is not None:
-                plateau_configs[p] = config
-                config = config.schedule if isinstance(config, lrsched.Schedule) else config["schedule"]
-            targets.append((group, "lr", column(config), -1 if p is None else p))
-        for i, (group, config) in enumerate(zip(groups, self._momentum_configs)):
+            c = column(config)
+            plateau_of.append(plateaus.index(c) if c in plateaus else None)
+            targets.append((i, "lr", c))
+        for i, config in enumerate(self._momentum_configs):
             if config is not None:
-                targets.append((group, _momentum_key(group, i, optimizer), column(config), -1))
+                targets.append((i, _momentum_key(groups[i], i, optimizer), column(config)))
+        self._columns = columns
+        self._plateau_columns = plateaus
+        self._plateau_of = plateau_of
         self._targets = targets
-        simple = all(p < 0 and k != "betas" for _, k, _, p in targets)
-        self._fast = [(g, k, c) for g, k, c, _ in targets] if simple else None
-        self._lr_targets = [(g, c, p) for g, k, c, p in targets if k == "lr"]
-        self._table = Table(column_configs, chunk=self.chunk)
-        self._plateaus = []
-        device = cpu_device()
-        with jax.enable_x64(True), jax.default_device(device):
-            self._references = []
-            for p, config in enumerate(plateau_configs):
-                plateau = jax.device_put(_rebuild64(config), device)
-                state, reference = _plateau_init(plateau)
-                if plateau_states is not None:
-                    state = _state_from_python(state, plateau_states[p])
-                self._plateaus.append([plateau, jax.device_put(state, device)])
-                self._references.append(float(np.asarray(reference, np.float64)))
-        self._rates = [self._rate(state) for _, state in self._plateaus]
+        self._plain = [t for t in targets if t[1] != "betas"]
+        self._betas = [(i, c) for i, k, c in targets if k == "betas"]
+        self._lr_targets = [(i, c) for i, k, c in targets if k == "lr"]
+        self._table = Table(columns, chunk=self.chunk)
+        self._n_groups = len(groups)
+        self._seen_groups: Any = None  # the param_groups list of the last write (None: do not check it)
+        self._last_row: list[float] | None = None
 
-    @staticmethod
-    def _rate(state: Any) -> float:
-        return float(np.asarray(state.rate, dtype=np.float64))
+    def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
+        """The schedule config of a param group added later: (has one, config). One schedule for every group
+        gives it that schedule; a schedule per group gives it none (``(False, None)``: an error)."""
+        configs = self._lr_configs if what == "lr" else self._momentum_configs
+        first = next((c for c in configs if c is not None), None)
+        if first is None:
+            return True, None
+        return (True, first) if self._single[0 if what == "lr" else 1] else (False, None)
+
+    def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
+        """The optimizer's number of param groups changed since the last write."""
+        n, before = len(groups), self._n_groups
+        if n < before:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer has {n} param groups, but this scheduler was built for "
+                f"{before}. Build the scheduler for the optimizer's current param groups"
+            )
+        new = [(self._grow(group, "lr"), self._grow(group, "momentum")) for group in groups[before:]]
+        stuck = sorted({what for pair in new for what, (ok, _) in zip(("lr", "momentum"), pair) if not ok})
+        if stuck:
+            raise ValueError(
+                f"{type(self).__name__}: param group {before} was added to the optimizer after this scheduler was "
+                f"built with one {' and '.join(stuck)} schedule per group, so it has no schedule. Build the "
+                "scheduler after the last add_param_group, or give one schedule for every group"
+            )
+        for group, ((_, lr), (_, momentum)) in zip(groups[before:], new):
+            initial = group["lr"]
+            group.setdefault("initial_lr", initial.clone() if isinstance(initial, torch.Tensor) else initial)
+            self.base_lrs.append(group["initial_lr"])
+            self._lr_configs.append(lr)
+            self._momentum_configs.append(momentum)
+        self._build(self.optimizer, self._saved_plateaus())
 
     # ------------------------------------------------------------------ stepping
 
-    def _apply(self) -> None:
-        table, step = self._table, self.last_epoch
-        i = step - table.start
-        row = table.rows[i] if 0 <= i < len(table.rows) else table.row(step)
-        for group, key, col, p in self._targets:
-            # a plateau's value is (inner / reference) * rate, the operations of Plateau.__call__
-            value = row[col] if p < 0 else row[col] / self._references[p] * self._rates[p]
-            if key != "betas" and group[key].__class__ is float:
-                group[key] = value
-            else:
-                _set(group, key, value)
-        self._last_lr = [lr if lr.__class__ is float else lr.clone()
-                         for lr in [g["lr"] for g in self.optimizer.param_groups]]
+    def _write(self, row: list[float], check: bool = True) -> None:
+        """Set every target from `row` (one value per column), reading the groups now."""
+        groups = self.optimizer.param_groups
+        if len(groups) != self._n_groups:
+            self._groups_changed(groups)
+            row, check = self._current_row(), False
+        last = self._last_row if check and groups is self._seen_groups else None
+        for i, key, col in self._targets:
+            group = groups[i]
+            if last is not None:
+                self._check(group, key, i, last[col])
+            _set(group, key, row[col])
+        self._seen_groups = groups
+        self._last_row = row
 
-    def step(self, metric: Any = None) -> None:  # type: ignore[override]
+    def _write_fast(self, row: list[float]) -> None:
+        """`_write` with the checks, for the common case: the groups this scheduler wrote at its last step."""
+        groups = self.optimizer.param_groups
+        last = self._last_row
+        if groups is not self._seen_groups or last is None or len(groups) != self._n_groups:
+            self._write(row)
+            return
+        for i, key, col in self._plain:
+            group = groups[i]
+            if group[key] is not last[col]:  # not the float this scheduler wrote: a tensor, or a foreign write
+                self._check(group, key, i, last[col])
+                _set(group, key, row[col])
+            else:
+                group[key] = row[col]
+        for i, col in self._betas:
+            group = groups[i]
+            self._check(group, "betas", i, last[col])
+            _set(group, "betas", row[col])
+        self._last_row = row
+
+    @property
+    def _last_lr(self) -> list[Any]:  # type: ignore[override]
+        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
+        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
+                                                                             self.optimizer.param_groups]]
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:
+        pass  # computed from the param groups (torch's base class assigns it)
+
+    def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> None:
+        old = _current(group, key)
+        if not isinstance(old, torch.Tensor) and old is not written and old != written:
+            self._foreign(i, key, old, written)
+
+    def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
+        what = "betas[0]" if key == "betas" else repr(key)
+        raise ValueError(
+            f"{type(self).__name__}: param group {i}'s {what} is {found!r}, but this scheduler set it to {written!r} "
+            "at its last step: something else changed it (another scheduler on the same optimizer, as torch's "
+            "scheduler chaining does, or code writing param_group[...]). This scheduler sets absolute values and "
+            "would silently overwrite that change. Drive each value with one scheduler and combine schedules into "
+            "one: a product (lr=s1 * s2), lrsched.join / lrsched.warmup, lrsched.plateau(lrsched.warmup(...)), or "
+            "lrsched_torch.lr_scheduler.ChainedScheduler / SequentialLR. To restart from other values, build a new "
+            "scheduler or call load_state_dict"
+        )
+
+    def _row(self, step: int) -> list[float]:
+        chunk = self._table.at(step)
+        return chunk.values[max(step, 0) - chunk.start].tolist()
+
+    def _current_row(self) -> list[float]:
+        return self._fractional_row(self._position) if self._slow else self._row(self.last_epoch)
+
+    def _apply(self, check: bool = True) -> None:
+        self._write(self._current_row(), check)
+
+    def step(self, metric: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step; with `metric`, feed the plateau schedule(s) first.
+
+        Args:
+          metric: the monitored value for the plateau schedule(s) (a number, or a
+            0-d / one-element tensor or array), belonging to the training step just
+            done. Without a plateau schedule a metric is an error.
+          epoch: torch's deprecated ``step(epoch)``: jump to step `epoch` (the closed
+            form, with torch's deprecation warning). A fractional epoch
+            (``CosineAnnealingWarmRestarts``' ``step(epoch + i / iters)``) evaluates
+            the schedules at that fractional step.
 
         Never warns about the order of ``optimizer.step()`` and this call (an AMP
         ``GradScaler`` skipping an optimizer step is normal), never raises past
         the end of a schedule.
         """
+        if metric is not None or epoch is not None or self._slow:
+            self._step_slow(metric, epoch)
+            return
         self._step_count += 1
         step = self.last_epoch = self.last_epoch + 1
-        if metric is not None:
-            self._feed(metric)
-        if self._fast is None:
-            self._apply()
+        chunk = self._table.current
+        i = step - chunk.start
+        if 0 <= i < chunk.stop - chunk.start:
+            if i >= chunk.prefetch_at:
+                self._table.work(chunk)  # one column of the next chunk
+        else:
+            chunk = self._table.at(step)
+            i = step - chunk.start
+            if self._unfed is not None and step >= self._unfed:
+                self._warn_unfed()
+        self._write_fast(chunk.values[i].tolist())
+
+    #: a plateau that has seen no metric this many steps after its ``start`` warns once (checked at table
+    #: refills, so it costs nothing per step)
+    metric_warning_steps = 50_000
+
+    def _warn_unfed(self) -> None:
+        starts = [c.config.get("start", 0) if isinstance(c.config, dict) else 0
+                  for c in (self._plateau(j) for j in self._plateau_columns)]
+        since = self.last_epoch - max(int(x or 0) for x in starts)
+        if since < self.metric_warning_steps:
             return
-        # the common case inlined (float values, no plateau, no betas): a list lookup and dict writes
-        table = self._table
-        i = step - table.start
-        row = table.rows[i] if 0 <= i < len(table.rows) else table.row(step)
-        for group, key, col in self._fast:
-            if group[key].__class__ is not float:
+        self._unfed = None
+        warnings.warn(
+            f"{type(self).__name__}: its plateau schedule has received no metric in {since} steps since its start, so "
+            "it never reduces. Call step(metric) or observe(metric); in Lightning add "
+            "lrsched_torch.lightning.FeedPlateau() to the Trainer's callbacks (or 'reduce_on_plateau': True with "
+            "'interval': 'epoch'), in the Hugging Face Trainer lrsched_torch.transformers.FeedPlateau()",
+            RuntimeWarning, stacklevel=3)
+
+    def _step_slow(self, metric: Any, epoch: Any) -> None:
+        if metric is not None:
+            self._feed(metric, "step(metric)", self.last_epoch)
+        self._step_count += 1
+        if epoch is None:
+            if self._slow:
+                self._move(self._position + 1.0)
+            else:
+                self.last_epoch += 1
                 self._apply()
-                return
-            group[key] = row[col]
-        self._last_lr = [lr if lr.__class__ is float else lr.clone()
-                         for lr in [g["lr"] for g in self.optimizer.param_groups]]
+            return
+        warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=3)
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{type(self).__name__}.step(epoch={epoch!r}): epoch must be a number of steps")
+        self._move(float(epoch) if not is_integral(epoch) else int(epoch))
+        self._last_row = None
+
+    def _move(self, position: float | int) -> None:
+        """Jump to `position` (torch's closed form); a fractional position evaluates there."""
+        if is_integral(position):
+            self._slow = False
+            self._position = float(position)
+            self.last_epoch = int(position)
+            self._write(self._row(self.last_epoch), check=False)
+            return
+        if not math.isfinite(position):
+            raise ValueError(f"{type(self).__name__}.step(epoch={position!r}): epoch must be finite")
+        self._slow = True
+        self._position = float(position)
+        self.last_epoch = math.floor(position)
+        self._write(self._fractional_row(self._position), check=False)
+
+    def _fractional_row(self, position: float) -> list[float]:
+        """Every column at a fractional step (a JAX call: torch's fractional-epoch form is rare)."""
+        steps = np.asarray([position], np.float64)
+        row = []
+        for c in self._columns:
+            if isinstance(c, PlateauColumn):
+                row.append(float(np.asarray(on_cpu(jitted("plateau_values"), c.plateau, c.state, steps))[0]))
+            else:
+                assert isinstance(c, ScheduleColumn)
+                row.append(float(np.asarray(on_cpu(jitted("values"), rebuild64(c.config), steps))[0]))
+        return row
 
     def observe(self, metric: Any) -> None:
         """Feed the plateau schedule(s) a metric without advancing the step.
 
-        For a per-batch schedule with a per-epoch metric: call ``step()`` every
-        batch and ``observe(val_loss)`` every epoch. The lr changes at once.
+        For a per-batch schedule with a per-epoch (validation) metric: call
+        ``step()`` after every optimizer step and ``observe(val_loss)`` after each
+        evaluation. The metric belongs to the last optimizer step done (step
+        ``last_epoch - 1``, which is what a plateau's ``start`` compares), and the
+        new lr applies from the next optimizer step on.
         """
-        self._feed(metric)
+        self._feed(metric, "observe(metric)", max(self.last_epoch - 1, 0))
         self._apply()
 
-    def _feed(self, metric: Any) -> None:
-        if not self._plateaus:
+    def _feed(self, metric: Any, where: str, step: int) -> None:
+        name = f"{type(self).__name__}.{where}"
+        if not self._plateau_columns:
             raise ValueError(
-                "ScheduleLR.step(metric): a metric was given but no lr schedule is a plateau schedule. "
-                "Wrap the schedule with lrsched.plateau(...) (or use lrsched.compat.torch.ReduceLROnPlateau), "
-                "or call step() without arguments"
+                f"{name}: a metric ({metric!r}) was given but no lr schedule is a plateau schedule. "
+                "Wrap the schedule with lrsched.plateau(...) (or use lrsched.compat.torch.ReduceLROnPlateau) and "
+                "call step() without a metric otherwise. For torch's deprecated step(epoch), call step(epoch=...)"
             )
-        if isinstance(metric, torch.Tensor):
-            metric = metric.detach().item()
-        value = float(metric)
+        value = metric_value(metric, name)
+        self._unfed = None
         if self.sync_metric:
             value = mean_over_ranks(value)
-        device = cpu_device()
-        with jax.enable_x64(True), jax.default_device(device):
-            m = jax.device_put(np.float64(value), device)
-            step = jax.device_put(np.int64(max(self.last_epoch, 0)), device)
-            for entry in self._plateaus:
-                entry[1] = _plateau_update(entry[0], entry[1], m, step)
-        self._rates = [self._rate(state) for _, state in self._plateaus]
+        # the new plateau values for the current chunk (or from the current step), in the same JAX call
+        chunk, now = self._table.current, max(self.last_epoch, 0)
+        start = chunk.start if chunk.start <= now < chunk.stop else now
+        steps = np.arange(start, start + self._table.chunk, dtype=np.int64)
+        fresh = {c: self._plateau(c).feed(value, step, steps) for c in self._plateau_columns}
+        self._table.refresh(start, fresh)
 
     def get_lr(self) -> list[Any]:
-        """The lrs for the current step (groups without an lr schedule: their current lr)."""
-        row = self._table.row(self.last_epoch)
-        lrs = [g["lr"] for g in self.optimizer.param_groups]
-        for i, group in enumerate(self.optimizer.param_groups):
-            for g, col, p in self._lr_targets:
-                if g is group:
-                    lrs[i] = row[col] if p < 0 else row[col] / self._references[p] * self._rates[p]
+        """The lrs at the current step (groups without an lr schedule: their current lr)."""
+        groups = self.optimizer.param_groups
+        row = self._current_row()
+        lrs = [g["lr"] for g in groups]
+        for i, c in self._lr_targets:
+            if i < len(lrs):
+                lrs[i] = row[c]
         return lrs
 
+    _get_closed_form_lr = get_lr
+
+    # ------------------------------------------------- torch's protocol (SequentialLR calls these)
+
+    def _initial_step(self) -> None:
+        self._last_row = None  # a fresh start (torch's SequentialLR resets the lrs before calling this)
+        super()._initial_step()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """torch's LRScheduler hook (``SequentialLR`` calls ``_update_lr(0)`` at a milestone)."""
+        self._slow = False
+        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+        self._write(self._row(self.last_epoch), check=epoch is None)
+
     # ------------------------------------------------------------------ inspection
+
+    def _schedules(self, configs: list[Any]) -> list[lrsched.Schedule | None]:
+        import lrsched
+
+        return [c if c is None or isinstance(c, lrsched.Schedule) else lrsched.from_config(c) for c in configs]
 
     @property
     def schedules(self) -> list[lrsched.Schedule | None]:
         """The lr schedule of each param group (None where not driven)."""
-        return [c if c is None or isinstance(c, lrsched.Schedule) else lrsched.from_config(c)
-                for c in self._lr_configs]
+        return self._schedules(self._lr_configs)
 
     @property
     def momentum_schedules(self) -> list[lrsched.Schedule | None]:
         """The momentum schedule of each param group (None where not driven)."""
-        return [c if c is None or isinstance(c, lrsched.Schedule) else lrsched.from_config(c)
-                for c in self._momentum_configs]
+        return self._schedules(self._momentum_configs)
 
     @property
     def plateau_states(self) -> list[Any]:
         """The current state of each plateau schedule (float64 JAX pytrees)."""
-        return [state for _, state in self._plateaus]
+        return [self._plateau(c).state for c in self._plateau_columns]
+
+    def _plateau(self, c: int) -> PlateauColumn:
+        column = self._columns[c]
+        assert isinstance(column, PlateauColumn)
+        return column
+
+    def _saved_plateaus(self) -> list[dict[str, Any]]:
+        return [self._plateau(c).saved() for c in self._plateau_columns]
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -384,12 +600,13 @@ class ScheduleLR(LRScheduler):
         return {
             "format": _STATE_FORMAT,
             "last_epoch": self.last_epoch,
+            "position": self._position if self._slow else None,
             "_step_count": self._step_count,
-            "base_lrs": [float(b) for b in self.base_lrs],
+            "base_lrs": [_float_of(b) for b in self.base_lrs],
             "lr": [_saved(c) for c in self._lr_configs],
             "momentum": [_saved(c) for c in self._momentum_configs],
             "plateau_of": list(self._plateau_of),
-            "plateau": [_state_to_python(state) for _, state in self._plateaus],
+            "plateau": self._saved_plateaus(),
             "sync_metric": self.sync_metric,
             "chunk": self.chunk,
         }
@@ -398,27 +615,43 @@ class ScheduleLR(LRScheduler):
         """Restore the schedules, step and plateau states, and re-apply the current values."""
         if state_dict.get("format") != _STATE_FORMAT:
             raise ValueError(
-                "ScheduleLR.load_state_dict: this is not a ScheduleLR state dict (no format "
+                f"{type(self).__name__}.load_state_dict: this is not a ScheduleLR state dict (no format "
                 f"{_STATE_FORMAT!r}); it was probably saved by another scheduler"
             )
         n = len(self.optimizer.param_groups)
         if len(state_dict["lr"]) != n:
             raise ValueError(
-                f"ScheduleLR.load_state_dict: the state has {len(state_dict['lr'])} param groups, the optimizer {n}. "
-                "Build the optimizer with the same param groups as the saved run"
+                f"{type(self).__name__}.load_state_dict: the state has {len(state_dict['lr'])} param groups, the "
+                f"optimizer {n}. Build the optimizer with the same param groups as the saved run"
             )
-        self._lr_configs = [_loaded(s, c, "lr") for s, c in zip(state_dict["lr"], self._lr_configs)]
-        self._momentum_configs = [_loaded(s, c, "momentum")
-                                  for s, c in zip(state_dict["momentum"], self._momentum_configs)]
-        self._plateau_of = list(state_dict["plateau_of"])
+        lr_configs = [_loaded(s, c, "lr") for s, c in zip(state_dict["lr"], self._lr_configs)]
+        momentum_configs = [_loaded(s, c, "momentum") for s, c in zip(state_dict["momentum"], self._momentum_configs)]
+        plateau_of = list(state_dict["plateau_of"])
+        saved_states = list(state_dict["plateau"])
+        # the saved plateau states in the order this scheduler meets its plateaus
+        order: list[int] = []
+        for p in plateau_of:
+            if p is not None and p not in order:
+                order.append(p)
+        self._lr_configs, self._momentum_configs = lr_configs, momentum_configs
         self.sync_metric = bool(state_dict.get("sync_metric", self.sync_metric))
-        self.chunk = int(state_dict.get("chunk", self.chunk))
-        self.last_epoch = int(state_dict["last_epoch"])
+        chunk = state_dict.get("chunk", self.chunk)
+        self.chunk = None if chunk is None else int(chunk)
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
-        self._build(self.optimizer, state_dict["plateau"])
-        self._apply()
+        self._build(self.optimizer, [saved_states[p] for p in order])
+        seen = any(int(np.asarray(getattr(self._plateau(c).state, "count", 0))) > 0 for c in self._plateau_columns)
+        self._unfed = 0 if self._plateau_columns and not seen else None
+        position = state_dict.get("position")
+        self.last_epoch = int(state_dict["last_epoch"])
+        if position is not None:
+            self._move(float(position))
+        else:
+            self._slow = False
+            self._position = float(self.last_epoch)
+            self._write(self._row(self.last_epoch), check=False)
 
     def __repr__(self) -> str:
-        return (f"ScheduleLR(step={self.last_epoch}, lr={self.schedules!r}, "
+        return (f"{type(self).__name__}(step={self.last_epoch}, lr={self.schedules!r}, "
                 f"momentum={self.momentum_schedules!r})")
+

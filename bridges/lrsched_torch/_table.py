@@ -1,31 +1,44 @@
-"""Schedule values computed in chunks with JAX (float64, CPU) and served from Python lists.
+"""Schedule values computed a chunk of steps at a time, stored in numpy arrays, served as floats.
 
 A scheduler step must cost no more than torch's own schedulers (a few
-microseconds), while one JAX dispatch costs tens of microseconds. So values are
-computed for a chunk of consecutive steps at once (one jitted, vmapped call per
-schedule per chunk, in float64 on the CPU device) and kept as Python floats:
-serving a step is a list lookup.
+microseconds), while one JAX dispatch costs tens of microseconds. So the values
+of every column (one distinct schedule) are computed for a chunk of consecutive
+steps at once, in float64: with numpy for the common schedule types
+(:mod:`lrsched_torch._numpy`, no XLA at all) and otherwise with one jitted JAX call
+on the CPU device. A chunk is one 2-D float64 array (steps x columns): a refill
+creates no per-row Python objects, so it never drives the garbage collector, and a
+step reads its row with one ``tolist()``.
+
+Chunks are immutable snapshots replaced with one attribute assignment, and refills
+take a lock, so any number of threads may read a table while another steps it
+(a monitor thread reading rates during training). The next chunk is computed ahead,
+one column (one distinct schedule) per step, so no single step pays for a refill
+of every schedule at once.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import threading
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import jax
 import numpy as np
 
-import lrsched
-from lrsched_torch._device import cpu_device
+from lrsched_torch import _numpy
 
-__all__ = ["Table", "evaluate64", "describe"]
+if TYPE_CHECKING:
+    import lrsched
 
-# One compiled program per schedule structure (and chunk length), shared by all tables.
-_values = jax.jit(jax.vmap(lambda schedule, step: schedule(step), in_axes=(None, 0)))
+__all__ = ["Table", "Chunk", "Column", "ScheduleColumn", "evaluate64", "describe", "rebuild64"]
+
+
+# ------------------------------------------------------------------------ JAX side
 
 
 def describe(schedule: lrsched.Schedule) -> dict[str, Any] | lrsched.Schedule:
     """The schedule's config, or the schedule itself when it has none (e.g. a CyclicLR
     with a Python ``scale_fn``: code, not data)."""
+    import lrsched
+
     try:
         return lrsched.to_config(schedule)
     except lrsched.ScheduleError:
@@ -41,79 +54,285 @@ def _leaf64(x: Any) -> Any:
     return x
 
 
-def _rebuild64(config: dict[str, Any] | lrsched.Schedule) -> lrsched.Schedule:
+def rebuild64(config: dict[str, Any] | lrsched.Schedule) -> lrsched.Schedule:
     """The schedule rebuilt under x64, so every leaf is float64/int64.
 
     From its config (exact Python numbers, so a schedule built with float32
     leaves is still evaluated in float64), or for a schedule without a config
     by converting its leaves.
     """
+    import jax
+
+    import lrsched
+
     with jax.enable_x64(True):
         if isinstance(config, lrsched.Schedule):
             return jax.tree.map(_leaf64, config)
         return lrsched.from_config(config)
 
 
-def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -> np.ndarray:
-    """``schedule`` at integer ``steps`` in float64, computed on JAX's CPU device."""
-    config = schedule if isinstance(schedule, dict) else describe(schedule)
+_jitted: dict[str, Any] = {}
+
+
+def jitted(name: str) -> Any:
+    """The bridge's jitted JAX functions, built on first use (JAX is imported only then)."""
+    fn = _jitted.get(name)
+    if fn is None:
+        import jax
+
+        fns = {
+            "values": lambda s, t: s(t),
+            "plateau_values": lambda p, state, t: p(t, state),
+            "plateau_init": lambda p: p.init(),
+            "plateau_update": lambda p, state, metric, step, t: (
+                lambda new: (new, p(t, new)))(p.update(state, metric, step)),
+        }
+        fn = _jitted[name] = jax.jit(fns[name])  # type: ignore[call-overload]
+    return fn
+
+
+def on_cpu(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` under x64 on JAX's CPU device (never an accelerator)."""
+    import jax
+
+    from lrsched_torch._device import cpu_device
+
     device = cpu_device()
     with jax.enable_x64(True), jax.default_device(device):
-        s = _rebuild64(config)
-        out = _values(jax.device_put(s, device), jax.device_put(np.asarray(steps, np.int64), device))
-        return np.asarray(out, dtype=np.float64)
+        return fn(*jax.device_put(args, device))
+
+
+def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -> np.ndarray:
+    """``schedule`` at integer `steps` in float64, computed with JAX on the CPU device."""
+    config = schedule if isinstance(schedule, dict) else describe(schedule)
+    s = rebuild64(config)
+    return np.asarray(on_cpu(jitted("values"), s, np.asarray(steps, np.int64)), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+class Column:
+    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps."""
+
+    def compute(self, steps: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ScheduleColumn(Column):
+    """A schedule's values: numpy when its config has a numpy evaluator, else JAX (float64, CPU)."""
+
+    def __init__(self, config: dict[str, Any] | lrsched.Schedule) -> None:
+        self.config = config
+        self.numpy = isinstance(config, dict) and _numpy.supported(config)
+        self._schedule: lrsched.Schedule | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: the config; the float64 schedule is rebuilt
+        return {"config": self.config, "numpy": self.numpy, "_schedule": None}
+
+    def compute(self, steps: np.ndarray) -> np.ndarray:
+        if self.numpy:
+            out = _numpy.values(self.config, steps)
+            if out is not None:
+                return out
+            self.numpy = False
+        if self._schedule is None:
+            self._schedule = rebuild64(self.config)
+        return np.asarray(on_cpu(jitted("values"), self._schedule, steps), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------- chunks
+
+
+class Chunk:
+    """Values of every column at steps ``start .. stop - 1`` (read-only once published).
+
+    A stepping scheduler calls ``table.work(chunk)`` at every step from index
+    ``prefetch_at`` on; the table sets ``prefetch_at`` to the end once the next
+    chunk is ready (or when it does not prefetch).
+    """
+
+    __slots__ = ("start", "stop", "values", "prefetch_at")
+
+    def __init__(self, start: int, values: np.ndarray, prefetch: bool = False) -> None:
+        self.start = start
+        self.stop = start + values.shape[0]
+        self.values = values
+        n, k = values.shape
+        self.prefetch_at = n // 4 if prefetch and n > 1 and k > 0 else n
+
+
+NUMPY_CHUNK = 1024
+JAX_CHUNK = 4096
+
+
+class _Next:
+    """The chunk after the current one, computed one column per step."""
+
+    __slots__ = ("start", "generation", "values", "done")
+
+    def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
+        self.start, self.generation, self.values, self.done = start, generation, values, 0
 
 
 class Table:
-    """Values of several schedules, one row of Python floats per step.
+    """Values of several columns, computed `chunk` steps at a time from the first step asked for.
 
-    ``table.row(step)`` is a tuple with one float per schedule. Rows are computed
-    ``chunk`` steps at a time starting at the first step asked for that is not
-    in the current chunk (so a jump, e.g. on resume, costs one chunk).
+    ``table.at(step)`` is the chunk holding `step`; ``table.row(step)`` its values
+    as a tuple of floats. A step outside the current chunk (a jump on resume)
+    computes a chunk starting there; the last two chunks are kept, so a reader at
+    another step does not make the stepping thread recompute.
+
+    With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
+    each chunk on, and every such call computes one column of the next chunk: the
+    refill is spread over as many steps as there are distinct schedules, so no
+    single step pays for all of them, and the step that crosses into the next
+    chunk finds it ready. A numpy schedule proportional to an earlier column (the
+    same schedule for another group's lr: ``tc.StepLR(0.2, ...)`` next to
+    ``tc.StepLR(0.1, ...)``) is that column times a factor, not an evaluation.
 
     Args:
-      configs: the schedules' configs (``lrsched.to_config``), or schedules
-        without one; entries given as the same object are computed once.
-      chunk: steps per chunk.
+      columns: what to compute (see :class:`Column`).
+      chunk: steps per chunk (None: 1024 when every column is evaluated with
+        numpy, 4096 otherwise, and at least 256 per evaluation a chunk needs).
+      prefetch: compute the next chunk ahead, a column per step (see above).
     """
 
-    def __init__(self, configs: Sequence[dict[str, Any] | lrsched.Schedule], chunk: int = 4096) -> None:
+    def __init__(self, columns: Sequence[Column], chunk: int | None = None, prefetch: bool = True) -> None:
+        self.columns = list(columns)
+        self._jobs = self._plan()
+        if chunk is None:
+            # numpy columns refill cheaply in small chunks, a JAX call is worth a bigger one; and with several
+            # evaluations per chunk (one step each) the chunk grows, so they stay under 0.4% of the steps
+            numpy_only = all(isinstance(c, ScheduleColumn) and c.numpy for c in self.columns)
+            chunk = max(NUMPY_CHUNK if numpy_only else JAX_CHUNK, 256 * len(self._jobs))
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
-        self.configs = list(configs)
         self.chunk = int(chunk)
-        self._unique: list[dict[str, Any] | lrsched.Schedule] = []
-        self._column: list[int] = []
-        index: dict[int, int] = {}
-        for c in self.configs:
-            if id(c) not in index:
-                index[id(c)] = len(self._unique)
-                self._unique.append(c)
-            self._column.append(index[id(c)])
-        self._schedules: list[lrsched.Schedule] | None = None
-        self.start = 0
-        self.rows: list[tuple[float, ...]] = []
+        self.prefetching = bool(prefetch)
+        self._lock = threading.Lock()
+        self.current = Chunk(0, np.zeros((0, len(self.columns))))
+        self._previous = self.current
+        self._generation = 0  # bumped when columns change (a plateau's state): a partial next chunk is stale
+        self._next: _Next | None = None
 
-    def _compute(self, start: int) -> None:
-        device = cpu_device()
+    def _empty(self) -> np.ndarray:
+        # column-major: each evaluation writes (and first touches) only its own column's memory, so a chunk
+        # of many schedules is filled a column per step without one step faulting in the whole array
+        return np.empty((self.chunk, len(self.columns)), np.float64, order="F")
+
+    def _plan(self) -> list[tuple[int, list[tuple[int, float]]]]:
+        """Evaluations per chunk: (column, [(column scaled from it, factor)]). A numpy schedule proportional to
+        an earlier one (the same schedule for another group's lr) is a multiplication, not an evaluation."""
+        jobs: list[tuple[int, list[tuple[int, float]]]] = []
+        for j, column in enumerate(self.columns):
+            if isinstance(column, ScheduleColumn) and column.numpy:
+                for i, derived in jobs[:8]:
+                    source = self.columns[i]
+                    if isinstance(source, ScheduleColumn) and source.numpy:
+                        r = _numpy.proportion(source.config, column.config)
+                        if r is not None:
+                            derived.append((j, r))
+                            break
+                else:
+                    jobs.append((j, []))
+                continue
+            jobs.append((j, []))
+        return jobs
+
+    def _run(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray) -> None:
+        i, derived = job
+        values[:, i] = self.columns[i].compute(steps)
+        for j, r in derived:
+            np.multiply(values[:, i], r, out=values[:, j])
+
+    def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no partial chunk
+        state = dict(self.__dict__)
+        del state["_lock"]
+        state["_next"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
+                 ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
-        with jax.enable_x64(True), jax.default_device(device):
-            if self._schedules is None:
-                self._schedules = [jax.device_put(_rebuild64(c), device) for c in self._unique]
-            t = jax.device_put(steps, device)
-            columns = [np.asarray(_values(s, t), dtype=np.float64) for s in self._schedules]
-        if columns:
-            stacked = np.stack([columns[j] for j in self._column], axis=1)
-            self.rows = [tuple(r) for r in stacked.tolist()]
-        else:
-            self.rows = [()] * self.chunk
-        self.start = start
+        values = self._empty()
+        for job in self._jobs:
+            i = job[0]
+            if given is not None and i in given:
+                values[:, i] = given[i]
+            elif reuse is not None and reuse.start == start:
+                for j in [i] + [d for d, _ in job[1]]:
+                    values[:, j] = reuse.values[:, j]
+            else:
+                self._run(job, steps, values)
+        values.flags.writeable = False
+        return Chunk(start, values, self.prefetching)
+
+    def work(self, chunk: Chunk) -> None:
+        """Compute one column of the chunk after `chunk` (a stepping scheduler's call, see above)."""
+        with self._lock:
+            start, generation = chunk.stop, self._generation
+            nxt = self._next
+            if nxt is None or nxt.start != start or nxt.generation != generation:
+                nxt = self._next = _Next(start, generation, self._empty())
+            if nxt.done < len(self._jobs):
+                steps = np.arange(start, start + self.chunk, dtype=np.int64)
+                self._run(self._jobs[nxt.done], steps, nxt.values)
+                nxt.done += 1
+            if nxt.done >= len(self._jobs):
+                chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
+
+    def _take(self, step: int) -> Chunk | None:
+        """The chunk prefetched for `step`, finished here if some columns are left."""
+        nxt = self._next
+        if nxt is None or nxt.start != step or nxt.generation != self._generation:
+            return None  # (a reader's jump elsewhere keeps the stepping thread's next chunk)
+        self._next = None
+        if nxt.done < len(self._jobs):
+            steps = np.arange(step, step + self.chunk, dtype=np.int64)
+            for job in self._jobs[nxt.done:]:
+                self._run(job, steps, nxt.values)
+        nxt.values.flags.writeable = False
+        return Chunk(step, nxt.values, self.prefetching)
+
+    def at(self, step: int) -> Chunk:
+        """The chunk holding `step` (negative steps count as 0)."""
+        chunk = self.current
+        if chunk.start <= step < chunk.stop:
+            return chunk
+        step = max(int(step), 0)
+        with self._lock:
+            for chunk in (self.current, self._previous):
+                if chunk.start <= step < chunk.stop:
+                    return chunk
+            taken = self._take(step)
+            chunk = taken if taken is not None else self._compute(step)
+            self._previous, self.current = self.current, chunk
+            return chunk
+
+    def refresh(self, start: int, given: Mapping[int, np.ndarray]) -> None:
+        """Replace some columns' values (e.g. a plateau whose state changed) from `start` on.
+
+        `given` maps a column to its new values at steps ``start .. start + chunk - 1``;
+        the other columns are reused from the current chunk when it starts there.
+        """
+        start = max(int(start), 0)
+        with self._lock:
+            self._generation += 1
+            self._next = None
+            chunk = self._compute(start, self.current, given)
+            self._previous, self.current = chunk, chunk  # the old values are stale for every step
 
     def row(self, step: int) -> tuple[float, ...]:
-        """The values at ``step`` (negative steps count as step 0)."""
-        i = step - self.start
-        if 0 <= i < len(self.rows):
-            return self.rows[i]
-        step = max(int(step), 0)
-        self._compute(step)
-        return self.rows[0]
+        """Every column's value at `step`."""
+        chunk = self.at(step)
+        return tuple(chunk.values[max(step, 0) - chunk.start].tolist())
+
+    def value(self, step: int, column: int = 0) -> float:
+        """One column's value at `step`."""
+        chunk = self.at(step)
+        return chunk.values.item(max(step, 0) - chunk.start, column)

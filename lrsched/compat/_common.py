@@ -1,4 +1,17 @@
-"""Helpers shared by the compat modules: leaves built from arguments that may be traced."""
+"""What the compat modules share: argument translation helpers, and the one door to the core's toolkit.
+
+A compat constructor translates another library's arguments into core schedules
+(``lrsched.cosine``, ``lrsched.cycle``, ``lrsched.join``...). Arguments may be
+traced (a constructor called inside ``jax.vmap``), so the translation uses
+:func:`choose` and :func:`vector` instead of Python ``if`` and lists.
+
+Compat modules import only :mod:`lrsched` and this module. The names below that
+come from the core are the validation helpers (errors that name the library's
+argument) and, for the few formulas that exist only to reproduce a library's own
+float arithmetic (transformers' hard restarts and warmup-stable-decay, fastai's
+schedules of ``pos``), the pieces to declare such a node. They are not copies of
+core math: anything a core schedule computes, compat builds from core schedules.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["any_traced", "choose", "vector"]
+from lrsched._core import (
+    Leaf,
+    Leaves,
+    Real,
+    argument_error,
+    check,
+    check_choice,
+    check_length,
+    check_non_negative,
+    check_positive,
+    concrete,
+    require,
+    schedule_class,
+    static_field,
+    time_field,
+)
+from lrsched._numerics import as_float, as_number, common, divide
+
+__all__ = [
+    "any_traced", "choose", "vector", "is_concretely",
+    # validation
+    "Leaf", "Leaves", "Real", "argument_error", "concrete", "require",
+    # declaring a library-specific node
+    "schedule_class", "static_field", "time_field", "check", "check_choice", "check_length", "check_non_negative",
+    "check_positive", "as_float", "as_number", "common", "divide",
+]
 
 
 def any_traced(*xs: Any) -> bool:
@@ -30,3 +68,9 @@ def vector(xs: Sequence[Any]) -> Any:
     if any_traced(*xs):
         return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
     return np.stack([np.asarray(x) for x in xs], axis=-1)
+
+
+def is_concretely(x: Any, value: float) -> bool:
+    """True when `x` is concrete and equal to `value` everywhere (a traced value never is)."""
+    a = concrete(x)
+    return a is not None and bool(np.all(a == value))

@@ -17,8 +17,10 @@ training done: before batch ``i`` of ``N`` its ``ParamScheduler`` sets the value
 (``t >= total_steps``) the value of step ``total_steps - 1`` is held.
 
 The pieces are lrsched primitives (``linear``, ``cosine``, ``exponential``,
-``constant``) evaluated at pos; ``combine_scheds`` and ``per_step`` are small
-private nodes (``fastai.combine``, ``fastai.per_step``). Every number is a leaf:
+``constant``, ``polynomial``) evaluated at pos; ``combine_scheds`` and
+``per_step`` are fastai's own arithmetic on pos (the float comparisons and
+divisions of ``combine_scheds`` decide on which step a piece starts), kept as two
+small nodes (``fastai.combine``, ``fastai.per_step``). Every number is a leaf:
 vmap over ``lr_max``, ``pct_start``, ``total_steps``, ``moms``...
 """
 
@@ -29,9 +31,11 @@ from typing import Any, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
+from lrsched import Schedule, ScheduleError, constant, cosine, exponential, linear, polynomial
+from lrsched.compat._common import (
+    Leaf,
+    Leaves,
+    Real,
     argument_error,
     as_float,
     as_number,
@@ -44,15 +48,12 @@ from lrsched._core import (
     require,
     schedule_class,
 )
-from lrsched._primitives import constant, cosine, exponential, linear
 
 __all__ = [
     "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
     "per_step", "one_cycle", "one_cycle_momentum", "fit_one_cycle", "flat_cos", "sgdr",
-    "PerStep", "Combine", "Poly",
+    "PerStep", "Combine",
 ]
-
-Number = Any
 
 
 def _all_concrete(*xs: Any) -> bool:
@@ -66,8 +67,10 @@ def _all_concrete(*xs: Any) -> bool:
 class PerStep(Schedule):
     """``schedule(min(t, total_steps - 1) / total_steps)``: a schedule of pos, per step."""
 
+    stretchable = False  # the last step N - 1 does not scale with N
+
     schedule: Schedule
-    total_steps: Number
+    total_steps: Leaf
 
     def validate(self):
         check_positive(self, "total_steps")
@@ -83,8 +86,10 @@ class Combine(Schedule):
     """fastai's ``combine_scheds``: piece ``i`` runs over the fraction ``pcts[i]`` of pos
     and sees its own pos ``(p - c_i) / (c_{i+1} - c_i)`` (``c`` the cumulative sums)."""
 
-    scheds: tuple
-    pcts: Any
+    stretchable = False  # a function of pos in [0, 1]
+
+    scheds: tuple[Schedule, ...]
+    pcts: Leaves
 
     @classmethod
     def from_config_args(cls, args):
@@ -112,26 +117,20 @@ class Combine(Schedule):
         return out
 
 
-@schedule_class("fastai.poly")
-class Poly(Schedule):
-    """fastai's ``SchedPoly``: ``start + (end - start) * pos**power``."""
-
-    start: Number
-    end: Number
-    power: Number
-
-    def compute(self, t):
-        start = as_float(self.start)
-        return start + (as_float(self.end) - start) * as_float(t) ** as_float(self.power)
-
-
 # ------------------------------------------------------- schedules of pos
 
 
-def SchedLin(start: Number, end: Number) -> Schedule:  # noqa: N802 - fastai's name
+def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
     r"""Linear from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedLin``).
 
     .. math:: f(p) = s + p\,(e - s)
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -141,10 +140,17 @@ def SchedLin(start: Number, end: Number) -> Schedule:  # noqa: N802 - fastai's n
     return linear(start, end, 1)
 
 
-def SchedCos(start: Number, end: Number) -> Schedule:  # noqa: N802
+def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Cosine from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedCos``).
 
     .. math:: f(p) = s + \tfrac12 (1 + \cos(\pi (1 - p)))\,(e - s)
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -154,10 +160,17 @@ def SchedCos(start: Number, end: Number) -> Schedule:  # noqa: N802
     return cosine(start, 1, end)
 
 
-def SchedNo(start: Number, end: Number) -> Schedule:  # noqa: N802
+def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
 
     .. math:: f(p) = s
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -167,12 +180,19 @@ def SchedNo(start: Number, end: Number) -> Schedule:  # noqa: N802
     return constant(start)
 
 
-def SchedExp(start: Number, end: Number) -> Schedule:  # noqa: N802
+def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Exponential (geometric) from `start` to `end` (fastai's ``SchedExp``).
 
     .. math:: f(p) = s\,(e / s)^{p}
 
     `start` and `end` must be non-zero with the same sign.
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -187,17 +207,28 @@ def SchedExp(start: Number, end: Number) -> Schedule:  # noqa: N802
     return exponential(start, end / start, 1)
 
 
-def SchedPoly(start: Number, end: Number, power: Number) -> Schedule:  # noqa: N802
+def SchedPoly(start: Real, end: Real, power: Real) -> Schedule:  # noqa: N802
     r"""Polynomial from `start` to `end` (fastai's ``SchedPoly``).
 
     .. math:: f(p) = s + (e - s)\,p^{\text{power}}
+
+    Built as ``lrsched.polynomial(s, e, 1, k_decay=power)`` (``e + (s - e)(1 - p^k)``).
+
+    Args:
+      start: the value at pos 0.
+      end: the value at pos 1.
+      power: the exponent of pos (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
       >>> float(fastai.SchedPoly(0.0, 1.0, power=2)(0.5))
       0.25
     """
-    return Poly(start, end, power)
+    require("SchedPoly", "power", power, lambda a: a > 0, "positive", "Pass e.g. power=2")
+    return polynomial(start, end, 1, 1.0, k_decay=power)
 
 
 def _as_vector(xs: Any) -> Any:
@@ -210,7 +241,7 @@ def _as_vector(xs: Any) -> Any:
     return as_float(xs).reshape(-1)
 
 
-def combine_scheds(pcts: Sequence[Number], scheds: Sequence[Schedule]) -> Schedule:
+def combine_scheds(pcts: Sequence[Real], scheds: Sequence[Schedule]) -> Schedule:
     r"""Run ``scheds[i]`` over the fraction ``pcts[i]`` of training (fastai's ``combine_scheds``).
 
     With ``c_i`` the cumulative sums of `pcts` (``c_0 = 0``), piece ``i`` is
@@ -220,6 +251,13 @@ def combine_scheds(pcts: Sequence[Number], scheds: Sequence[Schedule]) -> Schedu
 
     A piece of width 0 is skipped, as in fastai. The result is a schedule of pos;
     wrap it in :func:`per_step` to get one of the step count.
+
+    Args:
+      pcts: the fraction of training each schedule covers (non-negative, summing to 1).
+      scheds: the schedules of pos, one per fraction.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -241,11 +279,20 @@ def combine_scheds(pcts: Sequence[Number], scheds: Sequence[Schedule]) -> Schedu
     return Combine(tuple(scheds), p)
 
 
-def combined_cos(pct: Number, start: Number, middle: Number, end: Number) -> Schedule:
+def combined_cos(pct: Real, start: Real, middle: Real, end: Real) -> Schedule:
     r"""Cosine from `start` to `middle` over the fraction `pct`, then to `end`
     (fastai's ``combined_cos``, the shape of ``fit_one_cycle``).
 
     .. math:: f(p) = \text{combine\_scheds}([q, 1 - q], [\text{SchedCos}(s, m), \text{SchedCos}(m, e)])(p)
+
+    Args:
+      pct: the fraction of training of the first half.
+      start: the value at pos 0.
+      middle: the value at pos `pct`.
+      end: the value at pos 1.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> from lrsched.compat import fastai
@@ -256,11 +303,18 @@ def combined_cos(pct: Number, start: Number, middle: Number, end: Number) -> Sch
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
 
-def per_step(schedule: Schedule, total_steps: Number) -> Schedule:
+def per_step(schedule: Schedule, total_steps: Real) -> Schedule:
     r"""A schedule of pos as a schedule of the step: what fastai's ``ParamScheduler``
     sets before batch `t` of a fit of `total_steps` batches.
 
     .. math:: v(t) = f\left(\min(t, N - 1) / N\right)
+
+    Args:
+      schedule: a schedule of pos (its steps are fractions in [0, 1]).
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -282,8 +336,8 @@ def _check_fraction(func: str, field: str, value: Any) -> None:
 # ---------------------------------------------------- fastai's fit_* schedules
 
 
-def one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final: Number = 1e5,
-              pct_start: Number = 0.25) -> Schedule:
+def one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
+              pct_start: Real = 0.25) -> Schedule:
     r"""The learning rate of fastai's ``Learner.fit_one_cycle``, per step.
 
     Cosine from ``lr_max / div`` up to `lr_max` over the fraction `pct_start`
@@ -294,6 +348,16 @@ def one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final
 
     The momentum that goes with it is :func:`one_cycle_momentum`; both at once:
     :func:`fit_one_cycle`.
+
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr_max: the peak learning rate.
+      div: the start rate is ``lr_max / div``.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       fastai's ``learn.fit_one_cycle(n_epoch, lr_max=1e-2)`` with 100 batches in all:
@@ -311,8 +375,8 @@ def one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final
     return per_step(combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final), total_steps)
 
 
-def one_cycle_momentum(total_steps: Number, pct_start: Number = 0.25,
-                       moms: Sequence[Number] = (0.95, 0.85, 0.95)) -> Schedule:
+def one_cycle_momentum(total_steps: Real, pct_start: Real = 0.25,
+                       moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> Schedule:
     r"""The momentum of fastai's ``fit_one_cycle`` (``moms=(0.95, 0.85, 0.95)``), per step.
 
     Cosine from ``moms[0]`` to ``moms[1]`` over `pct_start`, then to ``moms[2]``:
@@ -321,6 +385,14 @@ def one_cycle_momentum(total_steps: Number, pct_start: Number = 0.25,
 
     fastai sets it as the optimizer's ``mom`` (``beta1`` for Adam).
 
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      pct_start: the fraction of training before the turn, in [0, 1].
+      moms: the momenta at the start, the turn and the end.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import fastai
@@ -328,18 +400,33 @@ def one_cycle_momentum(total_steps: Number, pct_start: Number = 0.25,
       array([0.95  , 0.9   , 0.85  , 0.8567, 0.875 , 0.9   , 0.925 , 0.9433], dtype=float32)
     """
     _check_fraction("one_cycle_momentum", "pct_start", pct_start)
-    if concrete(moms) is not None and np.shape(concrete(moms))[-1:] != (3,):
+    known = concrete(moms)
+    if known is not None and known.shape[-1:] != (3,):
         raise argument_error("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
                    "Pass e.g. moms=(0.95, 0.85, 0.95)")
     return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
 
 
-def fit_one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_final: Number = 1e5,
-                  pct_start: Number = 0.25, moms: Sequence[Number] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
+def fit_one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
+                  pct_start: Real = 0.25, moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
     r"""Both schedules of fastai's ``fit_one_cycle``, keyed like its ``ParamScheduler``.
 
     Returns ``{"lr": one_cycle(...), "mom": one_cycle_momentum(...)}``, ready for
-    e.g. ``lrsched.optax.inject(optax.adam, learning_rate=s["lr"], b1=s["mom"])``.
+    e.g. ``lrsched.optax.inject(optax.adam, learning_rate=s["lr"], b1=s["mom"])``:
+
+    .. math:: \text{lr}(t) = \text{combined\_cos}(q, l/d, l, l/d_f)(t/N),\quad
+              \text{mom}(t) = \text{combined\_cos}(q, m_0, m_1, m_2)(t/N)
+
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr_max: the peak learning rate.
+      div: the start rate is ``lr_max / div``.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+      moms: the momenta at the start, the turn and the end.
+
+    Returns:
+      A dict of Schedules.
 
     Examples:
       >>> import lrsched
@@ -352,10 +439,19 @@ def fit_one_cycle(total_steps: Number, lr_max: Number, div: Number = 25.0, div_f
             "mom": one_cycle_momentum(total_steps, pct_start, moms)}
 
 
-def flat_cos(total_steps: Number, lr: Number, div_final: Number = 1e5, pct_start: Number = 0.75) -> Schedule:
+def flat_cos(total_steps: Real, lr: Real, div_final: Real = 1e5, pct_start: Real = 0.75) -> Schedule:
     r"""The learning rate of fastai's ``fit_flat_cos``: flat at `lr`, then cosine.
 
     .. math:: v(t) = \text{combined\_cos}(\text{pct\_start}, l, l, l / \text{div\_final})(t / N)
+
+    Args:
+      total_steps: fastai's ``n_epoch * len(dls.train)`` (> 0).
+      lr: the flat learning rate.
+      div_final: the final rate is ``lr_max / div_final`` (flat_cos: ``lr / div_final``).
+      pct_start: the fraction of training before the turn, in [0, 1].
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -367,8 +463,8 @@ def flat_cos(total_steps: Number, lr: Number, div_final: Number = 1e5, pct_start
     return per_step(combined_cos(pct_start, lr, lr, lr / div_final), total_steps)
 
 
-def sgdr(n_cycles: int, cycle_len: Number, lr_max: Number, cycle_mult: Number = 2,
-         steps_per_epoch: Number = 1) -> Schedule:
+def sgdr(n_cycles: int, cycle_len: Real, lr_max: Real, cycle_mult: Real = 2,
+         steps_per_epoch: Real = 1) -> Schedule:
     r"""The learning rate of fastai's ``fit_sgdr``: `n_cycles` cosine annealings
     from `lr_max` to 0, cycle ``i`` lasting ``cycle_len * cycle_mult**i`` epochs.
 
@@ -381,6 +477,16 @@ def sgdr(n_cycles: int, cycle_len: Number, lr_max: Number, cycle_mult: Number = 
 
     ``cycle_mult=1`` (a division by zero in fastai) gives equal cycles.
     `n_cycles` fixes the number of pieces, so it is a Python int (not vmappable).
+
+    Args:
+      n_cycles: the number of cycles (a Python int: it fixes the number of pieces).
+      cycle_len: the first cycle's length in epochs (> 0).
+      lr_max: the peak learning rate.
+      cycle_mult: each cycle is this many times longer than the previous one (>= 1).
+      steps_per_epoch: steps per epoch (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched

@@ -30,46 +30,24 @@ import jax.numpy as jnp
 import numpy as np
 
 import lrsched
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
-    as_float,
-    as_number,
-    check_length,
-    check_positive,
-    common,
-    concrete,
-    require,
-    schedule_class,
-    split,
-    static_field,
-)
-from lrsched.compat._common import any_traced, choose, vector
+from lrsched import Schedule, ScheduleError
+from lrsched.compat._common import Leaves, Real, any_traced, as_number, choose, is_concretely, require, vector
 
 __all__ = [
     "constant_schedule", "linear_schedule", "polynomial_schedule", "cosine_decay_schedule", "exponential_decay",
     "piecewise_constant_schedule", "piecewise_interpolate_schedule", "linear_onecycle_schedule",
     "cosine_onecycle_schedule", "warmup_constant_schedule", "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule", "sgdr_schedule", "join_schedules",
-    "ExponentialDecay", "JoinSchedules",
 ]
-
-Number = Any
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def _is_zero(x: Any) -> bool:
-    """True when `x` is concretely 0 (a traced value is never known to be)."""
-    a = concrete(x)
-    return a is not None and bool(np.all(a == 0))
-
-
 def _begin(schedule: Schedule, transition_begin: Any) -> Schedule:
     """Hold the start value for `transition_begin` steps (optax clamps a negative begin to 0)."""
     begin = choose(transition_begin < 0, 0, transition_begin)
-    return schedule if _is_zero(begin) else lrsched.shift(schedule, begin)
+    return schedule if is_concretely(begin, 0) else lrsched.shift(schedule, begin)
 
 
 def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[Any], list[Any]]:
@@ -95,10 +73,16 @@ def _cumprod(init: Any, scales: list[Any]) -> Any:
 # ----------------------------------------------------------------- basics
 
 
-def constant_schedule(value: Number) -> Schedule:
+def constant_schedule(value: Real) -> Schedule:
     r"""optax's ``constant_schedule(value)``.
 
     .. math:: v(t) = \text{value}
+
+    Args:
+      value: the value at every step.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -109,8 +93,8 @@ def constant_schedule(value: Number) -> Schedule:
     return lrsched.constant(value)
 
 
-def polynomial_schedule(init_value: Number, end_value: Number, power: Number, transition_steps: Number,
-                        transition_begin: Number = 0) -> Schedule:
+def polynomial_schedule(init_value: Real, end_value: Real, power: Real, transition_steps: Real,
+                        transition_begin: Real = 0) -> Schedule:
     r"""optax's ``polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0)``.
 
     .. math:: v(t) = (I - E)\left(1 - \frac{\min(\max(t - B, 0), T)}{T}\right)^{P} + E
@@ -118,6 +102,16 @@ def polynomial_schedule(init_value: Number, end_value: Number, power: Number, tr
     As in optax, ``transition_steps <= 0`` gives the constant `init_value` and a
     negative `transition_begin` counts as 0. `power` must be positive. Built as
     ``shift(polynomial(...), B)``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      power: the exponent of the polynomial (> 0).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -132,14 +126,23 @@ def polynomial_schedule(init_value: Number, end_value: Number, power: Number, tr
     return _begin(lrsched.polynomial(init_value, end, steps, power), transition_begin)
 
 
-def linear_schedule(init_value: Number, end_value: Number, transition_steps: Number,
-                    transition_begin: Number = 0) -> Schedule:
+def linear_schedule(init_value: Real, end_value: Real, transition_steps: Real,
+                    transition_begin: Real = 0) -> Schedule:
     r"""optax's ``linear_schedule(init_value, end_value, transition_steps, transition_begin=0)``.
 
     .. math:: v(t) = I + (E - I)\,\frac{\min(\max(t - B, 0), T)}{T}
 
     ``transition_steps <= 0`` gives the constant `init_value`, as in optax.
     Built as ``shift(linear(...), B)``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -153,8 +156,8 @@ def linear_schedule(init_value: Number, end_value: Number, transition_steps: Num
     return _begin(lrsched.linear(init_value, end, steps), transition_begin)
 
 
-def cosine_decay_schedule(init_value: Number, decay_steps: Number, alpha: Number = 0.0,
-                          exponent: Number = 1.0) -> Schedule:
+def cosine_decay_schedule(init_value: Real, decay_steps: Real, alpha: Real = 0.0,
+                          exponent: Real = 1.0) -> Schedule:
     r"""optax's ``cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0)``.
 
     .. math:: v(t) = I\left((1 - \alpha)\left[\tfrac12\left(1 + \cos\tfrac{\pi \min(t, T)}{T}\right)\right]^{p}
@@ -162,6 +165,15 @@ def cosine_decay_schedule(init_value: Number, decay_steps: Number, alpha: Number
 
     Holds ``alpha * init_value`` past `decay_steps`. Negative steps count as 0
     (optax mirrors them). Built as ``cosine(1, T, alpha, exponent) * init_value``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      decay_steps: the length of the decay (warmup_cosine_decay_schedule: including the warmup).
+      alpha: the final value as a fraction of `init_value`.
+      exponent: the power of the cosine shape.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -174,37 +186,8 @@ def cosine_decay_schedule(init_value: Number, decay_steps: Number, alpha: Number
     return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
 
 
-@schedule_class("optax.exponential_decay")
-class ExponentialDecay(Schedule):
-    """``init * rate ** (max(t - begin, 0) / steps)``, clipped at ``end_value``; the power is split as
-    ``rate**k * rate**(r / steps)`` with exact integers ``k, r`` so that float32 keeps ~1e-7 precision."""
-
-    init_value: Number
-    transition_steps: Number
-    decay_rate: Number
-    transition_begin: Number = 0
-    staircase: bool = static_field(False)
-    end_value: Number = None
-
-    def validate(self):
-        check_positive(self, "transition_steps", "decay_rate")
-
-    def compute(self, t):
-        t, begin = common(t, as_number(self.transition_begin))
-        since = jnp.maximum(t - jnp.maximum(begin, jnp.zeros((), begin.dtype)), jnp.zeros((), t.dtype))
-        k, r = split(since, self.transition_steps)
-        rate = as_float(self.decay_rate)
-        value = as_float(self.init_value) * rate ** as_float(k)
-        if not self.staircase:
-            value = value * rate ** (as_float(r) / as_float(self.transition_steps))
-        if self.end_value is not None:
-            end = as_float(self.end_value)
-            value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
-        return value
-
-
-def exponential_decay(init_value: Number, transition_steps: Number, decay_rate: Number, transition_begin: Number = 0,
-                      staircase: bool = False, end_value: Number | None = None) -> Schedule:
+def exponential_decay(init_value: Real, transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
+                      staircase: bool = False, end_value: Real | None = None) -> Schedule:
     r"""optax's ``exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
     end_value=None)``.
 
@@ -214,8 +197,20 @@ def exponential_decay(init_value: Number, transition_steps: Number, decay_rate: 
     the clip applies before `transition_begin` too, as in optax). As in optax,
     ``transition_steps <= 0`` or ``decay_rate == 0`` give the constant
     `init_value`, and ``decay_rate > 1`` without `end_value` grows without bound.
-    Like :func:`lrsched.exponential`, with the power split as ``r^k r^{f}``
-    (``k`` the whole transitions, ``f < 1``) for float32 precision.
+    Built as ``shift(lrsched.exponential(I, r, T, staircase, E), B)``: the core's
+    precise power keeps ~1e-7 in float32 where optax's ``exp`` loses 2e-6 at
+    ``e**-40``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      decay_rate: the factor per `transition_steps` (0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+      staircase: decay at whole multiples of `transition_steps` only.
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -230,13 +225,13 @@ def exponential_decay(init_value: Number, transition_steps: Number, decay_rate: 
     rate = choose(trivial, 1.0, decay_rate)
     steps = choose(trivial, 1, transition_steps)
     end = None if end_value is None else choose(trivial, init_value, end_value)
-    return ExponentialDecay(init_value, steps, rate, transition_begin, staircase, end)
+    return _begin(lrsched.exponential(init_value, rate, steps, staircase, end), transition_begin)
 
 
 # --------------------------------------------------------------- piecewise
 
 
-def piecewise_constant_schedule(init_value: Number, boundaries_and_scales: dict | None = None) -> Schedule:
+def piecewise_constant_schedule(init_value: Real, boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_constant_schedule(init_value, boundaries_and_scales=None)``.
 
     .. math:: v(t) = I \prod_{b_i \le t} s_i
@@ -244,6 +239,13 @@ def piecewise_constant_schedule(init_value: Number, boundaries_and_scales: dict 
     The scales (dict values) and `init_value` are leaves; the boundaries are the
     dict's keys (to sweep them, use :func:`lrsched.piecewise_constant`). Built as
     ``piecewise_constant(boundaries, cumulative values)``.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      boundaries_and_scales: a dict ``{step: scale}``, or None.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -266,7 +268,7 @@ def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales
     return lrsched.piecewise_linear(vector([0] + keys), _cumprod(init_value, scales), kind)
 
 
-def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,
+def piecewise_interpolate_schedule(interpolate_type: str, init_value: Real,
                                    boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_interpolate_schedule(interpolate_type, init_value, boundaries_and_scales=None)``.
 
@@ -278,6 +280,14 @@ def piecewise_interpolate_schedule(interpolate_type: str, init_value: Number,
 
     and ``v_n`` from ``b_n`` on. The cosine is evaluated as two non-negative
     terms (no cancellation). Negative keys are rejected (optax returns odd values).
+
+    Args:
+      interpolate_type: "linear" or "cosine".
+      init_value: the value at step 0 (before the transition).
+      boundaries_and_scales: a dict ``{step: scale}``, or None.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -307,16 +317,31 @@ def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, mar
     return _interpolate(where, kind, init_value, keys, scales)
 
 
-def linear_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_start: Number = 0.3,
-                             pct_final: Number = 0.85, div_factor: Number = 25.0,
-                             final_div_factor: Number = 1e4) -> Schedule:
+def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
+                             pct_final: Real = 0.85, div_factor: Real = 25.0,
+                             final_div_factor: Real = 1e4) -> Schedule:
     r"""optax's ``linear_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, pct_final=0.85,
     div_factor=25.0, final_div_factor=1e4)``.
 
     Linear from ``peak / div`` to `peak_value` at ``int(pct_start T)``, back to
     ``peak / div`` at ``int(pct_final T)``, then to ``peak / (div final_div)`` at
-    ``T`` (the same end as torch's OneCycleLR). Under vmap the phase steps are ``floor(pct T)`` and must be
+    ``T`` (the same end as torch's OneCycleLR): :func:`piecewise_interpolate_schedule`
+    through those points,
+
+    .. math:: v(t) = v_i (1 - p) + v_{i+1} p,\quad p = \frac{t - b_i}{b_{i+1} - b_i}
+ Under vmap the phase steps are ``floor(pct T)`` and must be
     distinct (optax's dict silently merges equal ones).
+
+    Args:
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      peak_value: the top value.
+      pct_start: the fraction of `transition_steps` spent rising.
+      pct_final: the fraction of `transition_steps` at which the descent ends.
+      div_factor: the start value is ``peak_value / div_factor``.
+      final_div_factor: the last value is the start value over this.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -330,13 +355,26 @@ def linear_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_s
     return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor, marks)
 
 
-def cosine_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_start: Number = 0.3,
-                             div_factor: Number = 25.0, final_div_factor: Number = 1e4) -> Schedule:
+def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
+                             div_factor: Real = 25.0, final_div_factor: Real = 1e4) -> Schedule:
     r"""optax's ``cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
     final_div_factor=1e4)``.
 
     Half-cosine from ``peak / div`` up to `peak_value` at ``int(pct_start T)``,
-    then down to ``peak / (div final_div)`` at ``T``, held afterwards.
+    then down to ``peak / (div final_div)`` at ``T``, held afterwards:
+
+    .. math:: v(t) = v_{i+1} + (v_i - v_{i+1})\,\tfrac12 (1 + \cos \pi p),\quad p = \frac{t - b_i}{b_{i+1} - b_i}
+
+
+    Args:
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      peak_value: the top value.
+      pct_start: the fraction of `transition_steps` spent rising.
+      div_factor: the start value is ``peak_value / div_factor``.
+      final_div_factor: the last value is the start value over this.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -352,41 +390,25 @@ def cosine_onecycle_schedule(transition_steps: Number, peak_value: Number, pct_s
 # ------------------------------------------------------------------ joins
 
 
-@schedule_class("optax.join_schedules")
-class JoinSchedules(Schedule):
-    """optax's ``join_schedules``: ``where(t < b_i, out, s_i(t - b_i))`` for each boundary in turn."""
-
-    schedules: tuple
-    boundaries: Any
-
-    def validate(self):
-        check_length(self, "boundaries", len(self.schedules) - 1, "one fewer than the schedules")
-
-    def config_args(self):
-        return {"schedules": list(self.schedules), "boundaries": self.boundaries}
-
-    @classmethod
-    def from_config_args(cls, args):
-        return join_schedules(args["schedules"], args["boundaries"])
-
-    def compute(self, t):
-        marks = as_number(self.boundaries)
-        t, marks = common(t, marks)
-        out = self.schedules[0](t)
-        for i, child in enumerate(self.schedules[1:]):
-            out = jnp.where(t < marks[..., i], out, child(t - marks[..., i]))
-        return out
-
-
-def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
+def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedule:
     r"""optax's ``join_schedules(schedules, boundaries)``: schedule ``i`` from ``boundaries[i-1]`` on, at its
     local step.
 
     .. math:: v(t) = s_i(t - b_{i-1}),\quad b_{i-1} \le t < b_i
 
-    The pieces must be lrsched Schedules (build them with this module). Like
-    optax it evaluates every piece (for many pieces prefer :func:`lrsched.join`,
-    which evaluates only the active one); the boundaries are leaves.
+    The pieces must be lrsched Schedules (build them with this module). optax
+    tests the boundaries one after the other (``where(t < b_i, ...)``), so with
+    unsorted boundaries a later one wins; that is :func:`lrsched.join` with the
+    suffix minima ``min(b_i, b_{i+1}, ...)`` as boundaries (a piece it never
+    reaches gets an empty interval), so only the active piece is evaluated.
+    Boundaries are leaves and must be non-negative.
+
+    Args:
+      schedules: the pieces (lrsched Schedules, e.g. built with this module).
+      boundaries: ``len(schedules) - 1`` non-negative steps.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -401,13 +423,31 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
                             "Schedules (optax's closures cannot be inspected). Build them with lrsched.compat.optax")
     if isinstance(boundaries, (list, tuple)):
         boundaries = vector(boundaries) if boundaries else np.zeros((0,), np.int32)
-    return JoinSchedules(schedules, boundaries)
+    require("join_schedules", "boundaries", boundaries, lambda a: a.shape[-1:] == (len(schedules) - 1,),
+            f"one fewer than the schedules ({len(schedules) - 1})", "Give one boundary between two schedules")
+    require("join_schedules", "boundaries", boundaries, lambda a: a >= 0, "non-negative steps",
+            "optax's pieces start at a step >= 0")
+    marks: Any
+    if any_traced(boundaries):  # optax's where-chain: a later boundary wins, i.e. the suffix minima
+        b = jnp.asarray(boundaries)
+        marks = jnp.flip(jax.lax.cummin(jnp.flip(b, -1), axis=b.ndim - 1), -1)
+    else:
+        marks = np.flip(np.minimum.accumulate(np.flip(np.asarray(boundaries), -1), axis=-1), -1)
+    return lrsched.join(list(schedules), marks)
 
 
-def warmup_constant_schedule(init_value: Number, peak_value: Number, warmup_steps: Number) -> Schedule:
+def warmup_constant_schedule(init_value: Real, peak_value: Real, warmup_steps: Real) -> Schedule:
     r"""optax's ``warmup_constant_schedule(init_value, peak_value, warmup_steps)``: linear warmup, then hold.
 
     .. math:: v(t) = I + (P - I)\min(t, W)/W
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -418,8 +458,8 @@ def warmup_constant_schedule(init_value: Number, peak_value: Number, warmup_step
     return linear_schedule(init_value, peak_value, warmup_steps)
 
 
-def warmup_cosine_decay_schedule(init_value: Number, peak_value: Number, warmup_steps: Number, decay_steps: Number,
-                                 end_value: Number = 0.0, exponent: Number = 1.0) -> Schedule:
+def warmup_cosine_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real, decay_steps: Real,
+                                 end_value: Real = 0.0, exponent: Real = 1.0) -> Schedule:
     r"""optax's ``warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0,
     exponent=1.0)``.
 
@@ -430,6 +470,17 @@ def warmup_cosine_decay_schedule(init_value: Number, peak_value: Number, warmup_
     to `end_value` at `decay_steps` (which includes the warmup). As in optax a
     `peak_value` of 0 makes the decay 0 whatever `end_value`, and `decay_steps`
     must exceed `warmup_steps`. Built as :func:`lrsched.warmup_cosine`.
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+      decay_steps: the length of the decay (warmup_cosine_decay_schedule: including the warmup).
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+      exponent: the power of the cosine shape.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -446,9 +497,9 @@ def warmup_cosine_decay_schedule(init_value: Number, peak_value: Number, warmup_
     return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
 
 
-def warmup_exponential_decay_schedule(init_value: Number, peak_value: Number, warmup_steps: Number,
-                                      transition_steps: Number, decay_rate: Number, transition_begin: Number = 0,
-                                      staircase: bool = False, end_value: Number | None = None) -> Schedule:
+def warmup_exponential_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real,
+                                      transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
+                                      staircase: bool = False, end_value: Real | None = None) -> Schedule:
     r"""optax's ``warmup_exponential_decay_schedule(init_value, peak_value, warmup_steps, transition_steps,
     decay_rate, transition_begin=0, staircase=False, end_value=None)``.
 
@@ -457,6 +508,19 @@ def warmup_exponential_decay_schedule(init_value: Number, peak_value: Number, wa
     local step ``t - W``:
 
     .. math:: v(t) = P \, r^{\max(t - W - B, 0)/T} \quad (t \ge W)
+
+    Args:
+      init_value: the value at step 0 (before the transition).
+      peak_value: the top value.
+      warmup_steps: the length of the linear warmup (>= 0).
+      transition_steps: the length of the transition in steps (<= 0: a constant, as in optax).
+      decay_rate: the factor per `transition_steps` (0: a constant, as in optax).
+      transition_begin: steps to hold `init_value` before the transition (a negative value counts as 0).
+      staircase: decay at whole multiples of `transition_steps` only.
+      end_value: the value at the end of the transition (exponential_decay: its floor or ceiling, or None).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -476,7 +540,18 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
     r"""optax's ``sgdr_schedule(cosine_kwargs)``: :func:`warmup_cosine_decay_schedule` pieces one after another.
 
     Piece ``i`` (built from ``cosine_kwargs[i]``) starts where the previous
-    ``decay_steps`` end (SGDR, arXiv:1608.03983).
+    ``decay_steps`` end (SGDR, arXiv:1608.03983):
+
+    .. math:: v(t) = w_i(t - D_{i-1}),\quad D_{i-1} \le t < D_i,\ D_i = \textstyle\sum_{j \le i} d_j
+
+    with ``w_i`` the warmup-cosine of ``cosine_kwargs[i]`` and ``d_j`` its `decay_steps`.
+
+
+    Args:
+      cosine_kwargs: one dict of :func:`warmup_cosine_decay_schedule` arguments per piece.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched

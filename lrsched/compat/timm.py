@@ -4,19 +4,22 @@ Each function takes the arguments of its timm scheduler with `base_lr` in place
 of the optimizer and returns the learning rate that ``step_update(num_updates=t)``
 sets (timm's ``t_in_epochs=False``): all ``*_t`` arguments count updates.
 
-timm's pieces map onto lrsched as follows:
+Every schedule is a composition of core schedules:
 
 - the warmup (``warmup_lr_init + t * (base_lr - warmup_lr_init) / warmup_t`` for
-  ``t < warmup_t``) is a :func:`lrsched.linear` ramp joined in front of the main
-  schedule; with ``warmup_prefix=True`` the main schedule starts after the warmup,
-  otherwise it runs from step 0 underneath it (timm's default for cosine, tanh and
-  poly), so the ramp ends at `base_lr` and the schedule jumps to its value at
-  ``warmup_t`` (timm's tanh alone ramps to that value instead); a private
-  :class:`Warmup` node holds this;
+  ``t < warmup_t``) is a :func:`lrsched.linear` ramp joined (:func:`lrsched.join`)
+  in front of the main schedule; with ``warmup_prefix=True`` the main schedule
+  starts after the warmup, otherwise it runs from step 0 underneath it (timm's
+  default for cosine, tanh and poly: ``shift(main, -warmup_t)``), so the ramp
+  ends at `base_lr` and the schedule jumps to its value at ``warmup_t`` (timm's
+  tanh alone ramps to that value instead: :func:`lrsched.warmup`);
 - the cycles of cosine, tanh and poly (``cycle_mul``, ``cycle_decay``,
-  ``cycle_limit``, ``k_decay``) are a private :class:`Cycles` schedule that
-  evaluates :func:`lrsched.cosine`, :func:`lrsched.tanh` or
-  :func:`lrsched.polynomial` at the cycle's phase;
+  ``cycle_limit``) are :func:`lrsched.cycle` of :func:`lrsched.cosine`,
+  :func:`lrsched.tanh` or :func:`lrsched.polynomial` (``k_decay`` is their
+  ``k_decay``). timm decays only the peak (``lr_min + (base γ^i - lr_min) c``), so
+  with ``cycle_decay != 1`` the value is ``γ^i base c + lr_min (1 - c)``: two
+  cycles of the unit shape ``c``; after ``cycle_limit`` cycles it is ``lr_min``
+  (the cycle's ``end_value``);
 - ``step`` and ``multistep`` are :func:`lrsched.step_decay` and a
   :func:`lrsched.multistep` advanced by one step (timm counts milestones ``<= t + 1``);
 - the noise is :func:`lrsched.noise`: the same distribution as timm's
@@ -28,123 +31,71 @@ timm's pieces map onto lrsched as follows:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._combinators import _cycle_index, shift, warmup
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
-    argument_error,
-    as_float,
-    as_number,
-    check,
-    check_non_negative,
-    check_positive,
-    common,
-    concrete,
-    divide,
-    schedule_class,
-    static_field,
-)
-from lrsched._primitives import Cosine, Polynomial, Tanh, linear, noise, step_decay
-from lrsched._primitives import multistep as _multistep
+import lrsched
+from lrsched import Schedule
+from lrsched.compat._common import Real, any_traced, argument_error, concrete, is_concretely, require
 
-__all__ = ["cosine", "tanh", "step", "multistep", "poly", "Cycles", "Warmup"]
-
-Number = Any
+__all__ = ["cosine", "tanh", "step", "multistep", "poly"]
 
 
 # ------------------------------------------------------------------- cycles
 
 
-@schedule_class("timm.cycles")
-class Cycles(Schedule):
-    """The main part of timm's cosine, tanh and poly schedulers (after any warmup prefix).
+def _cycles(func: str, shape: Callable[[Real, Real], Schedule], base_lr: Real, t_initial: Real, lr_min: Real,
+            cycle_mul: Real, cycle_decay: Real, cycle_limit: Real) -> Schedule:
+    """timm's cycles of ``shape(top, bottom)`` (a schedule from `top` to `bottom` over `t_initial`):
+    cycle ``i`` runs ``shape`` stretched over ``t_initial * cycle_mul**i`` from ``base_lr * cycle_decay**i``
+    down to ``lr_min``, and from cycle `cycle_limit` on the value is ``lr_min``."""
+    require(func, "t_initial", t_initial, lambda a: a > 0, "positive", "Pass the first cycle's length in updates")
+    require(func, "lr_min", lr_min, lambda a: a >= 0, "non-negative", "Pass lr_min >= 0")
+    require(func, "cycle_mul", cycle_mul, lambda a: a >= 1, ">= 1",
+            "timm takes 1 for equal cycles or e.g. 2 to double them")
+    require(func, "cycle_decay", cycle_decay, lambda a: a >= 0, "non-negative", "Pass e.g. cycle_decay=0.5")
+    require(func, "cycle_limit", cycle_limit, lambda a: a >= 0, "non-negative", "Pass the number of cycles")
+    if is_concretely(cycle_limit, 0):  # timm: i < 0 never holds
+        return lrsched.constant(lr_min)
+    # timm's test is i < cycle_limit: a fractional limit counts as the next whole number
+    limit = jnp.maximum(jnp.ceil(cycle_limit), 1) if any_traced(cycle_limit) else max(int(np.ceil(cycle_limit)), 1)
+    if is_concretely(cycle_decay, 1.0):
+        return lrsched.cycle(shape(base_lr, lr_min), t_initial, cycle_mul, limit=limit, end_value=lr_min)
+    unit = shape(1.0, 0.0)
+    peak: Schedule = lrsched.cycle(unit * base_lr, t_initial, cycle_mul, cycle_decay, limit=limit, end_value=0.0)
+    floor: Schedule = lrsched.cycle(unit, t_initial, cycle_mul, limit=limit, end_value=0.0)
+    if any_traced(cycle_limit):  # a traced limit of 0 means lr_min throughout: switch the cycles off
+        on = jnp.where(cycle_limit > 0, 1.0, 0.0)
+        peak, floor = peak * on, floor * on
+    return peak + (1.0 - floor) * lr_min
 
-    Cycle ``i`` starts at ``t_initial * (cycle_mul**i - 1) / (cycle_mul - 1)``
-    (``i * t_initial`` when ``cycle_mul == 1``) and lasts ``t_i = t_initial *
-    cycle_mul**i``; with ``x = (t_curr / t_i)**k_decay`` its value is the
-    `shape` from ``base_lr * cycle_decay**i`` down to ``lr_min``. From cycle
-    ``cycle_limit`` on the value is ``lr_min``.
-    """
 
-    base_lr: Number
-    t_initial: Number
-    lr_min: Number = 0.0
-    cycle_mul: Number = 1.0
-    cycle_decay: Number = 1.0
-    cycle_limit: Number = 1
-    k_decay: Number = 1.0
-    power: Number = 0.5
-    lb: Number = -7.0
-    ub: Number = 3.0
-    shape: str = static_field("cosine")
-
-    def validate(self):
-        check_positive(self, "t_initial")
-        check_non_negative(self, "lr_min", "cycle_decay", "cycle_limit")
-        check(self, "cycle_mul", lambda a: a >= 1, ">= 1", "timm takes 1 for equal cycles or e.g. 2 to double them")
-        if self.shape not in ("cosine", "tanh", "poly"):
-            raise ScheduleError(f"timm.cycles(shape={self.shape!r}): shape must be 'cosine', 'tanh' or 'poly'")
-        lb, ub = concrete(self.lb), concrete(self.ub)
-        if lb is not None and ub is not None and not np.all(lb < ub):
-            raise argument_error("tanh", "lb", self.lb, f"below ub ({ub.tolist()!r})", "timm asserts lb < ub")
-
-    def compute(self, t):
-        t, period, mul = common(t, as_number(self.t_initial), as_number(self.cycle_mul))
-        i, begin = _cycle_index(t, period, mul, None)
-        length = as_float(period) * as_float(mul) ** as_float(i)
-        done = jnp.clip(divide(t - begin, length), 0.0, 1.0)
-        peak = as_float(self.base_lr) * as_float(self.cycle_decay) ** as_float(i)
-        if self.shape == "cosine":
-            value = Cosine(peak, 1.0, self.lr_min)(done ** as_float(self.k_decay))
-        elif self.shape == "poly":
-            value = Polynomial(peak, self.lr_min, 1.0, self.power)(done ** as_float(self.k_decay))
-        else:
-            value = Tanh(peak, 1.0, self.lr_min, self.lb, self.ub)(done)
-        i, limit = common(i, as_number(self.cycle_limit))
-        return jnp.where(i < limit, value, as_float(self.lr_min))
+def _k(k_decay: Real) -> Real | None:
+    """``k_decay`` as a core option: None (no leaf) when it is concretely 1."""
+    return None if is_concretely(k_decay, 1.0) else k_decay
 
 
 # ---------------------------------------------------------- warmup and noise
 
 
-@schedule_class("timm.warmup")
-class Warmup(Schedule):
-    """timm's warmup: for ``t < warmup_t`` the ramp ``linear(warmup_lr_init, base_lr, warmup_t)``;
-    after it ``schedule(t - warmup_t)`` with ``prefix``, else ``schedule(t)`` (no jump in time)."""
-
-    schedule: Schedule
-    warmup_t: Number
-    warmup_lr_init: Number
-    base_lr: Number
-    prefix: bool = static_field(False)
-
-    def validate(self):
-        check_non_negative(self, "warmup_t")
-
-    def compute(self, t):
-        t, w = common(t, as_number(self.warmup_t))
-        ramp = linear(self.warmup_lr_init, self.base_lr, w)(t)
-        after = self.schedule(t - w) if self.prefix else self.schedule(t)
-        return jnp.where(t < w, ramp, after)
-
-
-def _assemble(func: str, main: Schedule, base_lr: Number, warmup_t: Number, warmup_lr_init: Number,
-              warmup_prefix: bool, noise_range_t: Any, noise_pct: Number, noise_seed: Number, noise_type: str,
+def _assemble(func: str, main: Schedule, base_lr: Real, warmup_t: Real, warmup_lr_init: Real,
+              warmup_prefix: bool, noise_range_t: Any, noise_pct: Real, noise_seed: Real, noise_type: str,
               ramp_to_main: bool = False) -> Schedule:
     """timm's warmup in front of `main`, then its noise."""
     w = concrete(warmup_t)
     if w is not None and not np.all(w >= 0):
         raise argument_error(func, "warmup_t", warmup_t, "a non-negative number of updates", "Pass warmup_t >= 0")
-    if ramp_to_main and not warmup_prefix:
+    if is_concretely(warmup_t, 0):
+        schedule = main
+    elif ramp_to_main and not warmup_prefix:
         # timm's tanh ramps to the main schedule's value at warmup_t, which then carries on unshifted
-        schedule = warmup(shift(main, -warmup_t), warmup_t, warmup_lr_init)
+        schedule = lrsched.warmup(lrsched.shift(main, -warmup_t), warmup_t, warmup_lr_init)
     else:
-        schedule = Warmup(main, warmup_t, warmup_lr_init, base_lr, bool(warmup_prefix))
+        after = main if warmup_prefix else lrsched.shift(main, -warmup_t)
+        bound = jnp.reshape(warmup_t, (1,)) if any_traced(warmup_t) else [warmup_t]
+        schedule = lrsched.join([lrsched.linear(warmup_lr_init, base_lr, warmup_t), after], bound)
     if noise_range_t is None:
         return schedule
     if noise_type not in ("normal", "uniform"):
@@ -153,11 +104,11 @@ def _assemble(func: str, main: Schedule, base_lr: Number, warmup_t: Number, warm
     if isinstance(noise_range_t, (list, tuple)):
         if len(noise_range_t) != 2:
             raise argument_error(func, "noise_range_t", noise_range_t, "a start or a (start, end) pair",
-                       "Noise applies for start <= t < end, or for t >= start")
+                                 "Noise applies for start <= t < end, or for t >= start")
         start, end = noise_range_t
     else:
         start, end = noise_range_t, None
-    return noise(schedule, noise_pct, noise_seed, noise_type, start, end)
+    return lrsched.noise(schedule, noise_pct, noise_seed, noise_type, start, end)
 
 
 _NOISE_DOC = """
@@ -169,10 +120,10 @@ _NOISE_DOC = """
     `noise_std` is accepted and ignored, as in timm."""
 
 
-def cosine(base_lr: Number, t_initial: Number, lr_min: Number = 0.0, cycle_mul: Number = 1.0,
-           cycle_decay: Number = 1.0, cycle_limit: Number = 1, warmup_t: Number = 0, warmup_lr_init: Number = 0.0,
-           warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Number = 0.67,
-           noise_std: Number = 1.0, noise_seed: Number = 42, k_decay: Number = 1.0,
+def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
+           cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
+           warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
+           noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
            noise_type: str = "normal") -> Schedule:
     r"""timm's ``CosineLRScheduler`` per update (SGDR, arXiv:1608.03983; k-decay, arXiv:2004.05909).
 
@@ -188,6 +139,26 @@ def cosine(base_lr: Number, t_initial: Number, lr_min: Number = 0.0, cycle_mul: 
     start (the default, as in timm).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      k_decay: the k-decay exponent of the cycle's progress.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
@@ -195,15 +166,16 @@ def cosine(base_lr: Number, t_initial: Number, lr_min: Number = 0.0, cycle_mul: 
       >>> lrsched.evaluate(s, 10).round(4)
       array([1.    , 0.8682, 0.55  , 0.2318, 0.5   , 0.4414, 0.3   , 0.1586, 0.1   , 0.1   ], dtype=float32)
     """
-    main = Cycles(base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay, shape="cosine")
+    main = _cycles("cosine", lambda top, bottom: lrsched.cosine(top, t_initial, bottom, k_decay=_k(k_decay)),
+                   base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit)
     return _assemble("cosine", main, base_lr, warmup_t, warmup_lr_init, warmup_prefix, noise_range_t, noise_pct,
                      noise_seed, noise_type)
 
 
-def tanh(base_lr: Number, t_initial: Number, lb: Number = -7.0, ub: Number = 3.0, lr_min: Number = 0.0,
-         cycle_mul: Number = 1.0, cycle_decay: Number = 1.0, cycle_limit: Number = 1, warmup_t: Number = 0,
-         warmup_lr_init: Number = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
-         noise_pct: Number = 0.67, noise_std: Number = 1.0, noise_seed: Number = 42,
+def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min: Real = 0.0,
+         cycle_mul: Real = 1.0, cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0,
+         warmup_lr_init: Real = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``TanhLRScheduler`` per update (Hsueh et al., arXiv:1806.01593).
 
@@ -215,21 +187,46 @@ def tanh(base_lr: Number, t_initial: Number, lb: Number = -7.0, ub: Number = 3.0
     without prefix ramps to the schedule's value at `warmup_t` (continuous).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      lb: the tanh argument at a cycle's start.
+      ub: the tanh argument at a cycle's end.
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
       >>> lrsched.evaluate(timm.tanh(1.0, t_initial=4), 6).round(4)
       array([1.    , 0.9999, 0.982 , 0.2689, 0.    , 0.    ], dtype=float32)
     """
-    main = Cycles(base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, lb=lb, ub=ub, shape="tanh")
+    lo, hi = concrete(lb), concrete(ub)
+    if lo is not None and hi is not None and not np.all(lo < hi):
+        raise argument_error("tanh", "lb", lb, f"below ub ({hi.tolist()!r})", "timm asserts lb < ub")
+    main = _cycles("tanh", lambda top, bottom: lrsched.tanh(top, t_initial, bottom, lb, ub),
+                   base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit)
     return _assemble("tanh", main, base_lr, warmup_t, warmup_lr_init, warmup_prefix, noise_range_t, noise_pct,
                      noise_seed, noise_type, ramp_to_main=True)
 
 
-def poly(base_lr: Number, t_initial: Number, power: Number = 0.5, lr_min: Number = 0.0, cycle_mul: Number = 1.0,
-         cycle_decay: Number = 1.0, cycle_limit: Number = 1, warmup_t: Number = 0, warmup_lr_init: Number = 0.0,
-         warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Number = 0.67,
-         noise_std: Number = 1.0, noise_seed: Number = 42, k_decay: Number = 1.0,
+def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
+         cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
+         warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
+         noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``PolyLRScheduler`` per update.
 
@@ -237,6 +234,27 @@ def poly(base_lr: Number, t_initial: Number, power: Number = 0.5, lr_min: Number
 
     in cycle ``i``; ``lr_min`` from cycle `cycle_limit` on.
     {noise}
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      t_initial: the first cycle's length in updates (> 0).
+      power: the exponent of the polynomial decay.
+      lr_min: the lowest rate (>= 0).
+      cycle_mul: each cycle is this many times longer than the previous one (>= 1).
+      cycle_decay: each cycle's peak is this many times the previous one's.
+      cycle_limit: the number of cycles; ``lr_min`` after them.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      k_decay: the k-decay exponent of the cycle's progress.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -247,14 +265,15 @@ def poly(base_lr: Number, t_initial: Number, power: Number = 0.5, lr_min: Number
     a = concrete(power)
     if a is not None and not np.all(a > 0):
         raise argument_error("poly", "power", power, "positive", "Pass power > 0 (timm's default is 0.5)")
-    main = Cycles(base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay, power, shape="poly")
+    main = _cycles("poly", lambda top, bottom: lrsched.polynomial(top, bottom, t_initial, power, _k(k_decay)),
+                   base_lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit)
     return _assemble("poly", main, base_lr, warmup_t, warmup_lr_init, warmup_prefix, noise_range_t, noise_pct,
                      noise_seed, noise_type)
 
 
-def step(base_lr: Number, decay_t: Number, decay_rate: Number = 1.0, warmup_t: Number = 0,
-         warmup_lr_init: Number = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-         noise_pct: Number = 0.67, noise_std: Number = 1.0, noise_seed: Number = 42,
+def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 0,
+         warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``StepLRScheduler`` per update: `decay_rate` every `decay_t` updates.
 
@@ -263,19 +282,35 @@ def step(base_lr: Number, decay_t: Number, decay_rate: Number = 1.0, warmup_t: N
     (``t`` counted after the warmup when ``warmup_prefix=True``, timm's default here).
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      decay_t: the updates between two decays (multistep: the milestones).
+      decay_rate: the factor per decay.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
       >>> lrsched.evaluate(timm.step(1.0, decay_t=2, decay_rate=0.5, warmup_t=2, warmup_lr_init=0.5), 7)
       array([0.5 , 0.75, 1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
     """
-    return _assemble("step", step_decay(base_lr, decay_t, decay_rate), base_lr, warmup_t, warmup_lr_init,
+    return _assemble("step", lrsched.step_decay(base_lr, decay_t, decay_rate), base_lr, warmup_t, warmup_lr_init,
                      warmup_prefix, noise_range_t, noise_pct, noise_seed, noise_type)
 
 
-def multistep(base_lr: Number, decay_t: Sequence[Number], decay_rate: Number = 1.0, warmup_t: Number = 0,
-              warmup_lr_init: Number = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-              noise_pct: Number = 0.67, noise_std: Number = 1.0, noise_seed: Number = 42,
+def multistep(base_lr: Real, decay_t: Sequence[Real], decay_rate: Real = 1.0, warmup_t: Real = 0,
+              warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
+              noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
               noise_type: str = "normal") -> Schedule:
     r"""timm's ``MultiStepLRScheduler`` per update: `decay_rate` at each milestone of `decay_t`.
 
@@ -286,17 +321,33 @@ def multistep(base_lr: Number, decay_t: Sequence[Number], decay_rate: Number = 1
 
     {noise}
 
+    Args:
+      base_lr: the optimizer's learning rate.
+      decay_t: the updates between two decays (multistep: the milestones).
+      decay_rate: the factor per decay.
+      warmup_t: the warmup's length in updates (>= 0).
+      warmup_lr_init: the rate at update 0 of the warmup.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise_range_t: where the noise applies: a start, a (start, end) pair, or None.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      noise_type: "normal" or "uniform".
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import timm
       >>> lrsched.evaluate(timm.multistep(1.0, decay_t=[2, 4], decay_rate=0.1), 5)
       array([1.  , 0.1 , 0.1 , 0.01, 0.01], dtype=float32)
     """
-    main = shift(_multistep(base_lr, decay_t, decay_rate), -1)
+    main = lrsched.shift(lrsched.multistep(base_lr, decay_t, decay_rate), -1)
     return _assemble("multistep", main, base_lr, warmup_t, warmup_lr_init, warmup_prefix, noise_range_t, noise_pct,
                      noise_seed, noise_type)
 
 
 for _f in (cosine, tanh, poly, step, multistep):
-    _f.__doc__ = _f.__doc__.replace("{noise}", _NOISE_DOC)
+    _f.__doc__ = (_f.__doc__ or "").replace("{noise}", _NOISE_DOC)
 del _f

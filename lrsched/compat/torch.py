@@ -39,54 +39,37 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 import lrsched
-from lrsched._combinators import _cycle_index
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
-    as_float,
-    as_number,
-    check,
-    check_choice,
-    check_positive,
-    common,
-    cos_anneal,
-    float_dtype,
-    int_dtype,
-    phase,
-    require,
-    schedule_class,
-    split,
-    static_field,
-)
-from lrsched.compat._common import any_traced, choose, vector
+from lrsched import Schedule, ScheduleError
+from lrsched.compat._common import Leaves, Real, any_traced, choose, require, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
     "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
     "ReduceLROnPlateau", "OneCycleMomentum", "CyclicMomentum",
-    "CosineAnnealing", "WarmRestarts", "CyclicScaleFn",
 ]
-
-Number = Any
-
-
-# ------------------------------------------------------------------ helpers
 
 
 # --------------------------------------------------------- recursive family
 
 
-def StepLR(base_lr: Number, step_size: Number, gamma: Number = 0.1) -> Schedule:
+def StepLR(base_lr: Real, step_size: Real, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``StepLR(optimizer, step_size, gamma=0.1)``: multiply by `gamma` every `step_size` steps.
 
     .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
 
     Built as :func:`lrsched.step_decay`.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      step_size: the number of steps between two multiplications (> 0).
+      gamma: the multiplier per `step_size` steps.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -97,13 +80,21 @@ def StepLR(base_lr: Number, step_size: Number, gamma: Number = 0.1) -> Schedule:
     return lrsched.step_decay(base_lr, step_size, gamma)
 
 
-def MultiStepLR(base_lr: Number, milestones: Any, gamma: Number = 0.1) -> Schedule:
+def MultiStepLR(base_lr: Real, milestones: Leaves, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``MultiStepLR(optimizer, milestones, gamma=0.1)``: multiply by `gamma` at each milestone.
 
     .. math:: \eta_t = \eta_0 \, \gamma^{\#\{m_i \le t\}}
 
     A repeated milestone counts twice, as in torch; milestones are sorted for you.
     Built as :func:`lrsched.multistep`.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      milestones: the steps where the rate is multiplied (any order; a repeated one counts twice).
+      gamma: the multiplier at each milestone.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -122,7 +113,7 @@ def MultiStepLR(base_lr: Number, milestones: Any, gamma: Number = 0.1) -> Schedu
     return lrsched.multistep(base_lr, milestones, gamma)
 
 
-def ConstantLR(base_lr: Number, factor: Number = 1.0 / 3, total_iters: Number = 5) -> Schedule:
+def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> Schedule:
     r"""torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5)``.
 
     .. math:: \eta_t = \eta_0 \cdot (f \text{ if } t < T \text{ else } 1)
@@ -130,6 +121,14 @@ def ConstantLR(base_lr: Number, factor: Number = 1.0 / 3, total_iters: Number = 
     With ``total_iters=0`` torch's ``step()`` keeps ``factor`` forever (it never
     sees step ``T`` after the first); so does this. Built as
     ``piecewise_constant([T], [f, 1]) * base_lr``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      factor: the fraction of `base_lr` held before `total_iters`, in [0, 1].
+      total_iters: the number of steps the factor is held (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -144,14 +143,23 @@ def ConstantLR(base_lr: Number, factor: Number = 1.0 / 3, total_iters: Number = 
     return lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
 
 
-def LinearLR(base_lr: Number, start_factor: Number = 1.0 / 3, end_factor: Number = 1.0,
-             total_iters: Number = 5) -> Schedule:
+def LinearLR(base_lr: Real, start_factor: Real = 1.0 / 3, end_factor: Real = 1.0,
+             total_iters: Real = 5) -> Schedule:
     r"""torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5)``.
 
     .. math:: \eta_t = \eta_0 \left(s + (e - s)\,\min(t, T) / T\right)
 
     With ``total_iters=0`` torch's ``step()`` keeps ``start_factor`` forever; so
     does this. Built as ``linear(s, e, T) * base_lr``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      start_factor: the fraction of `base_lr` at step 0, in (0, 1].
+      end_factor: the fraction of `base_lr` from `total_iters` on, in [0, 1].
+      total_iters: the length of the ramp in steps (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -168,13 +176,20 @@ def LinearLR(base_lr: Number, start_factor: Number = 1.0 / 3, end_factor: Number
     return lrsched.linear(start_factor, end, total_iters) * base_lr
 
 
-def ExponentialLR(base_lr: Number, gamma: Number) -> Schedule:
+def ExponentialLR(base_lr: Real, gamma: Real) -> Schedule:
     r"""torch's ``ExponentialLR(optimizer, gamma)``: multiply by `gamma` every step.
 
     .. math:: \eta_t = \eta_0 \, \gamma^t
 
     Built as ``lrsched.step_decay(base_lr, 1, gamma)``: an integer power of
     `gamma`, which float32 computes more precisely than ``exp(t log gamma)``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      gamma: the multiplier per step.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -185,13 +200,21 @@ def ExponentialLR(base_lr: Number, gamma: Number) -> Schedule:
     return lrsched.step_decay(base_lr, 1, gamma)
 
 
-def PolynomialLR(base_lr: Number, total_iters: Number = 5, power: Number = 1.0) -> Schedule:
+def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Schedule:
     r"""torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0)``: decay to 0 at `total_iters`.
 
     .. math:: \eta_t = \eta_0 \left(1 - \min(t, T) / T\right)^{p}
 
     With ``total_iters=0`` torch's ``step()`` keeps ``base_lr``; so does this.
     Built as ``polynomial(1, 0, T, p) * base_lr``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      total_iters: the length of the decay in steps (>= 0).
+      power: the exponent of the decay (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -205,26 +228,7 @@ def PolynomialLR(base_lr: Number, total_iters: Number = 5, power: Number = 1.0) 
     return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
 
 
-@schedule_class("torch.CosineAnnealingLR")
-class CosineAnnealing(Schedule):
-    """torch's cosine that keeps oscillating: step ``t`` is mirrored into ``[0, T_max]`` exactly."""
-
-    base_lr: Number
-    T_max: Number
-    eta_min: Number = 0.0
-
-    def validate(self):
-        check_positive(self, "T_max")
-
-    def compute(self, t):
-        t, period = common(t, as_number(self.T_max))
-        _, r = split(t, 2 * period)
-        done, left = phase(jnp.where(r <= period, r, 2 * period - r), period)
-        eta = as_float(self.eta_min)
-        return eta + (as_float(self.base_lr) - eta) * cos_anneal(done, left)
-
-
-def CosineAnnealingLR(base_lr: Number, T_max: Number, eta_min: Number = 0.0) -> Schedule:
+def CosineAnnealingLR(base_lr: Real, T_max: Real, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``, oscillating past `T_max` as torch does.
 
     .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi t / T_{max})\right)
@@ -234,7 +238,17 @@ def CosineAnnealingLR(base_lr: Number, T_max: Number, eta_min: Number = 0.0) -> 
     ``[0, T_max]`` with integer arithmetic and the cosine evaluated without
     cancellation, so values near `eta_min` keep full relative precision (torch's
     recursive update drifts by ~1e-12 over 10,000 steps). For a decay that stays
-    at `eta_min`, use ``lrsched.cosine``.
+    at `eta_min`, use ``lrsched.cosine`` without ``periodic``.
+
+    Built as ``lrsched.cosine(base_lr, T_max, eta_min, periodic=True)``.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      T_max: the half-period, in steps (> 0).
+      eta_min: the lowest rate.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -242,47 +256,30 @@ def CosineAnnealingLR(base_lr: Number, T_max: Number, eta_min: Number = 0.0) -> 
       >>> lrsched.evaluate(tc.CosineAnnealingLR(1.0, T_max=2), 6).round(4)
       array([1. , 0.5, 0. , 0.5, 1. , 0.5], dtype=float32)
     """
-    return CosineAnnealing(base_lr, T_max, eta_min)
+    require("CosineAnnealingLR", "T_max", T_max, lambda a: a > 0, "positive", "Pass the half-period in steps")
+    return lrsched.cosine(base_lr, T_max, eta_min, periodic=True)
 
 
-@schedule_class("torch.CosineAnnealingWarmRestarts")
-class WarmRestarts(Schedule):
-    """SGDR restarts where cycle ``k`` lasts ``T_0 * T_mult**k`` steps and the cosine spans the whole cycle."""
-
-    base_lr: Number
-    T_0: Number
-    T_mult: Number = 1
-    eta_min: Number = 0.0
-
-    def validate(self):
-        check_positive(self, "T_0")
-        check(self, "T_mult", lambda a: a >= 1, ">= 1 (an integer in torch)", "Pass 1 for equal cycles or e.g. 2")
-
-    def compute(self, t):
-        period, mul = as_number(self.T_0), as_number(self.T_mult)
-        k, begin = _cycle_index(t, period, mul, None)
-        t, begin, period, mul = common(t, begin, period, mul)
-        top = 2.0**31 - 1 if int_dtype() == np.int32 else 2.0**62
-        big = as_float(period) * as_float(mul) ** as_float(k) > top
-        if jnp.issubdtype(k.dtype, jnp.integer):
-            length = jnp.where(big, jnp.asarray(int(top), k.dtype), period * jnp.power(mul, jnp.where(big, 0, k)))
-        else:
-            length = period * mul**k
-        done, left = phase(t - begin, length)
-        eta = as_float(self.eta_min)
-        return eta + (as_float(self.base_lr) - eta) * cos_anneal(done, left)
-
-
-def CosineAnnealingWarmRestarts(base_lr: Number, T_0: Number, T_mult: Number = 1, eta_min: Number = 0.0) -> Schedule:
+def CosineAnnealingWarmRestarts(base_lr: Real, T_0: Real, T_mult: Real = 1, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0)`` (SGDR, arXiv:1608.03983).
 
     .. math:: \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \, \tfrac12 \left(1 + \cos(\pi T_{cur} / T_i)\right)
 
     where cycle ``i`` lasts ``T_i = T_0 T_{mult}^i`` steps and ``T_cur`` counts the
-    steps since its start; every cycle restarts at `base_lr`. The phase
-    ``T_cur / T_i`` comes from exact integers, so values near `eta_min` at the
-    end of each cycle keep full relative precision (``lrsched.cycle`` stretching
-    ``lrsched.cosine`` passes it a float step, which loses them).
+    steps since its start; every cycle restarts at `base_lr`. Built as
+    ``lrsched.cycle(lrsched.cosine(base_lr, T_0, eta_min), T_0, T_mult)``: the
+    cycle stretches the cosine by scaling its length by the integer
+    ``T_mult**i``, so the phase ``T_cur / T_i`` comes from exact integers and
+    values near `eta_min` at the end of each cycle keep full relative precision.
+
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      T_0: the first cycle's length, in steps (> 0).
+      T_mult: the factor by which each cycle is longer than the previous one (an integer >= 1 in torch).
+      eta_min: the lowest rate.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -290,57 +287,13 @@ def CosineAnnealingWarmRestarts(base_lr: Number, T_0: Number, T_mult: Number = 1
       >>> lrsched.evaluate(tc.CosineAnnealingWarmRestarts(1.0, T_0=2, T_mult=2), 7).round(4)
       array([1.    , 0.5   , 1.    , 0.8536, 0.5   , 0.1464, 1.    ], dtype=float32)
     """
-    return WarmRestarts(base_lr, T_0, T_mult, eta_min)
+    require("CosineAnnealingWarmRestarts", "T_0", T_0, lambda a: a > 0, "positive", "Pass the first period in steps")
+    require("CosineAnnealingWarmRestarts", "T_mult", T_mult, lambda a: a >= 1, ">= 1 (an integer in torch)",
+            "Pass 1 for equal cycles or e.g. 2")
+    return lrsched.cycle(lrsched.cosine(base_lr, T_0, eta_min), T_0, T_mult)
 
 
 # ------------------------------------------------------------------ cyclic
-
-
-@schedule_class("torch.CyclicLR.scale_fn")
-class CyclicScaleFn(Schedule):
-    """Smith's triangle scaled by a user function of the cycle number (1, 2, ...) or of the step.
-
-    `scale_fn` is code, not data: it is a static field (so it must be traceable
-    by JAX and hashable), and such a schedule cannot be written to a config.
-    """
-
-    base_value: Number
-    peak_value: Number
-    up_steps: Number
-    down_steps: Number = None
-    scale_fn: Callable[[jax.Array], jax.Array] = static_field(None)
-    scale_mode: str = static_field("cycle")
-
-    def validate(self):
-        check_positive(self, "up_steps", "down_steps")
-        check_choice(self, "scale_mode", ("cycle", "iterations"))
-        if not callable(self.scale_fn):
-            raise ScheduleError(f"CyclicLR(scale_fn={self.scale_fn!r}): scale_fn must be callable. "
-                                "Pass a JAX-traceable function such as lambda x: 0.5 ** x")
-
-    def compute(self, t):
-        up = as_number(self.up_steps)
-        down = up if self.down_steps is None else as_number(self.down_steps)
-        t, up, down = common(t, up, down)
-        k, pos = split(t, up + down)
-        rising, _ = phase(pos, up)
-        falling, _ = phase(up + down - pos, down)
-        height = jnp.where(pos <= up, rising, falling)
-        x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
-        scale = jnp.asarray(self.scale_fn(x), float_dtype())
-        base = as_float(self.base_value)
-        return base + (as_float(self.peak_value) - base) * height * scale
-
-    def config_args(self):
-        raise ScheduleError(
-            "to_config(CyclicLR with a custom scale_fn): a Python function is code, not data, so it cannot "
-            "be written to a config. Use mode='triangular'|'triangular2'|'exp_range', or rebuild the "
-            "schedule with the same scale_fn after loading")
-
-    def __repr__(self):
-        return (f"torch.CyclicLR(base_value={self.base_value!r}, peak_value={self.peak_value!r}, "
-                f"up_steps={self.up_steps!r}, down_steps={self.down_steps!r}, scale_fn={self.scale_fn!r}, "
-                f"scale_mode={self.scale_mode!r})")
 
 
 def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: Any, mode: str, gamma: Any,
@@ -352,17 +305,17 @@ def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: 
         if scale_mode not in ("cycle", "iterations"):
             raise ScheduleError(f"{where}(scale_mode={scale_mode!r}): scale_mode must be 'cycle' or "
                                 "'iterations'. Pick one of ['cycle', 'iterations']")
-        return CyclicScaleFn(low, high, step_size_up, step_size_down, scale_fn, scale_mode)
+        return lrsched.cyclic(low, high, step_size_up, step_size_down, scale_fn=scale_fn, scale_mode=scale_mode)
     if mode not in ("triangular", "triangular2", "exp_range"):
         raise ScheduleError(f"{where}(mode={mode!r}): mode must be one of 'triangular', 'triangular2', "
                             "'exp_range' when scale_fn is None. Pick one, or pass scale_fn")
     return lrsched.cyclic(low, high, step_size_up, step_size_down, mode, gamma)
 
 
-def CyclicLR(base_lr: Number, max_lr: Number, step_size_up: Number = 2000, step_size_down: Number | None = None,
-             mode: str = "triangular", gamma: Number = 1.0, scale_fn: Callable | None = None,
-             scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Number = 0.8,
-             max_momentum: Number = 0.9) -> Schedule:
+def CyclicLR(base_lr: Real, max_lr: Real, step_size_up: Real = 2000, step_size_down: Real | None = None,
+             mode: str = "triangular", gamma: Real = 1.0, scale_fn: Callable | None = None,
+             scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Real = 0.8,
+             max_momentum: Real = 0.9) -> Schedule:
     r"""torch's ``CyclicLR`` (Smith, arXiv:1506.01186): all three modes, or a custom `scale_fn`.
 
     With ``c = up + down``, cycle ``k = \lfloor t / c \rfloor`` and ``x = t - k c``,
@@ -378,6 +331,22 @@ def CyclicLR(base_lr: Number, max_lr: Number, step_size_up: Number = 2000, step_
     raises). The momentum arguments are accepted and ignored (see
     :func:`CyclicMomentum`).
 
+    Args:
+      base_lr: the lower rate of each cycle.
+      max_lr: the upper rate (CyclicLR's peak, OneCycleLR's maximum).
+      step_size_up: steps from the bottom of a cycle to its top (> 0).
+      step_size_down: steps from the top back to the bottom, or None for `step_size_up`.
+      mode: "triangular", "triangular2" or "exp_range" (ignored with a `scale_fn`).
+      gamma: exp_range's factor per step.
+      scale_fn: a JAX-traceable scale function replacing the mode, or None.
+      scale_mode: "cycle" or "iterations": what `scale_fn` is a function of.
+      cycle_momentum: accepted for torch's signature; the momentum is :func:`CyclicMomentum` / :func:`OneCycleMomentum`.
+      base_momentum: accepted and ignored (see :func:`CyclicMomentum`).
+      max_momentum: accepted and ignored.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -390,10 +359,10 @@ def CyclicLR(base_lr: Number, max_lr: Number, step_size_up: Number = 2000, step_
     return _cyclic("CyclicLR", base_lr, max_lr, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
 
 
-def CyclicMomentum(base_lr: Number = None, max_lr: Number = None, step_size_up: Number = 2000,
-                   step_size_down: Number | None = None, mode: str = "triangular", gamma: Number = 1.0,
+def CyclicMomentum(base_lr: Real | None = None, max_lr: Real | None = None, step_size_up: Real = 2000,
+                   step_size_down: Real | None = None, mode: str = "triangular", gamma: Real = 1.0,
                    scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
-                   base_momentum: Number = 0.8, max_momentum: Number = 0.9) -> Schedule:
+                   base_momentum: Real = 0.8, max_momentum: Real = 0.9) -> Schedule:
     r"""The momentum torch's ``CyclicLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
 
     It moves inversely to the rate, from `max_momentum` down to `base_momentum`
@@ -402,6 +371,22 @@ def CyclicMomentum(base_lr: Number = None, max_lr: Number = None, step_size_up: 
     .. math:: m_t = m_{max} - (m_{max} - m_{base})\, h \, s
 
     Takes :func:`CyclicLR`'s arguments (``base_lr``/``max_lr`` are ignored).
+
+    Args:
+      base_lr: accepted for CyclicLR's signature and ignored.
+      max_lr: accepted for CyclicLR's signature and ignored.
+      step_size_up: steps from the bottom of a cycle to its top (> 0).
+      step_size_down: steps from the top back to the bottom, or None for `step_size_up`.
+      mode: "triangular", "triangular2" or "exp_range" (ignored with a `scale_fn`).
+      gamma: exp_range's factor per step.
+      scale_fn: a JAX-traceable scale function replacing the mode, or None.
+      scale_mode: "cycle" or "iterations": what `scale_fn` is a function of.
+      cycle_momentum: accepted and ignored.
+      base_momentum: the momentum at the rate's peak.
+      max_momentum: the momentum at the rate's bottom.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -435,20 +420,42 @@ def _one_cycle_args(where: str, pct_start: Any, anneal_strategy: str) -> None:
                             "'linear'. Pick one of ['cos', 'linear']")
 
 
-def OneCycleLR(max_lr: Number, total_steps: Number | None = None, epochs: Number | None = None,
-               steps_per_epoch: Number | None = None, pct_start: Number = 0.3, anneal_strategy: str = "cos",
-               cycle_momentum: bool = True, base_momentum: Number = 0.85, max_momentum: Number = 0.95,
-               div_factor: Number = 25.0, final_div_factor: Number = 1e4, three_phase: bool = False) -> Schedule:
+def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | None = None,
+               steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
+               cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
+               div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False) -> Schedule:
     r"""torch's ``OneCycleLR`` (Smith & Topin, arXiv:1708.07120), holding its last value where torch raises.
 
     From ``max_lr / div_factor`` up to `max_lr` at step ``pct_start T - 1``, then
     down to ``max_lr / (div_factor final_div_factor)`` at step ``T - 1``
     (``three_phase``: back to the initial value at ``2 pct_start T - 2`` first),
-    each phase ``e + (s - e)(1 + \cos(\pi p))/2`` (``'cos'``) or linear. ``T`` is
+    each phase from ``s`` to ``e``
+
+    .. math:: \eta = e + (s - e)\,\tfrac12 (1 + \cos(\pi p)) \quad (\text{'cos'}),
+              \qquad \eta = s + (e - s)\,p \quad (\text{'linear'})
+
+    with ``p`` the fraction of the phase done. ``T`` is
     `total_steps` or ``epochs * steps_per_epoch``. torch raises one step past
     ``T`` ("Tried to step ..."); this holds the final value instead. The momentum
     arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
     :func:`lrsched.one_cycle` (float32 values within 1e-6 of torch's float64 ones).
+
+    Args:
+      max_lr: the upper rate (CyclicLR's peak, OneCycleLR's maximum).
+      total_steps: the number of steps ``T``, or None to use ``epochs * steps_per_epoch``.
+      epochs: the number of epochs (with `steps_per_epoch`, when `total_steps` is None).
+      steps_per_epoch: the number of steps per epoch (``len(data_loader)``).
+      pct_start: the fraction of ``T`` spent rising, in [0, 1].
+      anneal_strategy: "cos" or "linear".
+      cycle_momentum: accepted for torch's signature; the momentum is :func:`CyclicMomentum` / :func:`OneCycleMomentum`.
+      base_momentum: accepted and ignored (see :func:`OneCycleMomentum`).
+      max_momentum: accepted and ignored.
+      div_factor: the start rate is ``max_lr / div_factor``.
+      final_div_factor: the final rate is the start rate over this.
+      three_phase: torch's three-phase variant.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -461,17 +468,38 @@ def OneCycleLR(max_lr: Number, total_steps: Number | None = None, epochs: Number
     return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
 
 
-def OneCycleMomentum(max_lr: Number = None, total_steps: Number | None = None, epochs: Number | None = None,
-                     steps_per_epoch: Number | None = None, pct_start: Number = 0.3, anneal_strategy: str = "cos",
-                     cycle_momentum: bool = True, base_momentum: Number = 0.85, max_momentum: Number = 0.95,
-                     div_factor: Number = 25.0, final_div_factor: Number = 1e4, three_phase: bool = False) -> Schedule:
+def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None, epochs: Real | None = None,
+                     steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
+                     cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
+                     div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False) -> Schedule:
     r"""The momentum torch's ``OneCycleLR`` writes into the optimizer (``momentum`` or ``betas[0]``).
 
     From `max_momentum` down to `base_momentum` while the rate rises, back up
     while it falls (``three_phase``: held at `max_momentum` in the last phase),
-    with :func:`OneCycleLR`'s phase ends and anneal. Takes :func:`OneCycleLR`'s
+    with :func:`OneCycleLR`'s phase ends and anneal:
+
+    .. math:: m = e + (s - e)\,\tfrac12 (1 + \cos(\pi p))
+
+    from ``s`` to ``e`` over each phase (``p`` its fraction done). Takes :func:`OneCycleLR`'s
     arguments (``max_lr`` and the div factors are ignored). This is
     :func:`lrsched.one_cycle_momentum`.
+
+    Args:
+      max_lr: accepted for OneCycleLR's signature and ignored.
+      total_steps: the number of steps ``T``, or None to use ``epochs * steps_per_epoch``.
+      epochs: the number of epochs (with `steps_per_epoch`, when `total_steps` is None).
+      steps_per_epoch: the number of steps per epoch (``len(data_loader)``).
+      pct_start: the fraction of ``T`` spent rising, in [0, 1].
+      anneal_strategy: "cos" or "linear".
+      cycle_momentum: accepted and ignored.
+      base_momentum: the momentum at the rate's peak.
+      max_momentum: the momentum at the rate's bottom.
+      div_factor: accepted and ignored.
+      final_div_factor: accepted and ignored.
+      three_phase: torch's three-phase variant.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -499,6 +527,13 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     others' base: pass that value). Built as :func:`lrsched.join` (milestones
     are leaves; only the active child is evaluated).
 
+    Args:
+      schedulers: the children (schedules of this module), each restarted at its milestone.
+      milestones: ``len(schedulers) - 1`` steps: where each next child starts.
+
+    Returns:
+      An lrsched Schedule.
+
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
@@ -517,19 +552,41 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     return lrsched.join(schedulers, milestones)
 
 
-def ReduceLROnPlateau(base_lr: Number, mode: str = "min", factor: Number = 0.1, patience: Number = 10,
-                      threshold: Number = 1e-4, threshold_mode: str = "rel", cooldown: Number = 0,
-                      min_lr: Number = 0.0, eps: Number = 1e-8) -> Schedule:
+def ReduceLROnPlateau(base_lr: Real, mode: str = "min", factor: Real = 0.1, patience: Real = 10,
+                      threshold: Real = 1e-4, threshold_mode: str = "rel", cooldown: Real = 0,
+                      min_lr: Real = 0.0, eps: Real = 1e-8) -> lrsched.Plateau:
     r"""torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown,
     min_lr, eps)`` as ``lrsched.plateau(constant(base_lr), ...)``.
 
     .. math:: \eta \leftarrow \max(\eta \cdot f, \eta_{min}) \text{ after more than `patience` bad epochs}
 
     A stateful envelope: ``p.init()``, ``p.update(state, metric)`` once per
-    epoch, the value ``p(step, state)``. Unlike torch it composes with warmup
+    epoch, the value ``p(step, state)``; under x64 the rates equal torch's bit for
+    bit. Unlike torch it composes with warmup
     (``lrsched.plateau(lrsched.warmup(...), ...)``).
-    """
-    from lrsched._plateau import plateau
 
-    return plateau(lrsched.constant(base_lr), factor=factor, patience=patience, threshold=threshold,
+    Args:
+      base_lr: the optimizer's learning rate (torch's ``initial_lr``).
+      mode: "min" (a loss) or "max" (an accuracy).
+      factor: the multiplier per reduction, in [0, 1).
+      patience: evaluations without improvement tolerated before reducing.
+      threshold: what counts as an improvement (see `threshold_mode`).
+      threshold_mode: "rel" or "abs".
+      cooldown: evaluations ignored after a reduction.
+      min_lr: the floor on the rate (torch's ``min_lr``).
+      eps: reductions smaller than this are skipped.
+
+    Returns:
+      An :class:`lrsched.Plateau` (stateful: ``p(step, state)``).
+
+    Examples:
+      >>> from lrsched.compat import torch as tc
+      >>> p = tc.ReduceLROnPlateau(0.1, factor=0.5, patience=0)
+      >>> state = p.init()
+      >>> for loss in [1.0, 2.0, 2.0]:
+      ...     state = p.update(state, loss)
+      >>> round(float(p(0, state)), 6)
+      0.025
+    """
+    return lrsched.plateau(lrsched.constant(base_lr), factor=factor, patience=patience, threshold=threshold,
                    threshold_mode=threshold_mode, mode=mode, cooldown=cooldown, min_value=min_lr, eps=eps)

@@ -7,25 +7,29 @@ count after ``t`` calls of ``scheduler.step()``).
 
 :func:`get_scheduler` takes transformers' names; each ``get_*`` function takes
 the arguments of its transformers namesake with `base_lr` in place of the
-optimizer. Where an lrsched primitive computes the same thing (linear, constant,
-polynomial, inverse square root) the schedule is built from it; the cosine
-family and warmup-stable-decay, whose shapes (``num_cycles``, oscillation past
-``num_training_steps``, ``1-sqrt`` warmup) no primitive has, are small private
-schedules registered as ``transformers.*``.
+optimizer. The schedules are built from lrsched's (``linear``, ``constant``,
+``polynomial``, ``inverse_sqrt``, ``warmup``, ``join``, and ``cosine(periodic=True)``
+for the cosine that keeps oscillating past ``num_training_steps``). Two reproduce
+transformers' own float arithmetic, which no core schedule should copy, and are
+small nodes registered as ``transformers.*``: the hard restarts (``(c p) mod 1``
+in transformers' order, so a restart lands on the same step) and
+warmup-stable-decay (its ``num_stable_steps`` may be negative).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._combinators import join, shift, warmup
-from lrsched._core import (
-    Schedule,
-    ScheduleError,
+import lrsched
+from lrsched import Schedule, ScheduleError, constant, inverse_sqrt, join, linear, polynomial, shift, warmup
+from lrsched.compat._common import (
+    Leaf,
+    Real,
+    any_traced,
     argument_error,
     as_float,
     as_number,
@@ -34,11 +38,11 @@ from lrsched._core import (
     common,
     concrete,
     divide,
+    is_concretely,
     require,
     schedule_class,
     static_field,
 )
-from lrsched._primitives import constant, inverse_sqrt, linear, polynomial
 
 __all__ = [
     "get_scheduler", "SCHEDULER_NAMES",
@@ -46,10 +50,8 @@ __all__ = [
     "get_cosine_schedule_with_warmup", "get_cosine_with_hard_restarts_schedule_with_warmup",
     "get_polynomial_decay_schedule_with_warmup", "get_inverse_sqrt_schedule",
     "get_cosine_with_min_lr_schedule_with_warmup", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
-    "get_wsd_schedule", "CosineDecay", "CosineRestarts", "WarmupStableDecay",
+    "get_wsd_schedule", "CosineRestarts", "WarmupStableDecay",
 ]
-
-Number = Any
 
 
 def _steps(func: str, **fields: Any) -> None:
@@ -79,23 +81,22 @@ def _bounds(step: Any) -> Any:
 # ------------------------------------------------------------ private shapes
 
 
-@schedule_class("transformers.cosine")
-class CosineDecay(Schedule):
-    """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) after
-    the warmup, at local step ``t``: ``p = t / max(1, steps)``,
-    ``base_lr * max(0, r + (1 - r) * (1 + cos(2 pi c p)) / 2)``; it keeps oscillating past ``p = 1``."""
-
-    base_lr: Number
-    steps: Number
-    num_cycles: Number = 0.5
-    min_lr_rate: Number = 0.0
-
-    def compute(self, t):
-        t, steps = common(t, as_number(self.steps))
-        progress = divide(t, _at_least_one(steps))
-        factor = jnp.cos(jnp.pi * as_float(self.num_cycles) * progress) ** 2  # = (1 + cos(2 pi c p)) / 2
-        rate = as_float(self.min_lr_rate)
-        return as_float(self.base_lr) * jnp.maximum(factor * (1.0 - rate) + rate, 0.0)
+def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 0.0) -> Schedule:
+    """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) at local step ``t``:
+    ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)`` with ``p = t / max(1, steps)``, which keeps
+    oscillating past ``p = 1``: the periodic core cosine from ``base_lr`` to ``base_lr * r`` over the
+    half-period ``max(1, steps) / (2 c)``."""
+    if is_concretely(num_cycles, 0):  # cos(0) = 1 at every step
+        return constant(base_lr)
+    if any_traced(steps, num_cycles):
+        half = _at_least_one(steps) / (2.0 * jnp.abs(as_float(num_cycles)))
+    else:  # in float64, whatever the mode, so that x64 evaluation sees the exact half-period
+        half = np.maximum(np.asarray(steps, np.float64), 1.0) / (2.0 * np.abs(np.asarray(num_cycles, np.float64)))
+    decay = lrsched.cosine(base_lr, half, base_lr * min_lr_rate, periodic=True)
+    rate = concrete(min_lr_rate)
+    if rate is not None and np.all(rate >= 0):
+        return decay  # never negative: transformers' max(0, .) changes nothing
+    return lrsched.clip(decay, min_value=0.0)
 
 
 @schedule_class("transformers.cosine_with_restarts")
@@ -103,9 +104,9 @@ class CosineRestarts(Schedule):
     """The decay of ``get_cosine_with_hard_restarts_schedule_with_warmup`` at local step
     ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0."""
 
-    base_lr: Number
-    steps: Number
-    num_cycles: Number = 1
+    base_lr: Leaf
+    steps: Leaf
+    num_cycles: Leaf = 1
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
@@ -123,14 +124,14 @@ class WarmupStableDecay(Schedule):
     """``get_wsd_schedule``: warmup (``linear``, ``cosine`` or ``1-sqrt``) from
     ``min_lr_ratio``, hold, decay back to ``min_lr_ratio`` (then hold it), times `base_lr`."""
 
-    base_lr: Number
-    num_warmup_steps: Number
-    num_stable_steps: Number
-    num_decay_steps: Number
-    warmup_type: str = static_field("linear")
-    decay_type: str = static_field("cosine")
-    min_lr_ratio: Number = 0.0
-    num_cycles: Number = 0.5
+    base_lr: Leaf
+    num_warmup_steps: Leaf
+    num_stable_steps: Leaf
+    num_decay_steps: Leaf
+    warmup_type: str = static_field(default="linear")
+    decay_type: str = static_field(default="cosine")
+    min_lr_ratio: Leaf = 0.0
+    num_cycles: Leaf = 0.5
 
     def validate(self):
         check_choice(self, "warmup_type", _SHAPES)
@@ -164,10 +165,16 @@ class WarmupStableDecay(Schedule):
 # ------------------------------------------------------ one function per name
 
 
-def get_constant_schedule(base_lr: Number) -> Schedule:
+def get_constant_schedule(base_lr: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule``: `base_lr` at every step.
 
     .. math:: v(t) = b
+
+    Args:
+      base_lr: the optimizer's learning rate.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -178,10 +185,17 @@ def get_constant_schedule(base_lr: Number) -> Schedule:
     return constant(base_lr)
 
 
-def get_constant_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number) -> Schedule:
+def get_constant_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
 
     .. math:: v(t) = b \min(t / \max(1, W), 1)
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -193,10 +207,18 @@ def get_constant_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number)
     return warmup(constant(base_lr), num_warmup_steps)
 
 
-def get_linear_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number) -> Schedule:
+def get_linear_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real) -> Schedule:
     r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
 
     .. math:: v(t) = b \begin{cases} t / W & t < W \\ \max(0, (N - t) / \max(1, N - W)) & t \ge W \end{cases}
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -211,8 +233,8 @@ def get_linear_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, n
     return join([ramp, linear(base_lr, 0.0, _sub(num_training_steps, num_warmup_steps, 0))], _bounds(num_warmup_steps))
 
 
-def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                    num_cycles: Number = 0.5) -> Schedule:
+def get_cosine_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                    num_cycles: Real = 0.5) -> Schedule:
     r"""transformers' ``get_cosine_schedule_with_warmup``: warmup from 0, then a cosine wave.
 
     With ``p = (t - W) / max(1, N - W)`` after the warmup:
@@ -221,6 +243,15 @@ def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, n
 
     With the default ``num_cycles=0.5`` it reaches 0 at `N`; like transformers it
     goes on with the cosine past `N` (back up to `base_lr` at ``p = 2``).
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -231,11 +262,11 @@ def get_cosine_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, n
     _steps("get_cosine_schedule_with_warmup", num_warmup_steps=num_warmup_steps,
            num_training_steps=num_training_steps)
     steps = _sub(num_training_steps, num_warmup_steps)
-    return warmup(CosineDecay(base_lr, steps, num_cycles), num_warmup_steps)
+    return warmup(_cosine_decay(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number,
-                                                       num_training_steps: Number, num_cycles: Number = 1) -> Schedule:
+def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real,
+                                                       num_training_steps: Real, num_cycles: Real = 1) -> Schedule:
     r"""transformers' ``get_cosine_with_hard_restarts_schedule_with_warmup``.
 
     Warmup from 0, then `num_cycles` cosine decays from `base_lr` to 0, each
@@ -245,6 +276,15 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warm
 
     ``(c p) mod 1`` is computed in floating point in transformers' order, so
     under x64 a restart lands on exactly the step it lands on in transformers.
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -258,14 +298,24 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Number, num_warm
     return warmup(CosineRestarts(base_lr, steps, num_cycles), num_warmup_steps)
 
 
-def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                              lr_end: Number = 1e-7, power: Number = 1.0) -> Schedule:
+def get_polynomial_decay_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                              lr_end: Real = 1e-7, power: Real = 1.0) -> Schedule:
     r"""transformers' ``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
     polynomial decay to `lr_end` at `N`, held after.
 
     .. math:: v(t) = e + (b - e) \left(1 - \frac{t - W}{N - W}\right)^{\text{power}},\quad W \le t \le N
 
     `base_lr` must exceed `lr_end` (transformers raises otherwise).
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      lr_end: the final learning rate (below `base_lr`).
+      power: the exponent of the polynomial decay (> 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -284,12 +334,20 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Number, num_warmup_steps:
     return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
 
 
-def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timescale: Number | None = None) -> Schedule:
+def get_inverse_sqrt_schedule(base_lr: Real, num_warmup_steps: Real, timescale: Real | None = None) -> Schedule:
     r"""transformers' ``get_inverse_sqrt_schedule``: warmup from 0, then inverse square root.
 
     .. math:: v(t) = b \sqrt{\tau / (t - W + \tau)},\quad t \ge W
 
     `timescale` (``tau``) defaults to `num_warmup_steps`, or 10000 when that is 0.
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      timescale: the decay's timescale, or None for `num_warmup_steps` (10000 when that is 0).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -300,8 +358,8 @@ def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timesca
     func = "get_inverse_sqrt_schedule"
     _steps(func, num_warmup_steps=num_warmup_steps)
     if timescale is None:
-        w = concrete(num_warmup_steps)
-        if w is not None and w.ndim == 0:
+        known = concrete(num_warmup_steps)
+        if known is not None and known.ndim == 0:
             timescale = num_warmup_steps or 10_000
         else:
             w = as_number(num_warmup_steps)
@@ -310,7 +368,7 @@ def get_inverse_sqrt_schedule(base_lr: Number, num_warmup_steps: Number, timesca
     return warmup(inverse_sqrt(base_lr, timescale), num_warmup_steps)
 
 
-def _min_lr_rate(func: str, base_lr: Number, min_lr: Number | None, min_lr_rate: Number | None) -> Number:
+def _min_lr_rate(func: str, base_lr: Real, min_lr: Real | None, min_lr_rate: Real | None) -> Real:
     if min_lr is not None and min_lr_rate is not None:
         raise ScheduleError(f"{func}: only one of min_lr or min_lr_rate may be set; got both. Drop one of them")
     if min_lr is not None:
@@ -321,13 +379,24 @@ def _min_lr_rate(func: str, base_lr: Number, min_lr: Number | None, min_lr_rate:
     return min_lr_rate
 
 
-def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Number, num_warmup_steps: Number, num_training_steps: Number,
-                                                num_cycles: Number = 0.5, min_lr: Number | None = None,
-                                                min_lr_rate: Number | None = None) -> Schedule:
+def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
+                                                num_cycles: Real = 0.5, min_lr: Real | None = None,
+                                                min_lr_rate: Real | None = None) -> Schedule:
     r"""transformers' ``get_cosine_with_min_lr_schedule_with_warmup``: the cosine schedule
     decaying to ``r = min_lr_rate`` (or ``min_lr / base_lr``) instead of 0.
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right)
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+      min_lr: the lowest rate (or give `min_lr_rate`).
+      min_lr_rate: the lowest rate as a fraction of `base_lr`.
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -340,13 +409,13 @@ def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Number, num_warmup_step
     _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
-    return warmup(CosineDecay(base_lr, steps, num_cycles, rate), num_warmup_steps)
+    return warmup(_cosine_decay(base_lr, steps, num_cycles, rate), num_warmup_steps)
 
 
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
-        base_lr: Number, num_warmup_steps: Number, num_training_steps: Number, num_cycles: Number = 0.5,
-        min_lr: Number | None = None, min_lr_rate: Number | None = None,
-        warmup_lr_rate: Number | None = None) -> Schedule:
+        base_lr: Real, num_warmup_steps: Real, num_training_steps: Real, num_cycles: Real = 0.5,
+        min_lr: Real | None = None, min_lr_rate: Real | None = None,
+        warmup_lr_rate: Real | None = None) -> Schedule:
     r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
 
     Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
@@ -354,6 +423,18 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     ``p = (t - W + 1) / max(1, N - W)``, so it reaches its minimum at ``N - 1``.
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right),\quad t \ge W
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+      min_lr: the lowest rate (or give `min_lr_rate`).
+      min_lr_rate: the lowest rate as a fraction of `base_lr`.
+      warmup_lr_rate: the warmup's start as a fraction of `base_lr`, or None (transformers' ``(t + 1) / W``).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -366,7 +447,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     _steps(func, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
-    decay = CosineDecay(base_lr, steps, num_cycles, rate)
+    decay = _cosine_decay(base_lr, steps, num_cycles, rate)
     if warmup_lr_rate is None:
         # value(t) = g(t + 1) with g the plain min-lr cosine schedule: warmup t/W, then decay(t - W)
         return shift(warmup(decay, num_warmup_steps), -1)
@@ -374,10 +455,10 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
-def get_wsd_schedule(base_lr: Number, num_warmup_steps: Number, num_decay_steps: Number,
-                     num_training_steps: Number | None = None, num_stable_steps: Number | None = None,
-                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Number = 0.0,
-                     num_cycles: Number = 0.5) -> Schedule:
+def get_wsd_schedule(base_lr: Real, num_warmup_steps: Real, num_decay_steps: Real,
+                     num_training_steps: Real | None = None, num_stable_steps: Real | None = None,
+                     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Real = 0.0,
+                     num_cycles: Real = 0.5) -> Schedule:
     r"""transformers' ``get_wsd_schedule`` (warmup-stable-decay).
 
     With ``r = min_lr_ratio``: warmup over `W` steps from ``r`` to 1 (``linear``
@@ -387,6 +468,20 @@ def get_wsd_schedule(base_lr: Number, num_warmup_steps: Number, num_decay_steps:
     ``1 - sqrt(p)``), then hold ``r``; each shape ``f`` enters as
 
     .. math:: v(t) = b \max(0, r + (1 - r) f(p))
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_decay_steps: the length of the decay.
+      num_training_steps: the total number of updates, warmup included.
+      num_stable_steps: the length of the stable phase (default ``N - W - D``).
+      warmup_type: "linear", "cosine" or "1-sqrt".
+      decay_type: "linear", "cosine" or "1-sqrt".
+      min_lr_ratio: the start of the warmup and the end of the decay, as a fraction of `base_lr`.
+      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -427,13 +522,17 @@ _FUNCTIONS = {
 SCHEDULER_NAMES = tuple(_FUNCTIONS)
 
 
-def get_scheduler(name: Any, base_lr: Number, num_warmup_steps: Number | None = None,
-                  num_training_steps: Number | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
+def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None,
+                  num_training_steps: Real | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
     r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.
 
-    Returns the absolute learning rate ``base_lr * factor(t)`` of the named
-    schedule: ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``,
-    ``constant``, ``constant_with_warmup``, ``inverse_sqrt``,
+    Returns the absolute learning rate of the named schedule,
+
+    .. math:: v(t) = b \cdot \lambda_{\text{name}}(t)
+
+    with ``b = base_lr`` and ``lambda`` transformers' factor for the name:
+    ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``, ``constant``,
+    ``constant_with_warmup``, ``inverse_sqrt``,
     ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` or
     ``warmup_stable_decay`` (a ``SchedulerType`` member works too). Extra
     arguments (``num_cycles``, ``lr_end``, ``power``, ``min_lr``, ``min_lr_rate``,
@@ -442,6 +541,16 @@ def get_scheduler(name: Any, base_lr: Number, num_warmup_steps: Number | None = 
     transformers, in a ``scheduler_specific_kwargs`` dict. Unlike transformers, an
     argument the schedule does not take is an error rather than silently dropped,
     and ``inverse_sqrt`` honours ``timescale``.
+
+    Args:
+      name: a transformers schedule name (or a ``SchedulerType`` member).
+      base_lr: the optimizer's learning rate.
+      num_warmup_steps: the length of the linear warmup from 0 (>= 0).
+      num_training_steps: the total number of updates, warmup included.
+      scheduler_specific_kwargs: the name's extra arguments (also accepted as a nested dict, as in transformers).
+
+    Returns:
+      An lrsched Schedule.
 
     Examples:
       >>> import lrsched
@@ -463,7 +572,8 @@ def get_scheduler(name: Any, base_lr: Number, num_warmup_steps: Number | None = 
     nested = kwargs.pop("scheduler_specific_kwargs", None)
     if nested:
         kwargs.update(nested)
-    func = _FUNCTIONS[key]
+    func: Callable[..., Schedule] | None = _FUNCTIONS[key]
+    assert func is not None
     accepted = [p for p in inspect.signature(func).parameters
                 if p not in ("base_lr", "num_warmup_steps", "num_training_steps")]
     unknown = sorted(set(kwargs) - set(accepted))

@@ -1,0 +1,665 @@
+r"""``torch.optim.lr_scheduler``'s classes, by name and signature, backed by lrsched schedules.
+
+Change one import and keep the rest of a torch script::
+
+    # from torch.optim.lr_scheduler import OneCycleLR, SequentialLR, LinearLR, ReduceLROnPlateau
+    from lrsched_torch.lr_scheduler import OneCycleLR, SequentialLR, LinearLR, ReduceLROnPlateau
+
+Every class takes torch's arguments (optimizer first, ``last_epoch`` last) and
+gives torch's numbers step for step (the closed forms of
+:mod:`lrsched.compat.torch`, in float64), with torch's attributes (``last_epoch``,
+``base_lrs``, ``get_last_lr()``, ``optimizer``, ``total_steps``, ``best``, ...).
+What changes:
+
+- **exact resume** in every loading order (``load_state_dict`` re-applies the
+  loaded step's values; torch's own use the lr of step 0 for one step when the
+  optimizer state is loaded first), and ``state_dict()`` is plain data;
+- **no past-the-end error** (``OneCycleLR`` holds its final value where torch raises);
+- **warmup + plateau**: ``SequentialLR`` and ``ChainedScheduler`` accept a
+  ``ReduceLROnPlateau`` (torch refuses it); ``step(metric)`` then feeds it;
+- ``ChainedScheduler`` is the product of its children's factors; torch's chaining
+  of a scheduler that *sets* the lr (OneCycleLR, CyclicLR, ...) with others is
+  refused with a clear error instead of silently letting the last one win.
+
+``LambdaLR`` is :class:`lrsched_torch.LambdaLR` (a torch ``LambdaLR`` subclass);
+``MultiplicativeLR`` and ``LRScheduler`` are torch's own.
+
+Examples:
+  >>> import torch
+  >>> from lrsched_torch.lr_scheduler import OneCycleLR
+  >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+  >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=4, pct_start=0.5, anneal_strategy="linear")
+  >>> for _ in range(6):  # two steps past the end: held, not an error
+  ...     opt.step(); sched.step()
+  >>> sched.get_last_lr(), round(opt.param_groups[0]["momentum"], 4), sched.last_epoch
+  ([4e-06], 0.95, 6)
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import numbers
+from typing import Any, Callable, Literal, Sequence
+
+import torch
+from torch.optim.lr_scheduler import LRScheduler as LRScheduler
+from torch.optim.lr_scheduler import MultiplicativeLR as MultiplicativeLR
+
+from lrsched_torch._lambda import LambdaLR as LambdaLR
+from lrsched_torch._plateaus import is_plateau
+from lrsched_torch._scheduler import ScheduleLR
+from lrsched_torch._table import describe
+
+__all__ = [
+    "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
+    "SequentialLR", "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
+    "CosineAnnealingWarmRestarts", "OneCycleLR", "PolynomialLR", "LRScheduler",
+]
+
+
+def _tc() -> Any:
+    from lrsched.compat import torch as tc
+
+    return tc
+
+
+def _copy(x: Any) -> Any:
+    return x.clone() if isinstance(x, torch.Tensor) else x
+
+
+def _float(x: Any) -> float:
+    return float(x.detach().item()) if isinstance(x, torch.Tensor) else float(x)
+
+
+def _initial_lrs(optimizer: torch.optim.Optimizer, last_epoch: int) -> list[float]:
+    """torch's ``LRScheduler.__init__``: record ``initial_lr`` (or require it when resuming)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+    if last_epoch == -1:
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", _copy(group["lr"]))
+    else:
+        for i, group in enumerate(optimizer.param_groups):
+            if "initial_lr" not in group:
+                raise KeyError(
+                    f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with "
+                    "last_epoch >= 0. Load the optimizer's state (which holds it) before creating the scheduler, "
+                    "or use last_epoch=-1 for a fresh run"
+                )
+    return [_float(g["initial_lr"]) for g in optimizer.param_groups]
+
+
+def _per_group(name: str, optimizer: torch.optim.Optimizer, value: Any) -> list[Any]:
+    """torch's ``_format_param``: one value per group from a scalar or a list."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
+                             f"{len(value)} values, param_groups has {n}.")
+        return [_copy(v) for v in value]
+    return [_copy(value)] * n
+
+
+def _need_momentum(optimizer: torch.optim.Optimizer) -> bool:
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    return "betas" in optimizer.defaults
+
+
+def _set_momentum(group: dict[str, Any], value: Any, use_beta1: bool) -> None:
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+class _TorchScheduler(ScheduleLR):
+    """A drop-in: a ScheduleLR whose schedules come from torch's arguments (one per param group)."""
+
+    #: torch's chaining multiplies this scheduler's factor into the lr (recursive form), so
+    #: ChainedScheduler can build the product; schedulers that set the lr outright are not.
+    _multiplicative = False
+
+    def step(self, epoch: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump)."""
+        ScheduleLR.step(self, None, epoch)
+
+    def _drive(self, optimizer: torch.optim.Optimizer, make_lr: Callable[[float], Any] | None, last_epoch: int,
+               bases: list[float], momentum: list[Any] | None = None, lrs: list[Any] | None = None) -> None:
+        if lrs is None:
+            assert make_lr is not None
+            lrs = [make_lr(b) for b in bases]
+        ScheduleLR.__init__(self, optimizer, lr=lrs, momentum=momentum, last_epoch=last_epoch)
+        self.base_lrs = [_copy(b) for b in bases]
+
+    def _make_lr(self, base: float) -> Any:
+        """The lr schedule of a param group with initial lr `base` (None: torch's arguments give it none)."""
+        return None
+
+    def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
+        if what == "lr":  # a param group added later gets the schedule for its own initial lr
+            s = self._make_lr(_float(group.get("initial_lr", group["lr"])))
+            return (False, None) if s is None else (True, describe(s))
+        return (not any(c is not None for c in self._momentum_configs), None)
+
+
+# ------------------------------------------------------------------ the recursive family
+
+
+class StepLR(_TorchScheduler):
+    """torch's ``StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1)``: ``initial_lr * gamma ** (t // size)``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        self.step_size, self.gamma = step_size, gamma
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().StepLR(base, self.step_size, self.gamma)
+
+
+class MultiStepLR(_TorchScheduler):
+    """torch's ``MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1)``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        milestones = list(milestones)
+        self.milestones = collections.Counter(milestones)
+        self.gamma = gamma
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().MultiStepLR(base, sorted(self.milestones.elements()), self.gamma)
+
+
+class ConstantLR(_TorchScheduler):
+    """torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5, last_epoch=-1)``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().ConstantLR(base, self.factor, self.total_iters)
+
+
+class LinearLR(_TorchScheduler):
+    """torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5, last_epoch=-1)``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().LinearLR(base, self.start_factor, self.end_factor, self.total_iters)
+
+
+class ExponentialLR(_TorchScheduler):
+    """torch's ``ExponentialLR(optimizer, gamma, last_epoch=-1)``: ``lr = initial_lr * gamma ** t``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().ExponentialLR(base, self.gamma)
+
+
+class PolynomialLR(_TorchScheduler):
+    """torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0, last_epoch=-1)``."""
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters, self.power = total_iters, power
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().PolynomialLR(base, self.total_iters, self.power)
+
+
+class CosineAnnealingLR(_TorchScheduler):
+    """torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0, last_epoch=-1)``, oscillating past ``T_max``
+    as torch does (computed in closed form, without torch's recursive drift)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        self.T_max, self.eta_min = T_max, eta_min
+        self._multiplicative = eta_min == 0  # with eta_min the recursive form is affine, not a factor
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().CosineAnnealingLR(base, self.T_max, self.eta_min)
+
+
+# ------------------------------------------------------------------ the absolute family
+
+
+class CosineAnnealingWarmRestarts(_TorchScheduler):
+    """torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1)``.
+
+    ``step(epoch)`` takes torch's fractional epochs (``step(epoch + i / iters)``);
+    ``T_cur`` and ``T_i`` are computed from the position."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _make_lr(self, base: float) -> Any:
+        return _tc().CosineAnnealingWarmRestarts(base, self.T_0, self.T_mult, self.eta_min)
+
+    def step(self, epoch: Any = None) -> None:  # type: ignore[override]
+        """Advance one step, or go to `epoch` (fractional allowed; not deprecated here, as in torch)."""
+        if epoch is None:
+            ScheduleLR.step(self)
+            return
+        if epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        self._step_count += 1
+        self._move(epoch if not isinstance(epoch, numbers.Integral) else int(epoch))
+        self._last_row = None
+
+    def _cycle(self) -> tuple[float, int]:
+        position = self._position if self._slow else float(self.last_epoch)
+        T_i, start = self.T_0, 0
+        while position >= start + T_i:
+            start += T_i
+            T_i *= self.T_mult
+        return position - start, T_i
+
+    @property
+    def T_cur(self) -> float:
+        """Steps since the last restart (fractional after a fractional ``step(epoch)``)."""
+        return self._cycle()[0]
+
+    @property
+    def T_i(self) -> int:
+        """The length of the current cycle."""
+        return self._cycle()[1]
+
+
+class CyclicLR(_TorchScheduler):
+    """torch's ``CyclicLR`` (Smith), momentum cycling inversely as torch does (``momentum`` or ``betas[0]``)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float | list[float], max_lr: float | list[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: Literal["triangular", "triangular2", "exp_range"] = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None, scale_mode: Literal["cycle", "iterations"] = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float = 0.8, max_momentum: float = 0.9,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                if isinstance(group["lr"], torch.Tensor):
+                    group["lr"].fill_(_float(lr))
+                else:
+                    group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ["triangular", "triangular2", "exp_range"] and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
+        if scale_fn is None:
+            self.scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self._scale_fn_custom = scale_fn
+        self.cycle_momentum = cycle_momentum
+        tc = _tc()
+        args = dict(step_size_up=step_size_up, step_size_down=step_size_down, mode=mode, gamma=gamma,
+                    scale_fn=scale_fn, scale_mode=scale_mode)
+        momentum = None
+        if cycle_momentum:
+            self.use_beta1 = _need_momentum(optimizer)
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    _set_momentum(group, m, self.use_beta1)
+                    group["max_momentum"], group["base_momentum"] = m, b
+            momentum = [tc.CyclicMomentum(None, None, base_momentum=_float(b), max_momentum=_float(m), **args)
+                        for b, m in zip(self.base_momentums, self.max_momentums)]
+        bases = [_float(b) for b in base_lrs]
+        lrs = [tc.CyclicLR(b, _float(m), **args) for b, m in zip(bases, self.max_lrs)]
+        _initial_lrs(optimizer, last_epoch)
+        self._drive(optimizer, None, last_epoch, bases, momentum=momentum, lrs=lrs)
+
+    def scale_fn(self, x: Any) -> float:
+        """torch's scaling policy at cycle (or iteration) `x`."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+
+class OneCycleLR(_TorchScheduler):
+    """torch's ``OneCycleLR`` (momentum, or ``betas[0]`` for Adam, cycling as torch does), holding its final value
+    past ``total_steps`` where torch raises."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: Literal["cos", "linear"] = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85, max_momentum: float | list[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if total_steps is not None:
+            if total_steps <= 0 or not isinstance(total_steps, int):
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ["cos", "linear"]:
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self._anneal_func_type = anneal_strategy
+        self.three_phase = three_phase
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for m, group in zip(max_lrs, optimizer.param_groups):
+                group["initial_lr"] = m / div_factor
+                group["max_lr"] = m
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        tc = _tc()
+        args = dict(total_steps=self.total_steps, pct_start=pct_start, anneal_strategy=anneal_strategy,
+                    three_phase=three_phase)
+        momentum = None
+        if cycle_momentum:
+            self.use_beta1 = _need_momentum(optimizer)
+            max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for m, b, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+                    _set_momentum(group, m, self.use_beta1)
+                    group["max_momentum"], group["base_momentum"] = m, b
+            momentum = [tc.OneCycleMomentum(base_momentum=_float(b), max_momentum=_float(m), **args)
+                        for b, m in zip(base_momentums, max_momentums)]
+        lrs = [tc.OneCycleLR(_float(m), div_factor=div_factor, final_div_factor=final_div_factor, **args)
+               for m in max_lrs]
+        bases = _initial_lrs(optimizer, last_epoch)
+        self._drive(optimizer, None, last_epoch, bases, momentum=momentum, lrs=lrs)
+
+
+# ------------------------------------------------------------------ reduce on plateau
+
+
+class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+    """torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown, min_lr,
+    eps)``, bit for bit, as ``lrsched.plateau(constant(lr), ...)`` per param group.
+
+    It is an instance of torch's class, so Lightning and the Hugging Face Trainer
+    feed it the monitored metric as they feed torch's. ``best``,
+    ``num_bad_epochs``, ``cooldown_counter`` and ``in_cooldown`` read the plateau
+    state. Inside :class:`SequentialLR` or :class:`ChainedScheduler` it combines
+    with warmup (torch refuses both).
+    """
+
+    _multiplicative = True
+
+    def __init__(self, optimizer: torch.optim.Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
+                 cooldown: int = 0, min_lr: list[float] | float = 0, eps: float = 1e-8) -> None:
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in {"min", "max"}:
+            raise ValueError("mode " + mode + " is unknown!")
+        if threshold_mode not in {"rel", "abs"}:
+            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * n
+        self.mode, self.factor, self.patience, self.threshold = mode, factor, patience, threshold
+        self.threshold_mode, self.cooldown, self.eps = threshold_mode, cooldown, eps
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        tc = _tc()
+        kw = dict(mode=mode, factor=factor, patience=patience, threshold=threshold, threshold_mode=threshold_mode,
+                  cooldown=cooldown, eps=eps)
+        lrs = [tc.ReduceLROnPlateau(_float(g["lr"]), min_lr=float(m), **kw)
+               for g, m in zip(optimizer.param_groups, self.min_lrs)]
+        bases = [_float(g["lr"]) for g in optimizer.param_groups]
+        self._drive(optimizer, None, -1, bases, lrs=lrs)
+
+    def _make_lr(self, base: float) -> Any:
+        if self.default_min_lr is None:
+            return None
+        return _tc().ReduceLROnPlateau(base, mode=self.mode, factor=self.factor, patience=self.patience,
+                                       threshold=self.threshold, threshold_mode=self.threshold_mode,
+                                       cooldown=self.cooldown, min_lr=float(self.default_min_lr), eps=self.eps)
+
+    def _initial_step(self) -> None:
+        self._last_row = None
+        self._step_count = 0
+        ScheduleLR.step(self)
+
+    def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step(metrics)``: feed the metric and advance."""
+        if metrics is None:
+            raise TypeError("ReduceLROnPlateau.step() missing 1 required positional argument: 'metrics' (the "
+                            "monitored value, e.g. the validation loss)")
+        ScheduleLR.step(self, metrics, epoch)
+
+    def _state(self) -> Any:
+        return self.plateau_states[0]
+
+    @property
+    def best(self) -> float:  # type: ignore[override]
+        return float(self._state().best)
+
+    @property
+    def num_bad_epochs(self) -> int:  # type: ignore[override]
+        return int(self._state().num_bad_epochs)
+
+    @property
+    def cooldown_counter(self) -> int:  # type: ignore[override]
+        return int(self._state().cooldown_counter)
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+
+# ------------------------------------------------------------------ combinations
+
+
+def _children(where: str, optimizer: torch.optim.Optimizer | None, schedulers: Sequence[Any]
+              ) -> tuple[torch.optim.Optimizer, list[_TorchScheduler]]:
+    schedulers = list(schedulers)
+    if len(schedulers) < 1:
+        raise ValueError(f"{where} expects at least one scheduler, but got no scheduler.")
+    optimizer = optimizer or schedulers[0].optimizer
+    for i, s in enumerate(schedulers):
+        if not isinstance(s, _TorchScheduler):
+            raise TypeError(
+                f"{where}: scheduler {i} is a {type(s).__module__}.{type(s).__name__}; this {where} combines the "
+                "schedules of lrsched_torch.lr_scheduler's classes. Import it from there too (same name and "
+                "arguments), or build one schedule and pass it to lrsched_torch.ScheduleLR"
+            )
+        if s.optimizer is not optimizer:
+            raise ValueError(f"{where} expects all schedulers to belong to the same optimizer, but got scheduler "
+                             f"{type(s).__name__} at index {i} has {s.optimizer}, which is different from "
+                             f"{type(optimizer).__name__}.")
+    assert optimizer is not None
+    return optimizer, schedulers
+
+
+def _schedule(config: Any) -> Any:
+    import lrsched
+
+    return config if config is None or isinstance(config, lrsched.Schedule) else lrsched.from_config(config)
+
+
+def _plateau_config(config: Any) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        raise ValueError("a plateau schedule without a config cannot be combined")
+    return {k: v for k, v in config.items() if k not in ("type", "schedule", "lrsched_config")}
+
+
+def _rewrap(plateau_config: dict[str, Any], inner: Any, start: int) -> Any:
+    """``lrsched.plateau(inner, ...)`` with a plateau's options, acting from step `start` on."""
+    import lrsched
+
+    options = _plateau_config(plateau_config)
+    options["start"] = max(int(options.get("start") or 0), int(start))
+    return lrsched.plateau(inner, **options)
+
+
+class SequentialLR(_TorchScheduler):
+    """torch's ``SequentialLR(optimizer, schedulers, milestones, last_epoch=-1)``: each child restarts at its
+    milestone (``lrsched.join``). The last child may be a :class:`ReduceLROnPlateau`: warmup + plateau, with
+    ``step(metric)`` feeding it from its milestone on."""
+
+    def step(self, metric: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        ScheduleLR.step(self, metric)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any], milestones: list[int],
+                 last_epoch: int = -1) -> None:
+        optimizer, children = _children("SequentialLR", optimizer, schedulers)
+        if len(milestones) != len(children) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more than the number of "
+                f"milestone points, but got number of schedulers {len(children)} and the number of milestones "
+                f"to be equal to {len(milestones)}")
+        import lrsched
+
+        self._schedulers, self._milestones = children, list(milestones)
+        n = len(optimizer.param_groups)
+        lrs: list[Any] = []
+        moms: list[Any] = []
+        for g in range(n):
+            pieces = [c._lr_configs[g] if g < len(c._lr_configs) else None for c in children]
+            if any(p is None for p in pieces):
+                raise ValueError(f"SequentialLR: a child scheduler does not drive the lr of param group {g}")
+            plateaus = [i for i, p in enumerate(pieces) if is_plateau(p)]
+            if plateaus and plateaus != [len(pieces) - 1]:
+                raise ValueError("SequentialLR: only the last scheduler may be a ReduceLROnPlateau (it then reduces "
+                                 "from its milestone on); put it last")
+            schedules = [_schedule(p) for p in pieces]
+            if plateaus:  # the plateau reduces from the group's initial lr, from its milestone on
+                last: Any = pieces[-1]
+                schedules[-1] = lrsched.constant(_float(optimizer.param_groups[g].get(
+                    "initial_lr", optimizer.param_groups[g]["lr"])))
+                joined = lrsched.join(schedules, self._milestones) if len(schedules) > 1 else schedules[0]
+                lrs.append(_rewrap(last, joined, self._milestones[-1] if self._milestones else 0))
+            else:
+                lrs.append(lrsched.join(schedules, self._milestones) if len(schedules) > 1 else schedules[0])
+            mom = [c._momentum_configs[g] if g < len(c._momentum_configs) else None for c in children]
+            if all(m is None for m in mom):
+                moms.append(None)
+            elif any(m is None for m in mom):
+                raise ValueError(
+                    f"SequentialLR: some children drive the momentum of param group {g} (OneCycleLR, CyclicLR) and "
+                    "others do not, so the momentum between them is undefined. Give every piece a momentum "
+                    "schedule: build the join yourself and pass it to lrsched_torch.ScheduleLR(momentum=...)")
+            else:
+                ms = [_schedule(m) for m in mom]
+                moms.append(lrsched.join(ms, self._milestones) if len(ms) > 1 else ms[0])
+        for group in optimizer.param_groups:  # torch resets every group to its initial lr first
+            if "initial_lr" in group:
+                group["lr"] = _copy(group["initial_lr"])
+        bases = [_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        self._drive(optimizer, None, last_epoch, bases,
+                    momentum=None if all(m is None for m in moms) else moms, lrs=lrs)
+
+
+class ChainedScheduler(_TorchScheduler):
+    """torch's ``ChainedScheduler(schedulers, optimizer=None)`` as one schedule per group: the product of the
+    children's factors, ``initial_lr * prod_i(s_i(t) / initial_lr)``, which is what torch's chaining of its
+    recursive schedulers computes. A child that sets the lr outright (OneCycleLR, CyclicLR,
+    CosineAnnealingWarmRestarts, SequentialLR, CosineAnnealingLR with eta_min) is refused when chained with others,
+    since torch's result there is no product; a :class:`ReduceLROnPlateau` child wraps the product (warmup +
+    plateau), fed by ``step(metric)``."""
+
+    def step(self, metric: Any = None) -> None:  # type: ignore[override]
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        ScheduleLR.step(self, metric)
+
+    def __init__(self, schedulers: Sequence[Any], optimizer: torch.optim.Optimizer | None = None) -> None:
+        optimizer, children = _children("ChainedScheduler", optimizer, schedulers)
+        self._schedulers = children
+        if len(children) > 1:
+            for c in children:
+                if not c._multiplicative:
+                    raise ValueError(
+                        f"ChainedScheduler: {type(c).__name__} sets the lr outright, so torch's chaining of it with "
+                        "other schedulers is no product (each step the last one to write wins and the others "
+                        "multiply that by their one-step ratio). Build the product you mean as one schedule and "
+                        "pass it to lrsched_torch.ScheduleLR, e.g. lr=tc.OneCycleLR(...) * tc.ExponentialLR(1.0, g)")
+        plateaus = [c for c in children if any(is_plateau(p) for p in c._lr_configs)]
+        if len(plateaus) > 1:
+            raise ValueError("ChainedScheduler: at most one ReduceLROnPlateau can be chained")
+        lrs, moms = [], []
+        for g, group in enumerate(optimizer.param_groups):
+            base = _float(group.get("initial_lr", group["lr"]))
+            product, plateau = None, None
+            for c in children:
+                config = c._lr_configs[g] if g < len(c._lr_configs) else None
+                if config is None:
+                    continue
+                if is_plateau(config):
+                    plateau = config
+                    continue
+                s = _schedule(config)
+                product = s if product is None else product * (s * (1.0 / base))
+            if plateau is not None:
+                import lrsched
+
+                inner = product if product is not None else lrsched.constant(base)
+                lrs.append(_rewrap(plateau, inner, 0))
+            else:
+                lrs.append(product)
+            ms = [c._momentum_configs[g] for c in children if g < len(c._momentum_configs)
+                  and c._momentum_configs[g] is not None]
+            moms.append(_schedule(ms[0]) if ms else None)
+        bases = [_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        self._drive(optimizer, None, -1, bases, momentum=None if all(m is None for m in moms) else moms, lrs=lrs)

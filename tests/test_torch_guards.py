@@ -1,0 +1,401 @@
+"""No silent wrong rate: replaced group dicts, groups added later, step(epoch), two schedulers on one
+optimizer, configs that torch.load(weights_only=True) reads, and tables read from several threads."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+import sys
+import threading
+import warnings
+
+import jax
+import lrsched_torch
+import numpy as np
+import pytest
+import torch
+from cases import CASES
+from lrsched_torch import _table
+from lrsched_torch import lr_scheduler as dl
+
+import lrsched
+from lrsched.compat import optax as co
+from lrsched.compat import torch as tc
+from lrsched.compat import transformers as tf
+
+L = torch.optim.lr_scheduler
+
+
+def sgd(n_groups: int = 1, lr: float = 0.1) -> torch.optim.Optimizer:
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(2))], "lr": lr * (i + 1)} for i in range(n_groups)]
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+
+
+def lrs(opt: torch.optim.Optimizer) -> list[float]:
+    return [float(g["lr"]) for g in opt.param_groups]
+
+
+# ----------------------------------------------------------- 1. param_groups read at every write
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.linear(0.1, 0.0, 10)),
+    lambda o: lrsched_torch.lambda_lr(o, lrsched.linear(0.1, 0.0, 10)),
+    lambda o: dl.LinearLR(o, start_factor=1.0, end_factor=0.0, total_iters=10),
+    lambda o: dl.LambdaLR(o, lambda k: 1.0 - k / 10),
+], ids=["ScheduleLR", "lambda_lr", "lr_scheduler.LinearLR", "lr_scheduler.LambdaLR"])
+def test_optimizer_reloaded_after_construction_keeps_being_driven(make):
+    """The issue's repro: Optimizer.load_state_dict replaces the group dicts (so does accelerate.prepare)."""
+    opt = sgd()
+    sched = make(opt)
+    opt.load_state_dict(opt.state_dict())
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    native_opt = sgd()
+    native = L.LinearLR(native_opt, start_factor=1.0, end_factor=0.0, total_iters=10)
+    for _ in range(5):
+        native_opt.step()
+        native.step()
+    assert lrs(opt) == pytest.approx(lrs(native_opt), rel=1e-14) and lrs(opt)[0] == pytest.approx(0.05)
+    assert sched.get_last_lr() == pytest.approx([0.05])
+
+
+# ----------------------------------------------------------- 5. groups added later
+
+
+def test_group_added_later_follows_one_schedule_for_all():
+    s = lrsched.step_decay(0.1, 2, 0.5)
+    for make in (lambda o: lrsched_torch.ScheduleLR(o, lr=s, momentum=lrsched.constant(0.8)),
+                 lambda o: lrsched_torch.lambda_lr(o, s)):
+        opt = sgd()
+        sched = make(opt)
+        sched.step()
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3})
+        sched.step()
+        sched.step()
+        assert lrs(opt) == [pytest.approx(0.05), pytest.approx(0.05)]
+        assert len(sched.base_lrs) == 2 and opt.param_groups[1]["initial_lr"] == 0.3
+        assert len(sched.get_last_lr()) == 2
+
+
+def test_group_added_later_in_a_torch_named_class_gets_its_own_initial_lr():
+    opt_a, opt_b = sgd(), sgd()
+    ours, native = dl.StepLR(opt_a, 2, 0.5), L.StepLR(opt_b, 2, 0.5)
+    for opt in (opt_a, opt_b):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(4):
+            ours.step()
+            native.step()  # torch's recursive form multiplies the new group's current lr
+    assert lrs(opt_a) == pytest.approx([0.025, 0.3 * 0.25]) and lrs(opt_a) == pytest.approx(lrs(opt_b), rel=1e-15)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: lrsched_torch.ScheduleLR(o, lr=[lrsched.constant(0.1)]),
+    lambda o: lrsched_torch.ScheduleLR(o, lr={0: lrsched.constant(0.1)}),
+    lambda o: lrsched_torch.lambda_lr(o, [lrsched.constant(0.1)]),
+    lambda o: dl.LambdaLR(o, [lambda k: 1.0]),
+    lambda o: dl.OneCycleLR(o, [0.1], total_steps=10),
+], ids=["list", "dict", "lambda_lr-list", "LambdaLR-list", "OneCycleLR-list"])
+def test_group_added_later_with_per_group_schedules_is_a_clear_error(make):
+    opt = sgd()
+    sched = make(opt)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3})
+    with pytest.raises(ValueError, match="add_param_group"):
+        sched.step()
+
+
+# ----------------------------------------------------------- 5. step(epoch)
+
+
+def test_step_with_an_epoch_is_torchs_deprecated_closed_form():
+    s = tc.StepLR(0.1, 3, 0.5)
+    opt = sgd()
+    sched = lrsched_torch.ScheduleLR(opt, lr=s)
+    with pytest.warns(UserWarning, match="deprecated"):
+        sched.step(epoch=7)
+    assert sched.last_epoch == 7 and lrs(opt) == [pytest.approx(0.025)]
+    sched.step()
+    assert sched.last_epoch == 8 and lrs(opt) == [pytest.approx(0.025)]
+    # a bare number without a plateau schedule is not silently read as a metric
+    with pytest.raises(ValueError, match=r"step\(epoch=\.\.\.\)"):
+        sched.step(5)
+    # the torch-named classes take it positionally, as torch does
+    opt_a, opt_b = sgd(), sgd()
+    ours, native = dl.StepLR(opt_a, 3, 0.5), L.StepLR(opt_b, 3, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in (4, 9, 2, 12):
+            ours.step(epoch)
+            native.step(epoch)
+            assert lrs(opt_a) == pytest.approx(lrs(opt_b), rel=1e-15) and ours.last_epoch == native.last_epoch
+
+
+def test_fractional_epochs_of_cosine_annealing_warm_restarts_equal_torch():
+    opt_a, opt_b = sgd(2), sgd(2)
+    ours = dl.CosineAnnealingWarmRestarts(opt_a, T_0=3, T_mult=2, eta_min=1e-3)
+    native = L.CosineAnnealingWarmRestarts(opt_b, T_0=3, T_mult=2, eta_min=1e-3)
+    iters = 7
+    for epoch in range(12):
+        for i in range(iters):
+            x = epoch + i / iters
+            ours.step(x)
+            native.step(x)
+            np.testing.assert_allclose(lrs(opt_a), lrs(opt_b), rtol=1e-12)
+            assert ours.last_epoch == native.last_epoch
+            assert ours.T_cur == pytest.approx(native.T_cur, abs=1e-12) and ours.T_i == native.T_i
+    for _ in range(10):  # then plain steps continue from the fraction, as in torch
+        ours.step()
+        native.step()
+        np.testing.assert_allclose(lrs(opt_a), lrs(opt_b), rtol=1e-12)
+    state = ours.state_dict()
+    again = dl.CosineAnnealingWarmRestarts(sgd(2), T_0=3, T_mult=2, eta_min=1e-3)
+    again.load_state_dict(state)
+    assert lrs(again.optimizer) == lrs(opt_a)
+
+
+# ----------------------------------------------------------- 5. two schedulers on one optimizer
+
+
+def test_a_second_scheduler_on_the_same_values_is_a_clear_error():
+    opt = sgd()
+    first = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 100))
+    second = lrsched_torch.ScheduleLR(opt, lr=lrsched.constant(0.01))
+    second.step()
+    with pytest.raises(ValueError, match="another scheduler on the same optimizer.*product"):
+        first.step()
+    # with torch's own scheduler (torch's chaining would multiply StepLR's factor into a value we overwrite)
+    opt = sgd()
+    ours = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 100))
+    native = L.StepLR(opt, 1, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        native.step()
+    with pytest.raises(ValueError, match="something else changed it"):
+        ours.step()
+    # lambda_lr too; and torch's ChainedScheduler over the torch-named classes
+    opt = sgd()
+    a, b = lrsched_torch.lambda_lr(opt, lrsched.cosine(0.1, 100)), lrsched_torch.lambda_lr(opt, lrsched.constant(0.05))
+    b.step()
+    with pytest.raises(ValueError, match="another scheduler"):
+        a.step()
+    opt = sgd()
+    chained = L.ChainedScheduler([dl.OneCycleLR(opt, 0.1, total_steps=50), dl.ExponentialLR(opt, 0.9)])
+    with pytest.raises(ValueError, match="another scheduler"):
+        chained.step()
+
+
+def test_different_values_and_a_new_scheduler_for_a_restart_are_fine():
+    opt = sgd()
+    lr_only = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 100))
+    momentum_only = lrsched_torch.ScheduleLR(opt, momentum=lrsched.linear(0.95, 0.85, 100))
+    for _ in range(10):
+        lr_only.step()
+        momentum_only.step()
+    assert opt.param_groups[0]["momentum"] == pytest.approx(0.94)
+    restarted = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.05, 100))  # replaces lr_only, never stepped again
+    for _ in range(3):
+        restarted.step()
+    assert lrs(opt) == [pytest.approx(float(lrsched.evaluate(lrsched.cosine(0.05, 100), [3])[0]), rel=1e-6)]
+
+
+def test_chained_scheduler_is_the_product_and_refuses_setters():
+    opt_a, opt_b = sgd(2), sgd(2)
+    ours = dl.ChainedScheduler([dl.LinearLR(opt_a, 0.1, total_iters=10), dl.ExponentialLR(opt_a, 0.95),
+                                dl.MultiStepLR(opt_a, [20, 40], 0.3)])
+    native = L.ChainedScheduler([L.LinearLR(opt_b, 0.1, total_iters=10), L.ExponentialLR(opt_b, 0.95),
+                                 L.MultiStepLR(opt_b, [20, 40], 0.3)])
+    for _ in range(60):
+        np.testing.assert_allclose(lrs(opt_a), lrs(opt_b), rtol=1e-13)
+        assert ours.get_last_lr() == pytest.approx(native.get_last_lr(), rel=1e-13)
+        opt_a.step()
+        opt_b.step()
+        ours.step()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            native.step()
+    opt = sgd()
+    with pytest.raises(ValueError, match="sets the lr outright"):
+        dl.ChainedScheduler([dl.LinearLR(opt, 0.1, total_iters=10), dl.OneCycleLR(opt, 0.1, total_steps=100)])
+    with pytest.raises(TypeError, match="Import it from there"):
+        dl.ChainedScheduler([L.StepLR(opt, 3)])
+
+
+# ----------------------------------------------------------- 4. torch.load(weights_only=True)
+
+
+def _all_schedules() -> dict[str, lrsched.Schedule]:
+    out = {f"case:{c.name}": c.make(c.params) for c in CASES}
+    out |= {
+        "SequentialLR": tc.SequentialLR([tc.LinearLR(0.1, 0.1, total_iters=5), tc.CosineAnnealingLR(0.1, 10)], [5]),
+        "SequentialLR-same-structure": tc.SequentialLR([tc.StepLR(0.1, 3), tc.StepLR(0.05, 4)], [7]),
+        "get_scheduler(linear)": tf.get_scheduler("linear", 0.1, 10, 100),
+        "get_scheduler(cosine)": tf.get_scheduler("cosine", 0.1, 10, 100),
+        "join-same-structure": lrsched.join([lrsched.cosine(0.1, 10), lrsched.cosine(0.05, 10)], [10]),
+        "optax.join_schedules": co.join_schedules([co.linear_schedule(0.0, 0.1, 10), co.cosine_decay_schedule(0.1, 90)],
+                                                  [10]),
+        "CyclicLR": tc.CyclicLR(0.01, 0.1, 10), "OneCycleLR": tc.OneCycleLR(0.1, total_steps=100),
+        "CosineAnnealingWarmRestarts": tc.CosineAnnealingWarmRestarts(0.1, 10, 2),
+        "ReduceLROnPlateau": tc.ReduceLROnPlateau(0.1),
+        "plateau(warmup)": lrsched.plateau(lrsched.warmup(lrsched.constant(0.1), 5), start=5),
+        "noise": lrsched.noise(lrsched.constant(0.1), 0.1),
+    }
+    return out
+
+
+SCHEDULES = _all_schedules()
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_every_state_dict_loads_with_weights_only(name):
+    s = SCHEDULES[name]
+    config = lrsched.to_config(s)
+    for obj in (config, lrsched.to_config(lrsched.from_config(config))):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        assert torch.load(io.BytesIO(buf.getvalue()), weights_only=True) == obj
+    opt = sgd()
+    states = [lrsched_torch.ScheduleLR(opt, lr=s).state_dict()]
+    if "plateau" not in name.lower():
+        states.append(lrsched_torch.lambda_lr(sgd(), s).state_dict())
+    for state in states:
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        assert torch.load(io.BytesIO(buf.getvalue()), weights_only=True) == state
+
+
+def test_configs_hold_plain_python_numbers():
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        else:
+            assert x is None or type(x) in (bool, int, float, str), f"{type(x).__name__}: {x!r}"
+
+    for s in SCHEDULES.values():
+        walk(lrsched.to_config(s))
+    walk(lrsched.to_config(lrsched.cosine(np.float32(0.1), np.int64(10), np.float64(0.0))))
+
+
+@pytest.mark.parametrize("name", ["StepLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau", "CyclicLR"])
+def test_torch_named_state_dicts_load_with_weights_only(name):
+    opt = sgd()
+    make = {"StepLR": lambda: dl.StepLR(opt, 3), "OneCycleLR": lambda: dl.OneCycleLR(opt, 0.1, total_steps=10),
+            "SequentialLR": lambda: dl.SequentialLR(opt, [dl.LinearLR(opt, 0.1, total_iters=3),
+                                                          dl.StepLR(opt, 3)], [3]),
+            "ReduceLROnPlateau": lambda: dl.ReduceLROnPlateau(opt), "CyclicLR": lambda: dl.CyclicLR(opt, 0.01, 0.1)}
+    state = make[name]().state_dict()
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    assert torch.load(io.BytesIO(buf.getvalue()), weights_only=True) == state
+
+
+# ----------------------------------------------------------- 8. tables read from several threads
+
+
+def test_table_is_exact_under_concurrent_readers_and_a_stepping_thread():
+    s = lrsched.warmup(lrsched.cycle(lrsched.cosine(0.2, 30, end_value=0.01), period=30, period_mul=2), 7)
+    config = lrsched.to_config(s)
+    n = 3000
+    with jax.enable_x64(True):
+        reference = np.asarray(lrsched.evaluate(lrsched.from_config(config), n), np.float64)
+    column = _table.ScheduleColumn(config)
+    table = _table.Table([column, _table.ScheduleColumn(lrsched.to_config(lrsched.linear(1.0, 0.0, n)))], chunk=16)
+    linear = np.linspace(1.0, 0.0, n + 1)[:n]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def stepper():
+        for k in range(n):
+            row = table.row(k)
+            if abs(row[0] - reference[k]) > 1e-14 * abs(reference[k]) or abs(row[1] - linear[k]) > 1e-15:
+                errors.append(f"stepper at {k}: {row}")
+        stop.set()
+
+    def reader(seed):
+        rng = np.random.default_rng(seed)
+        while not stop.is_set():
+            k = int(rng.integers(0, n))
+            v = table.value(k, 0)
+            if abs(v - reference[k]) > 1e-14 * abs(reference[k]):
+                errors.append(f"reader at {k}: {v} != {reference[k]}")
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(3)] + [threading.Thread(target=stepper)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors[:5]
+
+
+def test_a_monitor_thread_reads_rates_while_training_steps():
+    opt = sgd(4)
+    s = lrsched.warmup(lrsched.cosine(0.1, 4000), 50)
+    sched = lrsched_torch.ScheduleLR(opt, lr=s, momentum=lrsched.linear(0.95, 0.85, 4000), chunk=64)
+    with jax.enable_x64(True):
+        allowed = set(np.asarray(lrsched.evaluate(lrsched.from_config(lrsched.to_config(s)), 4001)).tolist())
+    seen, errors = [], []
+    stop = threading.Event()
+
+    def monitor():
+        while not stop.is_set():
+            try:
+                last = sched.get_last_lr()
+                now = sched.get_lr()
+                seen.append(len(last))
+                if not set(last) <= allowed or not set(now) <= allowed:
+                    errors.append((last, now))
+            except Exception as e:  # noqa: BLE001 - any exception in the monitor is the failure
+                errors.append(repr(e))
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    thread = threading.Thread(target=monitor)
+    thread.start()
+    try:
+        for _ in range(4000):
+            sched.step()
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        sys.setswitchinterval(old)
+    assert not errors, errors[:3]
+    assert seen and set(seen) == {4}
+    assert lrs(opt)[0] == pytest.approx(float(lrsched.evaluate(lrsched.cosine(0.1, 4000), [3950])[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.plateau(lrsched.cosine(0.1, 300), patience=0),
+                                       momentum=lrsched.linear(0.95, 0.85, 300), chunk=64),
+    lambda o: lrsched_torch.lambda_lr(o, lrsched.cosine(0.1, 300)),
+    lambda o: dl.OneCycleLR(o, 0.1, total_steps=300),
+    lambda o: dl.StepLR(o, 7, 0.5),
+], ids=["ScheduleLR-plateau", "lambda_lr", "OneCycleLR", "StepLR"])
+def test_deepcopy_and_pickle_of_a_running_scheduler(make):
+    sched = make(sgd())
+    plateau = sched.__class__ is lrsched_torch.ScheduleLR
+
+    def run(s, n, first):
+        out = []
+        for k in range(first, first + n):
+            s.step(*([1.0 + (k % 3)] if plateau else []))
+            out.append(lrs(s.optimizer))
+        return out
+
+    run(sched, 100, 0)
+    clones = (copy.deepcopy(sched), pickle.loads(pickle.dumps(sched)))
+    want = run(sched, 150, 100)
+    for clone in clones:
+        assert run(clone, 150, 100) == want
+    assert len({tuple(x) for x in want}) > 10

@@ -1,0 +1,270 @@
+"""lrsched_torch.lr_scheduler against torch.optim.lr_scheduler: same names, signatures, numbers, attributes.
+
+Each case builds the torch class and ours (same name, same arguments) on identical
+optimizers and steps both for a few hundred steps, comparing every group's lr and
+momentum (or betas[0]) and the attributes torch users read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from lrsched_torch import lr_scheduler as dl
+
+L = torch.optim.lr_scheduler
+STEPS = 300
+RTOL = 1e-12
+
+
+def make_optimizer(kind: str, n_groups: int) -> torch.optim.Optimizer:
+    torch.manual_seed(0)
+    groups = []
+    for i in range(n_groups):
+        p = torch.nn.Parameter(torch.linspace(-1.0, 1.0, 3, dtype=torch.float64) * (i + 1))
+        p.grad = torch.full_like(p, 0.01 * (i + 1))
+        groups.append({"params": [p], "lr": 0.1 * (i + 1)})
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+    return torch.optim.AdamW(groups, lr=0.1, betas=(0.9, 0.999))
+
+
+def values(opt: torch.optim.Optimizer) -> tuple[list[float], list[float]]:
+    return ([float(g["lr"]) for g in opt.param_groups],
+            [float(g["betas"][0]) if "betas" in g else float(g.get("momentum", 0.0)) for g in opt.param_groups])
+
+
+def close(a, b, rtol=RTOL) -> bool:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return bool(np.all((a == b) | (np.abs(a - b) <= rtol * np.abs(b))))
+
+
+def per_group(opt, f):
+    return [f(float(g["lr"])) for g in opt.param_groups]
+
+
+# name: (build(module, optimizer) -> scheduler, attributes to compare)
+CASES = {
+    "StepLR": (lambda m, o: m.StepLR(o, step_size=17, gamma=0.7), ("step_size", "gamma")),
+    "MultiStepLR": (lambda m, o: m.MultiStepLR(o, milestones=[30, 80, 80, 200], gamma=0.5), ("milestones", "gamma")),
+    "ConstantLR": (lambda m, o: m.ConstantLR(o, factor=0.25, total_iters=40), ("factor", "total_iters")),
+    "ConstantLR-defaults": (lambda m, o: m.ConstantLR(o), ("factor", "total_iters")),
+    "LinearLR": (lambda m, o: m.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=120),
+                 ("start_factor", "end_factor", "total_iters")),
+    "LinearLR-defaults": (lambda m, o: m.LinearLR(o), ()),
+    "ExponentialLR": (lambda m, o: m.ExponentialLR(o, gamma=0.99), ("gamma",)),
+    "PolynomialLR": (lambda m, o: m.PolynomialLR(o, total_iters=250, power=2.0), ("total_iters", "power")),
+    "CosineAnnealingLR": (lambda m, o: m.CosineAnnealingLR(o, T_max=90, eta_min=1e-3), ("T_max", "eta_min")),
+    "CosineAnnealingWarmRestarts": (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=20, T_mult=2, eta_min=1e-4),
+                                    ("T_0", "T_mult", "eta_min", "T_cur", "T_i")),
+    "CyclicLR": (lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=23, step_size_down=11),
+                 ("max_lrs", "total_size", "step_ratio", "mode", "scale_mode", "base_momentums", "max_momentums")),
+    "CyclicLR-lists-triangular2": (
+        lambda m, o: m.CyclicLR(o, base_lr=[0.01 * (i + 1) for i in range(len(o.param_groups))],
+                                max_lr=[0.1 * (i + 1) for i in range(len(o.param_groups))], step_size_up=20,
+                                mode="triangular2", base_momentum=[0.7 + 0.01 * i for i in range(len(o.param_groups))],
+                                max_momentum=0.95), ("max_lrs", "base_momentums", "max_momentums")),
+    "CyclicLR-exp_range-no-momentum": (
+        lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=30, mode="exp_range", gamma=0.995, cycle_momentum=False),
+        ("gamma", "scale_mode", "cycle_momentum")),
+    "OneCycleLR": (lambda m, o: m.OneCycleLR(o, max_lr=0.2, total_steps=STEPS), ("total_steps", "cycle_momentum")),
+    "OneCycleLR-lists-three_phase": (
+        lambda m, o: m.OneCycleLR(o, max_lr=[0.1 * (i + 1) for i in range(len(o.param_groups))], epochs=10,
+                                  steps_per_epoch=30, pct_start=0.25, anneal_strategy="linear", three_phase=True,
+                                  base_momentum=[0.8 + 0.01 * i for i in range(len(o.param_groups))],
+                                  div_factor=10.0, final_div_factor=100.0), ("total_steps",)),
+    "OneCycleLR-no-momentum": (lambda m, o: m.OneCycleLR(o, 0.2, total_steps=STEPS, cycle_momentum=False), ()),
+    "LambdaLR": (lambda m, o: m.LambdaLR(o, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, 250) / 250))), ()),
+    "LambdaLR-list": (lambda m, o: m.LambdaLR(o, [(lambda k, i=i: 0.99 ** (k * (i + 1)))
+                                                  for i in range(len(o.param_groups))]), ()),
+    "SequentialLR": (lambda m, o: m.SequentialLR(o, [m.LinearLR(o, 0.1, total_iters=30),
+                                                     m.CosineAnnealingLR(o, T_max=270, eta_min=1e-4)], [30]), ()),
+    "SequentialLR-three": (lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, 0.3, 10), m.ExponentialLR(o, 0.98),
+                                                           m.StepLR(o, 40, 0.5)], milestones=[10, 120]), ()),
+    "ChainedScheduler": (lambda m, o: m.ChainedScheduler([m.ConstantLR(o, 0.5, 15), m.ExponentialLR(o, 0.995),
+                                                          m.MultiStepLR(o, [100, 200])]), ()),
+    "ChainedScheduler-warmup-cosine": (
+        lambda m, o: m.ChainedScheduler([m.LinearLR(o, 0.01, total_iters=25), m.CosineAnnealingLR(o, T_max=STEPS)],
+                                        optimizer=o), ()),
+}
+
+
+def run(build, kind, n_groups, steps=STEPS):
+    opt_a, opt_b = make_optimizer(kind, n_groups), make_optimizer(kind, n_groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        native = build(L, opt_a)
+    ours = build(dl, opt_b)
+    return opt_a, opt_b, native, ours
+
+
+@pytest.mark.parametrize("kind,n_groups", [("sgd", 1), ("adamw", 3)])
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_numbers_and_attributes_as_torch(name, kind, n_groups):
+    build, attributes = CASES[name]
+    opt_a, opt_b, native, ours = run(build, kind, n_groups)
+    assert type(ours).__name__ == type(native).__name__ and ours.optimizer is opt_b
+    assert isinstance(ours, L.LRScheduler)
+    for k in range(STEPS):
+        (lr_a, m_a), (lr_b, m_b) = values(opt_a), values(opt_b)
+        assert close(lr_b, lr_a), f"step {k}: lr {lr_b} vs torch {lr_a}"
+        assert close(m_b, m_a), f"step {k}: momentum {m_b} vs torch {m_a}"
+        assert close(ours.get_last_lr(), native.get_last_lr()), f"step {k}: get_last_lr"
+        if hasattr(native, "last_epoch"):
+            assert ours.last_epoch == native.last_epoch
+        if hasattr(native, "base_lrs"):
+            assert close(ours.base_lrs, native.base_lrs)
+        for a in attributes:
+            got, want = getattr(ours, a), getattr(native, a)
+            assert got == want or close(got, want), f"step {k}: {a} = {got!r} vs torch {want!r}"
+        opt_a.step()
+        opt_b.step()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            native.step()
+        ours.step()
+
+
+@pytest.mark.parametrize("name", ["StepLR", "LinearLR", "CosineAnnealingLR", "OneCycleLR", "CyclicLR",
+                                  "PolynomialLR", "MultiStepLR", "CosineAnnealingWarmRestarts"])
+def test_last_epoch_construction_resumes_as_torch(name):
+    """torch: last_epoch != -1 needs 'initial_lr' in the groups, then continues from last_epoch + 1."""
+    build, _ = CASES[name]
+    assert "last_epoch" in inspect.signature(getattr(dl, name).__init__).parameters
+    # without initial_lr (a fresh optimizer) both raise KeyError
+    for module in (L, dl):
+        opt = make_optimizer("sgd", 2)
+        cls = getattr(module, name)
+        with pytest.raises(KeyError, match="initial_lr"):
+            _with_last_epoch(cls, opt, name, 5)
+    # a run interrupted at step K and rebuilt with last_epoch=K-1 from the saved optimizer: the same lrs
+    K = 37
+    opt_a, opt_b, native, ours = run(build, "sgd", 2)
+    for _ in range(K):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            native.step()
+        ours.step()
+    saved_a, saved_b = opt_a.state_dict(), opt_b.state_dict()
+    new_a, new_b = make_optimizer("sgd", 2), make_optimizer("sgd", 2)
+    new_a.load_state_dict(saved_a)
+    new_b.load_state_dict(saved_b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        native2 = _with_last_epoch(getattr(L, name), new_a, name, K - 1)
+    ours2 = _with_last_epoch(getattr(dl, name), new_b, name, K - 1)
+    assert ours2.last_epoch == native2.last_epoch == K
+    for _ in range(60):
+        assert close(values(new_b)[0], values(new_a)[0]) and close(values(new_b)[1], values(new_a)[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            native2.step()
+        ours2.step()
+
+
+def _with_last_epoch(cls, opt, name, last_epoch):
+    args = {"StepLR": dict(step_size=17, gamma=0.7), "LinearLR": dict(start_factor=0.1, end_factor=0.9,
+                                                                       total_iters=120),
+            "CosineAnnealingLR": dict(T_max=90, eta_min=1e-3), "OneCycleLR": dict(max_lr=0.2, total_steps=STEPS),
+            "CyclicLR": dict(base_lr=0.01, max_lr=0.1, step_size_up=23, step_size_down=11),
+            "PolynomialLR": dict(total_iters=250, power=2.0), "MultiStepLR": dict(milestones=[30, 80, 80, 200],
+                                                                                 gamma=0.5),
+            "CosineAnnealingWarmRestarts": dict(T_0=20, T_mult=2, eta_min=1e-4)}[name]
+    return cls(opt, **args, last_epoch=last_epoch)
+
+
+def test_signatures_match_torch():
+    for name in L.__all__:
+        ours, theirs = getattr(dl, name), getattr(L, name)
+        if ours is theirs:
+            continue
+        want = list(inspect.signature(theirs.__init__).parameters)
+        got = list(inspect.signature(ours.__init__).parameters)
+        assert got == want, f"{name}: {got} vs torch {want}"
+        for p in inspect.signature(theirs.__init__).parameters.values():
+            if p.default is not inspect.Parameter.empty:
+                assert inspect.signature(ours.__init__).parameters[p.name].default == p.default, f"{name}.{p.name}"
+
+
+def test_past_the_end_holds_and_torch_raises():
+    opt_a, opt_b, native, ours = run(CASES["OneCycleLR"][0], "sgd", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(STEPS - 1):
+            native.step()
+        with pytest.raises(ValueError, match="Tried to step"):
+            native.step()
+            native.step()
+    for _ in range(STEPS + 50):
+        ours.step()
+    assert ours.get_last_lr() == pytest.approx([0.2 / 25 / 1e4], rel=1e-12)
+
+
+def test_torchs_argument_errors_are_kept():
+    opt = make_optimizer("sgd", 2)
+    for module in (L, dl):
+        with pytest.raises(ValueError, match="total_steps"):
+            module.OneCycleLR(opt, 0.1)
+        with pytest.raises(ValueError, match="pct_start"):
+            module.OneCycleLR(opt, 0.1, total_steps=10, pct_start=1)
+        with pytest.raises(ValueError, match="max_lr must have the same length"):
+            module.OneCycleLR(opt, [0.1], total_steps=10)
+        with pytest.raises(ValueError, match="T_mult"):
+            module.CosineAnnealingWarmRestarts(opt, 10, T_mult=0)
+        with pytest.raises(ValueError, match="Factor should be < 1.0"):
+            module.ReduceLROnPlateau(opt, factor=1.0)
+        with pytest.raises(ValueError, match="min_lrs"):
+            module.ReduceLROnPlateau(opt, min_lr=[0.1])
+        with pytest.raises(ValueError, match="momentum or beta1"):
+            module.OneCycleLR(torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))]), 0.1, total_steps=10)
+        with pytest.raises(ValueError, match="number of milestone"):
+            module.SequentialLR(opt, [module.StepLR(opt, 3), module.StepLR(opt, 4)], [])
+
+
+def test_warmup_then_plateau_through_sequential_lr():
+    """torch's SequentialLR refuses ReduceLROnPlateau; ours joins warmup and plateau, fed by step(metric)."""
+    metrics = (2.0 - np.cumsum(np.random.default_rng(2).normal(0.0, 0.05, 60))).tolist()
+    opt = make_optimizer("sgd", 2)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        L.SequentialLR(opt, [L.LinearLR(opt, 0.1, total_iters=10), L.ReduceLROnPlateau(opt)], [10])
+    opt = make_optimizer("sgd", 2)
+    sched = dl.SequentialLR(opt, [dl.LinearLR(opt, 0.1, total_iters=10),
+                                  dl.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=0.02)], [10])
+    # expected: torch's LinearLR for the warmup epochs, then torch's ReduceLROnPlateau fed from epoch 10 on
+    warm_opt, plateau_opt = make_optimizer("sgd", 2), make_optimizer("sgd", 2)
+    warm = L.LinearLR(warm_opt, 0.1, total_iters=10)
+    native_plateau = L.ReduceLROnPlateau(plateau_opt, factor=0.5, patience=2, min_lr=0.02)
+    for epoch, m in enumerate(metrics):
+        want = values(warm_opt)[0] if epoch < 10 else values(plateau_opt)[0]
+        assert close(values(opt)[0], want), f"epoch {epoch}: {values(opt)[0]} vs {want}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warm.step()
+        if epoch >= 10:
+            native_plateau.step(m)
+        sched.step(m)
+    assert len({tuple(values(plateau_opt)[0])}) == 1 and values(plateau_opt)[0][0] < 0.1
+
+
+def test_warmup_times_plateau_through_chained_scheduler():
+    metrics = (2.0 - np.cumsum(np.random.default_rng(4).normal(0.0, 0.05, 60))).tolist()
+    opt = make_optimizer("sgd", 1)
+    # eps=0: the plateau's eps (and min_lr) are the core plateau's rules for a varying inner schedule, which
+    # torch has no counterpart for (it cannot chain ReduceLROnPlateau); the decisions and factors are torch's
+    sched = dl.ChainedScheduler([dl.LinearLR(opt, 0.1, total_iters=10), dl.ReduceLROnPlateau(opt, factor=0.5,
+                                                                                              patience=1, eps=0.0)])
+    warm_opt, plateau_opt = make_optimizer("sgd", 1), make_optimizer("sgd", 1)
+    warm = L.LinearLR(warm_opt, 0.1, total_iters=10)
+    native_plateau = L.ReduceLROnPlateau(plateau_opt, factor=0.5, patience=1, eps=0.0)
+    for m in metrics:
+        want = values(warm_opt)[0][0] * values(plateau_opt)[0][0] / 0.1
+        assert close(values(opt)[0], [want], 1e-14)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warm.step()
+        native_plateau.step(m)
+        sched.step(m)
+    assert values(plateau_opt)[0][0] < 0.05
