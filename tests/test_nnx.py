@@ -26,6 +26,7 @@ from flax import nnx
 
 import lrsched
 import lrsched.optax as lo
+from lrsched import checkpoint
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(24, 16, 4)).astype(np.float32)  # 24 batches of 16
@@ -247,3 +248,65 @@ def test_orbax_checkpoint_of_the_nnx_state_resumes_exactly(tmp_path, how):
         np.testing.assert_array_equal(a, b)
     factors = [float(r["schedule"]) for r in first + rest]
     assert min(factors[:stop]) < 1.0 and min(factors[stop:]) < min(factors[:stop])  # reduced on both sides
+
+
+# ------------------------------------------------------------------ lrsched.checkpoint with NNX
+
+
+def _tx_steps(steps, decay="cosine"):
+    inner = lrsched.cosine(0.03, steps) if decay == "cosine" else lrsched.linear(0.03, 0.0, steps)
+    return optax.chain(lo.inject(optax.adam, learning_rate=lrsched.warmup(inner, 4)),
+                       lo.scale_by_schedule(lrsched.plateau(lrsched.constant(1.0), factor=0.7, patience=0,
+                                                            threshold=0.05, start=4)))
+
+
+@pytest.fixture(scope="module")
+def saved_nnx(tmp_path_factory):
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, _tx_steps(24), wrt=nnx.Param)
+    _run(model, optimizer, 0, 11)
+    path = tmp_path_factory.mktemp("nnx") / "ckpt"
+    with ocp.StandardCheckpointer() as ckpt:
+        ckpt.save(path, nnx.state(optimizer))
+    return path, optimizer
+
+
+def _load(path, target=None):
+    with ocp.StandardCheckpointer() as ckpt:
+        return ckpt.restore(path) if target is None else ckpt.restore(path, target)
+
+
+def test_checkpoint_restore_into_an_nnx_optimizer_checks_the_structure(saved_nnx):
+    path, saved = saved_nnx
+    optimizer = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24), wrt=nnx.Param)
+    assert checkpoint.restore(optimizer, _load(path, nnx.state(optimizer))) is optimizer  # in place
+    for a, b in zip(_leaves(nnx.state(optimizer)), _leaves(nnx.state(saved))):
+        np.testing.assert_array_equal(a, b)
+    other = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24, decay="linear"), wrt=nnx.Param)
+    with pytest.raises(ValueError, match="different schedule structure"):
+        checkpoint.restore(other, _load(path))  # orbax without a target: the checkpoint's own structure
+
+
+def test_nnx_update_around_restore_is_caught_by_check(saved_nnx):
+    path, _ = saved_nnx
+    other = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24, decay="linear"), wrt=nnx.Param)
+    nnx.update(other, _load(path, nnx.state(other)))  # orbax and NNX mix another structure in silently
+    with pytest.raises(ValueError, match="holds schedules of another structure"):
+        checkpoint.check(other.opt_state)
+    same = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24), wrt=nnx.Param)
+    nnx.update(same, _load(path, nnx.state(same)))
+    assert checkpoint.check(same.opt_state) is same.opt_state
+
+
+@pytest.mark.parametrize("decay", ["cosine", "linear"])
+def test_nnx_resume_with_the_codes_schedule(saved_nnx, decay):
+    path, saved = saved_nnx
+    optimizer = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(240, decay), wrt=nnx.Param)
+    checkpoint.restore(optimizer, _load(path), schedules="code")
+    assert int(optimizer.step[...]) == 11 and int(optimizer.opt_state[0].count) == 11
+    now, before = current(optimizer.opt_state), current(saved.opt_state)
+    code = lrsched.warmup(lrsched.cosine(0.03, 240) if decay == "cosine" else lrsched.linear(0.03, 0.0, 240), 4)
+    assert now["learning_rate"] == lrsched.evaluate(code, [11])[0]  # the new schedule at the saved step
+    assert now["schedule"] == before["schedule"] < 1.0  # the plateau's reductions kept
+    for a, b in zip(_leaves(optimizer.opt_state[0].inner_state), _leaves(saved.opt_state[0].inner_state)):
+        np.testing.assert_array_equal(a, b)  # Adam's moments kept
