@@ -36,7 +36,6 @@ import numpy as np
 
 from lrsched._config import from_config, to_config
 from lrsched._core import Schedule, ScheduleError
-from lrsched._plateau import Plateau
 
 
 def _import_keras() -> Any:
@@ -102,7 +101,7 @@ def _check_schedule(where: str, s: Any) -> Schedule:
     if not isinstance(s, Schedule):
         raise ScheduleError(f"{where}: expected an lrsched Schedule; got {type(s).__name__}. Build one with a "
                             "factory such as lrsched.cosine(...)")
-    if isinstance(s, Plateau):
+    if s.stateful:
         raise ScheduleError(
             f"{where}: a plateau schedule needs the monitored metric at every update, and a Keras optimizer "
             "sees only the step count. Use keras.callbacks.ReduceLROnPlateau with a float learning rate, or "

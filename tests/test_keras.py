@@ -288,15 +288,15 @@ def test_model_save_and_load_in_a_fresh_process_resume_exactly(tmp_path):
 
 
 def test_learning_rate_schedule_config_round_trip():
-    import lrsched.compat.torch
+    import lrsched.compat.transformers as ct
 
-    lr = lk.LearningRateSchedule(lrsched.compat.torch.CosineAnnealingLR(0.1, T_max=30, eta_min=1e-3))
+    lr = lk.LearningRateSchedule(ct.get_wsd_schedule(0.1, 10, 100, num_stable_steps=50))
     config = keras.saving.serialize_keras_object(lr)
     assert config["registered_name"] == "lrsched>LearningRateSchedule"
     again = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))
     assert isinstance(again, lk.LearningRateSchedule)
     np.testing.assert_array_equal(lrsched.evaluate(again.schedule, 120), lrsched.evaluate(lr.schedule, 120))
-    assert config["config"]["schedule"]["type"] == "torch.CosineAnnealingLR" and "CosineAnnealingLR" in repr(again)
+    assert config["config"]["schedule"]["type"] == "transformers.wsd" and "transformers.wsd" in repr(again)
 
 
 # ------------------------------------------------------------------ refusals
