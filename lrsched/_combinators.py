@@ -104,7 +104,7 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
     .. math:: v(t) = s_i(t - b_{i-1}),\quad b_{i-1} \le t < b_i
 
     Boundaries are leaves (vmappable). Pieces of the same pytree structure are
-    stacked (:mod:`lrsched._tree`) and only the active one is evaluated, so graph
+    stacked (``lrsched._tree``) and only the active one is evaluated, so graph
     size and compile time do not grow with the number of pieces (unlike optax's
     ``join_schedules``).
 

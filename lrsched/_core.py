@@ -3,7 +3,7 @@
 A schedule is a frozen dataclass registered as a JAX pytree: every number is a
 leaf (so `jax.vmap`, `jax.grad` and `jax.jit` see it), and only fields that change
 the structure of the computation (a mode string, a flag) are static. Fields that
-are durations (step counts, boundaries) are declared with :func:`time_field`, which
+are durations (step counts, boundaries) are declared with ``time_field``, which
 lets :meth:`Schedule.stretched` slow a schedule down exactly (``lrsched.cycle``
 uses it for SGDR's growing periods).
 
@@ -233,7 +233,7 @@ class Schedule:
     - ``stateful``: the value also depends on a state that a metric updates
       (:func:`lrsched.plateau`); such a schedule is called as ``s(step, state)``.
     - ``stretchable``: its value depends on the step only through its
-      :func:`time_field` durations, so :meth:`stretched` slows it down exactly.
+      ``time_field`` durations, so :meth:`lrsched.Schedule.stretched` slows it down exactly.
     """
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
@@ -283,13 +283,13 @@ class Schedule:
 
     # ---- time
     def can_stretch(self) -> bool:
-        """Whether :meth:`stretched` is exact for this schedule and every schedule inside it."""
+        """Whether :meth:`lrsched.Schedule.stretched` is exact for this schedule and every schedule inside it."""
         return type(self).stretchable and all(c.can_stretch() for c in children(self))
 
     def stretched(self, factor: Any) -> Schedule:
         """The schedule slowed down by `factor`: ``s.stretched(f)(f * t) == s(t)``.
 
-        Every :func:`time_field` (of this schedule and of the schedules inside
+        Every ``time_field`` (of this schedule and of the schedules inside
         it) is multiplied by `factor`, so an integer factor keeps integer step
         arithmetic exact (``lrsched.cycle`` stretches each longer period this
         way). Not validated (a traced factor is fine); only meaningful when

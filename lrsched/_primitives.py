@@ -2,7 +2,7 @@
 
 Each factory documents its formula with ``t`` the (clamped, non-negative) step.
 Finite schedules hold their final value past their end. Durations are
-:func:`~lrsched._core.time_field` leaves (see :meth:`lrsched.Schedule.stretched`).
+``time_field`` leaves (see :meth:`lrsched.Schedule.stretched`).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def exponential(init_value: Leaf, rate: Leaf, steps: Leaf = 1, staircase: bool =
     ``rate > 1``) when given. The count of whole periods ``floor(t/T)`` is exact
     integer division, and the power keeps ~1e-7 relative precision in float32
     down to the smallest normal float (``exp(t/T log r)`` loses 2e-6 at
-    ``e**-40``; see :func:`lrsched._numerics.rate_power`).
+    ``e**-40``; see ``lrsched._numerics.rate_power``).
 
     Args:
       init_value: the value at step 0.

@@ -329,7 +329,8 @@ def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
     through those points,
 
     .. math:: v(t) = v_i (1 - p) + v_{i+1} p,\quad p = \frac{t - b_i}{b_{i+1} - b_i}
- Under vmap the phase steps are ``floor(pct T)`` and must be
+
+    Under vmap the phase steps are ``floor(pct T)`` and must be
     distinct (optax's dict silently merges equal ones).
 
     Args:
