@@ -6,9 +6,15 @@ it as they are. This module adds what a plain restore lacks:
 
 - :func:`register` teaches ``flax.serialization`` every Schedule class (each saved
   schedule carries its structure fingerprint, checked on restore);
-- :func:`restore` fills a target state from msgpack bytes, a flax state dict or
-  orbax's output (with or without a target), and refuses a checkpoint saved with
-  a different schedule structure instead of silently mixing them.
+- :func:`restore` fills a target state (or a Flax NNX optimizer, in place) from
+  msgpack bytes, a flax state dict or orbax's output (with or without a target),
+  and refuses a checkpoint saved with a different schedule structure instead of
+  silently mixing them; ``schedules="code"`` keeps the saved position (counts,
+  plateau states, moments) with the code's schedules instead of the checkpoint's;
+- :func:`check` catches a restore that went around :func:`restore`.
+
+A schedule holding Python code (``cyclic(scale_fn=...)``) is saved as its numbers
+only; saving and restoring it warn that the function comes from the target.
 
 flax and orbax are imported only when used. ``lrsched.optax.restore`` is this
 module's :func:`restore`.
@@ -103,22 +109,7 @@ def _is_lrsched_state(x: Any) -> bool:
 
 
 def _lrsched_states(tree: Any) -> list[Any]:
-    found: list[Any] = []
-
-    def walk(x: Any) -> None:
-        if _is_lrsched_state(x):
-            found.append(x)
-            for v in x:
-                walk(v)
-        elif isinstance(x, (tuple, list)):
-            for v in x:
-                walk(v)
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-
-    walk(tree)
-    return found
+    return [st for _, st in _state_paths(tree)]
 
 
 def _pure(tree: Any) -> Any:

@@ -445,6 +445,7 @@ def current(state: Any) -> dict[str, jax.Array]:
         if isinstance(st, ScheduleState):
             put("schedule", at({"schedule": st.schedule}, st.count, {"schedule": st.plateau})["schedule"])
         else:
-            for k, v in at(st.hyperparams, st.count, st.plateau).items():
-                put(k, v)
+            now = at(st.hyperparams, st.count, st.plateau)
+            for k in st.hyperparams:  # in the order given (a jitted dict comes back with sorted keys)
+                put(k, now[k])
     return out
