@@ -67,12 +67,12 @@ from lrsched.plot import plot as plot
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("checkpoint", "compat", "finder", "optax", "sweep")
+_SUBMODULES = ("checkpoint", "compat", "finder", "keras", "optax", "sweep")
 
 
 def __getattr__(name: str):
-    """``lrsched.optax``, ``lrsched.checkpoint``, ``lrsched.finder``, ``lrsched.sweep`` and
-    ``lrsched.compat`` import on first use, so ``import lrsched`` stays light."""
+    """``lrsched.optax``, ``lrsched.checkpoint``, ``lrsched.finder``, ``lrsched.sweep``,
+    ``lrsched.compat`` and ``lrsched.keras`` import on first use, so ``import lrsched`` stays light."""
     if name in _SUBMODULES:
         import importlib
 

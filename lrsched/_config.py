@@ -73,18 +73,33 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _import_for(kind: str) -> str:
+    """Import the ``lrsched.compat`` module a prefixed type names (``"transformers.wsd"`` ->
+    ``lrsched.compat.transformers``), so that a config loads in a fresh process; never any other
+    module. Returns what the error should add when the type is still unknown."""
+    prefix = kind.split(".", 1)[0]
+    if not prefix.isidentifier():
+        return ""
+    module = f"lrsched.compat.{prefix}"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:  # the module exists but fails to import: that error is the one to see
+            raise
+        return f" (the prefix {prefix!r} names no module: {module} does not exist)"
+    return "" if kind in Schedule._registry else f" ({module} has no schedule type {kind!r})"
+
+
 def _build(config: dict[str, Any]) -> Schedule:
     kind = config["type"]
     cls = Schedule._registry.get(kind)
-    if cls is None and "." in kind:  # a compat node ("transformers.wsd"): its module registers it
-        try:
-            importlib.import_module(f"lrsched.compat.{kind.split('.')[0]}")
-        except ImportError:
-            pass
+    note = ""
+    if cls is None and isinstance(kind, str) and "." in kind:  # a compat node: its module registers it
+        note = _import_for(kind)
         cls = Schedule._registry.get(kind)
     if cls is None:
         known = ", ".join(sorted(Schedule._registry))
-        raise ScheduleError(f"from_config: unknown schedule type {kind!r}. Known types: {known}")
+        raise ScheduleError(f"from_config: unknown schedule type {kind!r}{note}. Known types: {known}")
     args = {k: _decode(v) for k, v in config.items() if k != "type"}
     try:
         return cls.from_config_args(args)
@@ -93,7 +108,12 @@ def _build(config: dict[str, Any]) -> Schedule:
 
 
 def from_config(config: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule from :func:`to_config`'s dict (validated like any other)."""
+    """Rebuild a schedule from :func:`to_config`'s dict (validated like any other).
+
+    Works in any process: a type with a prefix (``"fastai.combine"``,
+    ``"transformers.wsd"``) imports the ``lrsched.compat`` module it names
+    (``lrsched.compat.fastai``) when that is not imported yet.
+    """
     if not isinstance(config, dict) or "type" not in config:
         raise ScheduleError(
             "from_config needs a dict made by lrsched.to_config (with a 'type' key); "

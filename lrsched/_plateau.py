@@ -31,6 +31,20 @@ from lrsched._numerics import as_float, as_number, as_step, float_dtype, int_dty
 __all__ = ["plateau", "Plateau", "PlateauState"]
 
 
+def scalar_metric(where: str, metric: Any) -> jax.Array:
+    """The monitored metric as a 0-d array: one number, or an array of one element (torch's
+    ``float(metric)`` takes those too). Anything larger is refused here, at the call, rather than
+    reshaping every field of the plateau state and failing later inside JAX."""
+    m = jnp.asarray(metric)
+    if m.size != 1:
+        raise ScheduleError(
+            f"{where}: the monitored metric must be one number; got an array of shape {tuple(m.shape)}. "
+            "Reduce it first (e.g. value=jnp.mean(losses)); for a sweep of plateau schedules, jax.vmap the "
+            "update so that each configuration gets its own scalar"
+        )
+    return m.reshape(())
+
+
 class PlateauState(NamedTuple):
     """The reducer's state (a pytree of scalars, or of arrays under ``vmap``).
 
@@ -181,7 +195,7 @@ class Plateau(Schedule):
           evaluated exactly like torch's ``ReduceLROnPlateau.step(metric)``.
         """
         ints = state.count.dtype
-        metric = jnp.asarray(metric).astype(state.best.dtype)
+        metric = scalar_metric("plateau(...).update(state, metric)", metric).astype(state.best.dtype)
         step = state.count if step is None else as_number(step)
         accept = step >= as_number(self.start).astype(step.dtype)
         if self.nan == "ignore":

@@ -23,7 +23,7 @@ import numpy as np
 
 from lrsched._core import Schedule
 
-__all__ = ["structure_key", "stack", "stack_leaves", "structure_string", "fingerprint"]
+__all__ = ["structure_key", "stack", "stack_leaves", "structure_string", "fingerprint", "code_in"]
 
 
 def structure_key(tree: Any) -> Hashable:
@@ -86,3 +86,31 @@ def fingerprint(tree: Any) -> int:
     """A 31-bit checksum of :func:`structure_string` (stored in optimizer states,
     compared on restore)."""
     return zlib.crc32(structure_string(tree).encode()) & 0x7FFFFFFF
+
+
+def code_in(tree: Any) -> list[str]:
+    """Where `tree`'s schedules hold Python code (a function as a static field, such as
+    ``cyclic(scale_fn=...)``), as ``"cyclic.scale_fn = module.name"`` lines. A checkpoint holds a
+    schedule's numbers, not its code, and the fingerprint covers a function's module and qualified
+    name only (a lambda is ``module.<lambda>``)."""
+    found: list[str] = []
+
+    def walk(x: Any, where: str) -> None:
+        if isinstance(x, Schedule):
+            for f in dataclasses.fields(x):
+                v = getattr(x, f.name)
+                here = f"{where}.{f.name}" if where else f"{x.factory_name}.{f.name}"
+                if f.metadata.get("static"):
+                    if callable(v) and not isinstance(v, type):
+                        found.append(f"{here} = {_stable(v)}")
+                else:
+                    walk(v, here)
+            return
+        for path, leaf in jax.tree_util.tree_flatten_with_path(
+                x, is_leaf=lambda y: y is not x and isinstance(y, Schedule))[0]:
+            if isinstance(leaf, Schedule):
+                walk(leaf, where + jax.tree_util.keystr(path))
+
+    walk(tree, "")
+    return found
+

@@ -23,6 +23,7 @@ Step convention: update ``k`` (``state.count == k``) uses the value at count
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, NamedTuple, cast
 
 import jax
@@ -30,14 +31,24 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lrsched._core import Schedule, ScheduleError, StatefulSchedule, children, need_schedule
+from lrsched._core import (
+    Schedule,
+    ScheduleError,
+    StatefulSchedule,
+    children,
+    need_schedule,
+    repr_arg,
+    schedule_class,
+    static_field,
+)
 from lrsched._numerics import INT32_MAX, as_float, float_dtype
-from lrsched._plateau import PlateauState
+from lrsched._plateau import PlateauState, scalar_metric
 from lrsched._tree import fingerprint
 from lrsched.checkpoint import register as _register_flax
 from lrsched.checkpoint import restore as restore
 
-__all__ = ["scale_by_schedule", "inject", "current", "values", "restore", "ScheduleState", "InjectState"]
+__all__ = ["scale_by_schedule", "inject", "current", "StepFunction", "values", "restore", "ScheduleState",
+           "InjectState"]
 
 
 class ScheduleState(NamedTuple):
@@ -75,6 +86,37 @@ class InjectState(NamedTuple):
 
 
 # ----------------------------------------------------------------- helpers
+
+
+@schedule_class("step_function")
+class StepFunction(Schedule):
+    """A schedule given as code: any JAX function of the step count (an optax schedule such as
+    ``optax.cosine_decay_schedule(...)``). :func:`inject` holds a callable hyperparameter this
+    way, so that :func:`current` can report it. Its numbers live in the function, not in the
+    state: a checkpoint does not hold them and a config cannot (``to_config`` refuses)."""
+
+    fn: Callable[[jax.Array], Any] = static_field()
+
+    def compute(self, t):
+        return jnp.asarray(self.fn(t))
+
+    def config_args(self) -> dict[str, Any]:
+        raise ScheduleError(
+            f"to_config(step_function): {repr_arg(self.fn)} is a Python function (an optax schedule, say), code "
+            "rather than data, so a config cannot hold it. Use an lrsched schedule instead (lrsched.compat.optax "
+            "has optax's schedules as data), or rebuild this one from your code after loading")
+
+    def __repr__(self) -> str:
+        return f"step_function(fn={repr_arg(self.fn)})"
+
+
+def _is_step_function(fn: Any) -> bool:
+    """Whether `fn` maps a step count to one number (an optax schedule), judged from its shapes only."""
+    try:
+        out = jax.eval_shape(fn, jax.ShapeDtypeStruct((), jnp.int32))
+    except Exception:  # noqa: BLE001 - anything that cannot take a step count is not a schedule
+        return False
+    return isinstance(out, jax.ShapeDtypeStruct) and out.shape == () and jnp.issubdtype(out.dtype, jnp.number)
 
 
 def _check_plateau_outermost(where: str, s: Schedule) -> None:
@@ -129,6 +171,20 @@ def values(hyperparams: dict[str, Any], count: Any, plateau: dict[str, Any]) -> 
             for k, v in hyperparams.items()}
 
 
+_VALUES_AT: dict[int, Callable] = {}
+
+
+def _values_at(batch_dims: int) -> Callable:
+    """:func:`values`, jitted (so that :func:`current` rounds exactly as the update does, eagerly too)
+    and mapped over the batch axes of a sweep's state; one function per number of batch axes."""
+    if batch_dims not in _VALUES_AT:
+        at = values
+        for _ in range(batch_dims):  # a batched state (a sweep built with vmap): map the batch axes
+            at = jax.vmap(at)
+        _VALUES_AT[batch_dims] = jax.jit(at)
+    return _VALUES_AT[batch_dims]
+
+
 def _metric(where: str, extra_args: dict[str, Any]) -> Any:
     value = extra_args.get("value")
     if value is None:
@@ -136,7 +192,7 @@ def _metric(where: str, extra_args: dict[str, Any]) -> Any:
             f"{where}: a plateau schedule needs the monitored metric at every update; "
             "pass it as an extra argument: tx.update(grads, state, params, value=loss)"
         )
-    return value
+    return scalar_metric(f"{where}: tx.update(..., value=...)", value)
 
 
 # ----------------------------------------------------------- scale_by_schedule
@@ -240,8 +296,14 @@ def inject(factory: Callable[..., optax.GradientTransformation], *, static_args:
 
     Every hyperparameter that is a Schedule is evaluated at the count; every
     number is kept as a float array in the state (so a vmapped sweep can vary
-    it, and changing it does not recompile); others (bools, strings,
-    callables, and names in `static_args`) are passed through unchanged.
+    it, and changing it does not recompile); an optax schedule (any JAX
+    function of the step count that gives one number, such as
+    ``optax.cosine_decay_schedule(...)``) is evaluated at the count too and
+    held as code (:class:`StepFunction`); others (bools, strings, masks and
+    other callables, and names in `static_args`) are passed through
+    unchanged. :func:`current` reports every schedule and number; for the
+    others that are not declared in `static_args`, ``inject`` warns once,
+    naming them.
     Values are float32 (float64 under x64) **whatever the parameters' dtype**:
     bf16 parameters do not turn the learning rate into bf16 (unlike
     ``optax.inject_hyperparams``). Read them with :func:`current`.
@@ -258,8 +320,8 @@ def inject(factory: Callable[..., optax.GradientTransformation], *, static_args:
 
     Args:
       factory: an optax optimizer factory (``optax.adam``, ``optax.sgd``, ...).
-      static_args: names of numeric arguments to pass through unchanged
-        (e.g. an integer used as a Python count).
+      static_args: names of arguments to pass through unchanged and not report
+        (an integer used as a Python count, optax.adamw's ``mask``).
       **hyperparams: the factory's keyword arguments.
 
     Returns:
@@ -280,7 +342,7 @@ def inject(factory: Callable[..., optax.GradientTransformation], *, static_args:
     if unknown:
         raise ValueError(f"inject(static_args={tuple(static_args)!r}): {unknown} are not among the hyperparameters "
                          f"{sorted(hyperparams)}")
-    injected, static = {}, {}
+    injected, static, unreadable = {}, {}, {}
     for k, v in hyperparams.items():
         if k in static_args:
             static[k] = v
@@ -289,8 +351,20 @@ def inject(factory: Callable[..., optax.GradientTransformation], *, static_args:
             injected[k] = v
         elif _is_number(v):
             injected[k] = v
+        elif callable(v) and _is_step_function(v):
+            injected[k] = StepFunction(v)  # an optax schedule: evaluated at the count, reported by current()
         else:
             static[k] = v
+            if v is not None and not isinstance(v, bool):
+                unreadable[k] = "a callable that is not a function of the step count" if callable(v) else (
+                    f"a {type(v).__name__}")
+    if unreadable:
+        names = ", ".join(f"{k} ({why})" for k, why in unreadable.items())
+        warnings.warn(
+            f"lrsched.optax.inject({getattr(factory, '__name__', 'factory')}, ...): current(state) cannot report "
+            f"{names}; it is passed to the factory unchanged. current() reports schedules (lrsched or optax: a "
+            f"JAX function of the step count) and numbers. Declare the others static to silence this: "
+            f"static_args={tuple(unreadable)!r}", UserWarning, stacklevel=2)
 
     def init_fn(params):
         _register_flax()
@@ -367,12 +441,11 @@ def current(state: Any) -> dict[str, jax.Array]:
         out[key] = value
 
     for st in found:
-        at = values
-        for _ in range(jnp.ndim(st.count)):  # a batched state (a sweep built with vmap): map the batch axes
-            at = jax.vmap(at)
+        at = _values_at(int(jnp.ndim(st.count)))
         if isinstance(st, ScheduleState):
             put("schedule", at({"schedule": st.schedule}, st.count, {"schedule": st.plateau})["schedule"])
         else:
-            for k, v in at(st.hyperparams, st.count, st.plateau).items():
-                put(k, v)
+            now = at(st.hyperparams, st.count, st.plateau)
+            for k in st.hyperparams:  # in the order given (a jitted dict comes back with sorted keys)
+                put(k, now[k])
     return out

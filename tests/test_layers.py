@@ -20,6 +20,7 @@ LAYERS = {
     "lrsched._config": 3, "lrsched.optax": 3, "lrsched.checkpoint": 3, "lrsched.sweep": 3, "lrsched.plot": 3,
     "lrsched.compat": 3, "lrsched.compat._common": 3, "lrsched.compat.torch": 3, "lrsched.compat.optax": 3,
     "lrsched.compat.fastai": 3, "lrsched.compat.transformers": 3, "lrsched.compat.timm": 3,
+    "lrsched.keras": 4,  # a front-end adapter, like the bridges: above configs
 }
 SAME_LAYER = {  # (importer, imported) within one layer: acyclic
     ("lrsched._combinators", "lrsched._tree"),
