@@ -284,6 +284,15 @@ PROPORTIONAL = [
     (tf.get_scheduler("linear", 0.1, 50, 1000), tf.get_scheduler("linear", 0.4, 50, 1000), True),
     (lrsched.cosine(0.1, 100), lrsched.cosine(-0.1, 100), False),
     (lrsched.clip(lrsched.cosine(0.1, 100), 0.01, 0.05), lrsched.clip(lrsched.cosine(0.2, 100), 0.02, 0.1), True),
+    (tc.CosineAnnealingLR(0.1, 77, 1e-4), tc.CosineAnnealingLR(0.3, 77, 3e-4), True),
+    (tc.CosineAnnealingLR(0.1, 77, 1e-4), tc.CosineAnnealingLR(0.3, 77, 1e-4), False),
+    (tc.CyclicLR(0.01, 0.1, 13, 7, "exp_range", 0.999), tc.CyclicLR(0.02, 0.2, 13, 7, "exp_range", 0.999), True),
+    (tf.get_scheduler("cosine", 0.1, 50, 1000), tf.get_scheduler("cosine", 0.4, 50, 1000), True),
+    (lrsched.exponential(0.1, 1.01, 3, end_value=0.5), lrsched.exponential(0.2, 1.01, 3, end_value=1.0), True),
+    (lrsched.exponential(0.1, 0.99, 3, end_value=0.01), lrsched.exponential(0.2, 0.99, 3, end_value=0.01), False),
+    # cycle is evaluated with JAX: never proportional here, whatever its fields (end_value scales, period does not)
+    (lrsched.cycle(lrsched.cosine(0.1, 10), 10, limit=2, end_value=0.01),
+     lrsched.cycle(lrsched.cosine(0.2, 10), 10, limit=2, end_value=0.02), False),
 ]
 
 
@@ -304,3 +313,20 @@ def test_proportional_columns_are_one_evaluation_and_a_product(a, b, proportiona
         # into one multiply-add, and with ``high = 0`` (cosine(-0.1, 100)) that rounding is all that is left
         # of a value near the end
         np.testing.assert_allclose(got[:, j], want, rtol=6e-16, atol=2e-16 * np.abs(want).max())
+
+
+def test_shape_options_must_agree_for_proportional_schedules():
+    """The new options are shape fields: equal in both, or not proportional (k_decay, exponent, periodic,
+    staircase, mode); the values scale."""
+    c = lrsched.cosine
+    # (ratios of floats must agree exactly: these scale by exactly 3)
+    assert _numpy.proportion(*map(lrsched.to_config, (c(0.5, 100, 0.125, k_decay=2.0),
+                                                      c(1.5, 100, 0.375, k_decay=2.0)))) == 3.0
+    assert _numpy.proportion(*map(lrsched.to_config, (c(0.125, 100, 0.5, periodic=True),
+                                                      c(0.375, 100, 1.5, periodic=True)))) == 3.0
+    for a, b in [(c(0.1, 100, k_decay=2.0), c(0.3, 100, k_decay=3.0)), (c(0.1, 100, k_decay=2.0), c(0.3, 100)),
+                 (c(0.1, 100, periodic=True), c(0.3, 100)), (c(0.1, 100, exponent=2.0), c(0.3, 100, exponent=1.0)),
+                 (lrsched.polynomial(0.1, 0.0, 9, k_decay=2.0), lrsched.polynomial(0.3, 0.0, 9, k_decay=0.5)),
+                 (lrsched.exponential(0.1, 0.9, 3), lrsched.exponential(0.3, 0.9, 3, staircase=True)),
+                 (tc.CyclicLR(0.01, 0.1, 13), tc.CyclicLR(0.03, 0.3, 13, mode="triangular2"))]:
+        assert _numpy.proportion(lrsched.to_config(a), lrsched.to_config(b)) is None, (a, b)
