@@ -53,10 +53,17 @@ t = time.perf_counter() - t0
 print(json.dumps({{"s": t, "rss_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}}))
 """
 
-BRIDGE_IMPORTS = "import lrsched, lrsched_torch\nfrom lrsched.compat import torch as tc"
+BRIDGE_IMPORTS = ("import lrsched, lrsched_torch\nfrom lrsched.compat import torch as tc\n"
+                  "from lrsched.compat import transformers as hf")
 FIRST_CASES = {
     "ScheduleLR(warmup_cosine)": (BRIDGE_IMPORTS,
                                   "lrsched_torch.ScheduleLR(opt, lr=lrsched.warmup_cosine(0.1, 500, 50_000))"),
+    "ScheduleLR(CosineAnnealingLR)": (BRIDGE_IMPORTS, "lrsched_torch.ScheduleLR(opt, lr=tc.CosineAnnealingLR(0.1, "
+                                      "50_000))"),
+    "ScheduleLR(transformers linear)": (BRIDGE_IMPORTS, "lrsched_torch.ScheduleLR(opt, lr=hf.get_scheduler("
+                                        "'linear', 0.1, 500, 50_000))"),
+    "ScheduleLR(transformers cosine)": (BRIDGE_IMPORTS, "lrsched_torch.ScheduleLR(opt, lr=hf.get_scheduler("
+                                        "'cosine', 0.1, 500, 50_000))"),
     "ScheduleLR(OneCycleLR + momentum)": (BRIDGE_IMPORTS, "lrsched_torch.ScheduleLR(opt, lr=tc.OneCycleLR(0.1, "
                                          "total_steps=50_000), momentum=tc.OneCycleMomentum(0.1, total_steps=50_000))"),
     "lambda_lr(cosine)": (BRIDGE_IMPORTS, "lrsched_torch.lambda_lr(opt, lrsched.cosine(0.1, 50_000))"),

@@ -8,6 +8,8 @@ formula that the numpy copy does not follow fails here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from lrsched_torch import _numpy
 from lrsched_torch._table import evaluate64
 
 import lrsched
+from lrsched.compat import fastai, optax, timm  # noqa: F401 - their schedule types join the registry
 from lrsched.compat import torch as tc
 from lrsched.compat import transformers as tf
 
@@ -26,6 +29,10 @@ from lrsched.compat import transformers as tf
 # cancels (a cosine warmup near its end) that bit grows to ~1e-15. tanh's 1 - tanh(x) cancels near x = 3 and
 # amplifies it about 200 times
 RTOL = {"tanh": 1e-13}
+# k-decay's 1 - p**k is -expm1(k log1p(-left)), and XLA's float64 log1p is off by up to 2.7e-14 (relative, against
+# mpmath) for arguments in [-0.5, -0.3], where numpy's is within an ulp
+RTOL.update({name: 1e-13 for name in ("cosine_k_decay", "cosine_k_decay_rising", "cosine_periodic_all",
+                                       "polynomial_k_decay")})
 STEPS_BIG = np.concatenate([STEPS, [2**24 + 1, 2**31 - 1, 2**40 + 3]]).astype(np.int64)
 
 
@@ -34,18 +41,19 @@ def both(schedule: lrsched.Schedule, steps: np.ndarray = STEPS_BIG) -> tuple[np.
     return _numpy.values(config, steps), evaluate64(config, steps)
 
 
-def assert_same(got: np.ndarray, want: np.ndarray, name: str) -> None:
-    rtol = RTOL.get(name, 1e-14)
-    scale = float(np.abs(want).max()) if want.size else 0.0
+def assert_same(got: np.ndarray, want: np.ndarray, name: str, rtol: float | None = None) -> None:
+    rtol = RTOL.get(name, 1e-14) if rtol is None else rtol
+    finite = np.abs(want[np.isfinite(want)])
+    scale = float(finite.max()) if finite.size else 0.0
     np.testing.assert_allclose(got, want, rtol=rtol, atol=4e-16 * scale, err_msg=name)
 
 
-EXPECTED_NUMPY = {
-    "constant", "linear", "polynomial", "cosine", "exponential", "exponential_staircase_clamped", "step_decay",
-    "multistep", "inverse_sqrt", "inverse_time", "piecewise_constant", "piecewise_linear", "cyclic",
-    "cyclic_triangular2", "cyclic_exp_range", "one_cycle", "one_cycle_linear_three_phase", "one_cycle_momentum",
-    "one_cycle_momentum_three_phase", "warmup_cosine", "wsd_linear", "wsd_cosine", "wsd_sqrt", "tanh", "join_mixed",
-    "join_stacked", "warmup", "arithmetic_clip", "shift",
+# the shared cases evaluated with JAX (a type without a numpy evaluator somewhere inside); every other case
+# must have its numpy tables (a lost evaluator fails here, and so does a new one not listed)
+EXPECTED_JAX = {
+    "cycle_sgdr", "cycle_limit", "torch.CosineAnnealingWarmRestarts", "fastai.one_cycle",
+    "fastai.one_cycle_momentum", "fastai.flat_cos", "fastai.sgdr", "fastai.combine_scheds",
+    "transformers.cosine_with_restarts", "transformers.warmup_stable_decay", "timm.cosine", "timm.tanh", "timm.poly",
 }
 
 
@@ -53,9 +61,10 @@ EXPECTED_NUMPY = {
 def test_every_shared_case_numpy_equals_jax(case):
     for params in (case.params, case.alt):
         got, want = both(case.make(params))
-        if got is None:
-            assert case.name not in EXPECTED_NUMPY, f"{case.name} lost its numpy evaluator"
+        if case.name in EXPECTED_JAX:
+            assert got is None, f"{case.name} has a numpy evaluator now: remove it from EXPECTED_JAX"
             continue
+        assert got is not None, f"{case.name} lost its numpy evaluator"
         assert_same(got, want, case.name)
 
 
@@ -70,6 +79,9 @@ COMPAT = {
                                      tc.ExponentialLR(0.1, 0.99)], [9, 300]),
     "transformers.linear": tf.get_scheduler("linear", 0.1, 50, 1000),
     "transformers.constant_with_warmup": tf.get_scheduler("constant_with_warmup", 0.1, 50, 1000),
+    "transformers.cosine": tf.get_scheduler("cosine", 0.1, 50, 1000),
+    "transformers.cosine_cycles": tf.get_cosine_schedule_with_warmup(0.1, 7, 333, num_cycles=1.37),
+    "transformers.cosine_with_min_lr": tf.get_scheduler("cosine_with_min_lr", 0.1, 50, 1000, min_lr_rate=0.1),
 }
 
 
@@ -91,25 +103,143 @@ def test_unsupported_types_and_schedules_without_config_fall_back_to_jax():
     assert _numpy.values(batched, np.arange(5)) is None
 
 
+def _config_keys_in_cases() -> dict[str, set[str]]:
+    """The config keys of every schedule type that the shared cases build."""
+    found: dict[str, set[str]] = {}
+
+    def walk(c):
+        if isinstance(c, dict):
+            if "type" in c:
+                found.setdefault(c["type"], set(c) - {"type", "lrsched_config"})
+            for v in c.values():
+                walk(v)
+        elif isinstance(c, list):
+            for v in c:
+                walk(v)
+
+    for case in CASES:
+        for params in (case.params, case.alt):
+            try:
+                walk(lrsched.to_config(case.make(params)))
+            except lrsched.ScheduleError:  # no config (a Python function inside)
+                pass
+    return found
+
+
+def test_every_numpy_spec_declares_exactly_the_core_config_keys():
+    """A new core field fails here until the numpy evaluator implements it or assumes its default."""
+    registry = lrsched.Schedule._registry
+    assert set(_numpy.SPECS) <= set(registry), "a numpy evaluator for a type the core no longer has"
+    in_cases = _config_keys_in_cases()
+    for name, cls in registry.items():
+        spec = _numpy.SPECS.get(name)
+        if spec is None:
+            continue  # evaluated with JAX
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if cls.config_args is lrsched.Schedule.config_args:
+            keys = set(fields)
+        else:  # its own config_args: the keys of a config it wrote
+            assert name in in_cases, f"{name}: no shared case builds it, so its config keys are unknown here"
+            keys = in_cases[name]
+        assert set(in_cases.get(name, keys)) == keys, name
+        assert spec.declared == keys, (
+            f"{name}: the numpy evaluator declares {sorted(spec.declared)}, the core's config has {sorted(keys)}: "
+            "implement the new option in lrsched_torch/_numpy.py or list it in `assumed` with the core's default")
+        assert set(spec.scale) <= keys and set(spec.choices) <= keys, name
+        for key, default in spec.assumed.items():
+            assert fields[key].default is default or fields[key].default == default, (name, key)
+        for key, options in spec.choices.items():
+            if fields[key].default is not dataclasses.MISSING:
+                assert fields[key].default in options, (name, key)
+        assert not spec.assumed.keys() & spec.keys, name
+
+
+def test_the_config_format_is_the_core_one():
+    from lrsched import _config
+
+    assert _numpy.FORMAT == _config.FORMAT
+
+
+CHANGED = [  # a config each numpy evaluator must refuse (JAX evaluates it, or raises a clear error)
+    ("unknown key", lambda c: {**c, "warp": 2.0}),
+    ("missing key", lambda c: {k: v for k, v in c.items() if k != "end_value"}),
+    ("unknown static choice", lambda c: {**c, "periodic": "sometimes"}),
+    ("newer config format", lambda c: {**c, "lrsched_config": 2}),
+    ("unknown key in a nested schedule", lambda c: {"type": "shift", "schedule": {**c, "warp": 2.0}, "steps": 3}),
+]
+
+
+@pytest.mark.parametrize("what,change", CHANGED, ids=[c[0] for c in CHANGED])
+def test_a_config_beyond_the_spec_is_refused_never_evaluated_wrongly(what, change):
+    config = change(lrsched.to_config(lrsched.cosine(0.1, 100, 0.01)))
+    assert not _numpy.supported(config)
+    assert _numpy.values(config, np.arange(5)) is None
+    assert _numpy.proportion(config, config) is None
+
+
+def test_an_unimplemented_option_away_from_its_default_is_refused():
+    config = lrsched.to_config(tc.CyclicLR(0.01, 0.1, 13, 7))
+    assert _numpy.SPECS["cyclic"].assumed == {"scale_fn": None}
+    assert _numpy.supported(config)
+    for changed in ({**config, "scale_fn": "lambda x: 1 / x"}, {**config, "mode": "triangular3"}):
+        assert not _numpy.supported(changed)
+        assert _numpy.values(changed, np.arange(5)) is None
+    # a ScheduleColumn on such a config uses JAX (here: from_config's clear error, not a wrong table)
+    from lrsched_torch._table import ScheduleColumn
+
+    assert not ScheduleColumn({**config, "warp": 1}).numpy
+
+
 @settings(max_examples=30)
 @given(peak=st.floats(1e-6, 10.0), total=st.integers(1, 5000), pct=st.floats(0.0, 1.0),
        div=st.floats(1.0, 1e3), final=st.floats(1.0, 1e5), anneal=st.sampled_from(["cos", "linear"]),
        three=st.booleans(), w=st.integers(0, 400), end=st.floats(0.0, 1.0))
 def test_random_parameters_numpy_equals_jax(peak, total, pct, div, final, anneal, three, w, end):
     # a fixed number of steps: one XLA compile per schedule structure for the whole test
-    steps = np.concatenate([np.arange(0, 50), np.linspace(0, 2 * total + w, 200).astype(np.int64)])
+    steps = np.concatenate([np.arange(0, 50), np.linspace(0, 2 * total + w, 200).astype(np.int64), STEPS_BIG[-3:]])
+    k = 0.3 + 3 * pct  # a k-decay exponent on either side of 1
     schedules = {
         "one_cycle": lrsched.one_cycle(total, peak, pct, div, final, anneal, three),
         "one_cycle_momentum": lrsched.one_cycle_momentum(total, 0.85, 0.95, pct, anneal, three),
         "warmup_cosine": lrsched.warmup_cosine(peak, w, total + w, init_value=peak * end / 3, end_value=peak * end),
         "warmup": lrsched.warmup(lrsched.linear(peak, peak * end, total), w, peak * end / 7, "cosine"),
         "cosine": lrsched.cosine(peak, total, peak * end, exponent=1.0 + pct),
+        "cosine_rising": lrsched.cosine(peak * end, total, peak),
+        "cosine_k_decay": lrsched.cosine(peak, total, peak * end, k_decay=k),
+        "cosine_k_decay_rising": lrsched.cosine(peak * end, total, peak, k_decay=k),
+        "cosine_periodic": lrsched.cosine(peak, total, peak * end, periodic=True),
+        "cosine_periodic_all": lrsched.cosine(peak * end, total + pct, peak, 1.0 + pct, k, periodic=True),
+        "polynomial_k_decay": lrsched.polynomial(peak, peak * end, total, 0.5 + 2 * pct, k_decay=k),
         "cyclic": lrsched.cyclic(peak * end, peak, max(1, w), total, "exp_range", 1.0 - pct * 1e-3),
+        "cyclic_float": lrsched.cyclic(peak * end, peak, w + pct + 0.5, total + 0.25, "triangular2"),
+        "inverse_time_float": lrsched.inverse_time(peak, pct, total + 0.5),
     }
     for name, s in schedules.items():
         got, want = both(s, steps)
         assert got is not None, name
         assert_same(got, want, name)
+
+
+@settings(max_examples=30)
+@given(init=st.floats(1e-6, 10.0), rate=st.floats(0.05, 3.0), steps=st.integers(1, 5000), frac=st.floats(0.0, 1.0),
+       staircase=st.booleans(), clamp=st.sampled_from([None, 0.01, 100.0]))
+def test_random_exponentials_numpy_equals_jax_relatively(init, rate, steps, frac, staircase, clamp):
+    """The double-float exponent of ``rate_power``: relative agreement at every step (no atol), integer and
+    float periods, up to 2**40 steps and rates within 1e-9 of 1."""
+    t = np.concatenate([np.arange(0, 40), np.geomspace(41, 2**40, 120).astype(np.int64), STEPS_BIG[-3:]])
+    for r in (rate, 1.0 - frac * 1e-9, 1.0 + frac * 1e-9):
+        end = None if clamp is None else init * clamp
+        for period in (steps, steps + frac + 1e-3):
+            got, want = both(lrsched.exponential(init, r, period, staircase, end), t)
+            assert got is not None
+            # where the unclamped value leaves float64's range the core gives inf or NaN, clamped or not
+            # (exp(s) (1 + c) with exp(s) = inf and c < 0: reported), and which of the two depends on the last
+            # bit of c: compared only within the range
+            exponent = (np.floor(t / period) if staircase else t / period) * np.log(r) + np.log(init)
+            inside = exponent < 700
+            normal = inside & (np.abs(want) > 1e-300)  # subnormal results carry fewer bits
+            np.testing.assert_allclose(got[normal], want[normal], rtol=1e-14, atol=0)
+            np.testing.assert_allclose(got[inside & ~normal], want[inside & ~normal], rtol=0, atol=1e-300)
 
 
 def test_float_leaves_take_the_float_path():
@@ -118,7 +248,9 @@ def test_float_leaves_take_the_float_path():
         assert_same(got, want, repr(s))
 
 
-def test_jax_is_not_needed_for_numpy_tables(monkeypatch):
+@pytest.mark.parametrize("name", ["OneCycleLR", "CosineAnnealingLR", "SequentialLR", "transformers.linear",
+                                  "transformers.cosine", "transformers.cosine_with_min_lr"])
+def test_jax_is_not_needed_for_numpy_tables(monkeypatch, name):
     """A ScheduleLR on a numpy type never calls the JAX evaluation."""
     import lrsched_torch
     import torch
@@ -129,12 +261,14 @@ def test_jax_is_not_needed_for_numpy_tables(monkeypatch):
 
     monkeypatch.setattr(_table, "jitted", refuse)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
-    sched = lrsched_torch.ScheduleLR(opt, lr=COMPAT["OneCycleLR"], momentum=COMPAT["OneCycleMomentum"], chunk=128)
+    momentum = COMPAT["OneCycleMomentum"] if name == "OneCycleLR" else None
+    sched = lrsched_torch.ScheduleLR(opt, lr=COMPAT[name], momentum=momentum, chunk=128)
     for _ in range(1000):
         sched.step()
+    monkeypatch.undo()
     with jax.enable_x64(True):
-        want = float(lrsched.evaluate(lrsched.from_config(lrsched.to_config(COMPAT["OneCycleLR"])), [1000])[0])
-    assert opt.param_groups[0]["lr"] == pytest.approx(want, rel=1e-15)
+        want = float(lrsched.evaluate(lrsched.from_config(lrsched.to_config(COMPAT[name])), [1000])[0])
+    assert opt.param_groups[0]["lr"] == pytest.approx(want, rel=1e-14)
 
 
 PROPORTIONAL = [
@@ -150,6 +284,15 @@ PROPORTIONAL = [
     (tf.get_scheduler("linear", 0.1, 50, 1000), tf.get_scheduler("linear", 0.4, 50, 1000), True),
     (lrsched.cosine(0.1, 100), lrsched.cosine(-0.1, 100), False),
     (lrsched.clip(lrsched.cosine(0.1, 100), 0.01, 0.05), lrsched.clip(lrsched.cosine(0.2, 100), 0.02, 0.1), True),
+    (tc.CosineAnnealingLR(0.1, 77, 1e-4), tc.CosineAnnealingLR(0.3, 77, 3e-4), True),
+    (tc.CosineAnnealingLR(0.1, 77, 1e-4), tc.CosineAnnealingLR(0.3, 77, 1e-4), False),
+    (tc.CyclicLR(0.01, 0.1, 13, 7, "exp_range", 0.999), tc.CyclicLR(0.02, 0.2, 13, 7, "exp_range", 0.999), True),
+    (tf.get_scheduler("cosine", 0.1, 50, 1000), tf.get_scheduler("cosine", 0.4, 50, 1000), True),
+    (lrsched.exponential(0.1, 1.01, 3, end_value=0.5), lrsched.exponential(0.2, 1.01, 3, end_value=1.0), True),
+    (lrsched.exponential(0.1, 0.99, 3, end_value=0.01), lrsched.exponential(0.2, 0.99, 3, end_value=0.01), False),
+    # cycle is evaluated with JAX: never proportional here, whatever its fields (end_value scales, period does not)
+    (lrsched.cycle(lrsched.cosine(0.1, 10), 10, limit=2, end_value=0.01),
+     lrsched.cycle(lrsched.cosine(0.2, 10), 10, limit=2, end_value=0.02), False),
 ]
 
 
@@ -166,4 +309,24 @@ def test_proportional_columns_are_one_evaluation_and_a_product(a, b, proportiona
     got = np.array([table.row(int(k)) for k in steps])
     for j, c in enumerate((ca, cb)):
         want = evaluate64(c, steps)
-        np.testing.assert_allclose(got[:, j], want, rtol=6e-16, atol=1e-300)
+        # an ulp of the schedule's scale apart at most: XLA fuses the rising cosine's ``low + (high - low) w``
+        # into one multiply-add, and with ``high = 0`` (cosine(-0.1, 100)) that rounding is all that is left
+        # of a value near the end
+        np.testing.assert_allclose(got[:, j], want, rtol=6e-16, atol=2e-16 * np.abs(want).max())
+
+
+def test_shape_options_must_agree_for_proportional_schedules():
+    """The new options are shape fields: equal in both, or not proportional (k_decay, exponent, periodic,
+    staircase, mode); the values scale."""
+    c = lrsched.cosine
+    # (ratios of floats must agree exactly: these scale by exactly 3)
+    assert _numpy.proportion(*map(lrsched.to_config, (c(0.5, 100, 0.125, k_decay=2.0),
+                                                      c(1.5, 100, 0.375, k_decay=2.0)))) == 3.0
+    assert _numpy.proportion(*map(lrsched.to_config, (c(0.125, 100, 0.5, periodic=True),
+                                                      c(0.375, 100, 1.5, periodic=True)))) == 3.0
+    for a, b in [(c(0.1, 100, k_decay=2.0), c(0.3, 100, k_decay=3.0)), (c(0.1, 100, k_decay=2.0), c(0.3, 100)),
+                 (c(0.1, 100, periodic=True), c(0.3, 100)), (c(0.1, 100, exponent=2.0), c(0.3, 100, exponent=1.0)),
+                 (lrsched.polynomial(0.1, 0.0, 9, k_decay=2.0), lrsched.polynomial(0.3, 0.0, 9, k_decay=0.5)),
+                 (lrsched.exponential(0.1, 0.9, 3), lrsched.exponential(0.3, 0.9, 3, staircase=True)),
+                 (tc.CyclicLR(0.01, 0.1, 13), tc.CyclicLR(0.03, 0.3, 13, mode="triangular2"))]:
+        assert _numpy.proportion(lrsched.to_config(a), lrsched.to_config(b)) is None, (a, b)

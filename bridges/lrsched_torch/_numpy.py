@@ -4,26 +4,41 @@ A torch program that builds its first ``ScheduleLR`` should not pay for JAX's CP
 backend and an XLA compile (a few hundred milliseconds) before its first step,
 nor for one XLA dispatch per table refill. For the schedule types below the
 bridge therefore evaluates the config directly with numpy, following the core's
-formulas operation by operation in float64 (integer offsets and phases first, the
-same ``sin``-squared cosine, the same phase ends of ``one_cycle``). Any other type
-(or a schedule without a config) goes to JAX: :func:`values` returns None.
+formulas (``lrsched._numerics``, ``_primitives``, ``_combinators``) operation by
+operation in float64: integer offsets and phases first, the same ``sin``-squared
+cosine (rising or falling from the nearer end), the same k-decay warp, the same
+double-float exponential (``rate_power``), the same phase ends of ``one_cycle``.
+Any other type (or a schedule without a config) goes to JAX: :func:`values`
+returns None.
 
-``tests/test_torch_numpy.py`` checks every type here against the JAX evaluation
-(x64) on random parameters and steps, so a change of a core formula shows up
-there.
+No silent divergence when the core grows an option: every evaluator declares a
+:class:`Spec`, the exact set of config keys it understands, the core's default
+for each option it does not implement, and the values of each static option
+(a mode string, a flag) it implements. A config with another key, an
+unimplemented option away from its default or an unknown mode is
+:class:`Unsupported`, and the bridge evaluates it with JAX.
+``tests/test_torch_numpy.py`` checks that each declared key set equals the core
+class's config keys (a new core field fails there until this module follows it),
+and every evaluator against the JAX evaluation (x64) on the shared cases and on
+random parameters.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import dataclasses
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["values", "supported", "proportion"]
+__all__ = ["values", "supported", "proportion", "Unsupported", "Spec", "SPECS", "FORMAT"]
 
 F64 = np.float64
 I64 = np.int64
 HALF_PI = 0.5 * np.pi
+#: The config format these evaluators read: ``lrsched._config.FORMAT`` (not imported here: that would import
+#: JAX; a test checks that the two agree).
+FORMAT = 1
+_META = frozenset({"type", "lrsched_config"})
 
 
 class Unsupported(Exception):
@@ -45,11 +60,11 @@ def _num(x: Any) -> np.ndarray:
 
 
 def _f(x: Any) -> np.ndarray:
-    return _num(x).astype(F64) if not isinstance(x, np.ndarray) else x.astype(F64)
+    return x.astype(F64) if isinstance(x, np.ndarray) else _num(x).astype(F64)
 
 
 def _vector(x: Any, dtype: Any = None) -> np.ndarray:
-    if not isinstance(x, list) or any(isinstance(v, (list, dict, bool)) for v in x):
+    if not isinstance(x, list) or any(isinstance(v, (list, dict, bool)) or v is None for v in x):
         raise Unsupported("not a flat list of numbers")
     if dtype is None:
         dtype = I64 if all(isinstance(v, int) for v in x) else F64
@@ -77,19 +92,27 @@ def _phase(offset: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _split(offset: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``split``: floor division on integers; on floats ``k = floor(offset / period)`` and the
+    remainder ``offset - k period`` rounded once, as XLA computes it (a fused multiply-add; exact products
+    here): a separately rounded ``k period`` would be off by ``offset * 2**-53``, 1e-4 at step 2**40."""
     offset, period = _common(offset, period)
     period = np.where(period > 0, period, np.ones((), period.dtype))
-    k = np.floor_divide(offset, period)
-    return k, offset - k * period
+    if np.issubdtype(offset.dtype, np.integer):
+        k = np.floor_divide(offset, period)
+        return k, offset - k * period
+    k = np.floor(offset / period)
+    p, e = _two_product(k, period)
+    return k, (offset - p) - e  # offset - p is exact (Sterbenz): one rounding in all
 
 
 def _cos_anneal(left: np.ndarray) -> np.ndarray:
+    """The core's ``cos_anneal(done, left)``: ``(1 + cos(pi done)) / 2`` as ``sin(pi left / 2)**2``."""
     return np.sin(HALF_PI * left) ** 2
 
 
 def _power(x: np.ndarray, e: Any) -> np.ndarray:
     e = _f(e)
-    return x if e == 1.0 else x ** e
+    return x if e == 1.0 else x**e
 
 
 def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -102,110 +125,256 @@ def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray)
     return _f(start) * _cos_anneal(left) + _f(end) * _cos_anneal(done)
 
 
+def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``k_decay_phase`` (``done**k`` and ``1 - done**k`` as ``-expm1(k log1p(-left))``);
+    None: the phase unchanged."""
+    if k is None:
+        return done, left
+    k = _f(k)
+    inside = (left > 0) & (left < 1)
+    safe = np.where(inside, left, 0.5)
+    rest = -np.expm1(k * np.log1p(-safe))
+    return _power(done, k), np.where(inside, rest, left)
+
+
 def _count_reached(marks: np.ndarray, t: np.ndarray) -> np.ndarray:
     t, marks = _common(t, marks)
     return np.searchsorted(np.sort(marks), t, side="right")
 
 
-# ------------------------------------------------------------------------ evaluators
+# ------------------------------------------------------------- the precise exponential
 
-_EVALUATORS: dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]] = {}
+_VELTKAMP = 134217729.0  # 2**27 + 1: splits a float64 significand in two exact halves
 
 
-def _evaluator(name: str) -> Callable:
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``two_product`` (Dekker): ``p = fl(a b)`` and ``p + e = a b`` exactly."""
+    p = a * b
+
+    def halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y = _VELTKAMP * x
+        high = y - (y - x)
+        return high, x - high
+
+    a_hi, a_lo = halves(a)
+    b_hi, b_lo = halves(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _exact_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``_exact_parts``: an int64 as two float64s that hold it exactly (a float is its own)."""
+    if not np.issubdtype(x.dtype, np.integer):
+        return x.astype(F64), np.zeros((), F64)
+    low = max(8 * x.dtype.itemsize - 1 - (np.finfo(F64).nmant + 1), 0) + 1
+    top = x & ~((1 << low) - 1)
+    return top.astype(F64), (x - top).astype(F64)
+
+
+def _split_log(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``_split_log``: ``log(rate)`` as ``hi + lo``."""
+    hi = np.log(rate)
+    size = np.abs(hi)
+    usable = (size > 0) & np.isfinite(size)
+    safe = np.where(usable, size, 1.0)
+    scale = np.ldexp(np.ones_like(safe), np.floor(np.log2(64.0 / safe)).astype(np.int32))
+    exact = np.power(rate, scale)
+    rounded = np.exp(scale * hi)
+    lo = np.where(usable, (exact - rounded) / rounded / scale, 0.0)
+    return hi, lo
+
+
+def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> np.ndarray:
+    """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent."""
+    rate = _f(rate)
+    hi, lo = _split_log(rate)
+    steps_hi, steps_lo = _exact_parts(_num(steps))
+    per = steps_hi + steps_lo
+    c = hi / per
+    product, error = _two_product(c, steps_hi)
+    # ``x - c * steps_lo`` rounded once, as XLA's fused multiply-add computes it (steps below 2**11 are all
+    # `steps_lo`, so this is the residual ``log(rate) - c * steps`` that makes the exponent precise)
+    low, low_error = _two_product(c, steps_lo)
+    c_lo = ((((hi - product) - error) - low) - low_error + lo) / per
+    t_hi, t_lo = _exact_parts(t)
+    p1, e1 = _two_product(t_hi, c)
+    p2, e2 = _two_product(t_lo, c)
+    total, carry = _two_sum(p1, p2)
+    correction = carry + e1 + e2 + (t_hi + t_lo) * c_lo
+    value = np.exp(total)
+    return value + value * correction
+
+
+# ------------------------------------------------------------------------ specs
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """What the numpy evaluator of one schedule type understands.
+
+    Attributes:
+      evaluate: ``(config, steps) -> values`` (steps: non-negative int64).
+      keys: every config key it reads (besides ``type``).
+      assumed: options it does not implement, each with the core's default: a config holding any other value
+        there is :class:`Unsupported`.
+      choices: static options (mode strings, flags) and the values it implements.
+      scale: the fields the schedule is homogeneous of degree one in: scaling all of them by ``r`` scales every
+        value by ``r`` (nested schedules listed here scale with them); see :func:`proportion`.
+    """
+
+    evaluate: Callable[[dict[str, Any], np.ndarray], Any]
+    keys: frozenset[str]
+    assumed: Mapping[str, Any]
+    choices: Mapping[str, tuple[Any, ...]]
+    scale: tuple[str, ...]
+
+    @property
+    def declared(self) -> frozenset[str]:
+        """Every key a config of this type must have: the implemented ones and the assumed ones."""
+        return self.keys | frozenset(self.assumed)
+
+    def check(self, config: dict[str, Any]) -> None:
+        """Raise :class:`Unsupported` unless `config` is exactly what the evaluator implements."""
+        kind = config.get("type")
+        if config.get("lrsched_config", FORMAT) != FORMAT:
+            raise Unsupported(f"config format {config['lrsched_config']!r}")
+        present = config.keys() - _META
+        if present != self.declared:
+            raise Unsupported(f"{kind}: keys {sorted(present ^ self.declared)} are not the declared ones")
+        for key, default in self.assumed.items():
+            value = config[key]
+            if not (value is default or (type(value) is type(default) and value == default)):
+                raise Unsupported(f"{kind}: {key}={value!r} is not implemented in numpy (only {default!r})")
+        for key, options in self.choices.items():
+            if not any(config[key] is o or (type(config[key]) is type(o) and config[key] == o) for o in options):
+                raise Unsupported(f"{kind}: {key}={config[key]!r} is not one of {options}")
+
+
+#: The schedule types with a numpy evaluator, by config ``type``.
+SPECS: dict[str, Spec] = {}
+
+_FLAG = (False, True)
+
+
+def _evaluator(name: str, keys: tuple[str, ...], scale: tuple[str, ...] = (), assumed: Mapping[str, Any] | None = None,
+               choices: Mapping[str, tuple[Any, ...]] | None = None) -> Callable:
     def register(fn: Callable) -> Callable:
-        _EVALUATORS[name] = fn
+        spec = Spec(fn, frozenset(keys), dict(assumed or {}), dict(choices or {}), tuple(scale))
+        if not (set(scale) | set(spec.choices)) <= spec.keys or spec.keys & set(spec.assumed):
+            raise RuntimeError(f"numpy evaluator {name!r}: inconsistent spec")
+        SPECS[name] = spec
         return fn
 
     return register
+
+
+def _spec(config: dict[str, Any]) -> Spec:
+    spec = SPECS.get(config.get("type"))  # type: ignore[arg-type]
+    if spec is None:
+        raise Unsupported(f"no numpy evaluator for {config.get('type')!r}")
+    spec.check(config)
+    return spec
 
 
 def _eval(config: Any, t: np.ndarray) -> np.ndarray:
     """``Schedule.__call__``: negative steps count as 0, the result broadcast to the steps, float64."""
     if not isinstance(config, dict):
         return np.broadcast_to(_f(config), t.shape)  # a number operand of add/mul
-    fn = _EVALUATORS.get(config.get("type", ""))
-    if fn is None:
-        raise Unsupported(config.get("type"))
+    spec = _spec(config)
     t = np.maximum(t, np.zeros((), t.dtype))
-    return np.broadcast_to(np.asarray(fn(config, t), F64), t.shape)
+    return np.broadcast_to(np.asarray(spec.evaluate(config, t), F64), t.shape)
 
 
-@_evaluator("constant")
+# ------------------------------------------------------------------------ evaluators
+
+
+@_evaluator("constant", ("value",), scale=("value",))
 def _constant(c, t):
     return _f(c["value"])
 
 
-@_evaluator("linear")
+@_evaluator("linear", ("init_value", "end_value", "steps"), scale=("init_value", "end_value"))
 def _linear(c, t):
     done, left = _phase(t, _num(c["steps"]))
     return _lerp(c["init_value"], c["end_value"], done, left)
 
 
-@_evaluator("polynomial")
+@_evaluator("polynomial", ("init_value", "end_value", "steps", "power", "k_decay"), scale=("init_value", "end_value"))
 def _polynomial(c, t):
-    _, left = _phase(t, _num(c["steps"]))
+    _, left = _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
     end = _f(c["end_value"])
     return end + (_f(c["init_value"]) - end) * _power(left, c["power"])
 
 
-@_evaluator("cosine")
+@_evaluator("cosine", ("init_value", "steps", "end_value", "exponent", "k_decay", "periodic"),
+            scale=("init_value", "end_value"), choices={"periodic": _FLAG})
 def _cosine(c, t):
-    _, left = _phase(t, _num(c["steps"]))
-    end = _f(c["end_value"])
-    shape = _cos_anneal(left)
-    if c.get("exponent") is not None:
-        shape = _power(shape, c["exponent"])
-    return end + (_f(c["init_value"]) - end) * shape
+    steps = _num(c["steps"])
+    if c["periodic"]:  # the step mirrored into [0, steps]: period 2 steps, integer arithmetic
+        t, period = _common(t, steps)
+        _, r = _split(t, 2 * period)
+        t = np.where(r <= period, r, 2 * period - r)
+    done, left = _warped(*_phase(t, steps), c["k_decay"])
+    init, end = _f(c["init_value"]), _f(c["end_value"])
+    if c["exponent"] is not None:
+        return end + (init - end) * _power(_cos_anneal(left), c["exponent"])
+    if init < end:  # rising: the weight of the nearer end computed directly, as the core does
+        return init + (end - init) * _cos_anneal(done)
+    return end + (init - end) * _cos_anneal(left)
 
 
-@_evaluator("exponential")
+@_evaluator("exponential", ("init_value", "rate", "steps", "staircase", "end_value"),
+            scale=("init_value", "end_value"), choices={"staircase": _FLAG})
 def _exponential(c, t):
-    rate = _f(c["rate"])
-    if c.get("staircase"):
-        exponent = _split(t, _num(c["steps"]))[0].astype(F64)
+    if c["staircase"]:
+        value = _f(c["init_value"]) * _rate_power(c["rate"], _split(t, _num(c["steps"]))[0])
     else:
-        exponent = t.astype(F64) * (1.0 / _f(c["steps"]))
-    value = _f(c["init_value"]) * np.exp(exponent * np.log(rate))
-    if c.get("end_value") is not None:
+        value = _f(c["init_value"]) * _rate_power(c["rate"], t, c["steps"])
+    if c["end_value"] is not None:
         end = _f(c["end_value"])
-        value = np.maximum(value, end) if rate < 1 else np.minimum(value, end)
+        value = np.maximum(value, end) if _f(c["rate"]) < 1 else np.minimum(value, end)
     return value
 
 
-@_evaluator("step_decay")
+@_evaluator("step_decay", ("init_value", "step_size", "gamma"), scale=("init_value",))
 def _step_decay(c, t):
     k, _ = _split(t, _num(c["step_size"]))
     return _f(c["init_value"]) * _f(c["gamma"]) ** k.astype(F64)
 
 
-@_evaluator("multistep")
+@_evaluator("multistep", ("init_value", "milestones", "gamma"), scale=("init_value",))
 def _multistep(c, t):
     n = _count_reached(_vector(c["milestones"]), t)
     return _f(c["init_value"]) * _f(c["gamma"]) ** n.astype(F64)
 
 
-@_evaluator("inverse_sqrt")
+@_evaluator("inverse_sqrt", ("init_value", "timescale", "offset"), scale=("init_value",))
 def _inverse_sqrt(c, t):
     t, offset = _common(t, _num(c["offset"]))
     since = np.maximum(t - offset, np.zeros((), t.dtype)).astype(F64)
     return _f(c["init_value"]) * (1.0 / np.sqrt(1.0 + since / _f(c["timescale"])))
 
 
-@_evaluator("inverse_time")
+@_evaluator("inverse_time", ("init_value", "rate", "steps"), scale=("init_value",))
 def _inverse_time(c, t):
     k, r = _split(t, _num(c["steps"]))
     x = k.astype(F64) + r.astype(F64) / _f(c["steps"])
     return _f(c["init_value"]) / (1.0 + _f(c["rate"]) * x)
 
 
-@_evaluator("piecewise_constant")
+@_evaluator("piecewise_constant", ("boundaries", "values"), scale=("values",))
 def _piecewise_constant(c, t):
     i = _count_reached(_vector(c["boundaries"]), t)
     return _vector(c["values"], F64)[i]
 
 
-@_evaluator("piecewise_linear")
+@_evaluator("piecewise_linear", ("boundaries", "values", "kind"), scale=("values",),
+            choices={"kind": ("linear", "cos")})
 def _piecewise_linear(c, t):
     b, v = _vector(c["boundaries"]), _vector(c["values"], F64)
     n = b.shape[-1]
@@ -215,13 +384,16 @@ def _piecewise_linear(c, t):
     t, b = _common(t, b)
     lo, hi = b[i], b[i + 1]
     done, left = _phase(t - lo, hi - lo)
-    return _anneal(c.get("kind", "linear"), v[i], v[i + 1], done, left)
+    return _anneal(c["kind"], v[i], v[i + 1], done, left)
 
 
-@_evaluator("cyclic")
+# scale_mode only matters with a scale_fn (a Python function: such a schedule has no config)
+@_evaluator("cyclic", ("base_value", "peak_value", "up_steps", "down_steps", "mode", "gamma", "scale_mode"),
+            scale=("base_value", "peak_value"), assumed={"scale_fn": None},
+            choices={"mode": ("triangular", "triangular2", "exp_range"), "scale_mode": ("cycle", "iterations")})
 def _cyclic(c, t):
     up = _num(c["up_steps"])
-    down = up if c.get("down_steps") is None else _num(c["down_steps"])
+    down = up if c["down_steps"] is None else _num(c["down_steps"])
     t, up, down = _common(t, up, down)
     k, pos = _split(t, up + down)
     rising, _ = _phase(pos, up)
@@ -278,26 +450,30 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
     return out
 
 
-@_evaluator("one_cycle")
+@_evaluator("one_cycle", ("total_steps", "peak_value", "pct_start", "div_factor", "final_div_factor", "anneal",
+                          "three_phase"), scale=("peak_value",),
+            choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
 def _one_cycle(c, t):
     initial = _f(c["peak_value"]) / _f(c["div_factor"])
     low = initial / _f(c["final_div_factor"])
-    three = bool(c.get("three_phase"))
+    three = c["three_phase"]
     values = [initial, _f(c["peak_value"])] + ([initial] if three else []) + [low]
     total = _num(c["total_steps"])
     return _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"])
 
 
-@_evaluator("one_cycle_momentum")
+@_evaluator("one_cycle_momentum", ("total_steps", "base_value", "peak_value", "pct_start", "anneal", "three_phase"),
+            scale=("base_value", "peak_value"), choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
 def _one_cycle_momentum(c, t):
     hi, lo = _f(c["peak_value"]), _f(c["base_value"])
-    three = bool(c.get("three_phase"))
+    three = c["three_phase"]
     values = [hi, lo, hi] + ([hi] if three else [])
     total = _num(c["total_steps"])
     return _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"])
 
 
-@_evaluator("warmup_cosine")
+@_evaluator("warmup_cosine", ("peak_value", "warmup_steps", "total_steps", "init_value", "end_value", "exponent"),
+            scale=("peak_value", "init_value", "end_value"))
 def _warmup_cosine(c, t):
     t, w = _common(t, _num(c["warmup_steps"]))
     out = np.empty(t.shape, F64)
@@ -309,13 +485,14 @@ def _warmup_cosine(c, t):
         _, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
         end = _f(c["end_value"])
         shape = _cos_anneal(left)
-        if c.get("exponent") is not None:
+        if c["exponent"] is not None:
             shape = _power(shape, c["exponent"])
         out[falling] = end + (_f(c["peak_value"]) - end) * shape
     return out
 
 
-@_evaluator("wsd")
+@_evaluator("wsd", ("peak_value", "total_steps", "warmup_steps", "decay_steps", "init_value", "end_value", "decay"),
+            scale=("peak_value", "init_value", "end_value"), choices={"decay": ("linear", "cosine", "sqrt")})
 def _wsd(c, t):
     t, w, n, d = _common(t, *(_num(c[k]) for k in ("warmup_steps", "total_steps", "decay_steps")))
     up = _lerp(c["init_value"], c["peak_value"], *_phase(t, w))
@@ -332,7 +509,7 @@ def _wsd(c, t):
     return np.where(t < w, up, np.where(t < n - d, peak, down))
 
 
-@_evaluator("tanh")
+@_evaluator("tanh", ("init_value", "steps", "end_value", "lower", "upper"), scale=("init_value", "end_value"))
 def _tanh(c, t):
     done, left = _phase(t, _num(c["steps"]))
     x = _lerp(c["lower"], c["upper"], done, left)
@@ -340,16 +517,8 @@ def _tanh(c, t):
     return end + (_f(c["init_value"]) - end) * 0.5 * (1.0 - np.tanh(x))
 
 
-@_evaluator("torch.CosineAnnealingLR")
-def _cosine_annealing(c, t):
-    t, period = _common(t, _num(c["T_max"]))
-    _, r = _split(t, 2 * period)
-    _, left = _phase(np.where(r <= period, r, 2 * period - r), period)
-    eta = _f(c["eta_min"])
-    return eta + (_f(c["base_lr"]) - eta) * _cos_anneal(left)
-
-
-@_evaluator("warmup")
+@_evaluator("warmup", ("schedule", "steps", "init_value", "kind"), scale=("schedule", "init_value"),
+            choices={"kind": ("linear", "cosine", "constant")})
 def _warmup(c, t):
     t, steps = _common(t, _num(c["steps"]))
     out = np.array(np.broadcast_to(_eval(c["schedule"], t - steps), t.shape), F64)
@@ -358,10 +527,9 @@ def _warmup(c, t):
         tr, after = t[ramping], out[ramping]
         done, left = _phase(tr, steps)
         init = _f(c["init_value"])
-        kind = c.get("kind", "linear")
-        if kind == "linear":
+        if c["kind"] == "linear":
             ramp = init * left + after * done
-        elif kind == "cosine":
+        elif c["kind"] == "cosine":
             ramp = after + (init - after) * _cos_anneal(left)
         else:
             ramp = np.broadcast_to(init, after.shape)
@@ -369,11 +537,11 @@ def _warmup(c, t):
     return out
 
 
-@_evaluator("join")
+@_evaluator("join", ("schedules", "boundaries"), scale=("schedules",))
 def _join(c, t):
     pieces = c["schedules"]
     bounds = _vector(c["boundaries"]) if c["boundaries"] else np.zeros((0,), I64)
-    if len(pieces) != bounds.shape[0] + 1:
+    if not isinstance(pieces, list) or len(pieces) != bounds.shape[0] + 1:
         raise Unsupported("join: pieces and boundaries disagree")
     which = np.searchsorted(bounds, t, side="right") if bounds.size else np.zeros(t.shape, np.intp)
     t, b = _common(t, bounds)
@@ -387,50 +555,38 @@ def _join(c, t):
     return out
 
 
-@_evaluator("shift")
+@_evaluator("shift", ("schedule", "steps"), scale=("schedule",))
 def _shift(c, t):
     t, steps = _common(t, _num(c["steps"]))
     return _eval(c["schedule"], t - steps)
 
 
-@_evaluator("clip")
+@_evaluator("clip", ("schedule", "min_value", "max_value"), scale=("schedule", "min_value", "max_value"))
 def _clip(c, t):
     v = _eval(c["schedule"], t)
-    if c.get("min_value") is not None:
+    if c["min_value"] is not None:
         v = np.maximum(v, _f(c["min_value"]))
-    if c.get("max_value") is not None:
+    if c["max_value"] is not None:
         v = np.minimum(v, _f(c["max_value"]))
     return v
 
 
-@_evaluator("add")
+@_evaluator("add", ("left", "right"), scale=("left", "right"))
 def _add(c, t):
     return _eval(c["left"], t) + _eval(c["right"], t)
 
 
-@_evaluator("mul")
+# a product is homogeneous of degree one in each side separately: (r1 a) (r2 b) = r1 r2 (a b); see _proportion
+@_evaluator("mul", ("left", "right"), scale=("left", "right"))
 def _mul(c, t):
     return _eval(c["left"], t) * _eval(c["right"], t)
 
 
 # ------------------------------------------------------------------------ proportional schedules
 
-# The fields each type is homogeneous of degree one in: scaling all of them by r scales every value by r
-# (one_cycle(peak) = peak * one_cycle(1), warmup(r s, init r v) = r warmup(s, init v), ...). Nested schedules
-# listed here scale with them. Schedules of one structure that differ only there (a torch scheduler's
-# per-group copies, lambda_lr's per-group schedules) are one evaluation and a multiplication.
-_SCALE_FIELDS: dict[str, tuple[str, ...]] = {
-    "constant": ("value",), "linear": ("init_value", "end_value"), "polynomial": ("init_value", "end_value"),
-    "cosine": ("init_value", "end_value"), "exponential": ("init_value", "end_value"),
-    "step_decay": ("init_value",), "multistep": ("init_value",), "inverse_sqrt": ("init_value",),
-    "inverse_time": ("init_value",), "piecewise_constant": ("values",), "piecewise_linear": ("values",),
-    "cyclic": ("base_value", "peak_value"), "one_cycle": ("peak_value",),
-    "one_cycle_momentum": ("base_value", "peak_value"),
-    "warmup_cosine": ("peak_value", "init_value", "end_value"), "wsd": ("peak_value", "init_value", "end_value"),
-    "tanh": ("init_value", "end_value"), "torch.CosineAnnealingLR": ("base_lr", "eta_min"),
-    "warmup": ("schedule", "init_value"), "join": ("schedules",), "shift": ("schedule",),
-    "clip": ("schedule", "min_value", "max_value"), "add": ("left", "right"),
-}
+# Schedules of one structure that differ only in their `scale` fields, all by one factor (a torch scheduler's
+# per-group copies, lambda_lr's per-group schedules), are one evaluation and a multiplication. Only configs
+# that pass their spec's check are compared, so a field the spec does not know never counts as a shape field.
 
 
 class _NotProportional(Exception):
@@ -472,23 +628,22 @@ def _agree(ratio: list[float | None], r: float) -> None:
 def _proportion(a: Any, b: Any) -> float | None:
     if not (isinstance(a, dict) and isinstance(b, dict)) or a.get("type") != b.get("type") or a.keys() != b.keys():
         return None
-    kind = a["type"]
     try:
-        if kind == "mul":  # (r1 left) * (r2 right) = r1 r2 (left * right)
+        spec = _spec(a)
+        _spec(b)
+    except Unsupported:
+        return None
+    try:
+        if a["type"] == "mul":  # (r1 left) * (r2 right) = r1 r2 (left * right)
             factors = []
             for side in ("left", "right"):
                 ratio: list[float | None] = [None]
                 _ratio_of(a[side], b[side], ratio)
                 factors.append(1.0 if ratio[0] is None else ratio[0])
             return factors[0] * factors[1]
-        scaled = _SCALE_FIELDS.get(kind)
-        if scaled is None:
-            return None
         ratio = [None]
-        for key in a:
-            if key == "type" or key == "lrsched_config":
-                continue
-            if key in scaled:
+        for key in spec.declared:
+            if key in spec.scale:
                 _ratio_of(a[key], b[key], ratio)
             elif a[key] != b[key]:
                 return None
@@ -506,23 +661,36 @@ def proportion(a: Any, b: Any) -> float | None:
 # ------------------------------------------------------------------------------ API
 
 
-def supported(config: Any) -> bool:
-    """Whether :func:`values` evaluates `config` (every nested schedule type has a numpy evaluator)."""
+def _check_tree(config: Any) -> None:
+    """Raise :class:`Unsupported` unless every schedule in `config` passes its spec's check."""
     if isinstance(config, dict):
-        if "type" in config and config["type"] not in _EVALUATORS:
-            return False
-        return all(supported(v) for k, v in config.items() if k != "type")
-    if isinstance(config, list):
-        return all(supported(v) for v in config)
+        _spec(config)
+        for key, value in config.items():
+            if key not in _META:
+                _check_tree(value)
+    elif isinstance(config, list):
+        for value in config:
+            _check_tree(value)
+
+
+def supported(config: Any) -> bool:
+    """Whether :func:`values` evaluates `config`: every schedule in it has a numpy evaluator whose spec it
+    matches (the declared keys, the assumed defaults, the implemented choices)."""
+    if not isinstance(config, dict):
+        return False
+    try:
+        _check_tree(config)
+    except Unsupported:
+        return False
     return True
 
 
 def values(config: Any, steps: np.ndarray) -> np.ndarray | None:
     """The schedule described by `config` at integer `steps`, in float64; None when unsupported."""
-    if not isinstance(config, dict) or not supported(config):
+    if not supported(config):
         return None
     try:
         with np.errstate(all="ignore"):
             return np.array(_eval(config, np.asarray(steps, I64)), dtype=F64)
-    except (Unsupported, KeyError, TypeError, ValueError):
+    except (Unsupported, KeyError, TypeError, ValueError, IndexError):
         return None
