@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from lrsched_torch._last_lr import LastLRFromGroups
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
 
@@ -145,7 +146,7 @@ def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
     return fn
 
 
-class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
+class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
     r"""torch's ``LambdaLR(optimizer, lr_lambda, last_epoch=-1)``, resumed exactly and guarded.
 
     It is a ``torch.optim.lr_scheduler.LambdaLR`` (``isinstance`` holds, the state
@@ -284,16 +285,6 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         group["lr"] = value
 
     # ------------------------------------------------------------------ torch API
-
-    @property
-    def _last_lr(self) -> list[Any]:  # type: ignore[override]
-        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
-        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
-                                                                             self.optimizer.param_groups]]
-
-    @_last_lr.setter
-    def _last_lr(self, value: Any) -> None:
-        pass  # computed from the param groups (torch's base class assigns it)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step (or, deprecated as in torch, jump to `epoch`)."""

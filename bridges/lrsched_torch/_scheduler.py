@@ -12,6 +12,7 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched_torch._distributed import mean_over_ranks
+from lrsched_torch._last_lr import LastLRFromGroups
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
 
@@ -156,7 +157,7 @@ def _float_of(x: Any) -> float:
     return float(x.detach().item()) if isinstance(x, torch.Tensor) else float(x)
 
 
-class ScheduleLR(LRScheduler):
+class ScheduleLR(LastLRFromGroups, LRScheduler):
     r"""A torch LR scheduler that sets each param group's lr (and momentum) to a schedule's value.
 
     After ``k`` calls of ``step()`` a group's lr is ``lr_schedule(k)`` (absolute,
@@ -375,16 +376,6 @@ class ScheduleLR(LRScheduler):
             self._check(group, "betas", i, last[col])
             _set(group, "betas", row[col])
         self._last_row = row
-
-    @property
-    def _last_lr(self) -> list[Any]:  # type: ignore[override]
-        """torch's ``_last_lr`` (what ``get_last_lr()`` returns), read from the groups: no per-step list."""
-        return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in [g["lr"] for g in
-                                                                             self.optimizer.param_groups]]
-
-    @_last_lr.setter
-    def _last_lr(self, value: Any) -> None:
-        pass  # computed from the param groups (torch's base class assigns it)
 
     def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> None:
         old = _current(group, key)
