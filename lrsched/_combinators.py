@@ -75,7 +75,7 @@ class Join(Schedule):
 
     def pieces(self) -> list[Schedule]:
         """The joined schedules, one by one (each holding the batch when the join holds one)."""
-        batch = (slice(None),) * (np.ndim(self.boundaries) - 1)  # a batch of joins: the sweep axes come first
+        batch = (slice(None),) * (np.ndim(self.boundaries) - 1)  # type: ignore[arg-type]  # sweep axes first
         return [jax.tree.map(lambda x, i=i: x[batch + (i,)], self.groups[g])
                 for g, i in zip(self.piece_group, self.piece_index)]
 

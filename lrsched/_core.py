@@ -280,11 +280,11 @@ def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | Non
             raise _type_error(where, field, value, kind, f"a traced array of {value.dtype} is not a real number")
         return None
     if isinstance(value, (bool, np.bool_)):
-        raise _type_error(where, field, value, kind, "a bool is not a number here")
+        raise _type_error(where, field, value, kind, "bools are not numbers here")
     if isinstance(value, (list, tuple)):
         leaves = jax.tree.leaves(value)
         if any(isinstance(x, (bool, np.bool_)) for x in leaves):
-            raise _type_error(where, field, value, kind, "a bool is not a number here")
+            raise _type_error(where, field, value, kind, "bools are not numbers here")
         if any(isinstance(x, jax.core.Tracer) for x in leaves):
             return None  # a list holding traced values: checked when it is traced as one array
     if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array, list, tuple)):
@@ -313,9 +313,8 @@ def check_kind(where: str, field: str, value: Any, kind: Kind) -> Any:
             return value
         if kind.name in ("schedule", "schedules"):
             need_schedule(f"{where}({field})", value)
-        if kind.name in ("flag", "choice", "function"):
-            raise argument_error(where, field, value, "given (not None)", "Leave it out for its default")
-        raise _type_error(where, field, value, kind, "None is not a number")
+        if kind.name not in ("flag", "choice", "function"):  # those say what they take, below
+            raise _type_error(where, field, value, kind, "None is not a number")
     name = kind.name
     if name == "internal":
         return value

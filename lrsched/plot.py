@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lrsched._core import Schedule, batch_shape, evaluate
+from lrsched._core import Schedule, ScheduleError, batch_shape, evaluate
 
 __all__ = ["plot"]
 
@@ -81,7 +81,11 @@ def _entries(schedule: Any) -> list[Any]:
     batch = batch_shape(schedule) if isinstance(schedule, Schedule) else ()
     if not batch:
         return [schedule]
-    from lrsched import sweep  # the sweep tools, imported only for a batch
-
-    flat = jax.tree.map(lambda a: np.reshape(np.asarray(a), (-1,) + np.shape(a)[len(batch):]), schedule)
-    return sweep.unstack(flat)
+    leaves, treedef = jax.tree.flatten(schedule)
+    if any(np.shape(x)[:len(batch)] != batch for x in leaves):
+        raise ScheduleError(
+            f"plot: some numbers of this schedule have the batch axes {batch} and some do not, so its entries are "
+            "not defined. Build batches with lrsched.sweep.stack or lrsched.sweep.grid", where="plot")
+    n = int(np.prod(batch))
+    flat = [np.reshape(np.asarray(x), (n,) + np.shape(x)[len(batch):]) for x in leaves]
+    return [jax.tree.unflatten(treedef, [x[i] for x in flat]) for i in range(n)]

@@ -317,8 +317,8 @@ def grid(factory: Callable[..., Schedule], where: Callable[[dict[str, Any]], boo
         try:
             schedules.append(factory(**fixed, **row))
         except ScheduleError as e:
-            name = e.field if e.field in axes else None
-            if name is not None and e.expected == "numbers" and all(np.ndim(v) == 0 for v in axes[name]):
+            name = e.field or ""
+            if name in axes and e.expected == "numbers" and not any(_is_axis(v) for v in axes[name]):
                 raise ScheduleError(
                     f"grid({name}={params[name]!r}): {e.where} needs a sequence for {name}, but grid reads every "
                     f"list as an axis of values to sweep, one entry each (here {name}={row[name]!r} first). To "

@@ -585,9 +585,20 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
       >>> lrsched.evaluate(ox.sgdr_schedule([kw, kw]), 7)
       array([0. , 1. , 0.5, 0. , 1. , 0.5, 0. ], dtype=float32)
     """
+    if isinstance(cosine_kwargs, (str, bytes, dict)) or not isinstance(cosine_kwargs, Iterable):
+        raise ScheduleError(f"sgdr_schedule(cosine_kwargs={cosine_kwargs!r}): expected a list of dicts of "
+                            "warmup_cosine_decay_schedule arguments, one per piece")
     schedules, boundaries, step = [], [], 0
-    for kwargs in cosine_kwargs:
-        schedules.append(warmup_cosine_decay_schedule(**kwargs))
+    for i, kwargs in enumerate(cosine_kwargs):
+        if not isinstance(kwargs, dict):
+            raise ScheduleError(f"sgdr_schedule(cosine_kwargs[{i}]={kwargs!r}): expected a dict of "
+                                "warmup_cosine_decay_schedule arguments")
+        try:
+            schedules.append(warmup_cosine_decay_schedule(**kwargs))
+        except TypeError as e:  # a missing or unknown argument
+            raise ScheduleError(f"sgdr_schedule(cosine_kwargs[{i}]): {e}. Each dict holds the arguments of "
+                                "warmup_cosine_decay_schedule (init_value, peak_value, warmup_steps, decay_steps, "
+                                "end_value, exponent)") from None
         step = step + kwargs["decay_steps"]
         boundaries.append(step)
     if not schedules:
