@@ -7,7 +7,7 @@ this module, so the base class never imports from here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable, Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -135,6 +135,10 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
       >>> lrsched.evaluate(s, 5)
       array([0. , 0.5, 1. , 0.5, 0. ], dtype=float32)
     """
+    if isinstance(schedules, (Schedule, str)) or not isinstance(schedules, Iterable):
+        raise ScheduleError(f"join(schedules): expected a list of lrsched Schedules; got {type(schedules).__name__}. "
+                            "Pass e.g. [lrsched.linear(0.0, 0.1, 100), lrsched.cosine(0.1, 900)]",
+                            where="join", field="schedules", value=schedules)
     schedules = list(schedules)
     if not schedules:
         raise ScheduleError("join(schedules=[]): schedules must be non-empty. Pass at least one schedule")

@@ -473,6 +473,63 @@ def check_fields(schedule: Schedule) -> None:
         object.__setattr__(schedule, f.name, value)
 
 
+# ------------------------------------------------------- batches and evaluate's input
+
+
+def batch_shape(schedule: Schedule) -> tuple[int, ...]:
+    """The leading axes a schedule's numbers carry beyond their own (:attr:`Kind.rank`): ``()`` for
+    one schedule, ``(N,)`` for N schedules stacked by :mod:`lrsched.sweep` or built under ``jax.vmap``.
+
+    Read from the leaves' shapes (traced ones too), never their values.
+    """
+
+    def walk(s: Schedule, stacked: int) -> Iterator[tuple[int, ...]]:
+        for f in dataclasses.fields(s):
+            kind, value = field_kind(f), getattr(s, f.name)
+            if isinstance(value, Schedule):
+                yield from walk(value, stacked)
+            elif kind.name == "schedules":
+                for x in value:
+                    yield from walk(x, stacked + int(kind.stacked))
+            elif kind.name in ("number", "count", "numbers", "operand") and value is not None:
+                extra = np.ndim(value) - kind.rank - stacked
+                if extra > 0:
+                    yield tuple(np.shape(value)[:extra])
+
+    return next(walk(schedule, 0), ())
+
+
+def check_evaluate(schedule: Any, steps: Any) -> None:
+    """:func:`evaluate`'s arguments: one schedule (not a batch of them) and an int count or an array of steps."""
+    where = "evaluate"
+    if isinstance(schedule, Schedule) and not schedule.stateful:
+        batch = batch_shape(schedule)
+        if batch:
+            raise ScheduleError(
+                f"{where}: this schedule holds a batch of {int(np.prod(batch))} schedules (its numbers have leading "
+                f"axes {batch}, as lrsched.sweep.stack/grid or jax.vmap build them), so it has no single value per "
+                "step. Evaluate the entries one by one: [lrsched.evaluate(s, n) for s in lrsched.sweep.unstack(b)], "
+                "or all at once: jax.vmap(lambda s: s(jnp.arange(n)))(b)", where=where, field="schedule")
+    if isinstance(steps, (bool, np.bool_)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps, not a bool",
+                             "Pass e.g. steps=100 for the steps 0..99, or [1] for the value at step 1")
+    if isinstance(steps, (int, np.integer)):
+        if steps < 0:
+            raise argument_error(where, "steps", steps, ">= 0 (a count of steps must be >= 0)",
+                                 "Pass the number of steps to evaluate from step 0")
+        return
+    if isinstance(steps, (float, np.floating)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps; a float is neither",
+                             f"Pass int(n) for the steps 0..n-1, or [{steps!r}] for the value at that step")
+    if not isinstance(steps, (np.ndarray, jax.Array, list, tuple)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps",
+                             f"A {type(steps).__name__} is neither. Pass e.g. 100, or np.arange(100)")
+    check_step_range(steps)
+    a = concrete(steps)
+    if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise argument_error(where, "steps", steps, "finite (no NaN or inf)", "Pass finite steps")
+
+
 # --------------------------------------------------------------------- the base
 
 
@@ -877,60 +934,6 @@ def pow(left: Schedule | Leaf, right: Schedule | Leaf) -> Pow:  # noqa: A001 - l
 
 
 # ---------------------------------------------------------------- evaluation
-
-
-def batch_shape(schedule: Schedule) -> tuple[int, ...]:
-    """The leading axes a schedule's numbers carry beyond their own (:attr:`Kind.rank`): ``()`` for
-    one schedule, ``(N,)`` for N schedules stacked by :mod:`lrsched.sweep` or built under ``jax.vmap``.
-
-    Read from the leaves' shapes (traced ones too), never their values.
-    """
-
-    def walk(s: Schedule, stacked: int) -> Iterator[tuple[int, ...]]:
-        for f in dataclasses.fields(s):
-            kind, value = field_kind(f), getattr(s, f.name)
-            if isinstance(value, Schedule):
-                yield from walk(value, stacked)
-            elif kind.name == "schedules":
-                for x in value:
-                    yield from walk(x, stacked + int(kind.stacked))
-            elif kind.name in ("number", "count", "numbers", "operand") and value is not None:
-                extra = np.ndim(value) - kind.rank - stacked
-                if extra > 0:
-                    yield tuple(np.shape(value)[:extra])
-
-    return next(walk(schedule, 0), ())
-
-
-def check_evaluate(schedule: Any, steps: Any) -> None:
-    """:func:`evaluate`'s arguments: one schedule (not a batch of them) and an int count or an array of steps."""
-    where = "evaluate"
-    if isinstance(schedule, Schedule) and not schedule.stateful:
-        batch = batch_shape(schedule)
-        if batch:
-            raise ScheduleError(
-                f"{where}: this schedule holds a batch of {int(np.prod(batch))} schedules (its numbers have leading "
-                f"axes {batch}, as lrsched.sweep.stack/grid or jax.vmap build them), so it has no single value per "
-                "step. Evaluate the entries one by one: [lrsched.evaluate(s, n) for s in lrsched.sweep.unstack(b)], "
-                "or all at once: jax.vmap(lambda s: s(jnp.arange(n)))(b)", where=where, field="schedule")
-    if isinstance(steps, (bool, np.bool_)):
-        raise argument_error(where, "steps", steps, "an int count or an array of steps, not a bool",
-                             "Pass e.g. steps=100 for the steps 0..99, or [1] for the value at step 1")
-    if isinstance(steps, (int, np.integer)):
-        if steps < 0:
-            raise argument_error(where, "steps", steps, ">= 0 (a count of steps must be >= 0)",
-                                 "Pass the number of steps to evaluate from step 0")
-        return
-    if isinstance(steps, (float, np.floating)):
-        raise argument_error(where, "steps", steps, "an int count or an array of steps; a float is neither",
-                             f"Pass int(n) for the steps 0..n-1, or [{steps!r}] for the value at that step")
-    if not isinstance(steps, (np.ndarray, jax.Array, list, tuple)):
-        raise argument_error(where, "steps", steps, "an int count or an array of steps",
-                             f"A {type(steps).__name__} is neither. Pass e.g. 100, or np.arange(100)")
-    check_step_range(steps)
-    a = concrete(steps)
-    if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-        raise argument_error(where, "steps", steps, "finite (no NaN or inf)", "Pass finite steps")
 
 
 _evaluate_jit = jax.jit(lambda s, t: s(t))

@@ -480,7 +480,6 @@ class PiecewiseConstant(Schedule):
 
     def validate(self):
         check_sorted(self, "boundaries")
-        check_non_negative(self, "boundaries")
         b = concrete(self.boundaries)
         if b is not None and b.ndim >= 1:
             check_length(self, "values", b.shape[-1] + 1, "one more than boundaries")
@@ -498,7 +497,8 @@ def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
     Unlike optax's ``piecewise_constant_schedule`` these are values, not scales.
 
     Args:
-      boundaries: the steps where the value changes, in non-decreasing order.
+      boundaries: the steps where the value changes, in non-decreasing order. A boundary
+        before step 0 is allowed: its value already holds at step 0 (as in optax).
       values: ``len(boundaries) + 1`` values.
 
     Returns:

@@ -236,7 +236,7 @@ def _(draw):
     return dict(init_value=a, rate=r, steps=n), lambda t: a / (1 + r * t / n)
 
 
-@spec("piecewise_constant", call(L.piecewise_constant), {"boundaries": SEQ + [[5, 2], [-3, 4]],
+@spec("piecewise_constant", call(L.piecewise_constant), {"boundaries": SEQ + [[5, 2]],
                                                          "values": SEQ})
 def _(draw):
     b = draw(sorted_ints(0, 3))
@@ -369,7 +369,8 @@ def pieces(draw):
     return [s for s, _ in drawn], bounds, _join_ref([r for _, r in drawn], bounds)
 
 
-@spec("join", call(L.join), {"schedules": SCHED + [[]], "boundaries": SEQ + [[-2], [0.5, float("inf")]]})
+@spec("join", call(L.join), {"schedules": SCHED + [[]],
+                             "boundaries": [x for x in SEQ if x != 5] + [[-2], [0.5, float("inf")]]})
 def _(draw):
     schedules, bounds, ref = draw(pieces())
     return dict(schedules=schedules, boundaries=bounds), ref
@@ -697,7 +698,7 @@ def _scales(draw):
 
 
 @spec("optax.piecewise_constant_schedule", call(ox.piecewise_constant_schedule),
-      {"init_value": num(), "boundaries_and_scales": [{3: "x"}, [1, 2], {-1: 0.5}, {3: -0.5}]})
+      {"init_value": num(), "boundaries_and_scales": [{3: "x"}, [1, 2], {3: -0.5}]})
 def _(draw):
     a, d = draw(val()), draw(_scales())
 

@@ -157,7 +157,6 @@ def test_schedules_where_schedules_belong():
 @pytest.mark.parametrize("build,message", [
     (lambda: lrsched.multistep(1.0, [-5, 3], 0.1), "multistep(milestones=[-5, 3]): milestones must be non-negative"),
     (lambda: tc.MultiStepLR(1.0, [3, -5]), "milestones must be non-negative"),
-    (lambda: lrsched.piecewise_constant([-1, 3], [1.0, 0.5, 0.1]), "boundaries must be non-negative"),
     (lambda: lrsched.clip(C, 0.5, 0.1), "clip(max_value=0.1): max_value must be at least min_value (0.5)"),
     (lambda: lrsched.noise(C, 0.1, seed=-1), "noise(seed=-1): seed must be in [0, 2**32 - 1]"),
     (lambda: lrsched.noise(C, 0.1, seed=2**32), "noise(seed=4294967296)"),
@@ -174,6 +173,17 @@ def test_out_of_range_values_refuse(build, message):
 def test_piecewise_linear_keeps_points_before_step_0():
     s = lrsched.piecewise_linear([-10, 10], [0.0, 1.0])  # an interpolation point, not a change of value
     np.testing.assert_allclose(lrsched.evaluate(s, [0, 10]), [0.5, 1.0])
+
+
+def test_piecewise_constant_takes_a_boundary_before_step_0_as_optax_does():
+    """optax's piecewise_constant_schedule({-1: 0.5}) scales from step 0 on; a negative boundary is not refused."""
+    import optax
+    s = lrsched.piecewise_constant([-1, 3], [1.0, 0.5, 0.1])
+    np.testing.assert_allclose(lrsched.evaluate(s, 5), [0.5, 0.5, 0.5, 0.1, 0.1])
+    ours, theirs = ox.piecewise_constant_schedule(1.0, {-1: 0.5, 3: 0.1}), optax.piecewise_constant_schedule(
+        1.0, {-1: 0.5, 3: 0.1})
+    np.testing.assert_allclose([float(ours(t)) for t in range(5)], [float(theirs(t)) for t in range(5)], rtol=1e-7)
+    refuses(lambda: lrsched.piecewise_constant([3, -1], [1.0, 0.5, 0.1]), "boundaries")  # still sorted
 
 
 # -------------------------------------------------------------------- compat
@@ -413,3 +423,16 @@ def test_division_and_powers_vmap_and_grad():
     np.testing.assert_allclose([gd, ge], [-1.5 / 4, 1.5**2 * np.log(1.5)], rtol=1e-6)
     g0 = jax.grad(lambda e: (lrsched.linear(1.0, 0.0, 2) ** e)(5))(2.0)  # base 0: the exponent's derivative is 0
     assert float(g0) == 0.0
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: lrsched.join(C, [3]), "join(schedules): expected a list of lrsched Schedules; got Constant"),
+    (lambda: lrsched.join(5, []), "join(schedules): expected a list of lrsched Schedules; got int"),
+    (lambda: lrsched.join("ab", []), "join(schedules): expected a list of lrsched Schedules; got str"),
+    # keys of mixed types would fail in sorted() with a TypeError; each key and scale is checked first
+    (lambda: ox.piecewise_constant_schedule(1.0, {3: 0.5, "5": 0.1}), "boundaries_and_scales['5']='5'"),
+    (lambda: ox.piecewise_constant_schedule(1.0, {3: None}), "boundaries_and_scales[3]=None"),
+    (lambda: ox.piecewise_constant_schedule(1.0, {True: 0.5}), "Bools are not numbers"),
+])
+def test_containers_of_the_wrong_shape_refuse_before_any_jax_call(build, message):
+    refuses(build, message)

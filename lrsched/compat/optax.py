@@ -32,10 +32,12 @@ import numpy as np
 import lrsched
 from lrsched import Schedule, ScheduleError
 from lrsched.compat._common import (
+    NUMBER,
     Leaves,
     Real,
     any_traced,
     as_number,
+    check_kind,
     checked,
     choose,
     is_concretely,
@@ -66,6 +68,9 @@ def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[
     if not isinstance(boundaries_and_scales, dict):
         raise ScheduleError(f"{where}(boundaries_and_scales=...): expected a dict {{step: scale}}; got "
                             f"{type(boundaries_and_scales).__name__}. Pass e.g. {{100: 0.1, 200: 0.1}}")
+    for k, v in boundaries_and_scales.items():  # steps and scales are numbers: checked before any sorting
+        check_kind(where, f"boundaries_and_scales[{k!r}]", k, NUMBER)
+        check_kind(where, f"boundaries_and_scales[{k!r}]", v, NUMBER)
     items = sorted(boundaries_and_scales.items())
     scales = [v for _, v in items]
     for s in scales:
