@@ -1178,3 +1178,33 @@ def test_every_spec_names_bad_values_for_each_argument():
     """The invalid draws cover every argument a constructor checks (its annotated or declared kinds)."""
     for s in SPECS:
         assert s.bad, s.name
+
+
+def _nodes(schedule):
+    """Every schedule node in a built schedule (the classes the factory used), depth first."""
+    yield schedule
+    for f in dataclasses.fields(schedule):
+        value = getattr(schedule, f.name)
+        for x in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(x, lrsched.Schedule):
+                yield from _nodes(x)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+@settings(max_examples=1, deadline=None)
+@given(data=st.data())
+def test_the_classes_check_like_their_factories(spec, data):
+    """The public classes (lrsched.Cosine, compat.fastai.PerStep, compat.transformers.CosineRestarts...)
+    are constructors too: rebuilding any node of a valid schedule with a string in a number field refuses."""
+    from lrsched._core import field_kind
+    kw, _ = data.draw(spec.valid, label="valid arguments")
+    built = spec.build(kw)
+    seen = 0
+    roots = tuple(built.values()) if isinstance(built, dict) else (built,)  # fit_one_cycle: {"lr", "mom"}
+    for node in (n for root in roots for n in _nodes(root)):
+        for f in dataclasses.fields(node):
+            if f.init and field_kind(f).name in ("number", "count", "numbers"):
+                with pytest.raises(ScheduleError, match=f.name):
+                    dataclasses.replace(node, **{f.name: "x"})
+                seen += 1
+    assert seen or spec.name in ("add", "mul", "div", "pow"), spec.name  # operands are checked as "operand"
