@@ -524,6 +524,9 @@ def check_evaluate(schedule: Any, steps: Any) -> None:
     if not isinstance(steps, (np.ndarray, jax.Array, list, tuple)):
         raise argument_error(where, "steps", steps, "an int count or an array of steps",
                              f"A {type(steps).__name__} is neither. Pass e.g. 100, or np.arange(100)")
+    if np.ndim(steps) == 0:  # np.array(5), jnp.int32(5): a count (as int 5) or the step 5 (as [5])?
+        raise argument_error(where, "steps", steps, "an int count or an array of steps; a 0-d array is ambiguous",
+                             "Pass int(n) for the steps 0..n-1, or a 1-d array such as [n] for the value at step n")
     check_step_range(steps)
     a = concrete(steps)
     if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):

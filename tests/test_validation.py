@@ -297,7 +297,10 @@ def test_evaluate_takes_an_int_count_or_an_array():
     assert lrsched.evaluate(s, 5).shape == (5,)
     assert lrsched.evaluate(s, np.int64(3)).shape == (3,)
     np.testing.assert_array_equal(lrsched.evaluate(s, [2.0]), [0.5])
-    assert lrsched.evaluate(s, np.asarray(2)).shape == ()  # an array (0-d): the value at that step
+    # a 0-d array could be read as a count (np.int64(2) is one) or as one step: it refuses either way
+    for zero_d in (np.asarray(2), jnp.int32(2), jnp.asarray(2.0)):
+        refuses(lambda: lrsched.evaluate(s, zero_d), "a 0-d array is ambiguous", "int(n)", "[n]")
+    np.testing.assert_array_equal(lrsched.evaluate(s, jnp.asarray([2])), [0.5])
 
 
 # ------------------------------------------------------------- batched schedules
