@@ -20,12 +20,16 @@ from lrsched._combinators import warmup as warmup
 from lrsched._config import from_config as from_config
 from lrsched._config import to_config as to_config
 from lrsched._core import Add as Add
+from lrsched._core import Div as Div
 from lrsched._core import Mul as Mul
+from lrsched._core import Pow as Pow
 from lrsched._core import Schedule as Schedule
 from lrsched._core import ScheduleError as ScheduleError
 from lrsched._core import add as add
+from lrsched._core import div as div
 from lrsched._core import evaluate as evaluate
 from lrsched._core import mul as mul
+from lrsched._core import pow as pow
 from lrsched._plateau import Plateau as Plateau
 from lrsched._plateau import PlateauState as PlateauState
 from lrsched._plateau import plateau as plateau

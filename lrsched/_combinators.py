@@ -7,7 +7,7 @@ this module, so the base class never imports from here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable, Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -19,15 +19,21 @@ from lrsched._core import (
     Schedule,
     ScheduleError,
     check,
-    check_choice,
     check_length,
     check_non_negative,
     check_positive,
     check_sorted,
     children,
+    choice_field,
+    concrete,
+    count_field,
     fail,
+    flag_field,
     need_schedule,
+    numbers_field,
     schedule_class,
+    schedule_field,
+    schedules_field,
     static_field,
     time_field,
 )
@@ -57,8 +63,8 @@ class Join(Schedule):
     """Pieces stacked by pytree structure: ``groups[g]`` holds every piece of one
     structure with a leading axis; ``piece_group[i]``/``piece_index[i]`` locate piece i."""
 
-    groups: tuple[Schedule, ...]
-    boundaries: Leaves = time_field()
+    groups: tuple[Schedule, ...] = schedules_field(stacked=True)
+    boundaries: Leaves = numbers_field(time=True)
     piece_group: tuple[int, ...] = static_field(default=())
     piece_index: tuple[int, ...] = static_field(default=())
 
@@ -68,8 +74,9 @@ class Join(Schedule):
         check_non_negative(self, "boundaries")
 
     def pieces(self) -> list[Schedule]:
-        """The joined schedules, one by one."""
-        return [jax.tree.map(lambda x, i=i: x[i], self.groups[g])
+        """The joined schedules, one by one (each holding the batch when the join holds one)."""
+        batch = (slice(None),) * (np.ndim(self.boundaries) - 1)  # type: ignore[arg-type]  # sweep axes first
+        return [jax.tree.map(lambda x, i=i: x[batch + (i,)], self.groups[g])
                 for g, i in zip(self.piece_group, self.piece_index)]
 
     def config_args(self):
@@ -77,7 +84,14 @@ class Join(Schedule):
 
     @classmethod
     def from_config_args(cls, args):
-        return join(**args)
+        bounds = np.asarray(args["boundaries"])
+        if bounds.ndim <= 1:
+            return join(**args)
+        # a batch of joins (the config of a sweep): each entry rebuilt, then stacked as lrsched.sweep does
+        batch = bounds.shape[:-1]
+        entries = [join([jax.tree.map(lambda x, i=i: np.asarray(x)[i], s) for s in args["schedules"]], bounds[i])
+                   for i in np.ndindex(batch)]
+        return jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), stack(entries))
 
     def compute(self, t):
         bounds = as_number(self.boundaries)
@@ -121,6 +135,10 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
       >>> lrsched.evaluate(s, 5)
       array([0. , 0.5, 1. , 0.5, 0. ], dtype=float32)
     """
+    if isinstance(schedules, (Schedule, str)) or not isinstance(schedules, Iterable):
+        raise ScheduleError(f"join(schedules): expected a list of lrsched Schedules; got {type(schedules).__name__}. "
+                            "Pass e.g. [lrsched.linear(0.0, 0.1, 100), lrsched.cosine(0.1, 900)]",
+                            where="join", field="schedules", value=schedules)
     schedules = list(schedules)
     if not schedules:
         raise ScheduleError("join(schedules=[]): schedules must be non-empty. Pass at least one schedule")
@@ -153,14 +171,13 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
 
 @schedule_class("warmup")
 class Warmup(Schedule):
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     steps: Leaf = time_field()
     init_value: Leaf = 0.0
-    kind: str = static_field(default="linear")
+    kind: str = choice_field("linear", "cosine", "constant", default="linear")
 
     def validate(self):
         check_non_negative(self, "steps")
-        check_choice(self, "kind", ("linear", "cosine", "constant"))
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
@@ -220,17 +237,17 @@ def _time_leaves(schedule: Schedule) -> list[Any]:
 
 @schedule_class("cycle")
 class Cycle(Schedule):
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     period: Leaf = time_field()
     period_mul: Leaf = 1
     decay: Leaf = 1.0
-    limit: Leaf | None = None
-    stretch: bool = static_field(default=True)
+    limit: Leaf | None = count_field(default=None)
+    stretch: bool = flag_field(default=True)
     end_value: Leaf | None = None
 
     def validate(self):
         check_positive(self, "period")
-        check(self, "limit", lambda a: (a >= 1) & (a == np.floor(a)), "a whole number of cycles >= 1",
+        check(self, "limit", lambda a: a >= 1, "a whole number of cycles >= 1",
               "Pass e.g. limit=3, or None to cycle forever")
         check(self, "period_mul", lambda a: a >= 1, ">= 1", "Pass 1 for equal periods or e.g. 2 to double them")
         check_non_negative(self, "decay")
@@ -333,9 +350,15 @@ def cycle(schedule: Schedule, period: Leaf, period_mul: Leaf = 1, decay: Leaf = 
 
 @schedule_class("clip")
 class Clip(Schedule):
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     min_value: Leaf | None = None
     max_value: Leaf | None = None
+
+    def validate(self):
+        lo, hi = concrete(self.min_value), concrete(self.max_value)
+        if lo is not None and hi is not None and not np.all(lo <= hi):
+            fail(self, "max_value", f"at least min_value ({lo.tolist()})",
+                 "Swap them: min_value is the floor, max_value the ceiling")
 
     def compute(self, t):
         v = self.schedule(t)
@@ -370,7 +393,7 @@ def clip(schedule: Schedule, min_value: Leaf | None = None, max_value: Leaf | No
 
 @schedule_class("shift")
 class Shift(Schedule):
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     steps: Leaf = time_field()
 
     def compute(self, t):
@@ -406,17 +429,21 @@ def shift(schedule: Schedule, steps: Leaf) -> Shift:
 class Noise(Schedule):
     stretchable = False  # keyed by the step itself
 
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     pct: Leaf
-    seed: Leaf = 0
-    kind: str = static_field(default="normal")
+    seed: Leaf = count_field(default=0)
+    kind: str = choice_field("normal", "uniform", default="normal")
     start: Leaf = 0
     end: Leaf | None = None
 
     def validate(self):
         check(self, "pct", lambda a: (a >= 0) & (a < 1), "in [0, 1)", "Pass a fraction such as 0.67")
-        check_choice(self, "kind", ("normal", "uniform"))
+        check(self, "seed", lambda a: (a >= 0) & (a <= 2**32 - 1), "in [0, 2**32 - 1] (a uint32 key)",
+              "Pass a non-negative seed below 2**32")
         check_non_negative(self, "start")
+        start, end = concrete(self.start), concrete(self.end)
+        if start is not None and end is not None and not np.all(end >= start):
+            fail(self, "end", f"at least start ({start.tolist()})", "Pass end >= start, or None for no end")
 
     def _draw(self, t: jax.Array) -> jax.Array:
         step = jnp.floor(t).astype(int_dtype()) if jnp.issubdtype(t.dtype, jnp.floating) else t

@@ -15,8 +15,11 @@ from above it.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import sys
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Protocol, Sequence, TypeVar, Union
+import typing
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, ParamSpec, Protocol, Sequence, TypeVar, Union
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +27,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from lrsched._numerics import (
-    INT32_MAX,
+    ScheduleError,
     as_float,
     as_number,
     as_step,
@@ -42,7 +45,9 @@ else:  # Python 3.10: the decorator only informs type checkers
 
 __all__ = [
     "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
-    "time_field", "evaluate", "need_schedule", "children", "Add", "Mul", "add", "mul",
+    "time_field", "number_field", "count_field", "numbers_field", "flag_field", "choice_field", "function_field",
+    "schedule_field", "schedules_field", "operand_field", "Kind", "check_kind", "checked", "batch_shape",
+    "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow", "add", "mul", "div", "pow",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
 ]
@@ -57,33 +62,155 @@ Real = Union[int, float, np.integer, np.floating, jax.Array, np.ndarray]
 S = TypeVar("S", bound="Schedule")
 
 
+# ------------------------------------------------------------------ field kinds
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """What a schedule's field (or a compat constructor's argument) holds.
+
+    One checker, :func:`check_kind`, refuses anything else at construction,
+    with the project's what/why/fix :class:`ScheduleError`:
+
+    - ``"number"``: a real number or an array of them (a leaf; leading axes are a
+      batch): not a bool, a string, None, a set, a dict or a complex number;
+      finite in every float dtype (bf16 and f16 included); integers within the
+      step integer (int32 unless x64). Step counts such as ``steps`` are numbers:
+      a float is a fractional step.
+    - ``"count"``: a number with whole values (``patience``, ``seed``, ``limit``): 2 or
+      2.0, never 2.5.
+    - ``"numbers"``: a sequence of numbers along the last axis (milestones,
+      boundaries, values): a list, tuple or array, not a set, a string or a scalar.
+    - ``"flag"``: True or False (a static field: ``staircase``, ``periodic``).
+    - ``"choice"``: a string among ``options`` (any string when ``options`` is empty).
+    - ``"schedule"`` / ``"schedules"``: a Schedule / a sequence of them (``stacked``:
+      pieces stacked along a leading axis, as :class:`lrsched.Join` holds them).
+    - ``"operand"``: a Schedule or a number (the arithmetic nodes).
+    - ``"function"``: a callable (a static field).
+    - ``"internal"``: set by a factory, not checked.
+
+    Traced values (inside ``jit``/``vmap``/``grad``) are never checked by value; a
+    traced array whose dtype cannot hold the kind (bool, complex) is still refused.
+    """
+
+    name: str
+    optional: bool = False
+    options: tuple[str, ...] = ()
+    stacked: bool = False
+
+    @property
+    def rank(self) -> int:
+        """The number of trailing axes a value of this kind has of its own (the rest is a batch)."""
+        return 1 if self.name == "numbers" else 0
+
+
+NUMBER = Kind("number")
+COUNT = Kind("count")
+NUMBERS = Kind("numbers")
+FLAG = Kind("flag")
+SCHEDULE = Kind("schedule")
+SCHEDULES = Kind("schedules")
+OPERAND = Kind("operand")
+INTERNAL = Kind("internal")
+
+
+def _field(kind: Kind, default: Any, static: bool = False, time: bool = False) -> Any:
+    if default is None and not kind.optional:
+        kind = dataclasses.replace(kind, optional=True)
+    metadata = {"kind": kind, **({"static": True} if static else {}), **({"time": True} if time else {})}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 def static_field(default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field that is pytree metadata (hashable, never traced): a mode string, a flag."""
-    return dataclasses.field(default=default, metadata={"static": True})
+    """A dataclass field that is pytree metadata (hashable, never traced), set by a factory (not checked)."""
+    return _field(INTERNAL, default, static=True)
 
 
 def time_field(default: Any = dataclasses.MISSING) -> Any:
-    """A leaf that is a duration or a position in steps (``steps``, ``boundaries``, ...).
+    """A number that is a duration or a position in steps (``steps``, ``offset``, ...).
 
     :meth:`Schedule.stretched` multiplies these (and only these) to slow a schedule down.
     """
-    return dataclasses.field(default=default, metadata={"time": True})
+    return _field(NUMBER, default, time=True)
+
+
+def number_field(default: Any = dataclasses.MISSING) -> Any:
+    """A number (the kind of every data field declared without a specifier)."""
+    return _field(NUMBER, default)
+
+
+def count_field(default: Any = dataclasses.MISSING) -> Any:
+    """A number with whole values: a count (``patience``) or a seed."""
+    return _field(COUNT, default)
+
+
+def numbers_field(default: Any = dataclasses.MISSING, time: bool = False) -> Any:
+    """A sequence of numbers, one leaf (``milestones``, ``values``); `time`: durations or positions in steps."""
+    return _field(NUMBERS, default, time=time)
+
+
+def flag_field(default: Any = dataclasses.MISSING) -> Any:
+    """A static bool."""
+    return _field(FLAG, default, static=True)
+
+
+def choice_field(*options: str, default: Any = dataclasses.MISSING) -> Any:
+    """A static string among `options` (any string when none are given)."""
+    return _field(Kind("choice", options=options), default, static=True)
+
+
+def function_field(default: Any = dataclasses.MISSING) -> Any:
+    """A static callable."""
+    return _field(Kind("function"), default, static=True)
+
+
+def schedule_field(default: Any = dataclasses.MISSING) -> Any:
+    """A Schedule."""
+    return _field(SCHEDULE, default)
+
+
+def schedules_field(default: Any = dataclasses.MISSING, stacked: bool = False) -> Any:
+    """A sequence of Schedules (`stacked`: each one holds several pieces along a leading axis)."""
+    return _field(Kind("schedules", stacked=stacked), default)
+
+
+def operand_field(default: Any = dataclasses.MISSING) -> Any:
+    """A Schedule or a number."""
+    return _field(OPERAND, default)
+
+
+def field_kind(f: dataclasses.Field) -> Kind:
+    """A field's kind: declared with a specifier above, else a number (optional when it defaults to None)."""
+    kind = f.metadata.get("kind")
+    if kind is None:
+        kind = INTERNAL if f.metadata.get("static") else NUMBER
+        if f.default is None:
+            kind = dataclasses.replace(kind, optional=True)
+    return kind
 
 
 # ------------------------------------------------------------------- validation
+
+
+def _float64(a: np.ndarray) -> np.ndarray:
+    """bf16, f16 and the other floats numpy does not know as floats (ml_dtypes), as float64."""
+    if a.dtype.kind not in "biuf" and jnp.issubdtype(a.dtype, jnp.floating):
+        return a.astype(np.float64)
+    return a
 
 
 def concrete(x: Any) -> np.ndarray | None:
     """`x` as a numeric numpy array if it is a concrete number; else None.
 
     Tracers, abstract values and the placeholders JAX puts in pytrees during
-    transformations are not concrete: validation skips them.
+    transformations are not concrete: validation skips them. Floats numpy does
+    not know (bf16) come back as float64, so every check sees them.
     """
     if x is None or isinstance(x, (jax.core.Tracer, str, bool)):
         return None
     if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)) or isinstance(x, jax.Array):
         try:
-            a = np.asarray(x)
+            a = _float64(np.asarray(x))
         except Exception:  # noqa: BLE001 - anything odd is simply not concrete
             return None
         if a.dtype.kind in "biuf":
@@ -92,22 +219,22 @@ def concrete(x: Any) -> np.ndarray | None:
 
 
 def _show(v: Any) -> str:
-    a = concrete(v)
+    if isinstance(v, jax.core.Tracer):
+        return f"<traced {v.aval}>"
+    a = None if isinstance(v, (list, tuple)) and not _plain_numbers(v) else concrete(v)
     if a is None:
-        return repr(v)
+        text = repr(v)
+        return text if len(text) <= 80 else text[:77] + "..."
     if a.ndim == 0:
         return repr(a.item())
     return repr(a.tolist())
 
 
-class ScheduleError(ValueError):
-    """A schedule was built with a bad argument (the message says how to fix it)."""
-
-
 def argument_error(where: str, field: str, value: Any, must: str, fix: str = "") -> ScheduleError:
     """The project's error for a bad argument: what, the value, why, and the fix."""
     shown = _show(value)
-    return ScheduleError(f"{where}({field}={shown}): {field} must be {must}; got {shown}" + (f". {fix}" if fix else ""))
+    return ScheduleError(f"{where}({field}={shown}): {field} must be {must}; got {shown}" + (f". {fix}" if fix else ""),
+                         where=where, field=field, value=value)
 
 
 def require(where: str, field: str, value: Any, test: Callable[[np.ndarray], Any], must: str, fix: str = "") -> None:
@@ -121,7 +248,118 @@ def need_schedule(where: str, value: Any, fix: str = "Build one with a factory s
                   "or wrap a number with lrsched.constant(value)") -> None:
     """Raise the project's error when `value` is not a Schedule (`where` names the argument)."""
     if not isinstance(value, Schedule):
-        raise ScheduleError(f"{where}: expected an lrsched Schedule; got {type(value).__name__}. {fix}")
+        raise ScheduleError(f"{where}: expected an lrsched Schedule; got {type(value).__name__}. {fix}",
+                            where=where, value=value)
+
+
+_WHAT = {"number": "a real number or an array of them", "count": "a whole number",
+         "numbers": "a sequence of numbers (a list, tuple or array)", "operand": "a Schedule or a number"}
+
+
+def _type_error(where: str, field: str, value: Any, kind: Kind, why: str) -> ScheduleError:
+    what = _WHAT[kind.name] + (" or None" if kind.optional else "")
+    if kind.name == "numbers":
+        fix = "Pass a list or an array such as [30, 60]" + (
+            " (sorted: a set has no order)" if isinstance(value, (set, frozenset)) else "")
+    elif kind.name == "count":
+        fix = "Pass an int"
+    elif kind.name == "operand":
+        fix = "Pass an int or a float, or a schedule (lrsched.constant(value) wraps a number)"
+    else:
+        fix = "Pass an int or a float (or an array of them)"
+    error = argument_error(where, field, value, what, f"{why[0].upper()}{why[1:]}. {fix}")
+    error.expected = kind.name  # what the argument should have been (lrsched.sweep.grid reads it)
+    return error
+
+
+def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | None:
+    """The concrete numbers in `value` (bf16 as float64), None for a traced value; the project's
+    error for anything that is not a real number, a sequence or an array of them."""
+    if isinstance(value, jax.core.Tracer):
+        if not (jnp.issubdtype(value.dtype, jnp.integer) or jnp.issubdtype(value.dtype, jnp.floating)):
+            raise _type_error(where, field, value, kind, f"a traced array of {value.dtype} is not a real number")
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise _type_error(where, field, value, kind, "bools are not numbers here")
+    if isinstance(value, (list, tuple)):
+        leaves = jax.tree.leaves(value)
+        if any(isinstance(x, (bool, np.bool_)) for x in leaves):
+            raise _type_error(where, field, value, kind, "bools are not numbers here")
+        if any(isinstance(x, jax.core.Tracer) for x in leaves):
+            return None  # a list holding traced values: checked when it is traced as one array
+    if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array, list, tuple)):
+        raise _type_error(where, field, value, kind, f"a {type(value).__name__} is not a number")
+    if isinstance(value, int) and abs(value) > 2**62:
+        raise argument_error(where, field, value, "within the int64 range", "Pass a float")
+    try:
+        a = _float64(np.asarray(value))
+    except (TypeError, ValueError):
+        raise _type_error(where, field, value, kind, "its entries do not form one array (a ragged or mixed "
+                          "sequence)") from None
+    if a.dtype.kind == "b":
+        raise _type_error(where, field, value, kind, "bools are not numbers here")
+    if a.dtype.kind not in "iuf":
+        what = "complex numbers are" if a.dtype.kind == "c" else f"an array of {a.dtype} is"
+        raise _type_error(where, field, value, kind, f"{what} not real numbers")
+    return a
+
+
+def check_kind(where: str, field: str, value: Any, kind: Kind) -> Any:
+    """Check `value` against `kind` (see :class:`Kind`) and return it normalised (a numpy bool as a bool).
+
+    `where` names the schedule or function, `field` the argument, in the error."""
+    if value is None:
+        if kind.optional or kind.name == "internal":
+            return value
+        if kind.name in ("schedule", "schedules"):
+            need_schedule(f"{where}({field})", value)
+        if kind.name not in ("flag", "choice", "function"):  # those say what they take, below
+            raise _type_error(where, field, value, kind, "None is not a number")
+    name = kind.name
+    if name == "internal":
+        return value
+    if name == "flag":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise argument_error(where, field, value, "True or False",
+                             f"{field} is a flag: pass a bool (a {type(value).__name__} is not one; a string such as "
+                             "'no' would count as true)")
+    if name == "choice":
+        if isinstance(value, str) and (not kind.options or value in kind.options):
+            return value
+        must = "one of " + ", ".join(repr(o) for o in kind.options) if kind.options else "a string"
+        raise argument_error(where, field, value, must,
+                             f"Pick one of {list(kind.options)}" if kind.options else "Pass a string")
+    if name == "function":
+        if callable(value):
+            return value
+        raise argument_error(where, field, value, "a function or None", "Pass a JAX-traceable function")
+    if name == "schedule" or (name == "operand" and isinstance(value, Schedule)):
+        need_schedule(f"{where}({field})", value)
+        return value
+    if name == "schedules":
+        if not isinstance(value, (list, tuple)):
+            need_schedule(f"{where}({field})", value, "Pass a list of schedules")
+        for i, x in enumerate(value):
+            need_schedule(f"{where}({field}[{i}])", x)
+        return value
+    a = _numeric(where, field, value, kind)
+    if a is None:
+        return value
+    if a.ndim < kind.rank:
+        raise _type_error(where, field, value, kind, "a single number is not a sequence")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise argument_error(where, field, value, "finite (no NaN or inf)", "Pass a finite number")
+    if name == "count" and a.dtype.kind == "f" and not np.all(a == np.floor(a)):
+        raise argument_error(where, field, value, "a whole number", f"{field} counts something: pass an int, "
+                             f"e.g. {field}={int(np.floor(a.reshape(-1)[0]))}")
+    if a.dtype.kind in "iu" and a.size:
+        top = int(np.iinfo(int_dtype()).max)
+        if int(a.max()) > top or int(a.min()) < -top:
+            raise argument_error(where, field, value, f"within {np.dtype(int_dtype()).name} range",
+                                 "Enable jax_enable_x64 for 64-bit steps, or pass a float" if top < 2**32
+                                 else "Pass a float")
+    return value
 
 
 def fail(schedule: Any, field: str, must: str, fix: str = "") -> None:
@@ -146,7 +384,7 @@ def check_non_negative(schedule: Any, *fields: str) -> None:
 
 def check_choice(schedule: Any, field: str, options: tuple[str, ...]) -> None:
     value = getattr(schedule, field)
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         fail(schedule, field, "one of " + ", ".join(repr(o) for o in options),
              f"Pick one of {list(options)}")
 
@@ -165,20 +403,134 @@ def check_length(schedule: Any, field: str, n: int, what: str) -> None:
              f"Give {field} exactly {n} entries")
 
 
-def _check_numbers(schedule: Schedule) -> None:
-    """Every concrete numeric leaf is finite and fits the step integer type."""
+def _annotation_kind(annotation: Any, namespace: dict[str, Any], default: Any) -> Kind | None:
+    """The kind an argument's annotation declares (None: not checked here).
+
+    ``Real`` is a number, ``Leaves`` or ``Sequence[Real]`` numbers, ``int`` a count,
+    ``bool`` a flag, ``str`` a string, ``Schedule`` and ``Sequence[Schedule]``
+    schedules; ``X | None`` (or a None default) makes it optional. Anything else
+    (``Any``, ``dict``, a union with other types) is left to the function."""
+    try:
+        hint = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve is not checked
+        return None
+    optional = default is None
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is Union and type(None) in args and hint != Leaves:
+        rest = tuple(a for a in args if a is not type(None))
+        hint, optional = (Union[rest] if len(rest) > 1 else rest[0]), True
+    table: list[tuple[Any, Kind]] = [(Real, NUMBER), (Leaves, NUMBERS), (Sequence[Real], NUMBERS), (int, COUNT),
+                                     (bool, FLAG), (str, Kind("choice")), (Schedule, SCHEDULE),
+                                     (Sequence[Schedule], SCHEDULES)]
+    for known, kind in table:
+        if hint == known:
+            return dataclasses.replace(kind, optional=optional)
+    return None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def checked(fn: Callable[P, R]) -> Callable[P, R]:
+    """Check a constructor's arguments against the kinds their annotations declare, at every call.
+
+    The compat constructors translate another library's arguments with
+    arithmetic before any schedule is built; this makes a string, a bool, None,
+    a NaN (...) where a number belongs fail with the project's error naming the
+    function and the argument (``StepLR(step_size='3')``) instead of a late
+    ``TypeError``. Kinds as in :class:`Kind`, read from the annotations
+    (``Real``, ``Real | None``, ``Leaves``, ``int``, ``bool``, ``str``,
+    ``Schedule``, ``Sequence[Schedule]``); other annotations are the function's
+    own business. Ranges (positive, in [0, 1]...) stay with the function and the
+    schedules it builds.
+    """
+    signature = inspect.signature(fn)
+    kinds: dict[str, Kind] | None = None
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        nonlocal kinds
+        if kinds is None:  # resolved at the first call: the module is complete by then
+            found = {name: _annotation_kind(p.annotation, fn.__globals__, p.default)
+                     for name, p in signature.parameters.items()
+                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+            kinds = {name: kind for name, kind in found.items() if kind is not None}
+        for name, value in signature.bind(*args, **kwargs).arguments.items():
+            if name in kinds:
+                check_kind(fn.__name__, name, value, kinds[name])
+        return fn(*args, **kwargs)
+
+    wrapper.__lrsched_checked__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def check_fields(schedule: Schedule) -> None:
+    """Every field against its declared kind (:class:`Kind`); normalises the values in place."""
+    where = type(schedule).factory_name
     for f in dataclasses.fields(schedule):
-        if f.metadata.get("static"):
-            continue
-        a = concrete(getattr(schedule, f.name))
-        if a is None:
-            continue
-        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-            fail(schedule, f.name, "finite (no NaN or inf)", "Pass a finite number")
-        if (a.dtype.kind in "iu" and a.size and int_dtype() == np.int32
-                and np.max(np.abs(a.astype(np.float64))) > INT32_MAX):
-            fail(schedule, f.name, "within int32 range",
-                 "Enable jax_enable_x64 for 64-bit steps, or pass a float")
+        value = check_kind(where, f.name, getattr(schedule, f.name), field_kind(f))
+        object.__setattr__(schedule, f.name, value)
+
+
+# ------------------------------------------------------- batches and evaluate's input
+
+
+def batch_shape(schedule: Schedule) -> tuple[int, ...]:
+    """The leading axes a schedule's numbers carry beyond their own (:attr:`Kind.rank`): ``()`` for
+    one schedule, ``(N,)`` for N schedules stacked by :mod:`lrsched.sweep` or built under ``jax.vmap``.
+
+    Read from the leaves' shapes (traced ones too), never their values.
+    """
+
+    def walk(s: Schedule, stacked: int) -> Iterator[tuple[int, ...]]:
+        for f in dataclasses.fields(s):
+            kind, value = field_kind(f), getattr(s, f.name)
+            if isinstance(value, Schedule):
+                yield from walk(value, stacked)
+            elif kind.name == "schedules":
+                for x in value:
+                    yield from walk(x, stacked + int(kind.stacked))
+            elif kind.name in ("number", "count", "numbers", "operand") and value is not None:
+                extra = np.ndim(value) - kind.rank - stacked
+                if extra > 0:
+                    yield tuple(np.shape(value)[:extra])
+
+    return next(walk(schedule, 0), ())
+
+
+def check_evaluate(schedule: Any, steps: Any) -> None:
+    """:func:`evaluate`'s arguments: one schedule (not a batch of them) and an int count or an array of steps."""
+    where = "evaluate"
+    if isinstance(schedule, Schedule) and not schedule.stateful:
+        batch = batch_shape(schedule)
+        if batch:
+            raise ScheduleError(
+                f"{where}: this schedule holds a batch of {int(np.prod(batch))} schedules (its numbers have leading "
+                f"axes {batch}, as lrsched.sweep.stack/grid or jax.vmap build them), so it has no single value per "
+                "step. Evaluate the entries one by one: [lrsched.evaluate(s, n) for s in lrsched.sweep.unstack(b)], "
+                "or all at once: jax.vmap(lambda s: s(jnp.arange(n)))(b)", where=where, field="schedule")
+    if isinstance(steps, (bool, np.bool_)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps, not a bool",
+                             "Pass e.g. steps=100 for the steps 0..99, or [1] for the value at step 1")
+    if isinstance(steps, (int, np.integer)):
+        if steps < 0:
+            raise argument_error(where, "steps", steps, ">= 0 (a count of steps must be >= 0)",
+                                 "Pass the number of steps to evaluate from step 0")
+        return
+    if isinstance(steps, (float, np.floating)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps; a float is neither",
+                             f"Pass int(n) for the steps 0..n-1, or [{steps!r}] for the value at that step")
+    if not isinstance(steps, (np.ndarray, jax.Array, list, tuple)):
+        raise argument_error(where, "steps", steps, "an int count or an array of steps",
+                             f"A {type(steps).__name__} is neither. Pass e.g. 100, or np.arange(100)")
+    if np.ndim(steps) == 0:  # np.array(5), jnp.int32(5): a count (as int 5) or the step 5 (as [5])?
+        raise argument_error(where, "steps", steps, "an int count or an array of steps; a 0-d array is ambiguous",
+                             "Pass int(n) for the steps 0..n-1, or a 1-d array such as [n] for the value at step n")
+    check_step_range(steps)
+    a = concrete(steps)
+    if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise argument_error(where, "steps", steps, "finite (no NaN or inf)", "Pass finite steps")
 
 
 # --------------------------------------------------------------------- the base
@@ -195,7 +547,10 @@ def _normalise(x: Any) -> Any:
     """(Nested) lists and tuples of plain numbers become numpy arrays (one leaf
     each), so a config's ``[[1, 2], [3, 4]]`` rebuilds the 2-D leaf it came from."""
     if isinstance(x, (list, tuple)) and _plain_numbers(x):
-        return np.asarray(x)
+        try:
+            return np.asarray(x)
+        except ValueError:  # ragged: left as given, for the field's kind check to refuse
+            return x
     return x
 
 
@@ -246,7 +601,7 @@ class Schedule:
         for f in dataclasses.fields(self):
             if not f.metadata.get("static"):
                 object.__setattr__(self, f.name, _normalise(getattr(self, f.name)))
-        _check_numbers(self)
+        check_fields(self)
         self.validate()
 
     def validate(self) -> None:
@@ -276,10 +631,26 @@ class Schedule:
         return mul(self, -1.0)
 
     def __sub__(self, other: Any) -> Schedule:
-        return add(self, -other)
+        return add(self, _negated("sub", other))
 
     def __rsub__(self, other: Any) -> Schedule:
+        _operands("sub", other, self)
         return add(-self, other)
+
+    def __truediv__(self, other: Any) -> Schedule:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Schedule:
+        return div(other, self)
+
+    def __pow__(self, other: Any) -> Schedule:
+        return pow(self, other)
+
+    def __rpow__(self, other: Any) -> Schedule:
+        return pow(other, self)
+
+    #: numpy defers to the reflected operators (``np.float32(2) * s`` builds a node, not an object array)
+    __array_ufunc__ = None
 
     # ---- time
     def can_stretch(self) -> bool:
@@ -350,7 +721,9 @@ def repr_arg(v: Any) -> str:
 
 
 @dataclass_transform(eq_default=False, frozen_default=True,
-                     field_specifiers=(dataclasses.field, static_field, time_field))
+                     field_specifiers=(dataclasses.field, static_field, time_field, number_field, count_field,
+                                       numbers_field, flag_field, choice_field, function_field, schedule_field,
+                                       schedules_field, operand_field))
 def schedule_class(name: str) -> Callable[[type[S]], type[S]]:
     """Make `cls` a frozen pytree dataclass and register it for configs as `name`.
 
@@ -399,8 +772,8 @@ def _value(x: Any, t: jax.Array) -> jax.Array:
 class Add(Schedule):
     """``left + right``: the node ``s + x`` builds."""
 
-    left: Schedule | Leaf
-    right: Schedule | Leaf
+    left: Schedule | Leaf = operand_field()
+    right: Schedule | Leaf = operand_field()
 
     def compute(self, t):
         return _value(self.left, t) + _value(self.right, t)
@@ -410,20 +783,57 @@ class Add(Schedule):
 class Mul(Schedule):
     """``left * right``: the node ``s * x`` builds."""
 
-    left: Schedule | Leaf
-    right: Schedule | Leaf
+    left: Schedule | Leaf = operand_field()
+    right: Schedule | Leaf = operand_field()
 
     def compute(self, t):
         return _value(self.left, t) * _value(self.right, t)
 
 
+@schedule_class("div")
+class Div(Schedule):
+    """``left / right``: the node ``s / x``, ``x / s`` and ``s / s2`` build."""
+
+    left: Schedule | Leaf = operand_field()
+    right: Schedule | Leaf = operand_field()
+
+    def validate(self):
+        if not isinstance(self.right, Schedule):
+            check(self, "right", lambda a: a != 0, "non-zero (it divides)", "Divide by a non-zero number")
+
+    def compute(self, t):
+        return _value(self.left, t) / _value(self.right, t)
+
+
+@schedule_class("pow")
+class Pow(Schedule):
+    """``left ** right``: the node ``s ** x``, ``x ** s`` and ``s ** s2`` build."""
+
+    left: Schedule | Leaf = operand_field()
+    right: Schedule | Leaf = operand_field()
+
+    def validate(self):
+        if not isinstance(self.left, Schedule) and isinstance(self.right, Schedule):
+            check(self, "left", lambda a: a >= 0, "non-negative when the exponent is a schedule",
+                  "A negative number to a fractional power is NaN: pass a base >= 0, "
+                  "e.g. 10 ** lrsched.linear(-5, -1, n)")
+
+    def compute(self, t):
+        return jnp.power(_value(self.left, t), _value(self.right, t))
+
+
 def _operands(name: str, a: Any, b: Any) -> None:
-    for x in (a, b):
-        if not isinstance(x, Schedule) and concrete(x) is None and not isinstance(x, jax.core.Tracer):
-            raise ScheduleError(
-                f"{name}: operands must be Schedules or numbers; got {type(x).__name__}. "
-                "Wrap a value with lrsched.constant(value)"
-            )
+    """Both operands are Schedules or numbers (the error names the operator's function and the side)."""
+    check_kind(name, "left", a, OPERAND)
+    check_kind(name, "right", b, OPERAND)
+
+
+def _negated(name: str, x: Any) -> Any:
+    """``-x`` for an operand of ``s - x`` and ``x - s`` (checked first, so ``s - "a"`` says what is wrong)."""
+    check_kind(name, "right", x, OPERAND)
+    if isinstance(x, Schedule):
+        return mul(x, -1.0)
+    return -np.asarray(x) if isinstance(x, (list, tuple)) else -x
 
 
 def add(left: Schedule | Leaf, right: Schedule | Leaf) -> Add:
@@ -470,6 +880,62 @@ def mul(left: Schedule | Leaf, right: Schedule | Leaf) -> Mul:
     return Mul(left, right)
 
 
+def div(left: Schedule | Leaf, right: Schedule | Leaf) -> Div:
+    r"""The quotient of two schedules, or of a schedule and a number (``s / 2``, ``1 / s``, ``s1 / s2``).
+
+    .. math:: v(t) = a(t) / b(t)
+
+    A number divisor must be non-zero (checked when it is concrete); a schedule
+    divisor that reaches 0 gives ``inf`` there, as any float division does.
+
+    Args:
+      left: a Schedule or a number (a leaf): the dividend.
+      right: a Schedule or a non-zero number (a leaf): the divisor.
+
+    Returns:
+      A :class:`Div` node.
+
+    Examples:
+      >>> import lrsched
+      >>> lrsched.evaluate(lrsched.linear(1.0, 2.0, 2) / 4, 3)
+      array([0.25 , 0.375, 0.5  ], dtype=float32)
+      >>> lrsched.evaluate(1.0 / lrsched.linear(1.0, 2.0, 2), 3).round(4)
+      array([1.    , 0.6667, 0.5   ], dtype=float32)
+    """
+    _operands("div", left, right)
+    return Div(left, right)
+
+
+def pow(left: Schedule | Leaf, right: Schedule | Leaf) -> Pow:  # noqa: A001 - lrsched.pow, as jnp.pow
+    r"""A power of schedules or numbers (``s ** 2``, ``10 ** s``, ``s1 ** s2``).
+
+    .. math:: v(t) = a(t)^{b(t)}
+
+    ``10 ** lrsched.linear(-6, 0, n)`` is a log-uniform ramp from 1e-6 to 1 (an LR
+    range test's sweep). As for any float power, a negative value to a
+    fractional power is NaN: a number base under a schedule exponent must be
+    >= 0 (checked when concrete); keep a schedule base positive (or its
+    exponent whole). The derivative with respect to the exponent is 0 where the
+    base is 0.
+
+    Args:
+      left: a Schedule or a number (a leaf): the base.
+      right: a Schedule or a number (a leaf): the exponent.
+
+    Returns:
+      A :class:`Pow` node.
+
+    Examples:
+      >>> import lrsched
+      >>> lrsched.evaluate(lrsched.linear(1.0, 3.0, 2) ** 2, 3)
+      array([1., 4., 9.], dtype=float32)
+      >>> lrsched.evaluate(10.0 ** lrsched.linear(-3.0, -1.0, 2), 3)
+      array([0.001, 0.01 , 0.1  ], dtype=float32)
+    """
+    _operands("pow", left, right)
+    return Pow(left, right)
+
+
 # ---------------------------------------------------------------- evaluation
 
 
@@ -491,6 +957,7 @@ def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray
       >>> lrsched.evaluate(lrsched.linear(1.0, 0.0, steps=4), 5)
       array([1.  , 0.75, 0.5 , 0.25, 0.  ], dtype=float32)
     """
+    check_evaluate(schedule, steps)
     if not isinstance(schedule, Schedule):
         raise TypeError(
             f"evaluate(schedule=...) needs an lrsched Schedule; got {type(schedule).__name__}. "

@@ -25,12 +25,27 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
-    "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
+    "INT32_MAX", "ScheduleError", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step",
+    "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
     "two_sum", "whole_and_rest", "product_parts", "rate_power", "cycle_start", "cycle_index",
 ]
 
 INT32_MAX = 2**31 - 1
+
+
+class ScheduleError(ValueError):
+    """A schedule was built (or called) with a bad argument; the message says what, why and how to fix it.
+
+    Errors about one argument carry it: ``where`` (the schedule or function),
+    ``field`` (the argument's name) and ``value``; they are None otherwise.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, field: str | None = None,
+                 value: Any = None) -> None:
+        super().__init__(message)
+        self.where, self.field, self.value = where, field, value
+        self.expected: str | None = None  # for a value of the wrong kind: the kind's name ("numbers", ...)
 
 
 # --------------------------------------------------------------------- dtypes
@@ -59,21 +74,72 @@ def as_number(x: Any) -> jax.Array:
     return x.astype(float_dtype())
 
 
+def _step_error(what: str, fix: str) -> ScheduleError:
+    return ScheduleError(f"step {what}. {fix}")
+
+
 def check_step_range(step: Any) -> None:
-    """Concrete integer steps beyond int32 raise (without x64 they would wrap silently)."""
-    if int_dtype() == np.int32 and not isinstance(step, (jax.core.Tracer, bool)):
-        a = np.asarray(step) if isinstance(step, (int, np.integer, np.ndarray, list, tuple)) else None
-        if a is not None and a.dtype.kind in "iu" and a.size and np.abs(a.astype(np.float64)).max() > INT32_MAX:
-            raise ValueError(
-                f"step {a.reshape(-1)[np.abs(a.astype(np.float64)).argmax()]} does not fit in int32; enable "
-                "64-bit steps with jax.config.update('jax_enable_x64', True)"
-            )
+    """Steps that cannot be a step count refuse: bools, complex numbers, strings and other
+    non-numbers (the dtype is checked on traced steps too), and concrete integers, signed
+    or unsigned, beyond the step integer (int32 unless ``jax_enable_x64``), which would
+    wrap around silently (``uint32(3e9)`` would become a negative step, so step 0)."""
+    if isinstance(step, (bool, np.bool_)):
+        raise _step_error(f"{step!r} is a bool", "Pass an int (or float) step count, e.g. int(step)")
+    if isinstance(step, jax.Array):  # traced or concrete: the dtype is known without the values
+        _check_step_dtype(step, step.dtype)
+        big_unsigned = jnp.issubdtype(step.dtype, jnp.unsignedinteger) and step.dtype.itemsize >= int_dtype().itemsize
+        if isinstance(step, jax.core.Tracer) or not big_unsigned:
+            return  # a concrete signed jax integer array is already in the step integer's range
+        a = np.asarray(step)
+    elif isinstance(step, (int, float, np.number, np.ndarray, list, tuple)):
+        if isinstance(step, int) and abs(step) > 2**62:  # beyond numpy's int64 (an object array)
+            _range_error(step)
+        try:
+            a = np.asarray(step)
+        except (TypeError, ValueError):
+            raise _step_error(f"{_short(step)} is not an array of numbers", "Pass an int, a float or an array "
+                              "of them with one shape (not a ragged list)") from None
+        _check_step_dtype(step, a.dtype)
+    else:
+        raise _step_error(f"{_short(step)} is a {type(step).__name__}, not a number",
+                          "Pass an int or float step, or an array of them")
+    if a.dtype.kind in "iu" and a.size:
+        top = int(np.iinfo(int_dtype()).max)
+        low, high = int(a.min()), int(a.max())
+        if high > top or low < -top:
+            _range_error(high if high > top else low)
+
+
+def _range_error(worst: int) -> None:
+    fits = np.dtype(int_dtype()).name
+    fix = ("Enable 64-bit steps with jax.config.update('jax_enable_x64', True)" if fits == "int32"
+           else "Pass it as a float")
+    raise _step_error(f"{worst} does not fit in {fits} (it would wrap around)", fix)
+
+
+def _check_step_dtype(step: Any, dtype: Any) -> None:
+    if not (jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
+        raise _step_error(f"{_short(step)} has dtype {dtype}: steps are integers or floats",
+                          "Pass int or float steps (a bool or complex step is not a step count)")
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def as_step(step: Any) -> jax.Array:
-    """The step policy: integer steps stay integers, negatives count as step 0."""
+    """The step policy: integer steps stay integers, negatives count as step 0.
+
+    Concrete steps are checked (:func:`check_step_range`); a traced unsigned step
+    beyond the signed step integer saturates at its maximum instead of wrapping
+    around to a negative step (its values cannot be checked while tracing).
+    """
     check_step_range(step)
-    t = as_number(step)
+    t = jnp.asarray(step)
+    if jnp.issubdtype(t.dtype, jnp.unsignedinteger) and t.dtype.itemsize >= int_dtype().itemsize:
+        t = jnp.minimum(t, jnp.asarray(np.iinfo(int_dtype()).max, t.dtype))
+    t = as_number(t)
     return jnp.maximum(t, jnp.zeros((), t.dtype))
 
 

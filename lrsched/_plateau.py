@@ -19,12 +19,13 @@ from lrsched._core import (
     Schedule,
     ScheduleError,
     check,
-    check_choice,
     check_non_negative,
     check_positive,
+    choice_field,
+    count_field,
     need_schedule,
     schedule_class,
-    static_field,
+    schedule_field,
 )
 from lrsched._numerics import as_float, as_number, as_step, float_dtype, int_dtype
 
@@ -87,29 +88,25 @@ class Plateau(Schedule):
     stateful = True
     stretchable = False
 
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     factor: Leaf = 0.1
-    patience: Leaf = 10
+    patience: Leaf = count_field(default=10)
     threshold: Leaf = 1e-4
-    threshold_mode: str = static_field(default="rel")
-    mode: str = static_field(default="min")
-    cooldown: Leaf = 0
+    threshold_mode: str = choice_field("rel", "abs", default="rel")
+    mode: str = choice_field("min", "max", default="min")
+    cooldown: Leaf = count_field(default=0)
     min_value: Leaf = 0.0
     eps: Leaf = 1e-8
-    every: Leaf = 1
-    aggregate: str = static_field(default="last")
+    every: Leaf = count_field(default=1)
+    aggregate: str = choice_field("last", "mean", default="last")
     start: Leaf = 0
-    nan: str = static_field(default="ignore")
+    nan: str = choice_field("ignore", "bad", default="ignore")
 
     def validate(self):
         check(self, "factor", lambda a: (a >= 0) & (a < 1), "in [0, 1)",
               "The rate is multiplied by factor at each reduction; torch requires factor < 1")
         check_non_negative(self, "patience", "cooldown", "threshold", "min_value", "eps", "start")
         check_positive(self, "every")
-        check_choice(self, "mode", ("min", "max"))
-        check_choice(self, "threshold_mode", ("rel", "abs"))
-        check_choice(self, "aggregate", ("last", "mean"))
-        check_choice(self, "nan", ("ignore", "bad"))
 
     # ---------------------------------------------------------------- state
 

@@ -19,16 +19,18 @@ from lrsched._core import (
     Schedule,
     ScheduleError,
     check,
-    check_choice,
     check_length,
     check_non_negative,
     check_positive,
     check_sorted,
+    choice_field,
     concrete,
     fail,
+    flag_field,
+    function_field,
+    numbers_field,
     repr_arg,
     schedule_class,
-    static_field,
     time_field,
 )
 from lrsched._numerics import (
@@ -199,7 +201,7 @@ class Cosine(Schedule):
     end_value: Leaf = 0.0
     exponent: Leaf | None = None
     k_decay: Leaf | None = None
-    periodic: bool = static_field(default=False)
+    periodic: bool = flag_field(default=False)
 
     def validate(self):
         check_positive(self, "steps", "exponent", "k_decay")
@@ -268,7 +270,7 @@ class Exponential(Schedule):
     init_value: Leaf
     rate: Leaf
     steps: Leaf = time_field(default=1)
-    staircase: bool = static_field(default=False)
+    staircase: bool = flag_field(default=False)
     end_value: Leaf | None = None
 
     def validate(self):
@@ -357,12 +359,12 @@ def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
 @schedule_class("multistep")
 class MultiStep(Schedule):
     init_value: Leaf
-    milestones: Leaves = time_field()
+    milestones: Leaves = numbers_field(time=True)
     gamma: Leaf
 
     def validate(self):
         check_sorted(self, "milestones")
-        check_non_negative(self, "gamma")
+        check_non_negative(self, "milestones", "gamma")
 
     def compute(self, t):
         n = _count_reached(self.milestones, t)
@@ -473,8 +475,8 @@ def inverse_time(init_value: Leaf, rate: Leaf, steps: Leaf = 1) -> InverseTime:
 
 @schedule_class("piecewise_constant")
 class PiecewiseConstant(Schedule):
-    boundaries: Leaves = time_field()
-    values: Leaves
+    boundaries: Leaves = numbers_field(time=True)
+    values: Leaves = numbers_field()
 
     def validate(self):
         check_sorted(self, "boundaries")
@@ -495,7 +497,8 @@ def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
     Unlike optax's ``piecewise_constant_schedule`` these are values, not scales.
 
     Args:
-      boundaries: the steps where the value changes, in non-decreasing order.
+      boundaries: the steps where the value changes, in non-decreasing order. A boundary
+        before step 0 is allowed: its value already holds at step 0 (as in optax).
       values: ``len(boundaries) + 1`` values.
 
     Returns:
@@ -511,14 +514,13 @@ def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
 
 @schedule_class("piecewise_linear")
 class PiecewiseLinear(Schedule):
-    boundaries: Leaves = time_field()
-    values: Leaves
-    kind: str = static_field(default="linear")
+    boundaries: Leaves = numbers_field(time=True)
+    values: Leaves = numbers_field()
+    kind: str = choice_field("linear", "cos", default="linear")
 
     def validate(self):
         check_sorted(self, "boundaries")
         check(self, "boundaries", lambda a: a.shape[-1] >= 1, "non-empty", "Give at least one point")
-        check_choice(self, "kind", ("linear", "cos"))
         b = concrete(self.boundaries)
         if b is not None and b.ndim >= 1:
             check_length(self, "values", b.shape[-1], "the same as boundaries")
@@ -569,19 +571,17 @@ class Cyclic(Schedule):
     peak_value: Leaf
     up_steps: Leaf = time_field()
     down_steps: Leaf | None = time_field(default=None)
-    mode: str = static_field(default="triangular")
+    mode: str = choice_field(default="triangular")  # any string: ignored with a scale_fn, as in torch
     gamma: Leaf = 1.0
-    scale_fn: Callable[[jax.Array], Any] | None = static_field(default=None)
-    scale_mode: str = static_field(default="cycle")
+    scale_fn: Callable[[jax.Array], Any] | None = function_field(default=None)
+    scale_mode: str = choice_field("cycle", "iterations", default="cycle")
 
     def validate(self):
         check_positive(self, "up_steps", "down_steps", "gamma")
         if self.scale_fn is None:
-            check_choice(self, "mode", ("triangular", "triangular2", "exp_range"))
-        elif not callable(self.scale_fn):
-            fail(self, "scale_fn", "a function of a float array, or None",
-                 "Pass a JAX-traceable function such as lambda x: 0.5 ** x")
-        check_choice(self, "scale_mode", ("cycle", "iterations"))
+            modes = ("triangular", "triangular2", "exp_range")
+            if self.mode not in modes:
+                fail(self, "mode", "one of " + ", ".join(repr(m) for m in modes), f"Pick one of {list(modes)}")
 
     def can_stretch(self) -> bool:
         if self.scale_fn is not None:
@@ -719,13 +719,12 @@ class OneCycle(Schedule):
     pct_start: Leaf = 0.3
     div_factor: Leaf = 25.0
     final_div_factor: Leaf = 1e4
-    anneal: str = static_field(default="cos")
-    three_phase: bool = static_field(default=False)
+    anneal: str = choice_field("cos", "linear", default="cos")
+    three_phase: bool = flag_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps", "div_factor", "final_div_factor")
         check(self, "pct_start", lambda a: (a >= 0) & (a <= 1), "in [0, 1]", "Pass a fraction such as 0.3")
-        check_choice(self, "anneal", ("cos", "linear"))
 
     def compute(self, t):
         initial = as_float(self.peak_value) / as_float(self.div_factor)
@@ -777,13 +776,12 @@ class OneCycleMomentum(Schedule):
     base_value: Leaf = 0.85
     peak_value: Leaf = 0.95
     pct_start: Leaf = 0.3
-    anneal: str = static_field(default="cos")
-    three_phase: bool = static_field(default=False)
+    anneal: str = choice_field("cos", "linear", default="cos")
+    three_phase: bool = flag_field(default=False)
 
     def validate(self):
         check_positive(self, "total_steps")
         check(self, "pct_start", lambda a: (a >= 0) & (a <= 1), "in [0, 1]", "Pass a fraction such as 0.3")
-        check_choice(self, "anneal", ("cos", "linear"))
 
     def compute(self, t):
         hi, lo = self.peak_value, self.base_value
@@ -890,12 +888,11 @@ class WSD(Schedule):
     decay_steps: Leaf = time_field()
     init_value: Leaf = 0.0
     end_value: Leaf = 0.0
-    decay: str = static_field(default="linear")
+    decay: str = choice_field("linear", "cosine", "sqrt", default="linear")
 
     def validate(self):
         check_positive(self, "total_steps")
         check_non_negative(self, "warmup_steps", "decay_steps")
-        check_choice(self, "decay", ("linear", "cosine", "sqrt"))
         n, w, d = (concrete(x) for x in (self.total_steps, self.warmup_steps, self.decay_steps))
         if n is not None and w is not None and d is not None and not (w + d <= n).all():
             fail(self, "total_steps", f"at least warmup_steps + decay_steps ({(w + d).tolist()})",

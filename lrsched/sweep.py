@@ -317,6 +317,13 @@ def grid(factory: Callable[..., Schedule], where: Callable[[dict[str, Any]], boo
         try:
             schedules.append(factory(**fixed, **row))
         except ScheduleError as e:
+            name = e.field or ""
+            if name in axes and e.expected == "numbers" and not any(_is_axis(v) for v in axes[name]):
+                raise ScheduleError(
+                    f"grid({name}={params[name]!r}): {e.where} needs a sequence for {name}, but grid reads every "
+                    f"list as an axis of values to sweep, one entry each (here {name}={row[name]!r} first). To "
+                    f"give every entry {name}={params[name]!r}, wrap it: {name}=[{params[name]!r}]; to sweep it, "
+                    f"pass a list of sequences such as [[30, 60], [50, 80]]", where="grid", field=name) from None
             raise ScheduleError(f"grid: the configuration {row} is invalid: {e}. Drop it with "
                                 "where=lambda c: ... or change the axis values") from None
     batched = stack(schedules)

@@ -237,6 +237,22 @@ def ref_arith(t, p):
     return np.clip(a * b * p["scale"] + p["offset"], p["lo"], p["hi"])
 
 
+def ref_div(t, p):  # cosine(a, 100) / d + n / linear(b, 1, 50) + cosine(a, 100) / linear(b, 1, 50)
+    p = _np(p)
+    a = p["a"] * _cos01(_clip01(t / 100.0))
+    b = p["b"] + (1.0 - p["b"]) * _clip01(t / 50.0)
+    return a / p["d"] + p["n"] / b + a / b
+
+
+def ref_pow(t, p):  # linear(b, 1, 50) ** e * base ** linear(lo, -1, 80) + cosine(1, 60, 0.5) ** linear(1, e2, 40)
+    p = _np(p)
+    b = p["b"] + (1.0 - p["b"]) * _clip01(t / 50.0)
+    ramp = p["lo"] + (-1.0 - p["lo"]) * _clip01(t / 80.0)
+    c = 0.5 + 0.5 * _cos01(_clip01(t / 60.0))
+    e = 1.0 + (p["e2"] - 1.0) * _clip01(t / 40.0)
+    return b ** p["e"] * p["base"] ** ramp + c**e
+
+
 def ref_shift(t, p):
     p = _np(p)
     return p["peak"] * _clip01(np.maximum(t - p["steps"], 0) / 20.0)
@@ -340,6 +356,13 @@ CASES: list[Case] = [
                                              + p["offset"], p["lo"], p["hi"]),
          dict(a=0.5, b=0.1, scale=2.0, offset=0.01, lo=0.02, hi=0.6),
          dict(a=1.0, b=0.0, scale=0.5, offset=0.0, lo=0.0, hi=0.3), ref_arith, grad=("a", "scale", "offset")),
+    Case("arithmetic_div", lambda p: (L.cosine(p["a"], 100) / p["d"] + p["n"] / L.linear(p["b"], 1.0, 50)
+                                      + L.cosine(p["a"], 100) / L.linear(p["b"], 1.0, 50)),
+         dict(a=0.5, d=4.0, n=0.01, b=0.2), dict(a=1.0, d=0.3, n=0.5, b=0.9), ref_div, grad=("a", "d", "n", "b")),
+    Case("arithmetic_pow", lambda p: (L.linear(p["b"], 1.0, 50) ** p["e"] * p["base"] ** L.linear(p["lo"], -1.0, 80)
+                                      + L.cosine(1.0, 60, end_value=0.5) ** L.linear(1.0, p["e2"], 40)),
+         dict(b=0.2, e=2.0, base=10.0, lo=-3.0, e2=3.0), dict(b=0.7, e=0.5, base=2.0, lo=-1.0, e2=0.5), ref_pow,
+         grad=("b", "e", "base", "e2")),
     Case("shift", lambda p: L.shift(L.linear(0.0, p["peak"], 20), p["steps"]),
          dict(peak=0.5, steps=15), dict(peak=1.0, steps=0), ref_shift, grad=("peak",)),
 ]

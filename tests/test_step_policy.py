@@ -132,7 +132,7 @@ BAD = [
      r"cycle\(period_mul=0\.5\): period_mul must be >= 1"),
     (lambda: lrsched.cycle(lrsched.constant(1.0), 10, limit=0), r"cycle\(limit=0\)"),
     (lambda: lrsched.clip(lambda t: t, 0.0), r"clip\(schedule\): expected an lrsched Schedule; got function"),
-    (lambda: lrsched.constant(1.0) * "x", r"mul: operands must be Schedules or numbers; got str"),
+    (lambda: lrsched.constant(1.0) * "x", r"mul\(right='x'\): right must be a Schedule or a number; got 'x'"),
 ]
 
 

@@ -22,18 +22,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from lrsched._core import (
+    NUMBER,
     Leaf,
     Leaves,
     Real,
     argument_error,
     check,
     check_choice,
+    check_kind,
     check_length,
     check_non_negative,
     check_positive,
+    checked,
+    choice_field,
     concrete,
+    numbers_field,
     require,
     schedule_class,
+    schedule_field,
+    schedules_field,
     static_field,
     time_field,
 )
@@ -42,10 +49,11 @@ from lrsched._numerics import as_float, as_number, common, divide
 __all__ = [
     "any_traced", "choose", "vector", "is_concretely",
     # validation
-    "Leaf", "Leaves", "Real", "argument_error", "concrete", "require",
+    "Leaf", "Leaves", "Real", "NUMBER", "argument_error", "check_kind", "checked", "concrete", "require",
     # declaring a library-specific node
-    "schedule_class", "static_field", "time_field", "check", "check_choice", "check_length", "check_non_negative",
-    "check_positive", "as_float", "as_number", "common", "divide",
+    "schedule_class", "static_field", "time_field", "choice_field", "numbers_field", "schedule_field",
+    "schedules_field", "check", "check_choice", "check_length", "check_non_negative", "check_positive",
+    "as_float", "as_number", "common", "divide",
 ]
 
 

@@ -42,11 +42,15 @@ from lrsched.compat._common import (
     check,
     check_length,
     check_positive,
+    checked,
     common,
     concrete,
     divide,
+    numbers_field,
     require,
     schedule_class,
+    schedule_field,
+    schedules_field,
 )
 
 __all__ = [
@@ -69,7 +73,7 @@ class PerStep(Schedule):
 
     stretchable = False  # the last step N - 1 does not scale with N
 
-    schedule: Schedule
+    schedule: Schedule = schedule_field()
     total_steps: Leaf
 
     def validate(self):
@@ -88,8 +92,8 @@ class Combine(Schedule):
 
     stretchable = False  # a function of pos in [0, 1]
 
-    scheds: tuple[Schedule, ...]
-    pcts: Leaves
+    scheds: tuple[Schedule, ...] = schedules_field()
+    pcts: Leaves = numbers_field()
 
     @classmethod
     def from_config_args(cls, args):
@@ -120,6 +124,7 @@ class Combine(Schedule):
 # ------------------------------------------------------- schedules of pos
 
 
+@checked
 def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
     r"""Linear from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedLin``).
 
@@ -140,6 +145,7 @@ def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
     return linear(start, end, 1)
 
 
+@checked
 def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Cosine from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedCos``).
 
@@ -160,6 +166,7 @@ def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
     return cosine(start, 1, end)
 
 
+@checked
 def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
 
@@ -180,6 +187,7 @@ def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
     return constant(start)
 
 
+@checked
 def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
     r"""Exponential (geometric) from `start` to `end` (fastai's ``SchedExp``).
 
@@ -207,6 +215,7 @@ def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
     return exponential(start, end / start, 1)
 
 
+@checked
 def SchedPoly(start: Real, end: Real, power: Real) -> Schedule:  # noqa: N802
     r"""Polynomial from `start` to `end` (fastai's ``SchedPoly``).
 
@@ -241,6 +250,7 @@ def _as_vector(xs: Any) -> Any:
     return as_float(xs).reshape(-1)
 
 
+@checked
 def combine_scheds(pcts: Sequence[Real], scheds: Sequence[Schedule]) -> Schedule:
     r"""Run ``scheds[i]`` over the fraction ``pcts[i]`` of training (fastai's ``combine_scheds``).
 
@@ -279,6 +289,7 @@ def combine_scheds(pcts: Sequence[Real], scheds: Sequence[Schedule]) -> Schedule
     return Combine(tuple(scheds), p)
 
 
+@checked
 def combined_cos(pct: Real, start: Real, middle: Real, end: Real) -> Schedule:
     r"""Cosine from `start` to `middle` over the fraction `pct`, then to `end`
     (fastai's ``combined_cos``, the shape of ``fit_one_cycle``).
@@ -303,6 +314,7 @@ def combined_cos(pct: Real, start: Real, middle: Real, end: Real) -> Schedule:
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
 
+@checked
 def per_step(schedule: Schedule, total_steps: Real) -> Schedule:
     r"""A schedule of pos as a schedule of the step: what fastai's ``ParamScheduler``
     sets before batch `t` of a fit of `total_steps` batches.
@@ -336,6 +348,7 @@ def _check_fraction(func: str, field: str, value: Any) -> None:
 # ---------------------------------------------------- fastai's fit_* schedules
 
 
+@checked
 def one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
               pct_start: Real = 0.25) -> Schedule:
     r"""The learning rate of fastai's ``Learner.fit_one_cycle``, per step.
@@ -375,6 +388,7 @@ def one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real
     return per_step(combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final), total_steps)
 
 
+@checked
 def one_cycle_momentum(total_steps: Real, pct_start: Real = 0.25,
                        moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> Schedule:
     r"""The momentum of fastai's ``fit_one_cycle`` (``moms=(0.95, 0.85, 0.95)``), per step.
@@ -407,6 +421,7 @@ def one_cycle_momentum(total_steps: Real, pct_start: Real = 0.25,
     return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
 
 
+@checked
 def fit_one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: Real = 1e5,
                   pct_start: Real = 0.25, moms: Sequence[Real] = (0.95, 0.85, 0.95)) -> dict[str, Schedule]:
     r"""Both schedules of fastai's ``fit_one_cycle``, keyed like its ``ParamScheduler``.
@@ -439,6 +454,7 @@ def fit_one_cycle(total_steps: Real, lr_max: Real, div: Real = 25.0, div_final: 
             "mom": one_cycle_momentum(total_steps, pct_start, moms)}
 
 
+@checked
 def flat_cos(total_steps: Real, lr: Real, div_final: Real = 1e5, pct_start: Real = 0.75) -> Schedule:
     r"""The learning rate of fastai's ``fit_flat_cos``: flat at `lr`, then cosine.
 
@@ -463,6 +479,7 @@ def flat_cos(total_steps: Real, lr: Real, div_final: Real = 1e5, pct_start: Real
     return per_step(combined_cos(pct_start, lr, lr, lr / div_final), total_steps)
 
 
+@checked
 def sgdr(n_cycles: int, cycle_len: Real, lr_max: Real, cycle_mult: Real = 2,
          steps_per_epoch: Real = 1) -> Schedule:
     r"""The learning rate of fastai's ``fit_sgdr``: `n_cycles` cosine annealings

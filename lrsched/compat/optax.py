@@ -31,7 +31,19 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaves, Real, any_traced, as_number, choose, is_concretely, require, vector
+from lrsched.compat._common import (
+    NUMBER,
+    Leaves,
+    Real,
+    any_traced,
+    as_number,
+    check_kind,
+    checked,
+    choose,
+    is_concretely,
+    require,
+    vector,
+)
 
 __all__ = [
     "constant_schedule", "linear_schedule", "polynomial_schedule", "cosine_decay_schedule", "exponential_decay",
@@ -56,6 +68,9 @@ def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[
     if not isinstance(boundaries_and_scales, dict):
         raise ScheduleError(f"{where}(boundaries_and_scales=...): expected a dict {{step: scale}}; got "
                             f"{type(boundaries_and_scales).__name__}. Pass e.g. {{100: 0.1, 200: 0.1}}")
+    for k, v in boundaries_and_scales.items():  # steps and scales are numbers: checked before any sorting
+        check_kind(where, f"boundaries_and_scales[{k!r}]", k, NUMBER)
+        check_kind(where, f"boundaries_and_scales[{k!r}]", v, NUMBER)
     items = sorted(boundaries_and_scales.items())
     scales = [v for _, v in items]
     for s in scales:
@@ -73,6 +88,7 @@ def _cumprod(init: Any, scales: list[Any]) -> Any:
 # ----------------------------------------------------------------- basics
 
 
+@checked
 def constant_schedule(value: Real) -> Schedule:
     r"""optax's ``constant_schedule(value)``.
 
@@ -93,6 +109,7 @@ def constant_schedule(value: Real) -> Schedule:
     return lrsched.constant(value)
 
 
+@checked
 def polynomial_schedule(init_value: Real, end_value: Real, power: Real, transition_steps: Real,
                         transition_begin: Real = 0) -> Schedule:
     r"""optax's ``polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0)``.
@@ -126,6 +143,7 @@ def polynomial_schedule(init_value: Real, end_value: Real, power: Real, transiti
     return _begin(lrsched.polynomial(init_value, end, steps, power), transition_begin)
 
 
+@checked
 def linear_schedule(init_value: Real, end_value: Real, transition_steps: Real,
                     transition_begin: Real = 0) -> Schedule:
     r"""optax's ``linear_schedule(init_value, end_value, transition_steps, transition_begin=0)``.
@@ -156,6 +174,7 @@ def linear_schedule(init_value: Real, end_value: Real, transition_steps: Real,
     return _begin(lrsched.linear(init_value, end, steps), transition_begin)
 
 
+@checked
 def cosine_decay_schedule(init_value: Real, decay_steps: Real, alpha: Real = 0.0,
                           exponent: Real = 1.0) -> Schedule:
     r"""optax's ``cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0)``.
@@ -186,6 +205,7 @@ def cosine_decay_schedule(init_value: Real, decay_steps: Real, alpha: Real = 0.0
     return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
 
 
+@checked
 def exponential_decay(init_value: Real, transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
                       staircase: bool = False, end_value: Real | None = None) -> Schedule:
     r"""optax's ``exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
@@ -231,6 +251,7 @@ def exponential_decay(init_value: Real, transition_steps: Real, decay_rate: Real
 # --------------------------------------------------------------- piecewise
 
 
+@checked
 def piecewise_constant_schedule(init_value: Real, boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_constant_schedule(init_value, boundaries_and_scales=None)``.
 
@@ -268,6 +289,7 @@ def _interpolate(where: str, kind: str, init_value: Any, keys: list[Any], scales
     return lrsched.piecewise_linear(vector([0] + keys), _cumprod(init_value, scales), kind)
 
 
+@checked
 def piecewise_interpolate_schedule(interpolate_type: str, init_value: Real,
                                    boundaries_and_scales: dict | None = None) -> Schedule:
     r"""optax's ``piecewise_interpolate_schedule(interpolate_type, init_value, boundaries_and_scales=None)``.
@@ -317,6 +339,7 @@ def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, mar
     return _interpolate(where, kind, init_value, keys, scales)
 
 
+@checked
 def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
                              pct_final: Real = 0.85, div_factor: Real = 25.0,
                              final_div_factor: Real = 1e4) -> Schedule:
@@ -356,6 +379,7 @@ def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
     return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor, marks)
 
 
+@checked
 def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start: Real = 0.3,
                              div_factor: Real = 25.0, final_div_factor: Real = 1e4) -> Schedule:
     r"""optax's ``cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
@@ -391,6 +415,7 @@ def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
 # ------------------------------------------------------------------ joins
 
 
+@checked
 def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedule:
     r"""optax's ``join_schedules(schedules, boundaries)``: schedule ``i`` from ``boundaries[i-1]`` on, at its
     local step.
@@ -437,6 +462,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedul
     return lrsched.join(list(schedules), marks)
 
 
+@checked
 def warmup_constant_schedule(init_value: Real, peak_value: Real, warmup_steps: Real) -> Schedule:
     r"""optax's ``warmup_constant_schedule(init_value, peak_value, warmup_steps)``: linear warmup, then hold.
 
@@ -459,6 +485,7 @@ def warmup_constant_schedule(init_value: Real, peak_value: Real, warmup_steps: R
     return linear_schedule(init_value, peak_value, warmup_steps)
 
 
+@checked
 def warmup_cosine_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real, decay_steps: Real,
                                  end_value: Real = 0.0, exponent: Real = 1.0) -> Schedule:
     r"""optax's ``warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0,
@@ -498,6 +525,7 @@ def warmup_cosine_decay_schedule(init_value: Real, peak_value: Real, warmup_step
     return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
 
 
+@checked
 def warmup_exponential_decay_schedule(init_value: Real, peak_value: Real, warmup_steps: Real,
                                       transition_steps: Real, decay_rate: Real, transition_begin: Real = 0,
                                       staircase: bool = False, end_value: Real | None = None) -> Schedule:
@@ -537,6 +565,7 @@ def warmup_exponential_decay_schedule(init_value: Real, peak_value: Real, warmup
                                              end_value)], [warmup_steps])
 
 
+@checked
 def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
     r"""optax's ``sgdr_schedule(cosine_kwargs)``: :func:`warmup_cosine_decay_schedule` pieces one after another.
 
@@ -561,9 +590,20 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
       >>> lrsched.evaluate(ox.sgdr_schedule([kw, kw]), 7)
       array([0. , 1. , 0.5, 0. , 1. , 0.5, 0. ], dtype=float32)
     """
+    if isinstance(cosine_kwargs, (str, bytes, dict)) or not isinstance(cosine_kwargs, Iterable):
+        raise ScheduleError(f"sgdr_schedule(cosine_kwargs={cosine_kwargs!r}): expected a list of dicts of "
+                            "warmup_cosine_decay_schedule arguments, one per piece")
     schedules, boundaries, step = [], [], 0
-    for kwargs in cosine_kwargs:
-        schedules.append(warmup_cosine_decay_schedule(**kwargs))
+    for i, kwargs in enumerate(cosine_kwargs):
+        if not isinstance(kwargs, dict):
+            raise ScheduleError(f"sgdr_schedule(cosine_kwargs[{i}]={kwargs!r}): expected a dict of "
+                                "warmup_cosine_decay_schedule arguments")
+        try:
+            schedules.append(warmup_cosine_decay_schedule(**kwargs))
+        except TypeError as e:  # a missing or unknown argument
+            raise ScheduleError(f"sgdr_schedule(cosine_kwargs[{i}]): {e}. Each dict holds the arguments of "
+                                "warmup_cosine_decay_schedule (init_value, peak_value, warmup_steps, decay_steps, "
+                                "end_value, exponent)") from None
         step = step + kwargs["decay_steps"]
         boundaries.append(step)
     if not schedules:

@@ -38,7 +38,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule
-from lrsched.compat._common import Real, any_traced, argument_error, concrete, is_concretely, require
+from lrsched.compat._common import Real, any_traced, argument_error, checked, concrete, is_concretely, require
 
 __all__ = ["cosine", "tanh", "step", "multistep", "poly"]
 
@@ -120,6 +120,7 @@ _NOISE_DOC = """
     `noise_std` is accepted and ignored, as in timm."""
 
 
+@checked
 def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
            cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
            warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
@@ -172,6 +173,7 @@ def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real =
                      noise_seed, noise_type)
 
 
+@checked
 def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min: Real = 0.0,
          cycle_mul: Real = 1.0, cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0,
          warmup_lr_init: Real = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
@@ -223,6 +225,7 @@ def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min
                      noise_seed, noise_type, ramp_to_main=True)
 
 
+@checked
 def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
          cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
          warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
@@ -271,6 +274,7 @@ def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, 
                      noise_seed, noise_type)
 
 
+@checked
 def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 0,
          warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
          noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
@@ -308,6 +312,7 @@ def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 
                      warmup_prefix, noise_range_t, noise_pct, noise_seed, noise_type)
 
 
+@checked
 def multistep(base_lr: Real, decay_t: Sequence[Real], decay_rate: Real = 1.0, warmup_t: Real = 0,
               warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
               noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,

@@ -44,7 +44,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaves, Real, any_traced, choose, require, vector
+from lrsched.compat._common import Leaves, Real, any_traced, checked, choose, require, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
@@ -56,6 +56,7 @@ __all__ = [
 # --------------------------------------------------------- recursive family
 
 
+@checked
 def StepLR(base_lr: Real, step_size: Real, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``StepLR(optimizer, step_size, gamma=0.1)``: multiply by `gamma` every `step_size` steps.
 
@@ -80,6 +81,7 @@ def StepLR(base_lr: Real, step_size: Real, gamma: Real = 0.1) -> Schedule:
     return lrsched.step_decay(base_lr, step_size, gamma)
 
 
+@checked
 def MultiStepLR(base_lr: Real, milestones: Leaves, gamma: Real = 0.1) -> Schedule:
     r"""torch's ``MultiStepLR(optimizer, milestones, gamma=0.1)``: multiply by `gamma` at each milestone.
 
@@ -113,6 +115,7 @@ def MultiStepLR(base_lr: Real, milestones: Leaves, gamma: Real = 0.1) -> Schedul
     return lrsched.multistep(base_lr, milestones, gamma)
 
 
+@checked
 def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> Schedule:
     r"""torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5)``.
 
@@ -143,6 +146,7 @@ def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> 
     return lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
 
 
+@checked
 def LinearLR(base_lr: Real, start_factor: Real = 1.0 / 3, end_factor: Real = 1.0,
              total_iters: Real = 5) -> Schedule:
     r"""torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5)``.
@@ -176,6 +180,7 @@ def LinearLR(base_lr: Real, start_factor: Real = 1.0 / 3, end_factor: Real = 1.0
     return lrsched.linear(start_factor, end, total_iters) * base_lr
 
 
+@checked
 def ExponentialLR(base_lr: Real, gamma: Real) -> Schedule:
     r"""torch's ``ExponentialLR(optimizer, gamma)``: multiply by `gamma` every step.
 
@@ -200,6 +205,7 @@ def ExponentialLR(base_lr: Real, gamma: Real) -> Schedule:
     return lrsched.step_decay(base_lr, 1, gamma)
 
 
+@checked
 def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Schedule:
     r"""torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0)``: decay to 0 at `total_iters`.
 
@@ -228,6 +234,7 @@ def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Sch
     return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
 
 
+@checked
 def CosineAnnealingLR(base_lr: Real, T_max: Real, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``, oscillating past `T_max` as torch does.
 
@@ -260,6 +267,7 @@ def CosineAnnealingLR(base_lr: Real, T_max: Real, eta_min: Real = 0.0) -> Schedu
     return lrsched.cosine(base_lr, T_max, eta_min, periodic=True)
 
 
+@checked
 def CosineAnnealingWarmRestarts(base_lr: Real, T_0: Real, T_mult: Real = 1, eta_min: Real = 0.0) -> Schedule:
     r"""torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0)`` (SGDR, arXiv:1608.03983).
 
@@ -312,6 +320,7 @@ def _cyclic(where: str, low: Any, high: Any, step_size_up: Any, step_size_down: 
     return lrsched.cyclic(low, high, step_size_up, step_size_down, mode, gamma)
 
 
+@checked
 def CyclicLR(base_lr: Real, max_lr: Real, step_size_up: Real = 2000, step_size_down: Real | None = None,
              mode: str = "triangular", gamma: Real = 1.0, scale_fn: Callable | None = None,
              scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: Real = 0.8,
@@ -359,6 +368,7 @@ def CyclicLR(base_lr: Real, max_lr: Real, step_size_up: Real = 2000, step_size_d
     return _cyclic("CyclicLR", base_lr, max_lr, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
 
 
+@checked
 def CyclicMomentum(base_lr: Real | None = None, max_lr: Real | None = None, step_size_up: Real = 2000,
                    step_size_down: Real | None = None, mode: str = "triangular", gamma: Real = 1.0,
                    scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
@@ -420,6 +430,7 @@ def _one_cycle_args(where: str, pct_start: Any, anneal_strategy: str) -> None:
                             "'linear'. Pick one of ['cos', 'linear']")
 
 
+@checked
 def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | None = None,
                steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
                cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
@@ -468,6 +479,7 @@ def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | Non
     return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
 
 
+@checked
 def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None, epochs: Real | None = None,
                      steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
                      cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
@@ -515,6 +527,7 @@ def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None
 # -------------------------------------------------------------- combinations
 
 
+@checked
 def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     r"""torch's ``SequentialLR(optimizer, schedulers, milestones)``: each child restarts at its milestone.
 
@@ -552,6 +565,7 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     return lrsched.join(schedulers, milestones)
 
 
+@checked
 def ReduceLROnPlateau(base_lr: Real, mode: str = "min", factor: Real = 0.1, patience: Real = 10,
                       threshold: Real = 1e-4, threshold_mode: str = "rel", cooldown: Real = 0,
                       min_lr: Real = 0.0, eps: Real = 1e-8) -> lrsched.Plateau:

@@ -33,15 +33,15 @@ from lrsched.compat._common import (
     argument_error,
     as_float,
     as_number,
-    check_choice,
     check_non_negative,
+    checked,
+    choice_field,
     common,
     concrete,
     divide,
     is_concretely,
     require,
     schedule_class,
-    static_field,
 )
 
 __all__ = [
@@ -128,14 +128,12 @@ class WarmupStableDecay(Schedule):
     num_warmup_steps: Leaf
     num_stable_steps: Leaf
     num_decay_steps: Leaf
-    warmup_type: str = static_field(default="linear")
-    decay_type: str = static_field(default="cosine")
+    warmup_type: str = choice_field(*_SHAPES, default="linear")
+    decay_type: str = choice_field(*_SHAPES, default="cosine")
     min_lr_ratio: Leaf = 0.0
     num_cycles: Leaf = 0.5
 
     def validate(self):
-        check_choice(self, "warmup_type", _SHAPES)
-        check_choice(self, "decay_type", _SHAPES)
         check_non_negative(self, "num_warmup_steps", "num_decay_steps")
 
     def compute(self, t):
@@ -165,6 +163,7 @@ class WarmupStableDecay(Schedule):
 # ------------------------------------------------------ one function per name
 
 
+@checked
 def get_constant_schedule(base_lr: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule``: `base_lr` at every step.
 
@@ -185,6 +184,7 @@ def get_constant_schedule(base_lr: Real) -> Schedule:
     return constant(base_lr)
 
 
+@checked
 def get_constant_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real) -> Schedule:
     r"""transformers' ``get_constant_schedule_with_warmup``: linear warmup from 0, then `base_lr`.
 
@@ -207,6 +207,7 @@ def get_constant_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real) -> 
     return warmup(constant(base_lr), num_warmup_steps)
 
 
+@checked
 def get_linear_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real) -> Schedule:
     r"""transformers' ``get_linear_schedule_with_warmup``: warmup from 0, linear decay to 0 at `N`.
 
@@ -233,6 +234,7 @@ def get_linear_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_t
     return join([ramp, linear(base_lr, 0.0, _sub(num_training_steps, num_warmup_steps, 0))], _bounds(num_warmup_steps))
 
 
+@checked
 def get_cosine_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
                                     num_cycles: Real = 0.5) -> Schedule:
     r"""transformers' ``get_cosine_schedule_with_warmup``: warmup from 0, then a cosine wave.
@@ -265,6 +267,7 @@ def get_cosine_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_t
     return warmup(_cosine_decay(base_lr, steps, num_cycles), num_warmup_steps)
 
 
+@checked
 def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real,
                                                        num_training_steps: Real, num_cycles: Real = 1) -> Schedule:
     r"""transformers' ``get_cosine_with_hard_restarts_schedule_with_warmup``.
@@ -298,6 +301,7 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Real, num_warmup
     return warmup(CosineRestarts(base_lr, steps, num_cycles), num_warmup_steps)
 
 
+@checked
 def get_polynomial_decay_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
                                               lr_end: Real = 1e-7, power: Real = 1.0) -> Schedule:
     r"""transformers' ``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
@@ -334,6 +338,7 @@ def get_polynomial_decay_schedule_with_warmup(base_lr: Real, num_warmup_steps: R
     return join([linear(0.0, base_lr, num_warmup_steps), decay], _bounds(num_warmup_steps))
 
 
+@checked
 def get_inverse_sqrt_schedule(base_lr: Real, num_warmup_steps: Real, timescale: Real | None = None) -> Schedule:
     r"""transformers' ``get_inverse_sqrt_schedule``: warmup from 0, then inverse square root.
 
@@ -379,6 +384,7 @@ def _min_lr_rate(func: str, base_lr: Real, min_lr: Real | None, min_lr_rate: Rea
     return min_lr_rate
 
 
+@checked
 def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Real, num_warmup_steps: Real, num_training_steps: Real,
                                                 num_cycles: Real = 0.5, min_lr: Real | None = None,
                                                 min_lr_rate: Real | None = None) -> Schedule:
@@ -412,6 +418,7 @@ def get_cosine_with_min_lr_schedule_with_warmup(base_lr: Real, num_warmup_steps:
     return warmup(_cosine_decay(base_lr, steps, num_cycles, rate), num_warmup_steps)
 
 
+@checked
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
         base_lr: Real, num_warmup_steps: Real, num_training_steps: Real, num_cycles: Real = 0.5,
         min_lr: Real | None = None, min_lr_rate: Real | None = None,
@@ -455,6 +462,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
+@checked
 def get_wsd_schedule(base_lr: Real, num_warmup_steps: Real, num_decay_steps: Real,
                      num_training_steps: Real | None = None, num_stable_steps: Real | None = None,
                      warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: Real = 0.0,
@@ -522,6 +530,7 @@ _FUNCTIONS = {
 SCHEDULER_NAMES = tuple(_FUNCTIONS)
 
 
+@checked
 def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None,
                   num_training_steps: Real | None = None, **scheduler_specific_kwargs: Any) -> Schedule:
     r"""transformers' ``get_scheduler`` with `base_lr` in place of the optimizer.

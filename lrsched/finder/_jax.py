@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lrsched._core import float_dtype
+from lrsched._core import ScheduleError, float_dtype
 from lrsched._primitives import constant
 from lrsched.finder._ramp import _resolve_diverge, _resolve_smoothing, ramp_schedule
 from lrsched.finder._results import RangeTestResult, RangeTestRuns, SweepResult
@@ -58,6 +58,25 @@ def _is_stacked(batches: Any) -> bool:
     if not leaves or not all(isinstance(x, (np.ndarray, jax.Array)) and np.ndim(x) >= 1 for x in leaves):
         return False
     return len({np.shape(x)[0] for x in leaves}) == 1
+
+
+def _check_stacked(where: str, batches: Any) -> None:
+    """A tuple, dict or array of arrays is stacked batches: every array needs the same leading (step) size.
+
+    Without this, ``(x_100_steps, y_50_steps)`` would not count as stacked and would be iterated as a
+    sequence of two per-step batches, giving a plausible but wrong curve."""
+    if isinstance(batches, list) or not isinstance(batches, (np.ndarray, jax.Array, tuple, dict)):
+        return
+    paths = jax.tree_util.tree_flatten_with_path(batches)[0]
+    if not paths or not all(isinstance(x, (np.ndarray, jax.Array)) and np.ndim(x) >= 1 for _, x in paths):
+        return
+    sizes = {jax.tree_util.keystr(p) or "batches": int(np.shape(x)[0]) for p, x in paths}
+    if len(set(sizes.values())) > 1:
+        shown = ", ".join(f"batches{k if k != 'batches' else ''}: {n}" for k, n in sizes.items())
+        raise ScheduleError(
+            f"{where}(batches=...): stacked batches need the same leading (step) size in every array; got {shown}. "
+            "A tuple, dict or array of arrays holds one entry per step along the first axis: trim the arrays to "
+            "one length, or pass a list of per-step batches", where=where, field="batches")
 
 
 def _num_batches(batches: Any) -> int:
@@ -236,6 +255,7 @@ def lr_range_test(
       Smith, Cyclical Learning Rates for Training Neural Networks, arXiv:1506.01186.
     """
     _check_optimizer(optimizer)
+    _check_stacked("lr_range_test", batches)
     ramp = ramp_schedule(start_lr, end_lr, num_steps, mode, convention)
     f = _resolve_smoothing(smoothing, smooth_f)
     factor = _resolve_diverge(diverge_factor)
@@ -356,6 +376,7 @@ def repeated_range_test(
     _check_optimizer(optimizer)
     if not isinstance(repeats, (int, np.integer)) or repeats < 2:
         raise ValueError(f"repeated_range_test: repeats must be an integer >= 2; got {repeats!r}")
+    _check_stacked("repeated_range_test", batches)
     if not _is_stacked(batches):
         raise TypeError("repeated_range_test: batches must be a pytree of arrays stacked along a leading step "
                         "axis (for example a tuple (x, y) of shape (steps, batch, ...)); use lr_range_test for "
@@ -450,6 +471,7 @@ def lr_sweep(
       ((3, 20), 1.0)
     """
     _check_optimizer(optimizer)
+    _check_stacked("lr_sweep", batches)
     if not _is_stacked(batches):
         raise TypeError("lr_sweep: batches must be a pytree of arrays stacked along a leading step axis")
     rates = np.asarray(lrs, np.float64).reshape(-1)
