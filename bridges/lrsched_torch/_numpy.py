@@ -582,6 +582,17 @@ def _mul(c, t):
     return _eval(c["left"], t) * _eval(c["right"], t)
 
 
+# a quotient scales with its numerator only; a different denominator is a different shape
+@_evaluator("div", ("left", "right"), scale=("left",))
+def _div(c, t):
+    return _eval(c["left"], t) / _eval(c["right"], t)
+
+
+@_evaluator("pow", ("left", "right"))
+def _pow(c, t):
+    return np.power(_eval(c["left"], t), _eval(c["right"], t))
+
+
 # ------------------------------------------------------------------------ proportional schedules
 
 # Schedules of one structure that differ only in their `scale` fields, all by one factor (a torch scheduler's
