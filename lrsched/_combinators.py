@@ -37,6 +37,7 @@ from lrsched._numerics import (
     as_number,
     common,
     cos_anneal,
+    count_reached,
     cycle_index,
     cycle_start,
     float_dtype,
@@ -80,20 +81,26 @@ class Join(Schedule):
         return join(**args)
 
     def compute(self, t):
-        bounds = as_number(self.boundaries)
-        piece = jnp.sum(bounds <= t[..., None], axis=-1) if bounds.shape[-1] else jnp.zeros(t.shape, jnp.int32)
-        t, bounds = common(t, bounds)
-        padded = jnp.concatenate([jnp.zeros((1,), bounds.dtype), bounds])
-        local = (t - jnp.take(padded, piece)).reshape(-1)
-        which_group = jnp.asarray(np.asarray(self.piece_group, np.int32))[piece].reshape(-1)
-        index = jnp.asarray(np.asarray(self.piece_index, np.int32))[piece].reshape(-1)
+        piece = count_reached(self.boundaries, t)  # the active piece: memory O(steps) whatever the pieces
+        t, bounds = common(t, as_number(self.boundaries))
+        if bounds.shape[-1]:
+            start = jnp.where(piece > 0, jnp.take(bounds, piece - 1, axis=-1, mode="clip"), jnp.zeros((), t.dtype))
+            t = t - start
+        local = t.reshape(-1)
+        piece = piece.reshape(-1)
+        if len(self.groups) == 1:  # one structure: piece i is entry i of the stack
+            which_group, index = jnp.zeros_like(piece), piece
+        else:
+            which_group = jnp.take(jnp.asarray(np.asarray(self.piece_group, np.int32)), piece, mode="clip")
+            index = jnp.take(jnp.asarray(np.asarray(self.piece_index, np.int32)), piece, mode="clip")
         out = None
         for g, group in enumerate(self.groups):
-            def one(step, i, group=group):
-                return jax.tree.map(lambda x: jnp.asarray(x)[i], group)(step)
+            def one(step, i, group=group):  # the active piece's numbers, gathered per step
+                return jax.tree.map(lambda x: jnp.take(jnp.asarray(x), i, axis=0, mode="clip"), group)(step)
 
-            values = jax.vmap(one)(local, jnp.where(which_group == g, index, 0))
-            out = values if out is None else jnp.where(which_group == g, values, out)
+            mine = which_group == g
+            values = jax.vmap(one)(local, index if len(self.groups) == 1 else jnp.where(mine, index, 0))
+            out = values if out is None else jnp.where(mine, values, out)
         assert out is not None
         return out.reshape(t.shape)
 

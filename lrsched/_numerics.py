@@ -27,7 +27,8 @@ import numpy as np
 __all__ = [
     "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
-    "two_sum", "whole_and_rest", "product_parts", "rate_power", "cycle_start", "cycle_index",
+    "two_sum", "whole_and_rest", "product_parts", "rate_power", "LINEAR_LOOKUP", "count_reached", "cycle_start",
+    "cycle_index",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -320,6 +321,50 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
     # exp(total) * (1 + correction), not exp(total) * exp(correction): XLA would fuse the latter into one exp
     value = jnp.exp(total)
     return value + value * correction
+
+
+# ------------------------------------------------------------------ lookup
+
+#: Up to this many marks, :func:`count_reached` compares every step with each mark (one fused
+#: pass, no gather); beyond it, a binary search (log2 of the number of marks rounds of a gather).
+#: On XLA CPU at 10^6 steps the comparisons take 0.3 ms for 8 marks (the search 1.7 ms) and
+#: 1.7 ms for 64 (4.6 ms), but each mark adds to the program: 128 compiled in 1.3 s against
+#: 0.3 s, so the search takes over early and compile time stays flat in the number of marks.
+LINEAR_LOOKUP = 16
+
+
+def count_reached(marks: Any, t: jax.Array) -> jax.Array:
+    """How many of the sorted `marks` are ``<= t``, for every element of `t`: the index of the
+    piece that holds step `t` when the marks are the boundaries between pieces.
+
+    ``numpy.searchsorted(marks, t, side="right")``, with memory and time independent of
+    steps x marks (the obvious ``sum(marks <= t[..., None])`` needs a steps x marks
+    temporary: 4 GB for 1,000 marks at 10^6 steps). Up to :data:`LINEAR_LOOKUP` marks
+    each step is compared with each mark in one fused pass (no temporary); beyond, a
+    branchless binary search over the marks padded to ``2**k - 1`` entries (``k``
+    rounds of a gather: 14 at 10,000 marks; one step-sized temporary), 2-3x faster
+    than ``jnp.searchsorted``'s loop. Integers
+    are compared as integers (exact for every int32 step, and int64 under x64). Under
+    ``jax.vmap`` the marks may be batched (a sweep over boundaries); the result is
+    an int32 array of `t`'s shape, with no derivative (it only selects).
+    """
+    marks = as_number(marks)
+    t, marks = common(t, marks)
+    n = marks.shape[-1]
+    count = jnp.zeros(t.shape, jnp.int32)
+    if n <= LINEAR_LOOKUP:
+        for i in range(n):
+            count = count + (marks[..., i] <= t).astype(jnp.int32)
+        return count
+    size = 1 << n.bit_length()  # the smallest power of two above n
+    top = jnp.iinfo(marks.dtype).max if jnp.issubdtype(marks.dtype, jnp.integer) else jnp.inf
+    padded = jnp.concatenate([marks, jnp.full(marks.shape[:-1] + (size - 1 - n,), top, marks.dtype)], axis=-1)
+    half = size // 2
+    while half:  # invariant: the first `count` entries are <= t (the padding only when t is the top value)
+        above = count + half
+        count = jnp.where(jnp.take(padded, above - 1, axis=-1, mode="clip") <= t, above, count)
+        half //= 2
+    return jnp.minimum(count, n)
 
 
 # ------------------------------------------------------------------ cycles

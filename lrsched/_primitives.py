@@ -37,6 +37,7 @@ from lrsched._numerics import (
     as_number,
     common,
     cos_anneal,
+    count_reached,
     divide,
     float_dtype,
     int_dtype,
@@ -60,13 +61,6 @@ __all__ = [
     "PiecewiseLinear", "Cyclic", "OneCycle", "OneCycleMomentum", "WarmupCosine",
     "WSD", "Tanh",
 ]
-
-
-def _count_reached(marks: Any, t: jax.Array) -> jax.Array:
-    """How many of `marks` (last axis) are <= t, for every element of t."""
-    marks = as_number(marks)
-    t, marks = common(t, marks)
-    return jnp.sum(marks <= t[..., None], axis=-1)
 
 
 def _warped(done: jax.Array, left: jax.Array, k_decay: Any) -> tuple[jax.Array, jax.Array]:
@@ -365,7 +359,7 @@ class MultiStep(Schedule):
         check_non_negative(self, "gamma")
 
     def compute(self, t):
-        n = _count_reached(self.milestones, t)
+        n = count_reached(self.milestones, t)
         return as_float(self.init_value) * as_float(self.gamma) ** as_float(n)
 
 
@@ -483,8 +477,8 @@ class PiecewiseConstant(Schedule):
             check_length(self, "values", b.shape[-1] + 1, "one more than boundaries")
 
     def compute(self, t):
-        i = _count_reached(self.boundaries, t)
-        return jnp.take(as_float(self.values), i, axis=-1)
+        i = count_reached(self.boundaries, t)
+        return jnp.take(as_float(self.values), i, axis=-1, mode="clip")
 
 
 def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
@@ -528,11 +522,11 @@ class PiecewiseLinear(Schedule):
         n = b.shape[-1]
         if n == 1:
             return jnp.take(v, 0, axis=-1)
-        i = jnp.clip(_count_reached(b, t) - 1, 0, n - 2)
+        i = jnp.clip(count_reached(b, t) - 1, 0, n - 2)
         t, b = common(t, b)
-        lo, hi = jnp.take(b, i), jnp.take(b, i + 1)
+        lo, hi = jnp.take(b, i, mode="clip"), jnp.take(b, i + 1, mode="clip")
         done, left = phase(t - lo, hi - lo)
-        return anneal(self.kind, jnp.take(v, i), jnp.take(v, i + 1), done, left)
+        return anneal(self.kind, jnp.take(v, i, mode="clip"), jnp.take(v, i + 1, mode="clip"), done, left)
 
 
 def piecewise_linear(boundaries: Leaves, values: Leaves, kind: str = "linear") -> PiecewiseLinear:
