@@ -64,11 +64,13 @@ def check_step_range(step: Any) -> None:
     """Concrete integer steps beyond int32 raise (without x64 they would wrap silently)."""
     if int_dtype() == np.int32 and not isinstance(step, (jax.core.Tracer, bool)):
         a = np.asarray(step) if isinstance(step, (int, np.integer, np.ndarray, list, tuple)) else None
-        if a is not None and a.dtype.kind in "iu" and a.size and np.abs(a.astype(np.float64)).max() > INT32_MAX:
-            raise ValueError(
-                f"step {a.reshape(-1)[np.abs(a.astype(np.float64)).argmax()]} does not fit in int32; enable "
-                "64-bit steps with jax.config.update('jax_enable_x64', True)"
-            )
+        if a is not None and a.dtype.kind in "iu" and a.size:
+            low, high = int(a.min()), int(a.max())  # in the array's own dtype: no float64 copy
+            if high > INT32_MAX or low < -INT32_MAX:
+                raise ValueError(
+                    f"step {high if high > INT32_MAX else low} does not fit in int32; enable "
+                    "64-bit steps with jax.config.update('jax_enable_x64', True)"
+                )
 
 
 def as_step(step: Any) -> jax.Array:
