@@ -27,8 +27,8 @@ import numpy as np
 __all__ = [
     "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
-    "two_sum", "whole_and_rest", "product_parts", "rate_power", "LINEAR_LOOKUP", "count_reached", "cycle_start",
-    "cycle_index",
+    "two_sum", "whole_and_rest", "product_parts", "rate_power", "POWER_TABLE", "int_power", "LINEAR_LOOKUP",
+    "count_reached", "cycle_start", "cycle_index",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -131,17 +131,47 @@ def split(offset: Any, period: Any) -> tuple[jax.Array, jax.Array]:
     one = jnp.ones((), period.dtype)
     period = jnp.where(period > 0, period, one)
     if jnp.issubdtype(offset.dtype, jnp.integer):
-        k = jax.lax.div(offset, period)  # truncates toward zero: one fix-up for negative offsets
-        r = offset - k * period
-        below = r < 0
-        return jnp.where(below, k - one, k), jnp.where(below, r + period, r)
+        return _floor_divmod(offset, period)
     k = jnp.floor(offset / period)
     return k, offset - k * period
 
 
+def _floor_divmod(offset: jax.Array, period: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Floor division and modulo of integers by positive periods, exact for every value of
+    the integer type, without an integer division (XLA CPU does not vectorise it: 2.5-4.5
+    ms per 10^6 steps, against ~1 ms here).
+
+    The offset is moved to ``u = offset + 2**(bits-1)`` (unsigned, so non-negative). A
+    float estimate of ``u / period``, made low by a relative ``2**-21`` (``2**-50`` in
+    float64) so that it never exceeds the true quotient, leaves a non-negative remainder
+    that fits the unsigned type; a second estimate from that remainder leaves it in
+    ``[0, 2 period)``, and one comparison finishes. The shift is then taken off again
+    with its own quotient and remainder (scalars when `period` is one).
+    """
+    bits = 8 * offset.dtype.itemsize
+    unsigned = jnp.dtype(f"uint{bits}")
+    fdt, eps = (jnp.float32, 2.0**-21) if bits <= 32 else (jnp.float64, 2.0**-50)
+    shift = unsigned.type(1 << (bits - 1))
+    u = jax.lax.bitcast_convert_type(offset, unsigned) ^ shift  # offset + 2**(bits-1), in [0, 2**bits)
+    p = period.astype(unsigned)
+    inv = jnp.asarray(1.0 - eps, fdt) / p.astype(fdt)  # a little low: no estimate exceeds the quotient
+    q = jnp.floor(u.astype(fdt) * inv).astype(unsigned)
+    q = q + jnp.floor((u - q * p).astype(fdt) * inv).astype(unsigned)
+    r = u - q * p  # in [0, 2 p)
+    over = r >= p
+    q, r = jnp.where(over, q + 1, q), jnp.where(over, r - p, r)
+    c, d = shift // p, shift % p  # the shift is c p + d
+    under = r < d
+    q = jnp.where(under, q - c - 1, q - c)  # wraps around to the signed quotient's bits
+    r = jnp.where(under, r + (p - d), r - d)
+    return jax.lax.bitcast_convert_type(q, offset.dtype), r.astype(offset.dtype)
+
+
 @jax.custom_jvp
 def _unit_fast_power(x: jax.Array, e: jax.Array) -> jax.Array:
-    return jnp.where(e == 1.0, x, x**e)  # e: a scalar, or broadcast to x's shape
+    # e: a scalar, or broadcast to x's shape. A scalar test selects between whole loops on XLA CPU
+    # (the unused side is not computed), so e == 1 and e == 2 cost no general power (~6 ms per 10^6)
+    return jnp.where(e == 1.0, x, jnp.where(e == 2.0, x * x, x**e))
 
 
 @_unit_fast_power.defjvp
@@ -155,8 +185,9 @@ def _unit_fast_power_jvp(primals, tangents):
 
 def power(x: jax.Array, exponent: Any) -> jax.Array:
     """``x ** exponent`` for a leaf exponent, skipping the general power when a
-    scalar exponent is 1 (the common default) without making it static; the
-    derivative (also with respect to the exponent) is that of ``x ** e``."""
+    scalar exponent is 1 (the common default) or 2 (``x * x``, correctly rounded)
+    without making it static; the derivative (also with respect to the exponent)
+    is that of ``x ** e``."""
     e = as_float(exponent)
     if e.ndim:
         x, e = jnp.broadcast_arrays(x, e)
@@ -183,11 +214,17 @@ def lerp(start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
 def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
     """Move from `start` to `end` as `done` goes 0 -> 1: "linear" or "cos".
 
-    The cosine is a weighted sum ``start w + end (1 - w)`` with both weights
-    computed directly (non-negative terms: no cancellation, rising or falling)."""
+    The cosine is a weighted sum ``start w + end (1 - w)`` of non-negative terms
+    (no cancellation, rising or falling): the smaller weight is computed directly
+    from the smaller of ``done`` and ``left`` (one sine), the larger as one minus
+    it (at least 1/2, so within an ulp)."""
     if kind == "linear":
         return lerp(start, end, done, left)
-    return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
+    # one sine: the weight of the nearer end from its own (smaller) phase, the other as 1 - it (>= 1/2)
+    near_end = left <= done
+    small = cos_anneal(None, jnp.where(near_end, left, done))
+    big = 1.0 - small
+    return as_float(start) * jnp.where(near_end, small, big) + as_float(end) * jnp.where(near_end, big, small)
 
 
 def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
@@ -323,6 +360,33 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
     # exp(total) * (1 + correction), not exp(total) * exp(correction): XLA would fuse the latter into one exp
     value = jnp.exp(total)
     return value + value * correction
+
+
+#: :func:`int_power` tabulates ``base**k`` for ``k`` below this (correctly rounded powers).
+POWER_TABLE = 64
+
+
+def int_power(base: Any, k: jax.Array, most: int | None = None) -> jax.Array:
+    """``base ** k`` for a non-negative `base` leaf and integer counts ``k >= 0`` (step
+    decays, milestones, cycles), without a general power per step (~6 ms per 10^6 on
+    XLA CPU, where this costs a gather and :func:`rate_power`'s few operations).
+
+    The powers for ``k < POWER_TABLE`` (or ``k <= most`` when the largest count is
+    known and smaller) come from a table of correctly rounded powers computed once,
+    so ``gamma**1`` is ``gamma`` exactly; larger counts use :func:`rate_power`
+    (~1e-7 relative in float32). ``0**0 = 1``. The derivative is that of ``base**k``.
+    """
+    base = as_float(base)
+    if base.ndim:  # per-element bases (no single table): the general power
+        return base ** as_float(k)
+    size = POWER_TABLE if most is None else min(POWER_TABLE, most + 1)
+    table = base ** jnp.arange(size, dtype=base.dtype)
+    small = jnp.take(table, jnp.clip(k, 0, size - 1).astype(jnp.int32), mode="clip")
+    if most is not None and most < size:
+        return small
+    positive = base > 0
+    large = rate_power(jnp.where(positive, base, 1.0), k)
+    return jnp.where(k < size, small, jnp.where(positive, large, 0.0))
 
 
 # ------------------------------------------------------------------ lookup

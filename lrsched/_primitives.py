@@ -41,6 +41,7 @@ from lrsched._numerics import (
     divide,
     float_dtype,
     int_dtype,
+    int_power,
     k_decay_phase,
     lerp,
     phase,
@@ -324,7 +325,7 @@ class StepDecay(Schedule):
 
     def compute(self, t):
         k, _ = split(t, self.step_size)
-        return as_float(self.init_value) * as_float(self.gamma) ** as_float(k)
+        return as_float(self.init_value) * int_power(self.gamma, k)
 
 
 def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
@@ -360,7 +361,7 @@ class MultiStep(Schedule):
 
     def compute(self, t):
         n = count_reached(self.milestones, t)
-        return as_float(self.init_value) * as_float(self.gamma) ** as_float(n)
+        return as_float(self.init_value) * int_power(self.gamma, n, most=as_number(self.milestones).shape[-1])
 
 
 def multistep(init_value: Leaf, milestones: Leaves, gamma: Leaf) -> MultiStep:
@@ -608,9 +609,9 @@ class Cyclic(Schedule):
             x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
             height = height * jnp.asarray(self.scale_fn(x), float_dtype())
         elif self.mode == "triangular2":
-            height = height * 0.5 ** as_float(k)
+            height = height * int_power(0.5, k)
         elif self.mode == "exp_range":
-            height = height * as_float(self.gamma) ** as_float(t)
+            height = height * rate_power(self.gamma, t)
         base = as_float(self.base_value)
         return base + (as_float(self.peak_value) - base) * height
 
