@@ -43,6 +43,7 @@ from lrsched._numerics import (
     float_dtype,
     int_dtype,
     phase,
+    pick,
 )
 from lrsched._tree import stack, structure_key
 
@@ -84,19 +85,19 @@ class Join(Schedule):
         piece = count_reached(self.boundaries, t)  # the active piece: memory O(steps) whatever the pieces
         t, bounds = common(t, as_number(self.boundaries))
         if bounds.shape[-1]:
-            start = jnp.where(piece > 0, jnp.take(bounds, piece - 1, axis=-1, mode="clip"), jnp.zeros((), t.dtype))
+            start = jnp.where(piece > 0, pick(bounds, piece - 1), jnp.zeros((), t.dtype))
             t = t - start
         local = t.reshape(-1)
         piece = piece.reshape(-1)
         if len(self.groups) == 1:  # one structure: piece i is entry i of the stack
             which_group, index = jnp.zeros_like(piece), piece
         else:
-            which_group = jnp.take(jnp.asarray(np.asarray(self.piece_group, np.int32)), piece, mode="clip")
-            index = jnp.take(jnp.asarray(np.asarray(self.piece_index, np.int32)), piece, mode="clip")
+            which_group = pick(np.asarray(self.piece_group, np.int32), piece)
+            index = pick(np.asarray(self.piece_index, np.int32), piece)
         out = None
         for g, group in enumerate(self.groups):
-            def one(step, i, group=group):  # the active piece's numbers, gathered per step
-                return jax.tree.map(lambda x: jnp.take(jnp.asarray(x), i, axis=0, mode="clip"), group)(step)
+            def one(step, i, group=group):  # the active piece's numbers, read per step
+                return jax.tree.map(lambda x: pick(jnp.moveaxis(jnp.asarray(x), 0, -1), i), group)(step)
 
             mine = which_group == g
             values = jax.vmap(one)(local, index if len(self.groups) == 1 else jnp.where(mine, index, 0))

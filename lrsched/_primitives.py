@@ -45,6 +45,7 @@ from lrsched._numerics import (
     k_decay_phase,
     lerp,
     phase,
+    pick,
     power,
     product_parts,
     rate_power,
@@ -478,8 +479,7 @@ class PiecewiseConstant(Schedule):
             check_length(self, "values", b.shape[-1] + 1, "one more than boundaries")
 
     def compute(self, t):
-        i = count_reached(self.boundaries, t)
-        return jnp.take(as_float(self.values), i, axis=-1, mode="clip")
+        return pick(as_float(self.values), count_reached(self.boundaries, t))
 
 
 def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
@@ -525,9 +525,9 @@ class PiecewiseLinear(Schedule):
             return jnp.take(v, 0, axis=-1)
         i = jnp.clip(count_reached(b, t) - 1, 0, n - 2)
         t, b = common(t, b)
-        lo, hi = jnp.take(b, i, mode="clip"), jnp.take(b, i + 1, mode="clip")
+        lo, hi = pick(b, i), pick(b, i + 1)
         done, left = phase(t - lo, hi - lo)
-        return anneal(self.kind, jnp.take(v, i, mode="clip"), jnp.take(v, i + 1, mode="clip"), done, left)
+        return anneal(self.kind, pick(v, i), pick(v, i + 1), done, left)
 
 
 def piecewise_linear(boundaries: Leaves, values: Leaves, kind: str = "linear") -> PiecewiseLinear:
@@ -685,24 +685,33 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
               kind: str) -> jax.Array:
     """Anneal through ``values``, segment i running up to ``ends[i]`` (torch's OneCycleLR
     convention: a step equal to an end belongs to that segment); past ``T - 1`` hold.
-    Offsets are integer differences plus the ends' float remainders."""
+    Offsets are integer differences plus the ends' float remainders. The active segment
+    is found first and only its anneal is computed (one sine per step, whatever the phases)."""
     t = jnp.minimum(*common(t, as_number(total_steps) - 1))
-    out: jax.Array | None = None
-    start = (jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))
-    for i, end in enumerate(ends):
-        (s_n, s_f), (e_n, e_f) = start, end
-        length = as_float(e_n - s_n) + (e_f - s_f)
-        since = as_float(jnp.subtract(*common(t, s_n))) - s_f
-        until = as_float(jnp.subtract(*common(e_n, t))) + e_f
-        valid = length > 0
-        safe = jnp.where(valid, length, 1.0)
-        done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
-        left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
-        piece = anneal(kind, values[i], values[i + 1], done, left)
-        out = piece if out is None else jnp.where(since > 0, piece, out)
-        start = end
-    assert out is not None
-    return out
+    starts = [(jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))] + ends[:-1]
+    active = jnp.zeros(t.shape, jnp.int32)
+    for i in range(1, len(ends)):  # the last segment whose start t is past (torch's order)
+        s_n, s_f = starts[i]
+        active = jnp.where(as_float(jnp.subtract(*common(t, s_n))) - s_f > 0, i, active)
+
+    def pick(options: list[Any]) -> jax.Array:
+        out = jnp.asarray(options[0])
+        for i in range(1, len(options)):
+            out = jnp.where(active == i, options[i], out)
+        return out
+
+    s_n, s_f = pick([s[0] for s in starts]), pick([s[1] for s in starts])
+    e_n, e_f = pick([e[0] for e in ends]), pick([e[1] for e in ends])
+    length = as_float(e_n - s_n) + (e_f - s_f)
+    since = as_float(jnp.subtract(*common(t, s_n))) - s_f
+    until = as_float(jnp.subtract(*common(e_n, t))) + e_f
+    valid = length > 0
+    safe = jnp.where(valid, length, 1.0)
+    done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
+    left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
+    start = pick([as_float(v) for v in values[:-1]])
+    end = pick([as_float(v) for v in values[1:]])
+    return anneal(kind, start, end, done, left)
 
 
 @schedule_class("one_cycle")
