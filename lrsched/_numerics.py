@@ -28,7 +28,7 @@ __all__ = [
     "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
     "two_sum", "whole_and_rest", "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power",
-    "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
+    "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index", "cycle_starts",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -194,7 +194,7 @@ def power(x: jax.Array, exponent: Any) -> jax.Array:
     return _unit_fast_power(x, e)
 
 
-def cos_anneal(done: jax.Array, left: jax.Array) -> jax.Array:
+def cos_anneal(done: jax.Array | None, left: jax.Array) -> jax.Array:
     """``(1 + cos(pi * done)) / 2``, computed as ``sin(pi * left / 2) ** 2``.
 
     The two are equal because ``done + left = 1``; the sine form is accurate to
@@ -510,3 +510,18 @@ def cycle_index(t: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Ar
     equal_periods = split(t, period)[0]
     k = jnp.maximum(jnp.where(geometric, k, equal_periods), jnp.zeros((), k.dtype))
     return k, cycle_start(k, period, mul)[0]
+
+
+def cycle_starts(period: jax.Array, mul: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The start of every cycle that fits the step integer, as a table for
+    :func:`count_reached`, when cycle ``i`` lasts ``period * mul**i`` steps (integers,
+    ``mul >= 2``): ``(starts, size)``.
+
+    32 entries in int32 (64 in int64) hold every start up to the largest step, since
+    the periods at least double; starts beyond it are the integer's maximum and
+    `size` counts the others. Exact (:func:`cycle_start`), computed once per call.
+    """
+    entries = 8 * jnp.dtype(period.dtype).itemsize
+    starts, beyond = cycle_start(jnp.arange(entries, dtype=period.dtype), period, mul)
+    starts = jnp.where(beyond, jnp.iinfo(period.dtype).max, starts)
+    return computed_once(starts), entries - jnp.sum(beyond.astype(jnp.int32))

@@ -140,3 +140,62 @@ def test_memory_does_not_grow_with_the_pieces():
     few = temp(lrsched.join(pieces(10, 1000), bounds[:9]))
     assert joined <= 64 * 2**20 and milestones <= 64 * 2**20, (joined, milestones)
     assert joined <= few + 16 * 2**20, (joined, few)
+
+
+def _cycle_reference(t, period, mul, limit=None):
+    """(cycle index k, step in the cycle) by walking the cycles in Python integers."""
+    k, start, length = 0, 0, period
+    while t >= start + length and (limit is None or k < limit - 1):
+        start, length, k = start + length, length * mul, k + 1
+    return k, t - start, length
+
+
+@pytest.mark.parametrize("mul", [2, 3, 7])
+@pytest.mark.parametrize("x64", [False, True])
+def test_cycle_starts_table_is_exact_up_to_the_top_of_the_integer(mul, x64):
+    from lrsched._numerics import cycle_starts
+
+    with jax.enable_x64(x64):
+        dtype = np.int64 if x64 else np.int32
+        top = np.iinfo(dtype).max
+        period = 1237
+        starts, size = jax.jit(cycle_starts)(jnp.asarray(period, dtype), jnp.asarray(mul, dtype))
+        starts = np.asarray(starts).astype(object)
+        want, start, length = [], 0, period
+        while start <= top:
+            want.append(start)
+            start, length = start + length, length * mul
+        assert int(size) == len(want)
+        assert list(starts[:len(want)]) == want
+        assert all(s == top for s in starts[len(want):])
+
+
+@pytest.mark.parametrize("mul", [1, 2, 3])
+@pytest.mark.parametrize("limit", [None, 4])
+def test_cycle_integer_path_matches_a_float64_walk_at_large_steps(mul, limit):
+    period = 1000
+    inner = lrsched.cosine(1.0, period, end_value=0.1)
+    kwargs = {} if limit is None else {"limit": limit, "end_value": 0.05}
+    s = lrsched.cycle(inner, period, period_mul=mul, decay=0.9, **kwargs)
+    rng = np.random.default_rng(3)
+    steps = np.concatenate([rng.integers(0, 2**31 - 1, 300), [0, 999, 1000, 2999, 3000, 6999, 7000, 2**31 - 1]])
+    got = np.asarray(jax.jit(lambda s, t: s(t))(s, steps.astype(np.int32)))
+    want = []
+    for t in steps.tolist():
+        k, local, length = _cycle_reference(t, period, mul, limit)
+        if limit is not None and (t >= sum(period * mul**i for i in range(limit))):
+            want.append(0.05)
+            continue
+        x = min(local / length, 1.0)  # the cosine stretched to this cycle's length
+        want.append(0.9**k * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * x))))
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+
+
+def test_cycle_with_numbers_batched_without_vmap_is_elementwise():
+    import dataclasses
+
+    s = lrsched.cycle(lrsched.cosine(1.0, 10), 10, period_mul=2)
+    batched = dataclasses.replace(s, period_mul=jnp.array([1, 2, 3]))
+    got = batched(jnp.array([25, 25, 25]))
+    want = [lrsched.cycle(lrsched.cosine(1.0, 10), 10, period_mul=m)(25) for m in (1, 2, 3)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
