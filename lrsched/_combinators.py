@@ -42,12 +42,18 @@ from lrsched._numerics import (
     as_float,
     as_number,
     common,
+    computed_once,
     cos_anneal,
+    count_reached,
     cycle_index,
     cycle_start,
+    cycle_starts,
     float_dtype,
     int_dtype,
+    int_power,
     phase,
+    pick,
+    split,
 )
 from lrsched._tree import stack, structure_key
 
@@ -94,20 +100,26 @@ class Join(Schedule):
         return jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), stack(entries))
 
     def compute(self, t):
-        bounds = as_number(self.boundaries)
-        piece = jnp.sum(bounds <= t[..., None], axis=-1) if bounds.shape[-1] else jnp.zeros(t.shape, jnp.int32)
-        t, bounds = common(t, bounds)
-        padded = jnp.concatenate([jnp.zeros((1,), bounds.dtype), bounds])
-        local = (t - jnp.take(padded, piece)).reshape(-1)
-        which_group = jnp.asarray(np.asarray(self.piece_group, np.int32))[piece].reshape(-1)
-        index = jnp.asarray(np.asarray(self.piece_index, np.int32))[piece].reshape(-1)
+        piece = count_reached(self.boundaries, t)  # the active piece: memory O(steps) whatever the pieces
+        t, bounds = common(t, as_number(self.boundaries))
+        if bounds.shape[-1]:
+            start = jnp.where(piece > 0, pick(bounds, piece - 1), jnp.zeros((), t.dtype))
+            t = t - start
+        local = t.reshape(-1)
+        piece = piece.reshape(-1)
+        if len(self.groups) == 1:  # one structure: piece i is entry i of the stack
+            which_group, index = jnp.zeros_like(piece), piece
+        else:
+            which_group = pick(np.asarray(self.piece_group, np.int32), piece)
+            index = pick(np.asarray(self.piece_index, np.int32), piece)
         out = None
         for g, group in enumerate(self.groups):
-            def one(step, i, group=group):
-                return jax.tree.map(lambda x: jnp.asarray(x)[i], group)(step)
+            def one(step, i, group=group):  # the active piece's numbers, read per step
+                return jax.tree.map(lambda x: pick(jnp.moveaxis(jnp.asarray(x), 0, -1), i), group)(step)
 
-            values = jax.vmap(one)(local, jnp.where(which_group == g, index, 0))
-            out = values if out is None else jnp.where(which_group == g, values, out)
+            mine = which_group == g
+            values = jax.vmap(one)(local, index if len(self.groups) == 1 else jnp.where(mine, index, 0))
+            out = values if out is None else jnp.where(mine, values, out)
         assert out is not None
         return out.reshape(t.shape)
 
@@ -255,46 +267,91 @@ class Cycle(Schedule):
             fail(self, "end_value", "None when limit is None (it is the value after the last cycle)",
                  "Pass limit=..., or leave end_value out")
 
-    def _stretched_values(self, local: jax.Array, k: jax.Array, mul: jax.Array) -> jax.Array:
-        """``schedule(local / mul**k)``: exactly, by scaling the schedule's durations by the
-        (integer) factor ``mul**k`` where it can; otherwise from the float step."""
-        mul_f, k_f = as_float(mul), as_float(k)
-        if not self.schedule.can_stretch():
-            return self.schedule(jnp.where(mul_f == 1, as_float(local), as_float(local) / mul_f**k_f))
-        mul, k = common(mul, k)
-        if jnp.issubdtype(mul.dtype, jnp.integer):
-            # The stretched durations must fit the step integers. Where the longest would not (cycles
-            # longer than ~2**31 steps in int32), the largest factor that fits is used and the step is
-            # scaled to it: one rounding of the step, as precise as a float32 step would be.
-            top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
-            longest = max((jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
-                          default=jnp.zeros((), float_dtype()))
-            cap = jnp.floor(top / jnp.maximum(longest, 1.0))
-            true = mul_f**k_f
-            big = true > cap
-            factor = jnp.where(big, cap.astype(k.dtype), jnp.power(mul, jnp.where(big, 0, k)))
-            local = jnp.where(big, jnp.round(as_float(local) * (cap / true)).astype(local.dtype), local)
-        else:
-            factor = mul**k
-        values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
-        return values.reshape(local.shape)
-
     def compute(self, t):
         t, period, mul = common(t, as_number(self.period), as_number(self.period_mul))
+        limit = None if self.limit is None else as_number(self.limit)
+        if not jnp.issubdtype(t.dtype, jnp.integer):
+            return self._float_cycles(t, period, mul, limit)
+        if period.ndim or mul.ndim or (limit is not None and limit.ndim):
+            # numbers batched without vmap: element by element (a vmap), each as below
+            if limit is None:
+                return jnp.vectorize(lambda t, p, m: self._integer_cycles(t, p, m, None))(t, period, mul)
+            return jnp.vectorize(self._integer_cycles)(t, period, mul, limit)
+        return self._integer_cycles(t, period, mul, limit)
+
+    def _integer_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array,
+                        limit: jax.Array | None) -> jax.Array:
+        """Integer steps, scalar numbers: equal or growing cycles for the whole call (under vmap
+        over period_mul, a select)."""
+        return jax.lax.cond(mul == 1, lambda t: self._equal_cycles(t, period, limit),
+                            lambda t: self._growing_cycles(t, period, mul, limit), t)
+
+    def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None) -> jax.Array:
+        """The decay ``d**last`` (nothing computed when d is 1) and the value after the last cycle."""
+        decay = as_float(self.decay)
+        value = jnp.where(decay == 1, inner, inner * int_power(decay, last))
+        if self.end_value is not None and limit is not None:
+            value = jnp.where(k >= limit.astype(k.dtype), as_float(self.end_value), value)
+        return value
+
+    def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None) -> jax.Array:
+        """Integer steps, every cycle `period` long: an integer division, and the schedule's own time."""
+        k, local = split(t, period)
+        last = k
+        if limit is not None:
+            last = jnp.minimum(k, limit.astype(k.dtype) - 1)
+            local = t - last * period
+        return self._finish(self.schedule(local), k, last, limit)
+
+    def _growing_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None) -> jax.Array:
+        """Integer steps, cycle ``i`` lasting ``period * mul**i`` (``mul >= 2``): the cycle from the
+        table of starts (at most 32 in int32), the schedule stretched by ``mul**i`` exactly."""
+        starts, size = cycle_starts(period, mul)
+        k = jnp.minimum(count_reached(starts, t) - 1, size - 1).astype(t.dtype)
+        last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
+        local = t - pick(starts, last)
+        if not self.stretch:
+            return self._finish(self.schedule(local), k, last, limit)
+        entries = starts.shape[-1]
+        grow = as_float(mul) ** jnp.arange(entries, dtype=float_dtype())  # mul**i as floats
+        if not self.schedule.can_stretch():  # the float step (t - start) / mul**i
+            return self._finish(self.schedule(as_float(local) / pick(computed_once(grow), last)), k, last, limit)
+        # Cycle i plays the schedule with its durations multiplied by mul**i. They must fit the step
+        # integers: where the longest would not (cycles longer than ~2**31 steps in int32), the largest
+        # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
+        # float32 step would be).
+        top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
+        longest = max((jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
+                      default=jnp.zeros((), float_dtype()))
+        cap = jnp.floor(top / jnp.maximum(longest, 1.0))
+        big = grow > cap
+        index = jnp.arange(entries, dtype=mul.dtype)
+        factors = computed_once(jnp.where(big, cap.astype(mul.dtype), jnp.power(mul, jnp.where(big, 0, index))))
+        scales = computed_once(jnp.where(big, cap / grow, 1.0))
+        factor, scale = pick(factors, last), pick(scales, last)
+        local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
+        values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
+        return self._finish(values.reshape(local.shape), k, last, limit)
+
+    def _float_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None) -> jax.Array:
+        """Float steps or numbers: the cycle from a float estimate corrected with exact starts."""
         k, begin = cycle_index(t, period, mul)
         last = k
-        if self.limit is not None:
-            last = jnp.minimum(k, as_number(self.limit).astype(k.dtype) - 1)
+        if limit is not None:
+            last = jnp.minimum(k, limit.astype(k.dtype) - 1)
             begin = cycle_start(last, period, mul)[0]
         local = t - begin
-        if self.stretch:  # cycle k plays the schedule slowed down by mul**k
-            inner = self._stretched_values(local, last, mul)
-        else:
+        if not self.stretch:
             inner = self.schedule(local)
-        value = as_float(self.decay) ** as_float(last) * inner
-        if self.end_value is not None and self.limit is not None:
-            value = jnp.where(k >= as_number(self.limit).astype(k.dtype), as_float(self.end_value), value)
-        return value
+        else:  # cycle k plays the schedule slowed down by mul**k
+            factor = jnp.where(mul == 1, jnp.ones_like(last), mul**last)
+            if self.schedule.can_stretch():
+                inner = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1),
+                                                                                     local.reshape(-1))
+                inner = inner.reshape(local.shape)
+            else:
+                inner = self.schedule(local / factor)
+        return self._finish(inner, k, last, limit)
 
 
 def cycle(schedule: Schedule, period: Leaf, period_mul: Leaf = 1, decay: Leaf = 1.0,

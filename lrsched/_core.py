@@ -942,6 +942,12 @@ def pow(left: Schedule | Leaf, right: Schedule | Leaf) -> Pow:  # noqa: A001 - l
 _evaluate_jit = jax.jit(lambda s, t: s(t))
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _evaluate_range(schedule: Schedule, n: int) -> jax.Array:
+    """The values at steps ``0 .. n-1``, the steps built on the device inside the program."""
+    return schedule(jnp.arange(n, dtype=int_dtype()))
+
+
 def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray:
     """The schedule's values as a numpy array, computed in one jitted call.
 
@@ -966,6 +972,8 @@ def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         if steps < 0:
             raise ValueError(f"evaluate(steps={steps}): a count of steps must be >= 0")
-        steps = np.arange(int(steps), dtype=int_dtype())
+        if steps:
+            check_step_range(int(steps) - 1)  # the last step must fit the step integer
+        return np.asarray(_evaluate_range(schedule, int(steps)))
     check_step_range(steps)
     return np.asarray(_evaluate_jit(schedule, as_number(steps)))

@@ -39,12 +39,15 @@ from lrsched._numerics import (
     as_number,
     common,
     cos_anneal,
+    count_reached,
     divide,
     float_dtype,
     int_dtype,
+    int_power,
     k_decay_phase,
     lerp,
     phase,
+    pick,
     power,
     product_parts,
     rate_power,
@@ -62,13 +65,6 @@ __all__ = [
     "PiecewiseLinear", "Cyclic", "OneCycle", "OneCycleMomentum", "WarmupCosine",
     "WSD", "Tanh",
 ]
-
-
-def _count_reached(marks: Any, t: jax.Array) -> jax.Array:
-    """How many of `marks` (last axis) are <= t, for every element of t."""
-    marks = as_number(marks)
-    t, marks = common(t, marks)
-    return jnp.sum(marks <= t[..., None], axis=-1)
 
 
 def _warped(done: jax.Array, left: jax.Array, k_decay: Any) -> tuple[jax.Array, jax.Array]:
@@ -332,7 +328,7 @@ class StepDecay(Schedule):
 
     def compute(self, t):
         k, _ = split(t, self.step_size)
-        return as_float(self.init_value) * as_float(self.gamma) ** as_float(k)
+        return as_float(self.init_value) * int_power(self.gamma, k)
 
 
 def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
@@ -367,8 +363,8 @@ class MultiStep(Schedule):
         check_non_negative(self, "milestones", "gamma")
 
     def compute(self, t):
-        n = _count_reached(self.milestones, t)
-        return as_float(self.init_value) * as_float(self.gamma) ** as_float(n)
+        n = count_reached(self.milestones, t)
+        return as_float(self.init_value) * int_power(self.gamma, n, most=as_number(self.milestones).shape[-1])
 
 
 def multistep(init_value: Leaf, milestones: Leaves, gamma: Leaf) -> MultiStep:
@@ -485,8 +481,7 @@ class PiecewiseConstant(Schedule):
             check_length(self, "values", b.shape[-1] + 1, "one more than boundaries")
 
     def compute(self, t):
-        i = _count_reached(self.boundaries, t)
-        return jnp.take(as_float(self.values), i, axis=-1)
+        return pick(as_float(self.values), count_reached(self.boundaries, t))
 
 
 def piecewise_constant(boundaries: Leaves, values: Leaves) -> PiecewiseConstant:
@@ -530,11 +525,11 @@ class PiecewiseLinear(Schedule):
         n = b.shape[-1]
         if n == 1:
             return jnp.take(v, 0, axis=-1)
-        i = jnp.clip(_count_reached(b, t) - 1, 0, n - 2)
+        i = jnp.clip(count_reached(b, t) - 1, 0, n - 2)
         t, b = common(t, b)
-        lo, hi = jnp.take(b, i), jnp.take(b, i + 1)
+        lo, hi = pick(b, i), pick(b, i + 1)
         done, left = phase(t - lo, hi - lo)
-        return anneal(self.kind, jnp.take(v, i), jnp.take(v, i + 1), done, left)
+        return anneal(self.kind, pick(v, i), pick(v, i + 1), done, left)
 
 
 def piecewise_linear(boundaries: Leaves, values: Leaves, kind: str = "linear") -> PiecewiseLinear:
@@ -614,9 +609,9 @@ class Cyclic(Schedule):
             x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
             height = height * jnp.asarray(self.scale_fn(x), float_dtype())
         elif self.mode == "triangular2":
-            height = height * 0.5 ** as_float(k)
+            height = height * int_power(0.5, k)
         elif self.mode == "exp_range":
-            height = height * as_float(self.gamma) ** as_float(t)
+            height = height * rate_power(self.gamma, t)
         base = as_float(self.base_value)
         return base + (as_float(self.peak_value) - base) * height
 
@@ -690,24 +685,33 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
               kind: str) -> jax.Array:
     """Anneal through ``values``, segment i running up to ``ends[i]`` (torch's OneCycleLR
     convention: a step equal to an end belongs to that segment); past ``T - 1`` hold.
-    Offsets are integer differences plus the ends' float remainders."""
+    Offsets are integer differences plus the ends' float remainders. The active segment
+    is found first and only its anneal is computed (one sine per step, whatever the phases)."""
     t = jnp.minimum(*common(t, as_number(total_steps) - 1))
-    out: jax.Array | None = None
-    start = (jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))
-    for i, end in enumerate(ends):
-        (s_n, s_f), (e_n, e_f) = start, end
-        length = as_float(e_n - s_n) + (e_f - s_f)
-        since = as_float(jnp.subtract(*common(t, s_n))) - s_f
-        until = as_float(jnp.subtract(*common(e_n, t))) + e_f
-        valid = length > 0
-        safe = jnp.where(valid, length, 1.0)
-        done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
-        left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
-        piece = anneal(kind, values[i], values[i + 1], done, left)
-        out = piece if out is None else jnp.where(since > 0, piece, out)
-        start = end
-    assert out is not None
-    return out
+    starts = [(jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))] + ends[:-1]
+    active = jnp.zeros(t.shape, jnp.int32)
+    for i in range(1, len(ends)):  # the last segment whose start t is past (torch's order)
+        s_n, s_f = starts[i]
+        active = jnp.where(as_float(jnp.subtract(*common(t, s_n))) - s_f > 0, i, active)
+
+    def pick(options: list[Any]) -> jax.Array:
+        out = jnp.asarray(options[0])
+        for i in range(1, len(options)):
+            out = jnp.where(active == i, options[i], out)
+        return out
+
+    s_n, s_f = pick([s[0] for s in starts]), pick([s[1] for s in starts])
+    e_n, e_f = pick([e[0] for e in ends]), pick([e[1] for e in ends])
+    length = as_float(e_n - s_n) + (e_f - s_f)
+    since = as_float(jnp.subtract(*common(t, s_n))) - s_f
+    until = as_float(jnp.subtract(*common(e_n, t))) + e_f
+    valid = length > 0
+    safe = jnp.where(valid, length, 1.0)
+    done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
+    left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
+    start = pick([as_float(v) for v in values[:-1]])
+    end = pick([as_float(v) for v in values[1:]])
+    return anneal(kind, start, end, done, left)
 
 
 @schedule_class("one_cycle")

@@ -1,0 +1,201 @@
+"""The piece lookup (``lrsched._numerics.count_reached``) behind join, multistep and the piecewise schedules.
+
+It must equal ``numpy.searchsorted(marks, t, side="right")`` exactly (integer
+comparisons: every int32 step, int64 under x64), on both of its methods (the
+fused comparisons up to ``LINEAR_LOOKUP`` marks, the binary search beyond), with
+batched marks under ``jax.vmap``, and with memory that does not grow with the
+number of pieces (the compiled program's temporaries, not a timing).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lrsched
+from lrsched._numerics import LINEAR_LOOKUP, count_reached
+
+BIG = 2**31 - 1
+lookup = jax.jit(count_reached)
+SIZES = [0, 1, 3, LINEAR_LOOKUP, LINEAR_LOOKUP + 1, 100, 1000, 4097]
+
+
+def marks_and_steps(n, seed=0, top=BIG):
+    rng = np.random.default_rng(seed)
+    marks = np.sort(rng.integers(0, top, n))
+    if n > 4:
+        marks[n // 2] = marks[n // 2 - 1]  # a repeated mark
+    near = np.concatenate([marks + d for d in (-1, 0, 1)]) if n else np.zeros(0, np.int64)
+    steps = np.concatenate([near, rng.integers(0, top, 500), [0, top - 1, top]])
+    return marks, np.clip(steps, -(2**31), BIG)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_count_reached_is_searchsorted_right_for_every_size(n):
+    marks, steps = marks_and_steps(n)
+    want = np.searchsorted(marks, steps, side="right")
+    got = lookup(marks.astype(np.int32), steps.astype(np.int32))
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == jnp.int32 and got.shape == steps.shape
+    # float steps against integer marks, and steps of any shape
+    floats = np.asarray(steps[:64], np.float32).reshape(8, 8)
+    np.testing.assert_array_equal(lookup(marks.astype(np.int32), floats),
+                                  np.searchsorted(marks.astype(np.float32), floats, side="right"))
+
+
+def test_count_reached_at_the_top_of_the_integer_range():
+    marks = np.arange(1, 40, dtype=np.int32) * 1000
+    marks[-1] = BIG  # a mark equal to the padding value of the binary search
+    steps = np.array([0, BIG - 1, BIG], np.int32)
+    np.testing.assert_array_equal(lookup(marks, steps), [0, 38, 39])
+
+
+@pytest.mark.parametrize("n", [5, 1000])
+def test_count_reached_is_exact_for_int64_steps_under_x64(n):
+    with jax.enable_x64(True):
+        marks, steps = marks_and_steps(n, seed=1, top=2**62)
+        got = jax.jit(count_reached)(marks, steps)
+        assert got.dtype == jnp.int32
+        np.testing.assert_array_equal(got, np.searchsorted(marks, steps, side="right"))
+        # 2**53 + 1 is not a float64: integer comparisons tell it from 2**53
+        j = lrsched.join([lrsched.constant(1.0), lrsched.constant(2.0)], [2**53 + 1])
+        np.testing.assert_array_equal(lrsched.evaluate(j, np.array([2**53, 2**53 + 1])), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("n", [5, 300])
+def test_count_reached_with_batched_marks_under_vmap(n):
+    batch = np.stack([marks_and_steps(n, seed=s)[0] for s in range(3)]).astype(np.int32)
+    steps = marks_and_steps(n, seed=9)[1].astype(np.int32)
+    got = jax.jit(jax.vmap(count_reached, in_axes=(0, None)))(batch, steps)
+    for row, marks in zip(np.asarray(got), batch):
+        np.testing.assert_array_equal(row, np.searchsorted(marks, steps, side="right"))
+
+
+@given(st.sampled_from([LINEAR_LOOKUP, 40]).flatmap(lambda n: st.lists(st.integers(0, 200), min_size=n, max_size=n)),
+       st.lists(st.integers(-5, 2**31 - 1), min_size=20, max_size=20))
+def test_count_reached_property(gaps, steps):
+    """Any sorted marks (repeats included: zero gaps), either method: searchsorted's counts."""
+    marks = np.cumsum(np.array(gaps, np.int64) ** 3).astype(np.int32)
+    steps = np.concatenate([np.array(steps, np.int32), marks[::2]])
+    np.testing.assert_array_equal(lookup(marks, steps), np.searchsorted(marks, steps, side="right"))
+
+
+def pieces(n, length=10):
+    return [lrsched.cosine(1.0 + i, length, end_value=0.01 * i) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [3, 1000])
+def test_join_multistep_and_piecewise_match_references_at_many_pieces(n):
+    bounds = np.arange(1, n) * 10
+    t = np.concatenate([np.arange(0, 10 * n + 20, 7), bounds - 1, bounds])
+    piece = np.searchsorted(bounds, t, side="right")
+    local = t - np.concatenate([[0], bounds])[piece]
+    j = lrsched.evaluate(lrsched.join(pieces(n), bounds), t)
+    init, end = 1.0 + piece, 0.01 * piece
+    want = end + (init - end) * 0.5 * (1 + np.cos(np.pi * np.minimum(local, 10) / 10))
+    np.testing.assert_allclose(j, want, rtol=2e-6, atol=1e-6)
+    m = lrsched.evaluate(lrsched.multistep(1.0, bounds, 0.999), t)
+    np.testing.assert_allclose(m, np.float64(np.float32(0.999)) ** piece, rtol=2e-6)  # gamma as float32
+    values = np.linspace(1.0, 0.0, n)
+    c = lrsched.evaluate(lrsched.piecewise_constant(bounds, values), t)
+    np.testing.assert_array_equal(c, values[piece].astype(np.float32))
+    points = np.concatenate([[0], bounds])
+    lin = lrsched.evaluate(lrsched.piecewise_linear(points, values), t)
+    np.testing.assert_allclose(lin, np.interp(t, points, values), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("n", [4, 40])
+def test_join_vmaps_over_boundaries_and_differentiates(n):
+    t = jnp.arange(0, 10 * n, 3)
+    batched = jnp.stack([jnp.arange(1, n) * 10, jnp.arange(1, n) * 10 + 5])
+
+    def values(bounds):
+        return lrsched.join(pieces(n), bounds)(t)
+
+    got = jax.jit(jax.vmap(values))(batched)
+    for row, bounds in zip(np.asarray(got), np.asarray(batched)):
+        np.testing.assert_array_equal(row, lrsched.evaluate(lrsched.join(pieces(n), bounds), np.asarray(t)))
+    # derivative with respect to a piece's number, and to float boundaries (the local step moves)
+    def scaled(a):
+        return lrsched.join([lrsched.cosine(a * (1.0 + i), 10) for i in range(n)], np.arange(1, n) * 10)(25)
+
+    np.testing.assert_allclose(jax.jit(jax.grad(scaled))(1.0), 3.0 * 0.5 * (1 + np.cos(np.pi * 0.5)), rtol=1e-6)
+    gb = float(jax.jit(jax.grad(lambda b: lrsched.join(pieces(n), b)(25.0)))(jnp.arange(1, n) * 10.0)[1])
+    assert gb > 0  # a later start of piece 2 means an earlier local step: a higher cosine value
+
+
+def test_memory_does_not_grow_with_the_pieces():
+    """Temporaries of the compiled program at 10^6 steps (the steps x pieces comparison needed 4.1 GB)."""
+    t = jax.ShapeDtypeStruct((10**6,), jnp.int32)
+
+    def temp(s):
+        compiled = jax.jit(lambda s, t: s(t)).lower(s, t).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    bounds = np.arange(1, 1000) * 1000
+    joined = temp(lrsched.join(pieces(1000, 1000), bounds))
+    milestones = temp(lrsched.multistep(1.0, bounds, 0.5))
+    few = temp(lrsched.join(pieces(10, 1000), bounds[:9]))
+    assert joined <= 64 * 2**20 and milestones <= 64 * 2**20, (joined, milestones)
+    assert joined <= few + 16 * 2**20, (joined, few)
+
+
+def _cycle_reference(t, period, mul, limit=None):
+    """(cycle index k, step in the cycle) by walking the cycles in Python integers."""
+    k, start, length = 0, 0, period
+    while t >= start + length and (limit is None or k < limit - 1):
+        start, length, k = start + length, length * mul, k + 1
+    return k, t - start, length
+
+
+@pytest.mark.parametrize("mul", [2, 3, 7])
+@pytest.mark.parametrize("x64", [False, True])
+def test_cycle_starts_table_is_exact_up_to_the_top_of_the_integer(mul, x64):
+    from lrsched._numerics import cycle_starts
+
+    with jax.enable_x64(x64):
+        dtype = np.int64 if x64 else np.int32
+        top = np.iinfo(dtype).max
+        period = 1237
+        starts, size = jax.jit(cycle_starts)(jnp.asarray(period, dtype), jnp.asarray(mul, dtype))
+        starts = np.asarray(starts).astype(object)
+        want, start, length = [], 0, period
+        while start <= top:
+            want.append(start)
+            start, length = start + length, length * mul
+        assert int(size) == len(want)
+        assert list(starts[:len(want)]) == want
+        assert all(s == top for s in starts[len(want):])
+
+
+@pytest.mark.parametrize("mul", [1, 2, 3])
+@pytest.mark.parametrize("limit", [None, 4])
+def test_cycle_integer_path_matches_a_float64_walk_at_large_steps(mul, limit):
+    period = 1000
+    inner = lrsched.cosine(1.0, period, end_value=0.1)
+    kwargs = {} if limit is None else {"limit": limit, "end_value": 0.05}
+    s = lrsched.cycle(inner, period, period_mul=mul, decay=0.9, **kwargs)
+    rng = np.random.default_rng(3)
+    steps = np.concatenate([rng.integers(0, 2**31 - 1, 300), [0, 999, 1000, 2999, 3000, 6999, 7000, 2**31 - 1]])
+    got = np.asarray(jax.jit(lambda s, t: s(t))(s, steps.astype(np.int32)))
+    want = []
+    for t in steps.tolist():
+        k, local, length = _cycle_reference(t, period, mul, limit)
+        if limit is not None and (t >= sum(period * mul**i for i in range(limit))):
+            want.append(0.05)
+            continue
+        x = min(local / length, 1.0)  # the cosine stretched to this cycle's length
+        want.append(0.9**k * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * x))))
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+
+
+def test_cycle_with_numbers_batched_without_vmap_is_elementwise():
+    import dataclasses
+
+    s = lrsched.cycle(lrsched.cosine(1.0, 10), 10, period_mul=2)
+    batched = dataclasses.replace(s, period_mul=jnp.array([1, 2, 3]))
+    got = batched(jnp.array([25, 25, 25]))
+    want = [lrsched.cycle(lrsched.cosine(1.0, 10), 10, period_mul=m)(25) for m in (1, 2, 3)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
