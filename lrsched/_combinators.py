@@ -27,20 +27,22 @@ from lrsched._core import (
     children,
     fail,
     need_schedule,
+    precise_field,
     schedule_class,
     static_field,
     time_field,
 )
 from lrsched._numerics import (
     INT32_MAX,
+    anneal,
     as_float,
     as_number,
     common,
-    cos_anneal,
     cycle_index,
     cycle_start,
     float_dtype,
     int_dtype,
+    int_power,
     phase,
 )
 from lrsched._tree import stack, structure_key
@@ -169,8 +171,8 @@ class Warmup(Schedule):
         init = as_float(self.init_value)
         if self.kind == "linear":
             ramp = init * left + after * done
-        elif self.kind == "cosine":
-            ramp = after + (init - after) * cos_anneal(done, left)
+        elif self.kind == "cosine":  # both weights direct: a warmup from a tiny rate keeps it exactly
+            ramp = anneal("cos", init, after, done, left)
         else:
             ramp = jnp.broadcast_to(init, after.shape)
         return jnp.where(t < steps, ramp, after)
@@ -223,7 +225,7 @@ class Cycle(Schedule):
     schedule: Schedule
     period: Leaf = time_field()
     period_mul: Leaf = 1
-    decay: Leaf = 1.0
+    decay: Leaf = precise_field(default=1.0)
     limit: Leaf | None = None
     stretch: bool = static_field(default=True)
     end_value: Leaf | None = None
@@ -274,7 +276,7 @@ class Cycle(Schedule):
             inner = self._stretched_values(local, last, mul)
         else:
             inner = self.schedule(local)
-        value = as_float(self.decay) ** as_float(last) * inner
+        value = int_power(self.decay, last, self.low("decay")) * inner
         if self.end_value is not None and self.limit is not None:
             value = jnp.where(k >= as_number(self.limit).astype(k.dtype), as_float(self.end_value), value)
         return value

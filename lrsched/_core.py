@@ -15,6 +15,7 @@ from above it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Protocol, Sequence, TypeVar, Union
 
@@ -42,7 +43,7 @@ else:  # Python 3.10: the decorator only informs type checkers
 
 __all__ = [
     "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
-    "time_field", "evaluate", "need_schedule", "children", "Add", "Mul", "add", "mul",
+    "time_field", "precise_field", "low_part", "evaluate", "need_schedule", "children", "Add", "Mul", "add", "mul",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
 ]
@@ -68,6 +69,34 @@ def time_field(default: Any = dataclasses.MISSING) -> Any:
     :meth:`Schedule.stretched` multiplies these (and only these) to slow a schedule down.
     """
     return dataclasses.field(default=default, metadata={"time": True})
+
+
+def precise_field(default: Any = dataclasses.MISSING) -> Any:
+    """A float leaf whose float32 rounding a formula would amplify: the base of a power
+    (``rate ** t`` multiplies the relative rounding of `rate` by ``t``).
+
+    Such a field carries a companion leaf, ``<name>_lo``: the float64 value the user
+    passed minus its float32 rounding (:func:`low_part`), so a float32 evaluation,
+    jitted with the schedule as an argument, still sees the number that was passed
+    (:meth:`Schedule.low`). A traced value (a schedule built inside ``jit`` or
+    ``vmap``) has no low part: its float32 value is the one used.
+    """
+    return dataclasses.field(default=default, metadata={"precise": True})
+
+
+def low_part(value: Any) -> Any:
+    """What float32 loses of `value`: ``value - float32(value)`` computed in float64, as
+    float32 (zeros of the value's shape when it is an integer, a float32 array or traced;
+    None for None)."""
+    if value is None:
+        return None
+    a = concrete(value)
+    if a is None or a.dtype.kind != "f" or a.dtype.itemsize <= 4:
+        return np.zeros(np.shape(value), np.float32)
+    wide = a.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rest = wide - wide.astype(np.float32).astype(np.float64)
+    return np.where(np.isfinite(rest), rest, 0.0).astype(np.float32)
 
 
 # ------------------------------------------------------------------- validation
@@ -241,6 +270,7 @@ class Schedule:
     _registry: ClassVar[dict[str, type[Schedule]]] = {}
     stateful: ClassVar[bool] = False
     stretchable: ClassVar[bool] = True
+    _precise: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -304,7 +334,17 @@ class Schedule:
             else:
                 v = _map_schedules(v, lambda c: c.stretched(factor))
             values[f.name] = v
+        for name in type(self)._precise:  # the companions of precise fields (never durations)
+            values[f"{name}_lo"] = getattr(self, f"{name}_lo")
         return _rebuild(type(self), values)
+
+    def low(self, name: str) -> jax.Array:
+        """The low part of the precise field `name` (see :func:`precise_field`), as the
+        default float dtype: what float32 lost of the value passed, and 0 under x64
+        (where the field itself is exact). Not differentiated."""
+        if float_dtype() != np.float32:
+            return jnp.zeros(jnp.shape(getattr(self, name)), float_dtype())
+        return jax.lax.stop_gradient(as_float(getattr(self, f"{name}_lo")))
 
     # ---- inspection
     def config_args(self) -> dict[str, Any]:
@@ -365,9 +405,22 @@ def schedule_class(name: str) -> Callable[[type[S]], type[S]]:
     def wrap(cls: type[S]) -> type[S]:
         cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        data = tuple(f.name for f in fields if not f.metadata.get("static"))
+        precise = tuple(f.name for f in fields if f.metadata.get("precise"))
+        # each precise field's companion is one more child, after the fields (see precise_field)
+        data = tuple(f.name for f in fields if not f.metadata.get("static")) + tuple(f"{n}_lo" for n in precise)
         meta = tuple(f.name for f in fields if f.metadata.get("static"))
         keys = tuple(jax.tree_util.GetAttrKey(n) for n in data)
+        if precise:
+            cls._precise = precise
+            init = cls.__init__
+
+            @functools.wraps(init)
+            def __init__(self, *args, **kwargs):  # noqa: N807 - the dataclass's __init__, then the low parts
+                init(self, *args, **kwargs)
+                for n in precise:
+                    object.__setattr__(self, f"{n}_lo", low_part(getattr(self, n)))
+
+            cls.__init__ = __init__  # type: ignore[method-assign]
 
         def flatten_with_keys(x):
             return [(k, getattr(x, n)) for k, n in zip(keys, data)], tuple(getattr(x, n) for n in meta)

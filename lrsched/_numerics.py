@@ -27,7 +27,8 @@ import numpy as np
 __all__ = [
     "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
-    "two_sum", "whole_and_rest", "product_parts", "rate_power", "cycle_start", "cycle_index",
+    "two_sum", "whole_and_rest", "product_parts", "rate_power", "int_power", "power_pair", "cycle_start",
+    "cycle_index",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -187,6 +188,29 @@ def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) ->
     return as_float(start) * cos_anneal(done, left) + as_float(end) * cos_anneal(left, done)
 
 
+def power_pair(weight: jax.Array, rest: jax.Array, exponent: Any) -> tuple[jax.Array, jax.Array]:
+    """``(w**e, 1 - w**e)`` from a weight ``w`` and its complement ``rest = 1 - w``, both accurate.
+
+    ``1 - w**e`` computed as written cancels where ``w**e`` is near 1 (the start of
+    a rising polynomial or a powered cosine); here it is ``-expm1(e log w)``, with
+    ``log w = log1p(-rest)`` where ``w > 1/2``: accurate to the last bits at both
+    ends, so ``a w**e + b (1 - w**e)`` has no cancellation whichever of ``a``, ``b``
+    is larger. With ``e == 1`` the pair is ``(w, rest)`` itself. Finite derivatives.
+    """
+    e = as_float(exponent)
+    if e.ndim:
+        weight, rest, e = jnp.broadcast_arrays(weight, rest, e)
+    powered = power(weight, e)
+    near_one = weight > 0.5
+    positive = weight > 0
+    log_w = jnp.where(near_one, jnp.log1p(-jnp.where(near_one, rest, 0.0)),
+                      jnp.log(jnp.where(positive & ~near_one, weight, 1.0)))
+    complement = jnp.where(positive, -jnp.expm1(e * log_w), 1.0)
+    # e == 1: the exact complement as the value, the general form's derivative (also in e)
+    exact = jax.lax.stop_gradient(jnp.where(e == 1.0, rest - complement, 0.0))
+    return powered, complement + exact
+
+
 def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
     """The phase warped by k-decay (Zhang & Li, arXiv:2004.05909): ``done**k`` and ``1 - done**k``.
 
@@ -289,7 +313,7 @@ def _exact_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return as_float(top), as_float(x - top)
 
 
-def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
+def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> jax.Array:
     """``rate ** (t / steps)`` for a positive `rate` and ``t >= 0``: the precise exponential
     of :func:`lrsched.exponential` (``t`` a whole count of periods for a staircase).
 
@@ -302,9 +326,16 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
     exponent as a float plus a tiny correction applied as ``exp(s) (1 + c)``:
     ~1e-7 relative over float32's whole range, with no division per step (about
     a fifth of optax's time). The derivative is that of ``r**(t/T)``.
+
+    `rate_lo` is what float32 lost of the rate the user passed (a schedule's
+    :meth:`lrsched.Schedule.low`): ``log(r + lo) = log r + lo / r`` to first order,
+    folded into the exponent's correction, so a rate that float32 cannot hold keeps
+    its precision over any number of steps.
     """
     rate = as_float(rate)
     hi, lo = _split_log(rate)
+    if rate_lo is not None:
+        lo = lo + jax.lax.stop_gradient(as_float(rate_lo) / jnp.where(rate > 0, rate, 1.0))
     # c = log(r) / T in two floats: one division, then its remainder (exact products) divided again
     steps = as_number(steps)
     steps_hi, steps_lo = _exact_parts(steps)
@@ -320,6 +351,24 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
     # exp(total) * (1 + correction), not exp(total) * exp(correction): XLA would fuse the latter into one exp
     value = jnp.exp(total)
     return value + value * correction
+
+
+def int_power(base: Any, k: jax.Array, base_lo: Any = None) -> jax.Array:
+    """``base ** k`` for a non-negative `base` and an integer-valued count ``k >= 0``.
+
+    XLA's power is accurate to an ulp or so for integer exponents; what a float32
+    evaluation loses is the rounding of `base` itself, multiplied by ``k``.
+    `base_lo` (a schedule's :meth:`lrsched.Schedule.low`) restores it:
+    ``(b + lo)**k = b**k exp(k lo / b)`` (``k lo / b`` is tiny, so ``expm1`` keeps
+    it exact). ``0**0 = 1``.
+    """
+    b = as_float(base)
+    kf = as_float(k)
+    value = b**kf
+    if base_lo is None:
+        return value
+    ratio = jax.lax.stop_gradient(as_float(base_lo) / jnp.where(b > 0, b, 1.0))
+    return value + value * jnp.expm1(kf * jnp.where(b > 0, ratio, 0.0))
 
 
 # ------------------------------------------------------------------ cycles
@@ -343,8 +392,14 @@ def cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Ar
         q = jnp.power(mul, jnp.where(out_of_range, 0, jnp.maximum(k - one, 0 * one)))
         geo = period * jnp.where(k == 0, 0 * one, q + (q - one) // denominator)
     else:
+        # period * (m**k - 1) / (m - 1) as a ratio of expm1s: exactly `period` for k = 1, ~2e-7
+        # otherwise (m**k - 1 cancels for m near 1); a start within float32's error of a whole step
+        # is that step, so restarts that fall on a step in exact arithmetic (m = 1.5, 2.5...) stay there
         out_of_range = jnp.zeros(k.shape, bool)
-        geo = period * (mul**k - one) / denominator
+        log_mul = jnp.log(jnp.where(geometric, mul, 2.0))
+        geo = period * jnp.expm1(k * log_mul) / jnp.expm1(log_mul)
+        whole = jnp.round(geo)
+        geo = jnp.where(jnp.abs(geo - whole) <= 1e-6 * jnp.maximum(jnp.abs(geo), 1.0), whole, geo)
     return jnp.where(geometric, geo, k * period), out_of_range
 
 
