@@ -429,10 +429,15 @@ class Noise(Schedule):
         else:
             low, high = step.astype(jnp.uint32), jnp.zeros((), jnp.uint32)
         key = jax.random.fold_in(jax.random.fold_in(key, low), high)
+        # drawn in float32 whatever the mode, then widened: x64 (and the torch bridge's float64 tables)
+        # gets the same draws as the default float32, rounded the same way
+        bound = pct.astype(jnp.float32)
         if self.kind == "uniform":
-            return jax.random.uniform(key, (), pct.dtype, -pct, pct)
-        safe = jnp.where(pct > 0, pct, 1.0)
-        return jnp.where(pct > 0, jax.random.truncated_normal(key, -safe, safe, (), pct.dtype), 0.0)
+            draw = jax.random.uniform(key, (), jnp.float32, -bound, bound)
+        else:
+            safe = jnp.where(bound > 0, bound, 1.0)
+            draw = jnp.where(bound > 0, jax.random.truncated_normal(key, -safe, safe, (), jnp.float32), 0.0)
+        return draw.astype(pct.dtype)
 
     def compute(self, t):
         flat = t.reshape(-1)
@@ -452,7 +457,9 @@ def noise(schedule: Schedule, pct: Leaf, seed: Leaf = 0, kind: str = "normal", s
     for ``start <= t < end``, with ``n_t`` drawn from ``fold_in(key(seed), t)``:
     a standard normal truncated to ``(-pct, pct)`` (``kind="normal"``, the
     distribution timm's resampling loop gives) or uniform in ``(-pct, pct)``.
-    The same step always gets the same noise; the draws are JAX's, not torch's.
+    The same step always gets the same noise, in float32 and under x64 alike
+    (the draw is made in float32, then widened), so the torch bridge's float64
+    tables and a JAX float32 evaluation agree; the draws are JAX's, not torch's.
 
     Args:
       schedule: the schedule to perturb.

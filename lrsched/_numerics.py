@@ -27,8 +27,8 @@ import numpy as np
 __all__ = [
     "INT32_MAX", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step", "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
-    "two_sum", "whole_and_rest", "product_parts", "rate_power", "int_power", "power_pair", "cycle_start",
-    "cycle_index",
+    "two_sum", "whole_and_rest", "product_parts", "rate_power", "int_power", "power_pair", "scaled_remainder",
+    "ratio_phase", "exact_parts", "cycle_start", "cycle_index",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -313,6 +313,9 @@ def _exact_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return as_float(top), as_float(x - top)
 
 
+exact_parts = _exact_parts
+
+
 def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> jax.Array:
     """``rate ** (t / steps)`` for a positive `rate` and ``t >= 0``: the precise exponential
     of :func:`lrsched.exponential` (``t`` a whole count of periods for a staircase).
@@ -369,6 +372,64 @@ def int_power(base: Any, k: jax.Array, base_lo: Any = None) -> jax.Array:
         return value
     ratio = jax.lax.stop_gradient(as_float(base_lo) / jnp.where(b > 0, b, 1.0))
     return value + value * jnp.expm1(kf * jnp.where(b > 0, ratio, 0.0))
+
+
+def scaled_remainder(n: Any, c: Any, c_lo: Any, period: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``c * n = k * period + r`` with ``0 <= r < period``, for an integer ``n >= 0``, a float `c`
+    (``c_lo``: what float32 lost of it, or 0) and a positive `period`, as ``(k, r_hi, r_lo)``.
+
+    The product is carried in two floats (:func:`two_product` of `c` with the exact
+    parts of ``n``), and so is the remainder: ``r_hi + r_lo`` holds ``r`` to about
+    ``1e-14`` of ``c n``, so a distance such as ``period - r`` near the end of a
+    period (a cosine's trough, a restart) keeps its relative precision in float32,
+    where ``fmod(c * n, period)`` in one float loses ``c n * 6e-8`` of it.
+    """
+    cf = as_float(c)
+    n_hi, n_lo = _exact_parts(as_number(n))
+    p1, e1 = two_product(cf, n_hi)
+    p2, e2 = two_product(cf, n_lo)
+    s, e3 = two_sum(p1, p2)
+    tail = (e1 + e2 + e3) + as_float(c_lo) * (n_hi + n_lo)
+    s, tail = two_sum(s, tail)
+    size = as_float(period)
+    k = jnp.floor(s / size)
+    q, qe = two_product(k, size)
+    r_hi, r1e = two_sum(s, -q)
+    r_lo = (r1e - qe) + tail
+    r_hi, r_lo = two_sum(r_hi, r_lo)
+    for _ in range(2):  # the float quotient may be one off either way
+        below = r_hi + r_lo < 0
+        above = r_hi + r_lo >= size
+        fix = jnp.where(below, size, jnp.where(above, -size, 0.0))
+        k = k - jnp.sign(fix)
+        r_hi, r_lo = two_sum(r_hi + fix, r_lo)
+    return k, r_hi, r_lo
+
+
+def ratio_phase(num: tuple[Any, Any], den: tuple[Any, Any], length: Any) -> tuple[jax.Array, jax.Array]:
+    """:func:`phase` at the step ``num / den`` of a stretch of `length` steps, the ratio never rounded.
+
+    `num` and `den` are each two floats ``(hi, lo)`` (a float or an integer and 0),
+    e.g. a fraction of training ``t / N`` whose pieces start at fractional points:
+    ``done = num / (den length)`` and ``left = (den length - num) / (den length)``
+    are each rounded once, from a numerator carried in two floats, so ``left``
+    stays exact near the end of the stretch where ``1 - fl(num / den)`` would
+    keep only ``6e-8`` of absolute precision. Clipped to [0, 1]; an empty
+    stretch counts as finished.
+    """
+    n_hi, n_lo = (as_float(x) for x in num)
+    d_hi, d_lo = (as_float(x) for x in den)
+    size = as_float(length)
+    total, e = two_product(d_hi, size)
+    total, total_lo = two_sum(total, e + d_lo * size)
+    rest, r = two_sum(total, -n_hi)
+    rest = rest + ((r + total_lo) - n_lo)
+    whole = total + total_lo
+    empty = whole <= 0
+    safe = jnp.where(empty, 1.0, whole)
+    done = jnp.where(empty, 1.0, jnp.clip((n_hi + n_lo) / safe, 0.0, 1.0))
+    left = jnp.where(empty, 0.0, jnp.clip(rest / safe, 0.0, 1.0))
+    return done, left
 
 
 # ------------------------------------------------------------------ cycles

@@ -48,6 +48,7 @@ from lrsched._numerics import (
     power_pair,
     product_parts,
     rate_power,
+    ratio_phase,
     split,
     whole_and_rest,
 )
@@ -121,6 +122,11 @@ class Linear(Schedule):
         done, left = phase(t, self.steps)
         return lerp(self.init_value, self.end_value, done, left)
 
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded
+        (:func:`lrsched._numerics.ratio_phase`): compat's fastai pieces of a fraction of training."""
+        return lerp(self.init_value, self.end_value, *ratio_phase(num, den, self.steps))
+
 
 def linear(init_value: Leaf, end_value: Leaf, steps: Leaf) -> Linear:
     r"""Linear interpolation from `init_value` to `end_value` over `steps` steps.
@@ -160,7 +166,14 @@ class Polynomial(Schedule):
         check_positive(self, "power", "k_decay")
 
     def compute(self, t):
-        done, left = _warped(*phase(t, self.steps), self.k_decay)
+        return self._value(*phase(t, self.steps))
+
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
+        return self._value(*ratio_phase(num, den, self.steps))
+
+    def _value(self, done, left):
+        done, left = _warped(done, left, self.k_decay)
         # both weights computed directly (power_pair): no cancellation, falling or rising
         w, rest = power_pair(left, done, self.power)
         return as_float(self.init_value) * w + as_float(self.end_value) * rest
@@ -212,7 +225,16 @@ class Cosine(Schedule):
             t, steps = common(t, as_number(self.steps))
             _, r = split(t, 2 * steps)
             t = jnp.where(r <= steps, r, 2 * steps - r)
-        done, left = _warped(*phase(t, self.steps), self.k_decay)
+        return self._value(*phase(t, self.steps))
+
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
+        if self.periodic:
+            return self(divide(as_float(num[0]) + as_float(num[1]), as_float(den[0]) + as_float(den[1])))
+        return self._value(*ratio_phase(num, den, self.steps))
+
+    def _value(self, done, left):
+        done, left = _warped(done, left, self.k_decay)
         init, end = as_float(self.init_value), as_float(self.end_value)
         if self.exponent is not None:  # both weights direct (power_pair): exact near both ends, either direction
             w, rest = power_pair(cos_anneal(done, left), cos_anneal(left, done), self.exponent)

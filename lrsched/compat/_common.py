@@ -32,20 +32,35 @@ from lrsched._core import (
     check_non_negative,
     check_positive,
     concrete,
+    precise_field,
     require,
     schedule_class,
     static_field,
     time_field,
 )
-from lrsched._numerics import INT32_MAX, as_float, as_number, common, divide, int_dtype
+from lrsched._numerics import (
+    INT32_MAX,
+    as_float,
+    as_number,
+    common,
+    cos_anneal,
+    divide,
+    exact_parts,
+    float_dtype,
+    int_dtype,
+    scaled_remainder,
+    two_product,
+    two_sum,
+)
 
 __all__ = [
     "any_traced", "choose", "vector", "is_concretely", "wide_count",
     # validation
     "Leaf", "Leaves", "Real", "argument_error", "concrete", "require",
     # declaring a library-specific node
-    "schedule_class", "static_field", "time_field", "check", "check_choice", "check_length", "check_non_negative",
-    "check_positive", "as_float", "as_number", "common", "divide",
+    "schedule_class", "static_field", "time_field", "precise_field", "check", "check_choice", "check_length",
+    "check_non_negative", "check_positive", "as_float", "as_number", "common", "divide", "float_dtype",
+    "cos_anneal", "scaled_remainder", "two_sum", "two_product", "exact_parts",
 ]
 
 

@@ -26,7 +26,7 @@ vmap over ``lr_max``, ``pct_start``, ``total_steps``, ``moms``...
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import jax.numpy as jnp
 import numpy as np
@@ -45,8 +45,12 @@ from lrsched.compat._common import (
     common,
     concrete,
     divide,
+    exact_parts,
+    precise_field,
     require,
     schedule_class,
+    two_product,
+    two_sum,
 )
 
 __all__ = [
@@ -58,6 +62,42 @@ __all__ = [
 
 def _all_concrete(*xs: Any) -> bool:
     return all(concrete(x) is not None for x in xs)
+
+
+#: One schedule, or one per parameter group (fastai's discriminative rates).
+Schedules = Union[Schedule, list]
+
+
+# ------------------------------------------------------- a ratio in two floats
+
+
+def _add(a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
+    """The sum of two numbers held as ``(hi, lo)`` pairs, as a pair."""
+    s, e = two_sum(as_float(a[0]), as_float(b[0]))
+    return two_sum(s, e + (as_float(a[1]) + as_float(b[1])))
+
+
+def _neg(a: tuple[Any, Any]) -> tuple[Any, Any]:
+    return -as_float(a[0]), -as_float(a[1])
+
+
+def _mul(a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
+    """The product of two ``(hi, lo)`` pairs, as a pair (the lo * lo term dropped)."""
+    p, e = two_product(as_float(a[0]), as_float(b[0]))
+    return two_sum(p, e + (as_float(a[0]) * as_float(b[1]) + as_float(a[1]) * as_float(b[0])))
+
+
+def _at_ratio(schedule: Schedule, num: tuple[Any, Any], den: tuple[Any, Any]) -> Any:
+    """A schedule of pos at ``pos = num / den``: without rounding the ratio where the schedule
+    takes it as two numbers (``at_ratio`` of the core's linear, cosine and polynomial, and of
+    :class:`Combine`), else at the rounded ratio (an empty stretch counts as its end)."""
+    at = getattr(schedule, "at_ratio", None)
+    if at is not None:
+        return at(num, den)
+    whole = as_float(den[0]) + as_float(den[1])
+    empty = whole <= 0
+    pos = jnp.where(empty, 1.0, divide(as_float(num[0]) + as_float(num[1]), jnp.where(empty, 1.0, whole)))
+    return schedule(pos)
 
 
 # ------------------------------------------------------------ private nodes
@@ -78,7 +118,9 @@ class PerStep(Schedule):
     def compute(self, t):
         t, n = common(t, as_number(self.total_steps))
         last = jnp.maximum(n - 1, jnp.zeros((), n.dtype))
-        return self.schedule(divide(jnp.minimum(t, last), n))
+        # pos = t / N handed over as a ratio of two exact numbers: a piece of a combine_scheds then
+        # starts exactly where t / N reaches its boundary, and its phase is never rounded
+        return _at_ratio(self.schedule, exact_parts(jnp.minimum(t, last)), exact_parts(n))
 
 
 @schedule_class("fastai.combine")
@@ -89,11 +131,34 @@ class Combine(Schedule):
     stretchable = False  # a function of pos in [0, 1]
 
     scheds: tuple[Schedule, ...]
-    pcts: Leaves
+    pcts: Leaves = precise_field()
 
     @classmethod
     def from_config_args(cls, args):
         return cls(tuple(args["scheds"]), args["pcts"])
+
+    def at_ratio(self, num, den):
+        """The value at ``pos = num / den`` (two ``(hi, lo)`` pairs), with exact boundaries.
+
+        The cumulative sums of `pcts` (as passed, in two floats) times ``den`` are compared
+        with ``num`` exactly, so piece ``i`` starts on the first step where ``t / N``
+        reaches ``c_i`` (float32 included: no restart one step late), and each piece
+        gets its own ``(t - c_i N) / (c_{i+1} N - c_i N)`` as two numbers."""
+        pcts = as_float(self.pcts)
+        low = self.low("pcts")
+        edges = [(jnp.zeros(pcts.shape[:-1], pcts.dtype), jnp.zeros(pcts.shape[:-1], pcts.dtype))]
+        for i in range(len(self.scheds)):  # sequential sums, as numpy's and torch's cumsum
+            edges.append(_add(edges[-1], (pcts[..., i], low[..., i])))
+        bounds = [_mul(e, den) for e in edges]
+        index = jnp.zeros(jnp.shape(num[0]), jnp.int32)
+        for b in bounds[1:-1]:  # the last piece starting at or before pos (fastai: pos >= pcts)
+            gap = _add(num, _neg(b))
+            index = index + ((gap[0] + gap[1]) >= 0).astype(jnp.int32)
+        out = None
+        for i, piece in enumerate(self.scheds):
+            local = _at_ratio(piece, _add(num, _neg(bounds[i])), _add(bounds[i + 1], _neg(bounds[i])))
+            out = local if out is None else jnp.where(index == i, local, out)
+        return out
 
     def validate(self):
         check_length(self, "pcts", len(self.scheds), "one fraction per schedule")

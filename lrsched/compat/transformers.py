@@ -24,12 +24,10 @@ from typing import Any, Callable
 import jax.numpy as jnp
 import numpy as np
 
-import lrsched
 from lrsched import Schedule, ScheduleError, constant, inverse_sqrt, join, linear, polynomial, shift, warmup
 from lrsched.compat._common import (
     Leaf,
     Real,
-    any_traced,
     argument_error,
     as_float,
     as_number,
@@ -37,11 +35,16 @@ from lrsched.compat._common import (
     check_non_negative,
     common,
     concrete,
+    cos_anneal,
     divide,
+    float_dtype,
     is_concretely,
+    precise_field,
     require,
+    scaled_remainder,
     schedule_class,
     static_field,
+    two_sum,
 )
 
 __all__ = [
@@ -84,35 +87,82 @@ def _bounds(step: Any) -> Any:
 def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 0.0) -> Schedule:
     """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) at local step ``t``:
     ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)`` with ``p = t / max(1, steps)``, which keeps
-    oscillating past ``p = 1``: the periodic core cosine from ``base_lr`` to ``base_lr * r`` over the
-    half-period ``max(1, steps) / (2 c)``."""
+    oscillating past ``p = 1`` (:class:`CosineWave`)."""
     if is_concretely(num_cycles, 0):  # cos(0) = 1 at every step
         return constant(base_lr)
-    if any_traced(steps, num_cycles):
-        half = _at_least_one(steps) / (2.0 * jnp.abs(as_float(num_cycles)))
-    else:  # in float64, whatever the mode, so that x64 evaluation sees the exact half-period
-        half = np.maximum(np.asarray(steps, np.float64), 1.0) / (2.0 * np.abs(np.asarray(num_cycles, np.float64)))
-    decay = lrsched.cosine(base_lr, half, base_lr * min_lr_rate, periodic=True)
-    rate = concrete(min_lr_rate)
-    if rate is not None and np.all(rate >= 0):
-        return decay  # never negative: transformers' max(0, .) changes nothing
-    return lrsched.clip(decay, min_value=0.0)
+    return CosineWave(base_lr, steps, num_cycles, min_lr_rate)
+
+
+def _position(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> tuple[Any, Any, Any, Any]:
+    """Where ``c * t / D`` (``D = max(1, steps)``) falls within a whole number of cycles: ``(k, r_hi,
+    r_lo, D)`` with ``c t = k D + r``, ``r = r_hi + r_lo`` carried in two floats (``scaled_remainder``)."""
+    t, d = common(as_number(t), _at_least_one(steps))
+    k, r_hi, r_lo = scaled_remainder(t, num_cycles, cycles_lo, d)
+    return k, r_hi, r_lo, as_float(d)
+
+
+@schedule_class("transformers.cosine")
+class CosineWave(Schedule):
+    """The decay of ``get_cosine_schedule_with_warmup`` at local step ``t``: with ``p = t / max(1, steps)``,
+    ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)``, a cosine wave that goes on past ``p = 1``.
+
+    The position within a cycle is ``c t mod D`` carried in two floats, and the
+    value ``cos(pi x)**2`` is taken as ``sin(pi/2 * left)**2`` with ``left`` the
+    distance to the nearest trough over half a cycle: exact near every trough in
+    float32 too, whatever (fractional) half-period ``D / (2c)`` results.
+    """
+
+    stretchable = False  # its period is D / c, not a duration field
+
+    base_lr: Leaf
+    steps: Leaf
+    num_cycles: Leaf = precise_field(default=0.5)
+    min_lr_rate: Leaf = 0.0
+
+    def compute(self, t):
+        c = as_float(self.num_cycles)
+        lo = self.low("num_cycles") * jnp.sign(c)
+        _, r_hi, r_lo, d = _position(t, self.steps, jnp.abs(c), lo)
+        half = 0.5 * d
+        crest, crest_lo = two_sum(jnp.where(r_hi <= half, r_hi, d - r_hi), jnp.where(r_hi <= half, r_lo, -r_lo))
+        trough = jnp.abs((r_hi - half) + r_lo)
+        done, left = divide(crest + crest_lo, half), divide(trough, half)
+        rate = as_float(self.min_lr_rate)
+        factor = (1.0 - rate) * cos_anneal(done, left) + rate
+        return as_float(self.base_lr) * jnp.maximum(factor, 0.0)
 
 
 @schedule_class("transformers.cosine_with_restarts")
 class CosineRestarts(Schedule):
     """The decay of ``get_cosine_with_hard_restarts_schedule_with_warmup`` at local step
-    ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0."""
+    ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0.
+
+    Under x64, ``(c p) mod 1`` is computed in transformers' float order, so a restart
+    lands on the step where transformers' float64 puts it. In float32 that order
+    would lose ``6e-8 c`` of ``x`` (and its restarts); ``c t mod D`` is carried in
+    two floats instead, with ``1 - x`` from the same two floats, so the value near
+    the end of each cycle keeps its relative precision and a restart lands where
+    ``c t / D`` reaches a whole number.
+    """
+
+    stretchable = False
 
     base_lr: Leaf
     steps: Leaf
-    num_cycles: Leaf = 1
+    num_cycles: Leaf = precise_field(default=1)
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
         progress = divide(t, _at_least_one(steps))
-        x = jnp.mod(as_float(self.num_cycles) * progress, 1.0)  # transformers' float op order
-        factor = jnp.cos(0.5 * jnp.pi * x) ** 2  # = (1 + cos(pi x)) / 2
+        if float_dtype() != np.float32:
+            x = jnp.mod(as_float(self.num_cycles) * progress, 1.0)  # transformers' float op order
+            factor = jnp.cos(0.5 * jnp.pi * x) ** 2  # = (1 + cos(pi x)) / 2
+        else:
+            c = as_float(self.num_cycles)
+            lo = self.low("num_cycles") * jnp.sign(c)
+            _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), lo)
+            rest_hi, rest_lo = two_sum(d - r_hi, -r_lo)
+            factor = cos_anneal(divide(r_hi + r_lo, d), divide(rest_hi + rest_lo, d))
         return as_float(self.base_lr) * jnp.where(progress >= 1.0, 0.0, factor)
 
 
