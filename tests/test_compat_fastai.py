@@ -43,13 +43,18 @@ def ref_poly(s, e, power):
 
 
 # fastai/callback/schedule.py: combine_scheds, with the cumulative fractions in float64
-# (fastai keeps them in a float32 torch tensor: see ref_combine_as_run for that).
+# (fastai keeps them in a float32 torch tensor: see ref_combine_as_run for that). lrsched's documented
+# tie rule: a boundary that pos misses by less than 1e-12 (fractions that meet, 1/8 + 5/24 + 1/3 and
+# 166/249, rounded to either side) counts as reached.
+TIE = 1e-12
+
+
 def ref_combine(pcts, scheds):
     c = np.cumsum(np.asarray([0.0] + list(pcts), dtype=np.float64))
     lim = len(c) - 2
 
     def f(pos):
-        idx = min(int(np.nonzero(pos >= c)[0].max()), lim)
+        idx = min(int(np.nonzero(pos + TIE >= c)[0].max()), lim)
         return scheds[idx]((pos - c[idx]) / (c[idx + 1] - c[idx]))
 
     return f

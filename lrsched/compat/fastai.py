@@ -75,6 +75,9 @@ def _all_concrete(*xs: Any) -> bool:
     return all(concrete(x) is not None for x in xs)
 
 
+#: A piece boundary that pos misses by less than this counts as reached (rounding noise of fractions that meet).
+_TIE = 1e-12
+
 #: One schedule, or one per parameter group (fastai's discriminative rates).
 Schedules = Union[Schedule, list]
 
@@ -208,7 +211,8 @@ class PerStep(Schedule):
         last = jnp.maximum(n - 1, jnp.zeros((), n.dtype))
         # pos = t / N handed over as a ratio of two exact numbers: a piece of a combine_scheds then
         # starts exactly where t / N reaches its boundary, and its phase is never rounded
-        return _at_ratio(self.schedule, exact_parts(jnp.minimum(t, last)), exact_parts(n))
+        num, den = exact_parts(jnp.minimum(t, last)), exact_parts(n)
+        return _at_ratio(self.schedule, two_sum(*num), two_sum(*den))  # (hi, lo) with hi leading
 
 
 @schedule_class("fastai.combine")
@@ -231,7 +235,9 @@ class Combine(Schedule):
         The cumulative sums of `pcts` (as passed, in two floats) times ``den`` are compared
         with ``num`` exactly, so piece ``i`` starts on the first step where ``t / N``
         reaches ``c_i`` (float32 included: no restart one step late), and each piece
-        gets its own ``(t - c_i N) / (c_{i+1} N - c_i N)`` as two numbers."""
+        gets its own ``(t - c_i N) / (c_{i+1} N - c_i N)`` as two numbers. A boundary that
+        ``t / N`` misses by less than ``1e-12`` (the rounding of fractions that should meet,
+        like ``1/8 + 5/24 + 1/3`` and ``166/249``) counts as reached: the piece starts there."""
         pcts = as_float(self.pcts)
         low = self.low("pcts")
         edges = [(jnp.zeros(pcts.shape[:-1], pcts.dtype), jnp.zeros(pcts.shape[:-1], pcts.dtype))]
@@ -239,9 +245,10 @@ class Combine(Schedule):
             edges.append(_add(edges[-1], (pcts[..., i], low[..., i])))
         bounds = [_mul(e, den) for e in edges]
         index = jnp.zeros(jnp.shape(num[0]), jnp.int32)
+        tie = -_TIE * jnp.abs(as_float(den[0]) + as_float(den[1]))
         for b in bounds[1:-1]:  # the last piece starting at or before pos (fastai: pos >= pcts)
             gap = _add(num, _neg(b))
-            index = index + ((gap[0] + gap[1]) >= 0).astype(jnp.int32)
+            index = index + ((gap[0] + gap[1]) >= tie).astype(jnp.int32)
         out = None
         for i, piece in enumerate(self.scheds):
             local = _at_ratio(piece, _add(num, _neg(bounds[i])), _add(bounds[i + 1], _neg(bounds[i])))
@@ -260,7 +267,7 @@ class Combine(Schedule):
         for i in range(len(self.scheds)):  # sequential sums, as numpy's and torch's cumsum
             edges.append(edges[-1] + pcts[..., i])
         cum = jnp.stack(edges, axis=-1)
-        index = jnp.sum(cum[1:-1] <= pos[..., None], axis=-1)  # the last piece starting at or before pos
+        index = jnp.sum(cum[1:-1] <= pos[..., None] + _TIE, axis=-1)  # the last piece starting at or before pos
         low, high = jnp.take(cum, index), jnp.take(cum, index + 1)
         width = high - low
         local = jnp.where(width > 0, divide(pos - low, jnp.where(width > 0, width, 1.0)), 1.0)

@@ -123,16 +123,21 @@ class CosineWave(Schedule):
     min_lr_rate: Leaf = 0.0
 
     def compute(self, t):
-        c = as_float(self.num_cycles)
-        lo = self.low("num_cycles") * jnp.sign(c)
-        _, r_hi, r_lo, d = _position(t, self.steps, jnp.abs(c), lo)
-        half = 0.5 * d
-        crest, crest_lo = two_sum(jnp.where(r_hi <= half, r_hi, d - r_hi), jnp.where(r_hi <= half, r_lo, -r_lo))
-        trough = jnp.abs((r_hi - half) + r_lo)
-        done, left = divide(crest + crest_lo, half), divide(trough, half)
         rate = as_float(self.min_lr_rate)
-        factor = (1.0 - rate) * cos_anneal(done, left) + rate
+        factor = (1.0 - rate) * _wave(t, self.steps, self.num_cycles, self.low("num_cycles")) + rate
         return as_float(self.base_lr) * jnp.maximum(factor, 0.0)
+
+
+def _wave(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> Any:
+    """``(1 + cos(2 pi c t / D)) / 2 = cos(pi c t / D)**2`` (``D = max(1, steps)``), exact near its zeros:
+    ``c t mod D`` in two floats, then ``sin(pi/2 * left)**2`` with ``left`` the distance to the nearest
+    trough over half a cycle."""
+    c = as_float(num_cycles)
+    _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), cycles_lo * jnp.sign(c))
+    half = 0.5 * d
+    crest, crest_lo = two_sum(jnp.where(r_hi <= half, r_hi, d - r_hi), jnp.where(r_hi <= half, r_lo, -r_lo))
+    trough = jnp.abs((r_hi - half) + r_lo)
+    return cos_anneal(divide(crest + crest_lo, half), divide(trough, half))
 
 
 @schedule_class("transformers.cosine_with_restarts")
@@ -184,7 +189,7 @@ class WarmupStableDecay(Schedule):
     warmup_type: str = static_field(default="linear")
     decay_type: str = static_field(default="cosine")
     min_lr_ratio: Leaf = 0.0
-    num_cycles: Leaf = 0.5
+    num_cycles: Leaf = precise_field(default=0.5)
 
     def validate(self):
         check_choice(self, "warmup_type", _SHAPES)
@@ -195,20 +200,24 @@ class WarmupStableDecay(Schedule):
         t, w, s, d = common(t, *(as_number(x) for x in (self.num_warmup_steps, self.num_stable_steps,
                                                           self.num_decay_steps)))
         ratio = as_float(self.min_lr_ratio)
-        up = divide(t, _at_least_one(w))
+        # each progress and its complement from exact integers, and every shape written without the
+        # cancellation of 1 - x near its zero (1 - sqrt(x) = (1 - x) / (1 + sqrt(x)))
+        w1, d1 = _at_least_one(w), _at_least_one(d)
+        up, up_rest = divide(t, w1), jnp.clip(divide(w1 - t, w1), 0.0, None)
         if self.warmup_type == "linear":
             rise = up
         elif self.warmup_type == "cosine":
             rise = jnp.sin(0.5 * jnp.pi * up) ** 2  # = (1 - cos(pi p)) / 2
         else:
-            rise = 1.0 - jnp.sqrt(jnp.clip(1.0 - up, 0.0, None))
-        down = divide(t - w - s, _at_least_one(d))
+            rise = up / (1.0 + jnp.sqrt(up_rest))  # = 1 - sqrt(1 - p)
+        since = t - w - s
+        down, down_rest = jnp.clip(divide(since, d1), 0.0, None), jnp.clip(divide(d1 - since, d1), 0.0, None)
         if self.decay_type == "linear":
-            fall = 1.0 - down
-        elif self.decay_type == "cosine":
-            fall = jnp.cos(jnp.pi * as_float(self.num_cycles) * down) ** 2  # = (1 + cos(2 pi c p)) / 2
+            fall = down_rest
+        elif self.decay_type == "cosine":  # (1 + cos(2 pi c p)) / 2
+            fall = _wave(jnp.maximum(since, jnp.zeros((), since.dtype)), d1, self.num_cycles, self.low("num_cycles"))
         else:
-            fall = 1.0 - jnp.sqrt(jnp.clip(down, 0.0, None))
+            fall = down_rest / (1.0 + jnp.sqrt(down))  # = 1 - sqrt(p)
         rise = jnp.maximum(rise * (1.0 - ratio) + ratio, 0.0)
         fall = jnp.maximum(fall * (1.0 - ratio) + ratio, 0.0)
         factor = jnp.where(t < w, rise, jnp.where(t < w + s, 1.0, jnp.where(t < w + s + d, fall, ratio)))
