@@ -307,6 +307,49 @@ def test_noise_distribution_matches_timm_torch_draws():
         assert abs(ours.std() - theirs.std()) < 0.02 and abs(ours.mean()) < 0.02, kind
 
 
+NOISE_STEPS = np.concatenate([np.arange(400), [2**24 - 1, 2**24, 2**24 + 1, 2**31 - 2, 2**31 - 1]])
+
+
+@pytest.mark.parametrize("kind", ["normal", "uniform"])
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 1])
+def test_noise_draws_are_the_same_with_x64_on_and_off(kind, seed):
+    """The draw is made in float32 in both modes: x64's value is the float32 draw widened, so the float32
+    evaluation is exactly x64's rounded to float32 (a different draw would be off by up to pct)."""
+    pct = 0.3
+    built = [lrsched.noise(lrsched.constant(1.0), pct, seed=seed, kind=kind),
+             timm.step(1.0, decay_t=10**9, noise_range_t=0, noise_pct=pct, noise_seed=seed, noise_type=kind)]
+    for s in built:
+        with jax.enable_x64(True):
+            wide = np.asarray(jax.jit(s)(jnp.asarray(NOISE_STEPS)))
+        narrow = np.asarray(jax.jit(s)(jnp.asarray(NOISE_STEPS, jnp.int32)))
+        assert wide.dtype == np.float64 and narrow.dtype == np.float32
+        np.testing.assert_array_equal(wide.astype(np.float32), narrow)
+        draws = wide - 1.0
+        np.testing.assert_array_equal(draws.astype(np.float32).astype(np.float64), draws)  # a float32 draw
+        assert np.all(np.abs(draws) < pct) and len(np.unique(draws)) == len(NOISE_STEPS)
+
+
+def test_noise_in_the_torch_bridge_equals_jax_for_the_same_seed():
+    """The torch bridge evaluates its tables under x64; its noisy rates are JAX's float32 ones."""
+    lrsched_torch = pytest.importorskip("lrsched_torch")
+    noisy = timm.cosine(0.1, t_initial=300, noise_range_t=(20, 250), noise_pct=0.2, noise_seed=11)
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=0.1)
+    sched = lrsched_torch.ScheduleLR(opt, lr=noisy)
+    rates = []
+    for _ in range(300):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    ours = np.asarray(jax.jit(noisy)(jnp.arange(300)), np.float64)
+    with jax.enable_x64(True):
+        wide = np.asarray(jax.jit(noisy)(jnp.arange(300)))
+    np.testing.assert_allclose(rates, wide, rtol=1e-15)
+    np.testing.assert_allclose(rates, ours, rtol=2e-6)  # float32 (the guarantee); another draw is off by up to 20%
+    assert np.mean(np.asarray(rates[20:250]) != np.asarray(run_all([timm.cosine(0.1, 300)], np.arange(300))[0],
+                                                           np.float64)[20:250]) > 0.99
+
+
 # ------------------------------------------------------------- config and vmap
 
 

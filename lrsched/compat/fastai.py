@@ -37,7 +37,7 @@ arrays, and ``combine_scheds`` / ``per_step`` of such lists, give lists too.
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from typing import Any, Sequence, Union, cast
 
 import jax.numpy as jnp
 import numpy as np
@@ -102,7 +102,7 @@ def _groups(func: str, values: dict[str, Any]) -> int | None:
     for name, size in sizes.items():
         if size not in (1, longest) or size == 0:
             raise argument_error(func, name, values[name], f"one value per parameter group ({longest}, as "
-                                 f"{max(sizes, key=sizes.get)}), or a single value",
+                                 f"{max(sizes, key=lambda k: sizes[k])}), or a single value",
                                  "Give every per-group argument the same length")
     return longest
 
@@ -280,7 +280,7 @@ class Combine(Schedule):
 # ------------------------------------------------------- schedules of pos
 
 
-def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
+def SchedLin(start: Real | Leaves, end: Real | Leaves) -> Schedules:  # noqa: N802 - fastai's name
     r"""Linear from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedLin``).
 
     .. math:: f(p) = s + p\,(e - s)
@@ -300,7 +300,7 @@ def SchedLin(start: Real, end: Real) -> Schedule:  # noqa: N802 - fastai's name
     return _per_group("SchedLin", lambda start, end: linear(start, end, 1), start=start, end=end)
 
 
-def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
+def SchedCos(start: Real | Leaves, end: Real | Leaves) -> Schedules:  # noqa: N802
     r"""Cosine from `start` to `end` as pos goes 0 -> 1 (fastai's ``SchedCos``).
 
     .. math:: f(p) = s + \tfrac12 (1 + \cos(\pi (1 - p)))\,(e - s)
@@ -320,7 +320,7 @@ def SchedCos(start: Real, end: Real) -> Schedule:  # noqa: N802
     return _per_group("SchedCos", lambda start, end: cosine(start, 1, end), start=start, end=end)
 
 
-def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
+def SchedNo(start: Real | Leaves, end: Real | Leaves) -> Schedules:  # noqa: N802
     r"""The constant `start` (fastai's ``SchedNo``; `end` is ignored, as in fastai).
 
     .. math:: f(p) = s
@@ -340,7 +340,7 @@ def SchedNo(start: Real, end: Real) -> Schedule:  # noqa: N802
     return _per_group("SchedNo", lambda start, end: constant(start), start=start, end=end)
 
 
-def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
+def SchedExp(start: Real | Leaves, end: Real | Leaves) -> Schedules:  # noqa: N802
     r"""Exponential (geometric) from `start` to `end` (fastai's ``SchedExp``).
 
     .. math:: f(p) = s\,(e / s)^{p}
@@ -370,7 +370,7 @@ def SchedExp(start: Real, end: Real) -> Schedule:  # noqa: N802
     return _per_group("SchedExp", build, start=start, end=end)
 
 
-def SchedPoly(start: Real, end: Real, power: Real) -> Schedule:  # noqa: N802
+def SchedPoly(start: Real | Leaves, end: Real | Leaves, power: Real | Leaves) -> Schedules:  # noqa: N802
     r"""Polynomial from `start` to `end` (fastai's ``SchedPoly``).
 
     .. math:: f(p) = s + (e - s)\,p^{\text{power}}
@@ -444,11 +444,12 @@ def combine_scheds(pcts: Sequence[Real], scheds: Sequence[Schedules]) -> Schedul
                 f"combine_scheds(scheds[{i}]): expected an lrsched Schedule; got {type(s).__name__}. "
                 "Use SchedLin/SchedCos/SchedExp/SchedNo/SchedPoly from lrsched.compat.fastai"
             )
+    pieces = tuple(s for s in scheds if isinstance(s, Schedule))
     p = _as_vector(pcts)
     if p.shape[-1] != len(scheds) or not scheds:
         raise argument_error("combine_scheds", "pcts", pcts, f"one fraction per schedule ({len(scheds)})",
                    "Give pcts and scheds the same non-zero length")
-    return Combine(tuple(scheds), p)
+    return Combine(pieces, p)
 
 
 def combined_cos(pct: Real, start: Real | Leaves, middle: Real | Leaves, end: Real | Leaves) -> Schedules:
@@ -602,7 +603,8 @@ def one_cycle_momentum(total_steps: Real, pct_start: Real = 0.25,
     if known is not None and known.shape[-1:] != (3,):
         raise argument_error("one_cycle_momentum", "moms", moms, "three values (start, middle, end)",
                    "Pass e.g. moms=(0.95, 0.85, 0.95)")
-    return per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps)
+    # scalar moms: one schedule (a list only comes from per-group values)
+    return cast(Schedule, per_step(combined_cos(pct_start, moms[0], moms[1], moms[2]), total_steps))
 
 
 def fit_one_cycle(total_steps: Real, lr_max: Real | Leaves | slice, div: Real = 25.0, div_final: Real = 1e5,

@@ -758,7 +758,7 @@ class Greedy(Schedule):
     def __call__(self, step: Any, state: GreedyState | None = None) -> jax.Array:
         """The rate at `step` under `state` (the rate the last update set)."""
         if state is None:
-            self.compute(step)
+            return self.compute(step)  # raises: the rate needs the state
         t = jnp.asarray(step)
         return jnp.broadcast_to(jnp.asarray(state.lr, float_dtype()), t.shape)
 
@@ -812,7 +812,7 @@ def get_greedy_schedule(base_lr: Real, **kwargs: Any) -> Greedy:
 
 # --------------------------------------------------------------- get_scheduler
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., Schedule]] = {
     "linear": get_linear_schedule_with_warmup,
     "cosine": get_cosine_schedule_with_warmup,
     "cosine_with_restarts": get_cosine_with_hard_restarts_schedule_with_warmup,
