@@ -339,7 +339,7 @@ class Schedule:
         return _rebuild(type(self), values)
 
     def low(self, name: str) -> jax.Array:
-        """The low part of the precise field `name` (see :func:`precise_field`), as the
+        """The low part of the precise field `name` (see ``precise_field``), as the
         default float dtype: what float32 lost of the value passed, and 0 under x64
         (where the field itself is exact). Not differentiated."""
         if float_dtype() != np.float32:

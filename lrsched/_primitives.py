@@ -124,7 +124,7 @@ class Linear(Schedule):
 
     def at_ratio(self, num, den):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded
-        (:func:`lrsched._numerics.ratio_phase`): compat's fastai pieces of a fraction of training."""
+        (``lrsched._numerics.ratio_phase``): compat's fastai pieces of a fraction of training."""
         return lerp(self.init_value, self.end_value, *ratio_phase(num, den, self.steps))
 
 
