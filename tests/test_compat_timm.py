@@ -272,6 +272,107 @@ def test_multistep_counts_milestones_one_update_early():
     np.testing.assert_allclose(v, [1, 1, 1, 1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001], rtol=1e-6)
 
 
+# ---------------------------------------------------------------- create_scheduler_v2
+
+
+# timm/scheduler/scheduler_factory.py: create_scheduler_v2 (timm 1.0), re-stated in float64: the *_epochs
+# arguments times updates_per_epoch unless step_on_epochs, the scheduler chosen by name with timm's arguments
+# (poly's power is decay_rate), and the returned epoch count from get_cycle_length() + cooldown_t.
+def ref_factory(base, sched, num_epochs=300, decay_epochs=90, decay_milestones=(90, 180, 270), cooldown_epochs=0,
+                decay_rate=0.1, min_lr=0.0, warmup_lr=1e-5, warmup_epochs=0, warmup_prefix=False, cycle_mul=1.0,
+                cycle_decay=0.1, cycle_limit=1, k_decay=1.0, step_on_epochs=True, updates_per_epoch=0):
+    u = 1 if step_on_epochs else updates_per_epoch
+    t_initial, warmup_t, decay_t, cooldown_t = num_epochs * u, warmup_epochs * u, decay_epochs * u, cooldown_epochs * u
+    milestones = [d * u for d in decay_milestones]
+    cyc = (cycle_mul, cycle_decay, cycle_limit)
+    mains = {
+        "cosine": lambda t: cosine_main(t, base, t_initial, min_lr, *cyc, k_decay, True),
+        "tanh": lambda t: tanh_main(t, base, t_initial, -7.0, 3.0, min_lr, *cyc, True),
+        "poly": lambda t: poly_main(t, base, t_initial, decay_rate, min_lr, *cyc, k_decay, True),
+        "step": lambda t: step_main(t, base, decay_t, decay_rate),
+        "multistep": lambda t: multistep_main(t, base, milestones, decay_rate),
+    }
+    lr = with_warmup(mains[sched], base, warmup_t, warmup_lr, warmup_prefix, ramp_to_main=(sched == "tanh"))
+    if sched in ("cosine", "tanh", "poly"):  # CosineLRScheduler.get_cycle_length (and tanh's, poly's)
+        cycles = max(1, cycle_limit)
+        if cycle_mul == 1.0:
+            length = t_initial * cycles
+        else:
+            length = int(math.floor(-t_initial * (cycle_mul**cycles - 1) / (1 - cycle_mul)))
+        length = length + warmup_t if warmup_prefix else length
+        epochs = length + cooldown_t if step_on_epochs else (length + cooldown_t) // u
+    else:
+        epochs = num_epochs + warmup_epochs if warmup_prefix else num_epochs
+    return lr, epochs
+
+
+FACTORY_CASES = [
+    dict(sched="cosine", num_epochs=50, warmup_epochs=5, warmup_lr=1e-6, min_lr=1e-5, cooldown_epochs=10),
+    dict(sched="cosine", num_epochs=30, warmup_epochs=3, warmup_prefix=True, cycle_mul=2.0, cycle_limit=3,
+         cycle_decay=0.5, k_decay=1.5, cooldown_epochs=2, step_on_epochs=False, updates_per_epoch=17),
+    dict(sched="tanh", num_epochs=40, warmup_epochs=4, min_lr=2e-5, cycle_limit=2, cycle_decay=0.7,
+         step_on_epochs=False, updates_per_epoch=9, cooldown_epochs=3),
+    dict(sched="poly", num_epochs=60, decay_rate=2.0, min_lr=1e-6, warmup_epochs=2, warmup_prefix=True,
+         cycle_mul=1.5, cycle_limit=2, step_on_epochs=False, updates_per_epoch=11),
+    dict(sched="step", decay_epochs=2.4, decay_rate=0.97, warmup_epochs=3, warmup_lr=1e-6),
+    dict(sched="step", decay_epochs=7, decay_rate=0.5, warmup_epochs=1, warmup_prefix=True,
+         step_on_epochs=False, updates_per_epoch=13),
+    dict(sched="multistep", decay_milestones=[10, 25, 25, 60], decay_rate=0.3, warmup_epochs=2,
+         step_on_epochs=False, updates_per_epoch=7),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FACTORY_CASES)))
+def test_create_scheduler_v2_matches_timm(case):
+    """timm's factory: the same schedule (1e-12 under x64, 2e-6 of each value in float32) and the same epoch
+    count, with a base rate float32 cannot hold."""
+    kw, base = FACTORY_CASES[case], 3.3e-4
+    ref, epochs = ref_factory(base, **kw)
+    want = np.array([ref(t) for t in range(GRID)])
+    with jax.enable_x64(True):
+        s, n = timm.create_scheduler_v2(base, **kw)
+        ours64 = lrsched.evaluate(s, GRID)
+    assert n == epochs
+    np.testing.assert_allclose(ours64, want, rtol=1e-12, atol=1e-12 * base)
+    ours32 = lrsched.evaluate(timm.create_scheduler_v2(base, **kw)[0], GRID)
+    np.testing.assert_allclose(ours32.astype(np.float64), want, rtol=2e-6, atol=1e-30)
+
+
+def test_create_scheduler_v2_noise_and_epoch_indexing():
+    """noise fractions of t_initial become timm's noise_range_t; per epoch and per update index the same timm
+    scheduler at different rates of time."""
+    s, _ = timm.create_scheduler_v2(0.1, "cosine", num_epochs=100, noise=[0.2, 0.8], noise_pct=0.1, noise_seed=3)
+    same = timm.cosine(0.1, 100, cycle_decay=0.1, warmup_lr_init=1e-5, noise_range_t=(20.0, 80.0), noise_pct=0.1,
+                       noise_seed=3)
+    np.testing.assert_array_equal(lrsched.evaluate(s, 120), lrsched.evaluate(same, 120))
+    clean = lrsched.evaluate(timm.create_scheduler_v2(0.1, "cosine", num_epochs=100)[0], 120)
+    noisy = lrsched.evaluate(s, 120)
+    assert np.all(noisy[:20] == clean[:20]) and np.all(noisy[80:] == clean[80:])
+    assert np.all(noisy[20:80] != clean[20:80])
+    one, _ = timm.create_scheduler_v2(0.1, "cosine", num_epochs=10, noise=[0.5], noise_pct=0.1)
+    v, c = lrsched.evaluate(one, 12), lrsched.evaluate(timm.cosine(0.1, 10, cycle_decay=0.1, warmup_lr_init=1e-5), 12)
+    assert np.all(v[:5] == c[:5]) and np.all(v[5:10] != c[5:10])  # a single fraction: noise from there on (0 stays 0)
+    by_epoch, _ = timm.create_scheduler_v2(0.1, "step", decay_epochs=3, decay_rate=0.5)
+    by_update, _ = timm.create_scheduler_v2(0.1, "step", decay_epochs=3, decay_rate=0.5, step_on_epochs=False,
+                                            updates_per_epoch=4)
+    np.testing.assert_array_equal(lrsched.evaluate(by_epoch, 10), lrsched.evaluate(by_update, 40)[::4])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sched="plateau"), r"sched.*use lrsched\.compat\.torch\.ReduceLROnPlateau"),
+    (dict(sched="cosin"), r"sched must be one of 'cosine', 'tanh'"),
+    (dict(step_on_epochs=False), r"updates_per_epoch.*Pass updates_per_epoch=len\(loader\)"),
+    (dict(num_epochs=0), r"num_epochs must be a positive number"),
+    (dict(num_epochs=10.5), r"num_epochs must be an integer"),
+    (dict(warmup_epochs=-1), r"warmup_epochs must be a non-negative number"),
+    (dict(noise=[0.1, 0.5, 0.9]), r"noise must be a start fraction or a \[start, end\] pair"),
+    (dict(step_on_epochs="no"), r"step_on_epochs must be True or False"),
+])
+def test_create_scheduler_v2_errors(kwargs, match):
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        timm.create_scheduler_v2(0.1, **kwargs)
+
+
 # ------------------------------------------------------------------------ noise
 
 
