@@ -791,7 +791,7 @@ def get_greedy_schedule(base_lr: Real, **kwargs: Any) -> Greedy:
       ...     state = g.update(state, loss)
       ...     print(float(g(0, state)))
       0.1
-      0.1
+      0.2
       0.2
       0.2
       0.1
