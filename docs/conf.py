@@ -46,7 +46,8 @@ nitpick_ignore_regex = [
                r"types|dataclasses|enum|os|pathlib|ml_dtypes|lightning|transformers|accelerate|tqdm)(\..*)?"),
     (r"py:.*", r"(Any|Callable|Iterable|Iterator|Sequence|Mapping|NamedTuple|ArrayLike|Array|DTypeLike|"
                r"ndarray|dtype|Tensor|Optimizer|Module|PRNGKey|Number|Params|Self|T|ClassVar|Literal|Union)"),
-    (r"py:class", r"lrsched\S*\._[A-Za-z]\w*"),  # private base classes named in signatures are not documented
+    # private base classes (and classes of private modules) named in signatures are not documented
+    (r"py:class", r"lrsched\S*\._[A-Za-z]\w*(\.\w+)*"),
     (r"py:.*", r"(int|float|str|bool|dict|list|tuple|object|type|bytes|complex|None|callable|optional)"),
 ]
 

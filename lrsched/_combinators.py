@@ -31,6 +31,7 @@ from lrsched._core import (
     flag_field,
     need_schedule,
     numbers_field,
+    precise_field,
     schedule_class,
     schedule_field,
     schedules_field,
@@ -39,11 +40,11 @@ from lrsched._core import (
 )
 from lrsched._numerics import (
     INT32_MAX,
+    anneal,
     as_float,
     as_number,
     common,
     computed_once,
-    cos_anneal,
     count_reached,
     cycle_index,
     cycle_start,
@@ -198,8 +199,8 @@ class Warmup(Schedule):
         init = as_float(self.init_value)
         if self.kind == "linear":
             ramp = init * left + after * done
-        elif self.kind == "cosine":
-            ramp = after + (init - after) * cos_anneal(done, left)
+        elif self.kind == "cosine":  # both weights direct: a warmup from a tiny rate keeps it exactly
+            ramp = anneal("cos", init, after, done, left)
         else:
             ramp = jnp.broadcast_to(init, after.shape)
         return jnp.where(t < steps, ramp, after)
@@ -252,7 +253,7 @@ class Cycle(Schedule):
     schedule: Schedule = schedule_field()
     period: Leaf = time_field()
     period_mul: Leaf = 1
-    decay: Leaf = 1.0
+    decay: Leaf = precise_field(default=1.0)
     limit: Leaf | None = count_field(default=None)
     stretch: bool = flag_field(default=True)
     end_value: Leaf | None = None
@@ -288,8 +289,8 @@ class Cycle(Schedule):
 
     def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None) -> jax.Array:
         """The decay ``d**last`` (nothing computed when d is 1) and the value after the last cycle."""
-        decay = as_float(self.decay)
-        value = jnp.where(decay == 1, inner, inner * int_power(decay, last))
+        decay, low = as_float(self.decay), self.low("decay")
+        value = jnp.where((decay == 1) & (low == 0), inner, inner * int_power(decay, last, low))
         if self.end_value is not None and limit is not None:
             value = jnp.where(k >= limit.astype(k.dtype), as_float(self.end_value), value)
         return value
@@ -511,10 +512,15 @@ class Noise(Schedule):
         else:
             low, high = step.astype(jnp.uint32), jnp.zeros((), jnp.uint32)
         key = jax.random.fold_in(jax.random.fold_in(key, low), high)
+        # drawn in float32 whatever the mode, then widened: x64 (and the torch bridge's float64 tables)
+        # gets the same draws as the default float32, rounded the same way
+        bound = pct.astype(jnp.float32)
         if self.kind == "uniform":
-            return jax.random.uniform(key, (), pct.dtype, -pct, pct)
-        safe = jnp.where(pct > 0, pct, 1.0)
-        return jnp.where(pct > 0, jax.random.truncated_normal(key, -safe, safe, (), pct.dtype), 0.0)
+            draw = jax.random.uniform(key, (), jnp.float32, -bound, bound)
+        else:
+            safe = jnp.where(bound > 0, bound, 1.0)
+            draw = jnp.where(bound > 0, jax.random.truncated_normal(key, -safe, safe, (), jnp.float32), 0.0)
+        return draw.astype(pct.dtype)
 
     def compute(self, t):
         flat = t.reshape(-1)
@@ -534,7 +540,9 @@ def noise(schedule: Schedule, pct: Leaf, seed: Leaf = 0, kind: str = "normal", s
     for ``start <= t < end``, with ``n_t`` drawn from ``fold_in(key(seed), t)``:
     a standard normal truncated to ``(-pct, pct)`` (``kind="normal"``, the
     distribution timm's resampling loop gives) or uniform in ``(-pct, pct)``.
-    The same step always gets the same noise; the draws are JAX's, not torch's.
+    The same step always gets the same noise, in float32 and under x64 alike
+    (the draw is made in float32, then widened), so the torch bridge's float64
+    tables and a JAX float32 evaluation agree; the draws are JAX's, not torch's.
 
     Args:
       schedule: the schedule to perturb.

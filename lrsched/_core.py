@@ -46,8 +46,8 @@ else:  # Python 3.10: the decorator only informs type checkers
 __all__ = [
     "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
     "time_field", "number_field", "count_field", "numbers_field", "flag_field", "choice_field", "function_field",
-    "schedule_field", "schedules_field", "operand_field", "Kind", "check_kind", "checked", "batch_shape",
-    "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow", "add", "mul", "div", "pow",
+    "schedule_field", "schedules_field", "operand_field", "precise_field", "low_part", "Kind", "check_kind", "checked",
+    "batch_shape", "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow", "add", "mul", "div", "pow",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
 ]
@@ -189,6 +189,36 @@ def field_kind(f: dataclasses.Field) -> Kind:
     return kind
 
 
+def precise_field(default: Any = dataclasses.MISSING, many: bool = False) -> Any:
+    """A float leaf whose float32 rounding a formula would amplify: the base of a power
+    (``rate ** t`` multiplies the relative rounding of `rate` by ``t``).
+
+    Such a field carries a companion leaf, ``<name>_lo``: the float64 value the user
+    passed minus its float32 rounding (:func:`low_part`), so a float32 evaluation,
+    jitted with the schedule as an argument, still sees the number that was passed
+    (:meth:`Schedule.low`). A traced value (a schedule built inside ``jit`` or
+    ``vmap``) has no low part: its float32 value is the one used. Its kind is a number
+    (`many`: a sequence of numbers, one leaf).
+    """
+    field = _field(NUMBERS if many else NUMBER, default)
+    return dataclasses.field(default=default, metadata={**field.metadata, "precise": True})
+
+
+def low_part(value: Any) -> Any:
+    """What float32 loses of `value`: ``value - float32(value)`` computed in float64, as
+    float32 (zeros of the value's shape when it is an integer, a float32 array or traced;
+    None for None)."""
+    if value is None:
+        return None
+    a = concrete(value)
+    if a is None or a.dtype.kind != "f" or a.dtype.itemsize <= 4:
+        return np.zeros(np.shape(value), np.float32)
+    wide = a.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rest = wide - wide.astype(np.float32).astype(np.float64)
+    return np.where(np.isfinite(rest), rest, 0.0).astype(np.float32)
+
+
 # ------------------------------------------------------------------- validation
 
 
@@ -304,10 +334,14 @@ def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | Non
     return a
 
 
-def check_kind(where: str, field: str, value: Any, kind: Kind) -> Any:
+def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool = True) -> Any:
     """Check `value` against `kind` (see :class:`Kind`) and return it normalised (a numpy bool as a bool).
 
-    `where` names the schedule or function, `field` the argument, in the error."""
+    `where` names the schedule or function, `field` the argument, in the error.
+    `int_range`: integers beyond the step integer refuse (a field would wrap); a
+    compat function's argument skips that check (:func:`checked`): it takes the
+    anchor's integers of any size and passes what it cannot hold on as a float,
+    and a schedule field it fills is checked again."""
     if value is None:
         if kind.optional or kind.name == "internal":
             return value
@@ -353,7 +387,7 @@ def check_kind(where: str, field: str, value: Any, kind: Kind) -> Any:
     if name == "count" and a.dtype.kind == "f" and not np.all(a == np.floor(a)):
         raise argument_error(where, field, value, "a whole number", f"{field} counts something: pass an int, "
                              f"e.g. {field}={int(np.floor(a.reshape(-1)[0]))}")
-    if a.dtype.kind in "iu" and a.size:
+    if int_range and a.dtype.kind in "iu" and a.size:
         top = int(np.iinfo(int_dtype()).max)
         if int(a.max()) > top or int(a.min()) < -top:
             raise argument_error(where, field, value, f"within {np.dtype(int_dtype()).name} range",
@@ -458,7 +492,7 @@ def checked(fn: Callable[P, R]) -> Callable[P, R]:
             kinds = {name: kind for name, kind in found.items() if kind is not None}
         for name, value in signature.bind(*args, **kwargs).arguments.items():
             if name in kinds:
-                check_kind(fn.__name__, name, value, kinds[name])
+                check_kind(fn.__name__, name, value, kinds[name], int_range=False)
         return fn(*args, **kwargs)
 
     wrapper.__lrsched_checked__ = True  # type: ignore[attr-defined]
@@ -596,6 +630,7 @@ class Schedule:
     _registry: ClassVar[dict[str, type[Schedule]]] = {}
     stateful: ClassVar[bool] = False
     stretchable: ClassVar[bool] = True
+    _precise: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -675,7 +710,17 @@ class Schedule:
             else:
                 v = _map_schedules(v, lambda c: c.stretched(factor))
             values[f.name] = v
+        for name in type(self)._precise:  # the companions of precise fields (never durations)
+            values[f"{name}_lo"] = getattr(self, f"{name}_lo")
         return _rebuild(type(self), values)
+
+    def low(self, name: str) -> jax.Array:
+        """The low part of the precise field `name` (see ``precise_field``), as the
+        default float dtype: what float32 lost of the value passed, and 0 under x64
+        (where the field itself is exact). Not differentiated."""
+        if float_dtype() != np.float32:
+            return jnp.zeros(jnp.shape(getattr(self, name)), float_dtype())
+        return jax.lax.stop_gradient(as_float(getattr(self, f"{name}_lo")))
 
     # ---- inspection
     def config_args(self) -> dict[str, Any]:
@@ -738,9 +783,22 @@ def schedule_class(name: str) -> Callable[[type[S]], type[S]]:
     def wrap(cls: type[S]) -> type[S]:
         cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        data = tuple(f.name for f in fields if not f.metadata.get("static"))
+        precise = tuple(f.name for f in fields if f.metadata.get("precise"))
+        # each precise field's companion is one more child, after the fields (see precise_field)
+        data = tuple(f.name for f in fields if not f.metadata.get("static")) + tuple(f"{n}_lo" for n in precise)
         meta = tuple(f.name for f in fields if f.metadata.get("static"))
         keys = tuple(jax.tree_util.GetAttrKey(n) for n in data)
+        if precise:
+            cls._precise = precise
+            init = cls.__init__
+
+            @functools.wraps(init)
+            def __init__(self, *args, **kwargs):  # noqa: N807 - the dataclass's __init__, then the low parts
+                init(self, *args, **kwargs)
+                for n in precise:
+                    object.__setattr__(self, f"{n}_lo", low_part(getattr(self, n)))
+
+            cls.__init__ = __init__  # type: ignore[method-assign]
 
         def flatten_with_keys(x):
             return [(k, getattr(x, n)) for k, n in zip(keys, data)], tuple(getattr(x, n) for n in meta)

@@ -29,6 +29,7 @@ __all__ = [
     "common",
     "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
     "two_sum", "whole_and_rest", "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power",
+    "power_pair", "scaled_remainder", "ratio_phase", "exact_parts",
     "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index", "cycle_starts",
 ]
 
@@ -291,6 +292,29 @@ def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) ->
     return as_float(start) * jnp.where(near_end, small, big) + as_float(end) * jnp.where(near_end, big, small)
 
 
+def power_pair(weight: jax.Array, rest: jax.Array, exponent: Any) -> tuple[jax.Array, jax.Array]:
+    """``(w**e, 1 - w**e)`` from a weight ``w`` and its complement ``rest = 1 - w``, both accurate.
+
+    ``1 - w**e`` computed as written cancels where ``w**e`` is near 1 (the start of
+    a rising polynomial or a powered cosine); here it is ``-expm1(e log w)``, with
+    ``log w = log1p(-rest)`` where ``w > 1/2``: accurate to the last bits at both
+    ends, so ``a w**e + b (1 - w**e)`` has no cancellation whichever of ``a``, ``b``
+    is larger. With ``e == 1`` the pair is ``(w, rest)`` itself. Finite derivatives.
+    """
+    e = as_float(exponent)
+    if e.ndim:
+        weight, rest, e = jnp.broadcast_arrays(weight, rest, e)
+    powered = power(weight, e)
+    near_one = weight > 0.5
+    positive = weight > 0
+    log_w = jnp.where(near_one, jnp.log1p(-jnp.where(near_one, rest, 0.0)),
+                      jnp.log(jnp.where(positive & ~near_one, weight, 1.0)))
+    complement = jnp.where(positive, -jnp.expm1(e * log_w), 1.0)
+    # e == 1: the exact complement as the value, the general form's derivative (also in e)
+    exact = jax.lax.stop_gradient(jnp.where(e == 1.0, rest - complement, 0.0))
+    return powered, complement + exact
+
+
 def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
     """The phase warped by k-decay (Zhang & Li, arXiv:2004.05909): ``done**k`` and ``1 - done**k``.
 
@@ -341,19 +365,26 @@ def whole_and_rest(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return whole.astype(int_dtype()), x - whole
 
 
-def product_parts(fraction: jax.Array, total: jax.Array) -> tuple[jax.Array, jax.Array]:
+def product_parts(fraction: jax.Array, total: jax.Array, fraction_lo: Any = None) -> tuple[jax.Array, jax.Array]:
     """``fraction * total`` as (integer part, float remainder), exact up to the rounding of
     the small remainder: an integer `total` is split in two float32-exact halves and
-    each product keeps its rounding error (:func:`two_product`)."""
+    each product keeps its rounding error (:func:`two_product`). `fraction_lo` (a
+    schedule's :meth:`lrsched.Schedule.low`) is what float32 lost of `fraction`: its
+    product with `total` joins the remainder, so the fraction the user passed is the
+    one multiplied."""
     if float_dtype() != np.float32 or not jnp.issubdtype(total.dtype, jnp.integer):
-        return whole_and_rest(fraction * as_float(total))
-    high = total - total % 4096  # at most 19 significant bits: exact in float32
-    whole, rest = jnp.zeros((), int_dtype()), jnp.zeros((), fraction.dtype)
-    for part in (high, total - high):
-        product, error = two_product(fraction, as_float(part))
-        n, f = whole_and_rest(product)
-        whole, rest = whole + n, rest + f + error
-    return whole, rest
+        whole, rest = whole_and_rest(fraction * as_float(total))
+    else:
+        high = total - total % 4096  # at most 19 significant bits: exact in float32
+        whole, rest = jnp.zeros((), int_dtype()), jnp.zeros((), fraction.dtype)
+        for part in (high, total - high):
+            product, error = two_product(fraction, as_float(part))
+            n, f = whole_and_rest(product)
+            whole, rest = whole + n, rest + f + error
+    if fraction_lo is None:
+        return whole, rest
+    n, f = whole_and_rest(rest + as_float(fraction_lo) * as_float(total))
+    return whole + n.astype(whole.dtype), f
 
 
 # ---------------------------------------------------------- exponentials
@@ -393,7 +424,10 @@ def _exact_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return as_float(top), as_float(x - top)
 
 
-def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
+exact_parts = _exact_parts
+
+
+def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> jax.Array:
     """``rate ** (t / steps)`` for a positive `rate` and ``t >= 0``: the precise exponential
     of :func:`lrsched.exponential` (``t`` a whole count of periods for a staircase).
 
@@ -406,9 +440,16 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1) -> jax.Array:
     exponent as a float plus a tiny correction applied as ``exp(s) (1 + c)``:
     ~1e-7 relative over float32's whole range, with no division per step (about
     a fifth of optax's time). The derivative is that of ``r**(t/T)``.
+
+    `rate_lo` is what float32 lost of the rate the user passed (a schedule's
+    :meth:`lrsched.Schedule.low`): ``log(r + lo) = log r + lo / r`` to first order,
+    folded into the exponent's correction, so a rate that float32 cannot hold keeps
+    its precision over any number of steps.
     """
     rate = as_float(rate)
     hi, lo = _split_log(rate)
+    if rate_lo is not None:
+        lo = lo + jax.lax.stop_gradient(as_float(rate_lo) / jnp.where(rate > 0, rate, 1.0))
     # c = log(r) / T in two floats: one division, then its remainder (exact products) divided again
     steps = as_number(steps)
     steps_hi, steps_lo = _exact_parts(steps)
@@ -442,7 +483,7 @@ def computed_once(table: jax.Array) -> jax.Array:
 POWER_TABLE = 16
 
 
-def int_power(base: Any, k: jax.Array, most: int | None = None) -> jax.Array:
+def int_power(base: Any, k: jax.Array, base_lo: Any = None, most: int | None = None) -> jax.Array:
     """``base ** k`` for a non-negative `base` leaf and integer counts ``k >= 0`` (step
     decays, milestones, cycles), without a general power per step (~6 ms per 10^6 on
     XLA CPU, where this costs a gather and :func:`rate_power`'s few operations).
@@ -451,8 +492,21 @@ def int_power(base: Any, k: jax.Array, most: int | None = None) -> jax.Array:
     known and smaller) come from a table of correctly rounded powers computed once,
     so ``gamma**1`` is ``gamma`` exactly; larger counts use :func:`rate_power`
     (~1e-7 relative in float32). ``0**0 = 1``. The derivative is that of ``base**k``.
+
+    What a float32 evaluation loses beyond that is the rounding of `base` itself,
+    multiplied by ``k``. `base_lo` (a schedule's :meth:`lrsched.Schedule.low`)
+    restores it: ``(b + lo)**k = b**k exp(k lo / b)`` (``k lo / b`` is tiny, so
+    ``expm1`` keeps it exact).
     """
-    base = as_float(base)
+    value = _int_power(as_float(base), k, most)
+    if base_lo is None:
+        return value
+    b = as_float(base)
+    ratio = jax.lax.stop_gradient(as_float(base_lo) / jnp.where(b > 0, b, 1.0))
+    return value + value * jnp.expm1(as_float(k) * jnp.where(b > 0, ratio, 0.0))
+
+
+def _int_power(base: jax.Array, k: jax.Array, most: int | None) -> jax.Array:
     if base.ndim:  # per-element bases (no single table): the general power
         return base ** as_float(k)
     size = POWER_TABLE if most is None else min(POWER_TABLE, most + 1)
@@ -529,6 +583,64 @@ def pick(table: Any, index: jax.Array) -> jax.Array:
     return jnp.take(table, jnp.clip(index, 0, n - 1), axis=-1, mode="clip")
 
 
+def scaled_remainder(n: Any, c: Any, c_lo: Any, period: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``c * n = k * period + r`` with ``0 <= r < period``, for an integer ``n >= 0``, a float `c`
+    (``c_lo``: what float32 lost of it, or 0) and a positive `period`, as ``(k, r_hi, r_lo)``.
+
+    The product is carried in two floats (:func:`two_product` of `c` with the exact
+    parts of ``n``), and so is the remainder: ``r_hi + r_lo`` holds ``r`` to about
+    ``1e-14`` of ``c n``, so a distance such as ``period - r`` near the end of a
+    period (a cosine's trough, a restart) keeps its relative precision in float32,
+    where ``fmod(c * n, period)`` in one float loses ``c n * 6e-8`` of it.
+    """
+    cf = as_float(c)
+    n_hi, n_lo = _exact_parts(as_number(n))
+    p1, e1 = two_product(cf, n_hi)
+    p2, e2 = two_product(cf, n_lo)
+    s, e3 = two_sum(p1, p2)
+    tail = (e1 + e2 + e3) + as_float(c_lo) * (n_hi + n_lo)
+    s, tail = two_sum(s, tail)
+    size = as_float(period)
+    k = jnp.floor(s / size)
+    q, qe = two_product(k, size)
+    r_hi, r1e = two_sum(s, -q)
+    r_lo = (r1e - qe) + tail
+    r_hi, r_lo = two_sum(r_hi, r_lo)
+    for _ in range(2):  # the float quotient may be one off either way
+        below = r_hi + r_lo < 0
+        above = r_hi + r_lo >= size
+        fix = jnp.where(below, size, jnp.where(above, -size, 0.0))
+        k = k - jnp.sign(fix)
+        r_hi, r_lo = two_sum(r_hi + fix, r_lo)
+    return k, r_hi, r_lo
+
+
+def ratio_phase(num: tuple[Any, Any], den: tuple[Any, Any], length: Any) -> tuple[jax.Array, jax.Array]:
+    """:func:`phase` at the step ``num / den`` of a stretch of `length` steps, the ratio never rounded.
+
+    `num` and `den` are each two floats ``(hi, lo)`` (a float or an integer and 0),
+    e.g. a fraction of training ``t / N`` whose pieces start at fractional points:
+    ``done = num / (den length)`` and ``left = (den length - num) / (den length)``
+    are each rounded once, from a numerator carried in two floats, so ``left``
+    stays exact near the end of the stretch where ``1 - fl(num / den)`` would
+    keep only ``6e-8`` of absolute precision. Clipped to [0, 1]; an empty
+    stretch counts as finished.
+    """
+    n_hi, n_lo = (as_float(x) for x in num)
+    d_hi, d_lo = (as_float(x) for x in den)
+    size = as_float(length)
+    total, e = two_product(d_hi, size)
+    total, total_lo = two_sum(total, e + d_lo * size)
+    rest, r = two_sum(total, -n_hi)
+    rest = rest + ((r + total_lo) - n_lo)
+    whole = total + total_lo
+    empty = whole <= 0
+    safe = jnp.where(empty, 1.0, whole)
+    done = jnp.where(empty, 1.0, jnp.clip((n_hi + n_lo) / safe, 0.0, 1.0))
+    left = jnp.where(empty, 0.0, jnp.clip(rest / safe, 0.0, 1.0))
+    return done, left
+
+
 # ------------------------------------------------------------------ cycles
 
 
@@ -550,8 +662,14 @@ def cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Ar
         q = jnp.power(mul, jnp.where(out_of_range, 0, jnp.maximum(k - one, 0 * one)))
         geo = period * jnp.where(k == 0, 0 * one, q + (q - one) // denominator)
     else:
+        # period * (m**k - 1) / (m - 1) as a ratio of expm1s: exactly `period` for k = 1, ~2e-7
+        # otherwise (m**k - 1 cancels for m near 1); a start within float32's error of a whole step
+        # is that step, so restarts that fall on a step in exact arithmetic (m = 1.5, 2.5...) stay there
         out_of_range = jnp.zeros(k.shape, bool)
-        geo = period * (mul**k - one) / denominator
+        log_mul = jnp.log(jnp.where(geometric, mul, 2.0))
+        geo = period * jnp.expm1(k * log_mul) / jnp.expm1(log_mul)
+        whole = jnp.round(geo)
+        geo = jnp.where(jnp.abs(geo - whole) <= 1e-6 * jnp.maximum(jnp.abs(geo), 1.0), whole, geo)
     return jnp.where(geometric, geo, k * period), out_of_range
 
 

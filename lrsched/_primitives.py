@@ -29,6 +29,7 @@ from lrsched._core import (
     flag_field,
     function_field,
     numbers_field,
+    precise_field,
     repr_arg,
     schedule_class,
     time_field,
@@ -48,9 +49,10 @@ from lrsched._numerics import (
     lerp,
     phase,
     pick,
-    power,
+    power_pair,
     product_parts,
     rate_power,
+    ratio_phase,
     split,
     whole_and_rest,
 )
@@ -117,6 +119,11 @@ class Linear(Schedule):
         done, left = phase(t, self.steps)
         return lerp(self.init_value, self.end_value, done, left)
 
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded
+        (``lrsched._numerics.ratio_phase``): compat's fastai pieces of a fraction of training."""
+        return lerp(self.init_value, self.end_value, *ratio_phase(num, den, self.steps))
+
 
 def linear(init_value: Leaf, end_value: Leaf, steps: Leaf) -> Linear:
     r"""Linear interpolation from `init_value` to `end_value` over `steps` steps.
@@ -156,9 +163,17 @@ class Polynomial(Schedule):
         check_positive(self, "power", "k_decay")
 
     def compute(self, t):
-        _, left = _warped(*phase(t, self.steps), self.k_decay)
-        end = as_float(self.end_value)
-        return end + (as_float(self.init_value) - end) * power(left, self.power)
+        return self._value(*phase(t, self.steps))
+
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
+        return self._value(*ratio_phase(num, den, self.steps))
+
+    def _value(self, done, left):
+        done, left = _warped(done, left, self.k_decay)
+        # both weights computed directly (power_pair): no cancellation, falling or rising
+        w, rest = power_pair(left, done, self.power)
+        return as_float(self.init_value) * w + as_float(self.end_value) * rest
 
 
 def polynomial(init_value: Leaf, end_value: Leaf, steps: Leaf, power: Leaf = 1.0,
@@ -207,10 +222,20 @@ class Cosine(Schedule):
             t, steps = common(t, as_number(self.steps))
             _, r = split(t, 2 * steps)
             t = jnp.where(r <= steps, r, 2 * steps - r)
-        done, left = _warped(*phase(t, self.steps), self.k_decay)
+        return self._value(*phase(t, self.steps))
+
+    def at_ratio(self, num, den):
+        """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
+        if self.periodic:
+            return self(divide(as_float(num[0]) + as_float(num[1]), as_float(den[0]) + as_float(den[1])))
+        return self._value(*ratio_phase(num, den, self.steps))
+
+    def _value(self, done, left):
+        done, left = _warped(done, left, self.k_decay)
         init, end = as_float(self.init_value), as_float(self.end_value)
-        if self.exponent is not None:
-            return end + (init - end) * power(cos_anneal(done, left), self.exponent)
+        if self.exponent is not None:  # both weights direct (power_pair): exact near both ends, either direction
+            w, rest = power_pair(cos_anneal(done, left), cos_anneal(left, done), self.exponent)
+            return init * w + end * rest
         # the weight of the nearer end is computed directly: no cancellation whether it falls or rises
         rising = init < end
         low, high = jnp.where(rising, init, end), jnp.where(rising, end, init)
@@ -264,7 +289,7 @@ def cosine(init_value: Leaf, steps: Leaf, end_value: Leaf = 0.0, exponent: Leaf 
 @schedule_class("exponential")
 class Exponential(Schedule):
     init_value: Leaf
-    rate: Leaf
+    rate: Leaf = precise_field()
     steps: Leaf = time_field(default=1)
     staircase: bool = flag_field(default=False)
     end_value: Leaf | None = None
@@ -273,10 +298,11 @@ class Exponential(Schedule):
         check_positive(self, "rate", "steps")
 
     def compute(self, t):
+        lo = self.low("rate")  # the rate as passed, not its float32 rounding (raised to the power t)
         if self.staircase:
-            value = as_float(self.init_value) * rate_power(self.rate, split(t, self.steps)[0])
+            value = as_float(self.init_value) * rate_power(self.rate, split(t, self.steps)[0], rate_lo=lo)
         else:
-            value = as_float(self.init_value) * rate_power(self.rate, t, self.steps)
+            value = as_float(self.init_value) * rate_power(self.rate, t, self.steps, rate_lo=lo)
         if self.end_value is not None:
             end = as_float(self.end_value)
             value = jnp.where(as_float(self.rate) < 1, jnp.maximum(value, end), jnp.minimum(value, end))
@@ -320,7 +346,7 @@ def exponential(init_value: Leaf, rate: Leaf, steps: Leaf = 1, staircase: bool =
 class StepDecay(Schedule):
     init_value: Leaf
     step_size: Leaf = time_field()
-    gamma: Leaf
+    gamma: Leaf = precise_field()
 
     def validate(self):
         check_positive(self, "step_size")
@@ -328,7 +354,7 @@ class StepDecay(Schedule):
 
     def compute(self, t):
         k, _ = split(t, self.step_size)
-        return as_float(self.init_value) * int_power(self.gamma, k)
+        return as_float(self.init_value) * int_power(self.gamma, k, self.low("gamma"))
 
 
 def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
@@ -356,7 +382,7 @@ def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:
 class MultiStep(Schedule):
     init_value: Leaf
     milestones: Leaves = numbers_field(time=True)
-    gamma: Leaf
+    gamma: Leaf = precise_field()
 
     def validate(self):
         check_sorted(self, "milestones")
@@ -364,7 +390,8 @@ class MultiStep(Schedule):
 
     def compute(self, t):
         n = count_reached(self.milestones, t)
-        return as_float(self.init_value) * int_power(self.gamma, n, most=as_number(self.milestones).shape[-1])
+        return as_float(self.init_value) * int_power(self.gamma, n, self.low("gamma"),
+                                                     most=as_number(self.milestones).shape[-1])
 
 
 def multistep(init_value: Leaf, milestones: Leaves, gamma: Leaf) -> MultiStep:
@@ -567,7 +594,7 @@ class Cyclic(Schedule):
     up_steps: Leaf = time_field()
     down_steps: Leaf | None = time_field(default=None)
     mode: str = choice_field(default="triangular")  # any string: ignored with a scale_fn, as in torch
-    gamma: Leaf = 1.0
+    gamma: Leaf = precise_field(default=1.0)
     scale_fn: Callable[[jax.Array], Any] | None = function_field(default=None)
     scale_mode: str = choice_field("cycle", "iterations", default="cycle")
 
@@ -602,18 +629,28 @@ class Cyclic(Schedule):
         down = up if self.down_steps is None else as_number(self.down_steps)
         t, up, down = common(t, up, down)
         k, pos = split(t, up + down)
-        rising, _ = phase(pos, up)
-        falling, _ = phase(up + down - pos, down)
-        height = jnp.where(pos <= up, rising, falling)
+        rising, below = phase(pos, up)
+        falling, above = phase(up + down - pos, down)
+        up_side = pos <= up
+        height = jnp.where(up_side, rising, falling)
+        depth = jnp.where(up_side, below, above)  # 1 - height, from exact integers too
+        # the weight of the peak is height * s; the base's, 1 - height * s = depth + height * (1 - s),
+        # is computed directly so that neither end cancels (a falling cycle reaches a tiny peak exactly)
         if self.scale_fn is not None:
             x = as_float(k) + 1.0 if self.scale_mode == "cycle" else as_float(t)
-            height = height * jnp.asarray(self.scale_fn(x), float_dtype())
+            scale = jnp.asarray(self.scale_fn(x), float_dtype())
+            unscaled = 1.0 - scale
         elif self.mode == "triangular2":
-            height = height * int_power(0.5, k)
+            scale = int_power(0.5, k)
+            unscaled = 1.0 - scale
         elif self.mode == "exp_range":
-            height = height * rate_power(self.gamma, t)
-        base = as_float(self.base_value)
-        return base + (as_float(self.peak_value) - base) * height
+            scale = rate_power(self.gamma, t, rate_lo=self.low("gamma"))
+            log_gamma = jnp.log(as_float(self.gamma)) + self.low("gamma") / as_float(self.gamma)
+            unscaled = -jnp.expm1(as_float(t) * log_gamma)
+        else:
+            scale, unscaled = jnp.ones((), float_dtype()), jnp.zeros((), float_dtype())
+        top = height * scale
+        return as_float(self.base_value) * (depth + height * unscaled) + as_float(self.peak_value) * top
 
 
 def cyclic(base_value: Leaf, peak_value: Leaf, up_steps: Leaf, down_steps: Leaf | None = None,
@@ -661,15 +698,17 @@ def cyclic(base_value: Leaf, peak_value: Leaf, up_steps: Leaf, down_steps: Leaf 
 # ------------------------------------------------------------------ one cycle
 
 
-def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list[tuple[jax.Array, jax.Array]]:
+def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool,
+                    pct_lo: Any = None) -> list[tuple[jax.Array, jax.Array]]:
     """torch's phase ends ``pct T - 1`` (``2 pct T - 2``) ``T - 1`` as (integer, remainder) pairs.
 
     torch rounds ``pct * T`` once in float64. Keeping the integer part exact and
     the remainder apart makes offsets from a phase end exact integers plus a small
-    float, so float32 phases stay as precise as torch's even past 2**24 steps.
+    float, so float32 phases stay as precise as torch's even past 2**24 steps; `pct_lo`
+    (what float32 lost of `pct_start`) keeps the fraction the user passed.
     """
     total, pct = as_number(total_steps), as_float(pct_start)
-    whole, rest = product_parts(pct, total)
+    whole, rest = product_parts(pct, total, pct_lo)
     ends = [(whole - 1, rest)]
     if three_phase:
         ends.append((2 * whole - 2, 2.0 * rest))
@@ -720,7 +759,7 @@ class OneCycle(Schedule):
 
     total_steps: Leaf
     peak_value: Leaf
-    pct_start: Leaf = 0.3
+    pct_start: Leaf = precise_field(default=0.3)
     div_factor: Leaf = 25.0
     final_div_factor: Leaf = 1e4
     anneal: str = choice_field("cos", "linear", default="cos")
@@ -734,7 +773,7 @@ class OneCycle(Schedule):
         initial = as_float(self.peak_value) / as_float(self.div_factor)
         low = initial / as_float(self.final_div_factor)
         values = [initial, self.peak_value] + ([initial] if self.three_phase else []) + [low]
-        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase)
+        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase, self.low("pct_start"))
         return _segments(t, self.total_steps, ends, values, self.anneal)
 
 
@@ -779,7 +818,7 @@ class OneCycleMomentum(Schedule):
     total_steps: Leaf
     base_value: Leaf = 0.85
     peak_value: Leaf = 0.95
-    pct_start: Leaf = 0.3
+    pct_start: Leaf = precise_field(default=0.3)
     anneal: str = choice_field("cos", "linear", default="cos")
     three_phase: bool = flag_field(default=False)
 
@@ -790,7 +829,7 @@ class OneCycleMomentum(Schedule):
     def compute(self, t):
         hi, lo = self.peak_value, self.base_value
         values = [hi, lo, hi] + ([hi] if self.three_phase else [])
-        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase)
+        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase, self.low("pct_start"))
         return _segments(t, self.total_steps, ends, values, self.anneal)
 
 
@@ -847,11 +886,10 @@ class WarmupCosine(Schedule):
         t, w = common(t, as_number(self.warmup_steps))
         up = lerp(self.init_value, self.peak_value, *phase(t, w))
         done, left = phase(t - w, as_number(self.total_steps) - w)
-        end = as_float(self.end_value)
-        shape = cos_anneal(done, left)
+        shape, rest = cos_anneal(done, left), cos_anneal(left, done)
         if self.exponent is not None:
-            shape = power(shape, self.exponent)
-        down = end + (as_float(self.peak_value) - end) * shape
+            shape, rest = power_pair(shape, rest, self.exponent)
+        down = as_float(self.peak_value) * shape + as_float(self.end_value) * rest  # no cancellation either way
         return jnp.where(t < w, up, down)
 
 
@@ -910,11 +948,12 @@ class WSD(Schedule):
         if self.decay == "linear":
             down = lerp(peak, end, done, left)
         elif self.decay == "cosine":
-            down = end + (peak - end) * cos_anneal(done, left)
+            down = anneal("cos", peak, end, done, left)
         else:
             started = done > 0  # sqrt's derivative is infinite at 0: keep it out of the gradient
-            root = jnp.sqrt(jnp.where(started, done, 1.0))
-            down = end + (peak - end) * jnp.where(started, 1.0 - root, 1.0)
+            root = jnp.where(started, jnp.sqrt(jnp.where(started, done, 1.0)), 0.0)
+            # 1 - sqrt(p) = (1 - p) / (1 + sqrt(p)): exact near the end of the decay too
+            down = peak * jnp.where(started, left / (1.0 + root), 1.0) + end * root
         return jnp.where(t < w, up, jnp.where(t < n - d, peak, down))
 
 
@@ -963,8 +1002,9 @@ class Tanh(Schedule):
     def compute(self, t):
         done, left = phase(t, self.steps)
         x = lerp(self.lower, self.upper, done, left)
-        end = as_float(self.end_value)
-        return end + (as_float(self.init_value) - end) * 0.5 * (1.0 - jnp.tanh(x))
+        # (1 - tanh x) / 2 = sigmoid(-2x) and (1 + tanh x) / 2 = sigmoid(2x): both weights without the
+        # cancellation of 1 - tanh(x) near the end (tanh(3) = 0.995)
+        return as_float(self.init_value) * jax.nn.sigmoid(-2.0 * x) + as_float(self.end_value) * jax.nn.sigmoid(2.0 * x)
 
 
 def tanh(init_value: Leaf, steps: Leaf, end_value: Leaf = 0.0, lower: Leaf = -7.0,

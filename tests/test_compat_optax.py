@@ -2,8 +2,9 @@
 
 Each configuration evaluates the optax schedule over N = 10,000 steps under x64
 (float64, the reference) and the lrsched schedule in float32 (max relative
-error <= 1e-6) and under x64 (<= 1e-12). Float arguments are drawn
-float32-representable so both precisions see the same inputs. optax's float64
+error <= 2e-6) and under x64 (<= 1e-12). Float arguments are drawn as any
+Python float (most not float32-representable): float32 must follow the float64
+number passed, not its float32 rounding. optax's float64
 formulas cancel in places (``1 + cos`` near the bottom of a cosine, ``1 - t/T``
 near the end of a polynomial, ``(end - start) * pct + start``), so every test
 also builds an independent numpy long-double reference from optax's published
@@ -38,7 +39,8 @@ def budget(n):
 
 
 def f32(lo, hi):
-    return st.floats(lo, hi).map(lambda x: float(np.float32(x)))
+    """Any float in [lo, hi], float32-representable or not."""
+    return st.floats(lo, hi).map(float)
 
 
 def optax_values(schedule, n=N):
@@ -51,7 +53,7 @@ def rel_err(ours, ref, floor):
     return np.abs(np.asarray(ours, np.float64) - ref) / np.maximum(np.abs(ref), floor)
 
 
-def assert_matches(schedule, reference, exact, rtol32=1e-6, rtol64=1e-12):
+def assert_matches(schedule, reference, exact, rtol32=2e-6, rtol64=1e-12):
     n = len(reference)
     exact = np.asarray(exact, LD)
     floor = FLOOR * max(np.abs(reference).max(), 1e-300)
@@ -204,7 +206,7 @@ def test_piecewise_interpolate_schedule(kind, init, table):
     assert_matches(ox.piecewise_interpolate_schedule(kind, init, table), ref, ref_interpolate(kind, init, table))
 
 
-pcts = st.one_of(st.sampled_from([0.0, 1e-4, 0.3, 0.5, 0.9999, 1.0]).map(lambda x: float(np.float32(x))),
+pcts = st.one_of(st.sampled_from([0.0, 1e-4, 0.3, 0.5, 0.9999, 1.0]).map(float),
                  f32(0.0, 1.0))
 
 

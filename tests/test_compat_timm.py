@@ -248,7 +248,7 @@ def test_multistep_matches_timm(base, marks, rate, warmup_t, init_frac, prefix):
 
 
 def test_float32_against_the_references():
-    """Float32 (the default) within 2e-6 of base_lr on one configuration of each scheduler."""
+    """Float32 (the default) within 2e-6 of each value on one configuration of each scheduler."""
     specs = [
         (timm.cosine(0.1, 300, 1e-3, 2.0, 0.7, 4, warmup_t=20, warmup_lr_init=1e-4, k_decay=1.5),
          with_warmup(lambda t: cosine_main(t, 0.1, 300, 1e-3, 2.0, 0.7, 4, 1.5, True), 0.1, 20, 1e-4, False)),
@@ -264,12 +264,113 @@ def test_float32_against_the_references():
     values = run_all([s for s, _ in specs], np.arange(GRID))
     for got, (_, ref) in zip(values, specs):
         assert np.asarray(got).dtype == np.float32
-        np.testing.assert_allclose(np.asarray(got), [ref(t) for t in range(GRID)], rtol=0, atol=2e-6 * 0.1)
+        np.testing.assert_allclose(np.asarray(got, np.float64), [ref(t) for t in range(GRID)], rtol=2e-6, atol=1e-30)
 
 
 def test_multistep_counts_milestones_one_update_early():
     v = lrsched.evaluate(timm.multistep(1.0, [5, 5, 9], 0.1), 12)
     np.testing.assert_allclose(v, [1, 1, 1, 1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- create_scheduler_v2
+
+
+# timm/scheduler/scheduler_factory.py: create_scheduler_v2 (timm 1.0), re-stated in float64: the *_epochs
+# arguments times updates_per_epoch unless step_on_epochs, the scheduler chosen by name with timm's arguments
+# (poly's power is decay_rate), and the returned epoch count from get_cycle_length() + cooldown_t.
+def ref_factory(base, sched, num_epochs=300, decay_epochs=90, decay_milestones=(90, 180, 270), cooldown_epochs=0,
+                decay_rate=0.1, min_lr=0.0, warmup_lr=1e-5, warmup_epochs=0, warmup_prefix=False, cycle_mul=1.0,
+                cycle_decay=0.1, cycle_limit=1, k_decay=1.0, step_on_epochs=True, updates_per_epoch=0):
+    u = 1 if step_on_epochs else updates_per_epoch
+    t_initial, warmup_t, decay_t, cooldown_t = num_epochs * u, warmup_epochs * u, decay_epochs * u, cooldown_epochs * u
+    milestones = [d * u for d in decay_milestones]
+    cyc = (cycle_mul, cycle_decay, cycle_limit)
+    mains = {
+        "cosine": lambda t: cosine_main(t, base, t_initial, min_lr, *cyc, k_decay, True),
+        "tanh": lambda t: tanh_main(t, base, t_initial, -7.0, 3.0, min_lr, *cyc, True),
+        "poly": lambda t: poly_main(t, base, t_initial, decay_rate, min_lr, *cyc, k_decay, True),
+        "step": lambda t: step_main(t, base, decay_t, decay_rate),
+        "multistep": lambda t: multistep_main(t, base, milestones, decay_rate),
+    }
+    lr = with_warmup(mains[sched], base, warmup_t, warmup_lr, warmup_prefix, ramp_to_main=(sched == "tanh"))
+    if sched in ("cosine", "tanh", "poly"):  # CosineLRScheduler.get_cycle_length (and tanh's, poly's)
+        cycles = max(1, cycle_limit)
+        if cycle_mul == 1.0:
+            length = t_initial * cycles
+        else:
+            length = int(math.floor(-t_initial * (cycle_mul**cycles - 1) / (1 - cycle_mul)))
+        length = length + warmup_t if warmup_prefix else length
+        epochs = length + cooldown_t if step_on_epochs else (length + cooldown_t) // u
+    else:
+        epochs = num_epochs + warmup_epochs if warmup_prefix else num_epochs
+    return lr, epochs
+
+
+FACTORY_CASES = [
+    dict(sched="cosine", num_epochs=50, warmup_epochs=5, warmup_lr=1e-6, min_lr=1e-5, cooldown_epochs=10),
+    dict(sched="cosine", num_epochs=30, warmup_epochs=3, warmup_prefix=True, cycle_mul=2.0, cycle_limit=3,
+         cycle_decay=0.5, k_decay=1.5, cooldown_epochs=2, step_on_epochs=False, updates_per_epoch=17),
+    dict(sched="tanh", num_epochs=40, warmup_epochs=4, min_lr=2e-5, cycle_limit=2, cycle_decay=0.7,
+         step_on_epochs=False, updates_per_epoch=9, cooldown_epochs=3),
+    dict(sched="poly", num_epochs=60, decay_rate=2.0, min_lr=1e-6, warmup_epochs=2, warmup_prefix=True,
+         cycle_mul=1.5, cycle_limit=2, step_on_epochs=False, updates_per_epoch=11),
+    dict(sched="step", decay_epochs=2.4, decay_rate=0.97, warmup_epochs=3, warmup_lr=1e-6),
+    dict(sched="step", decay_epochs=7, decay_rate=0.5, warmup_epochs=1, warmup_prefix=True,
+         step_on_epochs=False, updates_per_epoch=13),
+    dict(sched="multistep", decay_milestones=[10, 25, 25, 60], decay_rate=0.3, warmup_epochs=2,
+         step_on_epochs=False, updates_per_epoch=7),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FACTORY_CASES)))
+def test_create_scheduler_v2_matches_timm(case):
+    """timm's factory: the same schedule (1e-12 under x64, 2e-6 of each value in float32) and the same epoch
+    count, with a base rate float32 cannot hold."""
+    kw, base = FACTORY_CASES[case], 3.3e-4
+    ref, epochs = ref_factory(base, **kw)
+    want = np.array([ref(t) for t in range(GRID)])
+    with jax.enable_x64(True):
+        s, n = timm.create_scheduler_v2(base, **kw)
+        ours64 = lrsched.evaluate(s, GRID)
+    assert n == epochs
+    np.testing.assert_allclose(ours64, want, rtol=1e-12, atol=1e-12 * base)
+    ours32 = lrsched.evaluate(timm.create_scheduler_v2(base, **kw)[0], GRID)
+    np.testing.assert_allclose(ours32.astype(np.float64), want, rtol=2e-6, atol=1e-30)
+
+
+def test_create_scheduler_v2_noise_and_epoch_indexing():
+    """noise fractions of t_initial become timm's noise_range_t; per epoch and per update index the same timm
+    scheduler at different rates of time."""
+    s, _ = timm.create_scheduler_v2(0.1, "cosine", num_epochs=100, noise=[0.2, 0.8], noise_pct=0.1, noise_seed=3)
+    same = timm.cosine(0.1, 100, cycle_decay=0.1, warmup_lr_init=1e-5, noise_range_t=(20.0, 80.0), noise_pct=0.1,
+                       noise_seed=3)
+    np.testing.assert_array_equal(lrsched.evaluate(s, 120), lrsched.evaluate(same, 120))
+    clean = lrsched.evaluate(timm.create_scheduler_v2(0.1, "cosine", num_epochs=100)[0], 120)
+    noisy = lrsched.evaluate(s, 120)
+    assert np.all(noisy[:20] == clean[:20]) and np.all(noisy[80:] == clean[80:])
+    assert np.all(noisy[20:80] != clean[20:80])
+    one, _ = timm.create_scheduler_v2(0.1, "cosine", num_epochs=10, noise=[0.5], noise_pct=0.1)
+    v, c = lrsched.evaluate(one, 12), lrsched.evaluate(timm.cosine(0.1, 10, cycle_decay=0.1, warmup_lr_init=1e-5), 12)
+    assert np.all(v[:5] == c[:5]) and np.all(v[5:10] != c[5:10])  # a single fraction: noise from there on (0 stays 0)
+    by_epoch, _ = timm.create_scheduler_v2(0.1, "step", decay_epochs=3, decay_rate=0.5)
+    by_update, _ = timm.create_scheduler_v2(0.1, "step", decay_epochs=3, decay_rate=0.5, step_on_epochs=False,
+                                            updates_per_epoch=4)
+    np.testing.assert_array_equal(lrsched.evaluate(by_epoch, 10), lrsched.evaluate(by_update, 40)[::4])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sched="plateau"), r"sched.*use lrsched\.compat\.torch\.ReduceLROnPlateau"),
+    (dict(sched="cosin"), r"sched must be one of 'cosine', 'tanh'"),
+    (dict(step_on_epochs=False), r"updates_per_epoch.*Pass updates_per_epoch=len\(loader\)"),
+    (dict(num_epochs=0), r"num_epochs must be a positive number"),
+    (dict(num_epochs=10.5), r"num_epochs must be a whole number.*pass an int"),
+    (dict(warmup_epochs=-1), r"warmup_epochs must be a non-negative number"),
+    (dict(noise=[0.1, 0.5, 0.9]), r"noise must be a start fraction or a \[start, end\] pair"),
+    (dict(step_on_epochs="no"), r"step_on_epochs must be True or False"),
+])
+def test_create_scheduler_v2_errors(kwargs, match):
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        timm.create_scheduler_v2(0.1, **kwargs)
 
 
 # ------------------------------------------------------------------------ noise
@@ -305,6 +406,49 @@ def test_noise_distribution_matches_timm_torch_draws():
         for q in (0.1, 0.25, 0.5, 0.75, 0.9):
             assert abs(np.quantile(ours, q) - np.quantile(theirs, q)) < 0.04, (kind, q)
         assert abs(ours.std() - theirs.std()) < 0.02 and abs(ours.mean()) < 0.02, kind
+
+
+NOISE_STEPS = np.concatenate([np.arange(400), [2**24 - 1, 2**24, 2**24 + 1, 2**31 - 2, 2**31 - 1]])
+
+
+@pytest.mark.parametrize("kind", ["normal", "uniform"])
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 1])
+def test_noise_draws_are_the_same_with_x64_on_and_off(kind, seed):
+    """The draw is made in float32 in both modes: x64's value is the float32 draw widened, so the float32
+    evaluation is exactly x64's rounded to float32 (a different draw would be off by up to pct)."""
+    pct = 0.3
+    built = [lrsched.noise(lrsched.constant(1.0), pct, seed=seed, kind=kind),
+             timm.step(1.0, decay_t=10**9, noise_range_t=0, noise_pct=pct, noise_seed=seed, noise_type=kind)]
+    for s in built:
+        with jax.enable_x64(True):
+            wide = np.asarray(jax.jit(s)(jnp.asarray(NOISE_STEPS)))
+        narrow = np.asarray(jax.jit(s)(jnp.asarray(NOISE_STEPS, jnp.int32)))
+        assert wide.dtype == np.float64 and narrow.dtype == np.float32
+        np.testing.assert_array_equal(wide.astype(np.float32), narrow)
+        draws = wide - 1.0
+        np.testing.assert_array_equal(draws.astype(np.float32).astype(np.float64), draws)  # a float32 draw
+        assert np.all(np.abs(draws) < pct) and len(np.unique(draws)) == len(NOISE_STEPS)
+
+
+def test_noise_in_the_torch_bridge_equals_jax_for_the_same_seed():
+    """The torch bridge evaluates its tables under x64; its noisy rates are JAX's float32 ones."""
+    lrsched_torch = pytest.importorskip("lrsched_torch")
+    noisy = timm.cosine(0.1, t_initial=300, noise_range_t=(20, 250), noise_pct=0.2, noise_seed=11)
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=0.1)
+    sched = lrsched_torch.ScheduleLR(opt, lr=noisy)
+    rates = []
+    for _ in range(300):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    ours = np.asarray(jax.jit(noisy)(jnp.arange(300)), np.float64)
+    with jax.enable_x64(True):
+        wide = np.asarray(jax.jit(noisy)(jnp.arange(300)))
+    np.testing.assert_allclose(rates, wide, rtol=1e-15)
+    np.testing.assert_allclose(rates, ours, rtol=2e-6)  # float32 (the guarantee); another draw is off by up to 20%
+    assert np.mean(np.asarray(rates[20:250]) != np.asarray(run_all([timm.cosine(0.1, 300)], np.arange(300))[0],
+                                                           np.float64)[20:250]) > 0.99
 
 
 # ------------------------------------------------------------- config and vmap

@@ -1,8 +1,8 @@
-"""lrsched.compat.transformers against float64 re-statements of transformers' optimization.py.
+"""lrsched.compat.transformers against float64 re-statements of transformers' optimization.py, and against
+the installed transformers itself (every name of ``get_scheduler``, step by step: see the end of the file).
 
-transformers is not installed here (it pulls a CUDA torch). Each reference below is
-the lr_lambda of transformers 5.x's ``optimization.py`` (the function named above it);
-``LambdaLR`` then sets ``base_lr * lr_lambda(step)``.
+Each reference below is the lr_lambda of transformers 5.x's ``optimization.py`` (the
+function named above it); ``LambdaLR`` then sets ``base_lr * lr_lambda(step)``.
 """
 
 from __future__ import annotations
@@ -264,7 +264,9 @@ def test_scheduler_type_enum_and_nested_kwargs_dict():
 
 @pytest.mark.parametrize("build, match", [
     (lambda: hf.get_scheduler("cosine_annealing", 1.0, 0, 10), r"unknown schedule.*linear, cosine, cosine_with"),
-    (lambda: hf.get_scheduler("reduce_lr_on_plateau", 1.0), r"follows a metric"),
+    (lambda: hf.get_scheduler("reduce_lr_on_plateau", 1.0, cooldwn=1), r"unexpected argument\(s\) \['cooldwn'\]"),
+    (lambda: hf.get_scheduler("greedy", 1.0, factor=1.5), r"factor must be below 1"),
+    (lambda: hf.get_scheduler("greedy", 1.0, min_lr=[0.1, 0.2]), r"min_lr must be a single number"),
     (lambda: hf.get_scheduler("linear", 1.0, None, 10), r"requires num_warmup_steps"),
     (lambda: hf.get_scheduler("cosine", 1.0, 10), r"requires num_training_steps"),
     (lambda: hf.get_scheduler("warmup_stable_decay", 1.0, 10, 100), r"requires num_decay_steps"),
@@ -279,3 +281,103 @@ def test_scheduler_type_enum_and_nested_kwargs_dict():
 def test_errors_say_what_and_how(build, match):
     with pytest.raises(lrsched.ScheduleError, match=match):
         build()
+
+
+# ------------------------------------- the installed transformers, every name of get_scheduler
+
+transformers = pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+STEP_NAMES = {  # name: (num_warmup_steps, num_training_steps, scheduler_specific_kwargs)
+    "linear": (30, 700, {}),
+    "cosine": (30, 700, {"num_cycles": 1.3}),
+    "cosine_with_restarts": (30, 700, {"num_cycles": 3}),
+    "polynomial": (30, 700, {"lr_end": 1e-6, "power": 1.7}),
+    "constant": (None, None, {}),
+    "constant_with_warmup": (30, None, {}),
+    "inverse_sqrt": (30, None, {"timescale": 45}),
+    "cosine_with_min_lr": (30, 700, {"num_cycles": 0.5, "min_lr": 1e-5}),
+    "cosine_warmup_with_min_lr": (30, 700, {"num_cycles": 0.5, "min_lr_rate": 0.01}),
+    "warmup_stable_decay": (30, 700, {"num_decay_steps": 200, "decay_type": "1-sqrt", "min_lr_ratio": 0.001}),
+}
+BASE = 3.3e-4  # not a float32 number
+
+
+def _transformers_rates(name, warmup, total, kwargs, steps):
+    """``get_last_lr()`` of the installed transformers' scheduler after 0..steps-1 calls of step()."""
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=BASE)
+    sched = transformers.get_scheduler(name, opt, num_warmup_steps=warmup, num_training_steps=total,
+                                       scheduler_specific_kwargs=dict(kwargs))
+    out = []
+    for _ in range(steps):
+        out.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    return np.array(out)
+
+
+def test_the_twelve_names_are_transformers_names():
+    assert set(hf.SCHEDULER_NAMES) == {t.value for t in transformers.SchedulerType}
+    assert len(hf.SCHEDULER_NAMES) == 12
+
+
+@pytest.mark.parametrize("name", list(STEP_NAMES))
+def test_every_step_name_matches_installed_transformers(name):
+    """Each schedule against transformers' own LambdaLR, 1000 steps (past num_training_steps): within 1e-12 of
+    the rate under x64, and in float32 within 2e-6 of each value (relative), with a base rate float32 cannot
+    hold."""
+    warmup, total, kwargs = STEP_NAMES[name]
+    ref = _transformers_rates(name, warmup, total, kwargs, 1000)
+    with jax.enable_x64(True):
+        ours64 = lrsched.evaluate(hf.get_scheduler(name, BASE, warmup, total, **kwargs), 1000)
+    np.testing.assert_allclose(ours64, ref, rtol=1e-12, atol=1e-12 * BASE)
+    ours32 = lrsched.evaluate(hf.get_scheduler(name, BASE, warmup, total, **kwargs), 1000).astype(np.float64)
+    # the reference's own float64 rounding near an exact zero of the cosine is ~1e-16 absolute
+    np.testing.assert_allclose(ours32, ref, rtol=2e-6, atol=1e-15 * BASE)
+
+
+METRICS = {
+    "losses": list(np.cumsum(np.random.default_rng(0).normal(0.0, 1.0, 150))),
+    "with_nan": [1.0, float("nan"), float("nan"), 0.5, 0.5, float("nan"), 0.4, 0.4, 0.4, 0.4, 0.4, 0.4],
+    "flat_negative": [-1.0] * 12,
+}
+
+
+def _transformers_metric_rates(name, kwargs, metrics):
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=BASE)
+    sched = transformers.get_scheduler(name, opt, scheduler_specific_kwargs=dict(kwargs))
+    out = []
+    for m in metrics:
+        sched.step(m)
+        out.append(opt.param_groups[0]["lr"])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("metrics", list(METRICS))
+@pytest.mark.parametrize("name, kwargs", [
+    ("reduce_lr_on_plateau", {"patience": 1}),
+    ("reduce_lr_on_plateau", {"patience": 2, "factor": 0.5, "threshold_mode": "abs", "cooldown": 1, "min_lr": 1e-6}),
+    ("greedy", {"patience": 1, "factor": 0.7, "min_lr": 1e-6, "max_lr": 1e-2}),
+    ("greedy", {"patience": 2, "factor": 0.5, "cooldown": 1, "warmup": 2, "min_lr": 2e-5, "max_lr": 1e-3,
+                "threshold_mode": "rel", "smooth": True, "window_size": 4, "reset_start": 3}),
+    ("greedy", {"mode": "max", "patience": 0, "min_lr": 1e-4, "reset_start": 2}),
+])
+def test_metric_names_match_installed_transformers(name, kwargs, metrics):
+    """reduce_lr_on_plateau (torch's ReduceLROnPlateau) and greedy (GreedyLR) against the installed transformers,
+    metric by metric: bit for bit under x64, and within 2e-6 of each rate in float32."""
+    seq = METRICS[metrics]
+    ref = _transformers_metric_rates(name, kwargs, seq)
+    for x64 in (True, False):
+        with jax.enable_x64(x64):
+            s = hf.get_scheduler(name, BASE, scheduler_specific_kwargs=kwargs)
+            update = jax.jit(s.update)
+            state, got = s.init(), []
+            for m in seq:
+                state = update(state, m)
+                got.append(float(s(0, state)))
+        if x64:
+            np.testing.assert_array_equal(got, ref)
+        else:
+            np.testing.assert_allclose(got, ref, rtol=2e-6)

@@ -30,6 +30,7 @@ import pytest
 from cases import ref_cyclic, ref_one_cycle, ref_timm
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_compat_timm import ref_factory
 
 import lrsched
 from lrsched import ScheduleError
@@ -824,6 +825,52 @@ def _per_step(f, n):
     return lambda t: f(np.minimum(t, n - 1) / n)
 
 
+#: Bad per-parameter-group values (fastai's discriminative rates): a bad entry, or no group at all.
+GROUP_BAD = [[0.1, "x"], [0.1, float("nan")], (True, 0.1), [0.1, None], [], np.array([0.1, np.inf]), [0.1, 1 + 2j],
+             [[0.1], "x"]]
+
+
+def _check_groups(built, kw, ref):
+    """One schedule equal to its reference, or (per-group values) a list of schedules, one per parameter group,
+    each equal to its group's float64 reference."""
+    if isinstance(ref, list):
+        assert isinstance(built, list) and len(built) == len(ref), (built, len(ref))
+        for schedule, group_ref in zip(built, ref):
+            assert isinstance(schedule, lrsched.Schedule), schedule
+            values_equal(schedule, group_ref)
+    else:
+        assert isinstance(built, lrsched.Schedule), built
+        values_equal(built, ref)
+
+
+def _grouped_args(draw, strategies):
+    """Arguments of fastai's schedules of pos: single numbers, or one per parameter group in every form fastai
+    takes (a list, a tuple, a 1-d array; a single number or a one-entry list broadcast to every group), at least
+    one argument per group. Returns (kwargs, n_groups or None, per_group): per_group[name][g] the float of
+    group g."""
+    n = draw(st.sampled_from([None, 1, 2, 3]))
+    per_group = {k: [draw(s) for _ in range(n or 1)] for k, s in strategies.items()}
+    if n is None:
+        return {k: v[0] for k, v in per_group.items()}, None, per_group
+    forms = {k: draw(st.sampled_from(["list", "tuple", "array", "one", "number"])) for k in strategies}
+    if all(f in ("one", "number") for f in forms.values()):
+        forms[draw(st.sampled_from(sorted(forms)))] = "list"
+    kwargs = {}
+    for k, form in forms.items():
+        v = per_group[k]
+        if form in ("one", "number"):
+            v = per_group[k] = [v[0]] * n
+        kwargs[k] = {"list": list(v), "tuple": tuple(v), "array": np.array(v), "one": [v[0]], "number": v[0]}[form]
+    return kwargs, n, per_group
+
+
+def _groups_ref(n, per_group, make):
+    """make(**one group's floats): the reference, or a list of them (one per group) for per-group arguments."""
+    if n is None:
+        return make(**{k: v[0] for k, v in per_group.items()})
+    return [make(**{k: v[g] for k, v in per_group.items()}) for g in range(n)]
+
+
 _POS = {"SchedLin": lambda s, e: lambda p: s + p * (e - s),
         "SchedCos": lambda s, e: lambda p: s + (1 + np.cos(np.pi * (1 - p))) * (e - s) / 2,
         "SchedNo": lambda s, e: lambda p: s + 0 * p,
@@ -831,12 +878,14 @@ _POS = {"SchedLin": lambda s, e: lambda p: s + p * (e - s),
 
 
 def _pos_schedule(name):
-    """fastai's schedules of pos, evaluated per step through per_step: ((kwargs, total_steps), reference)."""
+    """fastai's schedules of pos (one per group for per-group values), evaluated per step through per_step:
+    ((kwargs, total_steps), reference)."""
     def draw_fn(draw):
-        s, e, n = draw(val()), draw(val()), draw(steps)
-        return (dict(start=s, end=e), n), _per_step(_POS[name](s, e), n)
-    bad = {"start": num(), "end": num(-1.0) if name == "SchedExp" else num()}
-    spec(f"fastai.{name}", lambda kw: fa.per_step(getattr(fa, name)(**kw[0]), kw[1]), bad)(draw_fn)
+        kwargs, groups, per_group = _grouped_args(draw, {"start": val(), "end": val()})
+        n = draw(steps)
+        return (kwargs, n), _groups_ref(groups, per_group, lambda start, end: _per_step(_POS[name](start, end), n))
+    bad = {"start": num() + GROUP_BAD, "end": num(-1.0, [1.0, -1.0]) if name == "SchedExp" else num() + GROUP_BAD}
+    spec(f"fastai.{name}", lambda kw: fa.per_step(getattr(fa, name)(**kw[0]), kw[1]), bad, _check_groups)(draw_fn)
 
 
 for _name in _POS:
@@ -844,10 +893,12 @@ for _name in _POS:
 
 
 @spec("fastai.SchedPoly", lambda kw: fa.per_step(fa.SchedPoly(**kw[0]), kw[1]),
-      {"start": num(), "end": num(), "power": num(0)})
+      {"start": num() + GROUP_BAD, "end": num() + GROUP_BAD, "power": num(0, [1.0, 0.0]) + GROUP_BAD}, _check_groups)
 def _(draw):
-    s, e, pw, n = draw(val()), draw(val()), draw(val(0.3, 3.0)), draw(steps)
-    return (dict(start=s, end=e, power=pw), n), _per_step(lambda p: s + (e - s) * p**pw, n)
+    kwargs, groups, per_group = _grouped_args(draw, {"start": val(), "end": val(), "power": val(0.3, 3.0)})
+    n = draw(steps)
+    return (kwargs, n), _groups_ref(groups, per_group,
+                                    lambda start, end, power: _per_step(lambda p: start + (end - start) * p**power, n))
 
 
 def _combined(pos, pct, a, b, c):
@@ -857,36 +908,88 @@ def _combined(pos, pct, a, b, c):
 
 
 @spec("fastai.combined_cos", lambda kw: fa.per_step(fa.combined_cos(**kw[0]), kw[1]),
-      {"pct": num(), "start": num(), "middle": num(), "end": num()})
+      {"pct": num(), "start": num() + GROUP_BAD, "middle": num() + GROUP_BAD, "end": num() + GROUP_BAD},
+      _check_groups)
 def _(draw):
-    pct, a, b, c, n = draw(frac), draw(val()), draw(val()), draw(val()), draw(steps)
-    return (dict(pct=pct, start=a, middle=b, end=c), n), _per_step(lambda p: _combined(p, pct, a, b, c), n)
+    kwargs, groups, per_group = _grouped_args(draw, {"start": val(), "middle": val(), "end": val()})
+    pct, n = draw(frac), draw(steps)
+    return (dict(pct=pct, **kwargs), n), _groups_ref(
+        groups, per_group, lambda start, middle, end: _per_step(lambda p: _combined(p, pct, start, middle, end), n))
+
+
+_A = fa.SchedLin(0.0, 1.0)
 
 
 @spec("fastai.combine_scheds", lambda kw: fa.per_step(fa.combine_scheds(**kw[0]), kw[1]),
-      {"pcts": SEQ + [[0.2, 0.2]], "scheds": SCHED})
+      {"pcts": SEQ + [[0.2, 0.2]],
+       "scheds": SCHED + [(_A, 0.1), [[_A, "x"], _A], [[], _A], [[_A, _A], [_A, _A, _A]], [(_A, _A), _A]]},
+      _check_groups)
 def _(draw):
-    pct, a, b, c, n = draw(frac), draw(val()), draw(val()), draw(val()), draw(steps)
-    scheds = [fa.SchedLin(a, b), fa.SchedCos(b, c)]
+    # pieces of pos given per parameter group (SchedLin/SchedCos of per-group values are lists) or not
+    kwargs, groups, per_group = _grouped_args(draw, {"a": val(), "b": val(), "c": val()})
+    pct, n = draw(frac), draw(steps)
+    scheds = [fa.SchedLin(kwargs["a"], kwargs["b"]), fa.SchedCos(kwargs["b"], kwargs["c"])]
 
-    def f(pos):
-        return np.where(pos < pct, a + np.clip(pos / pct, 0, 1) * (b - a),
-                        b + (1 + np.cos(np.pi * (1 - (pos - pct) / (1 - pct)))) * (c - b) / 2)
-    return (dict(pcts=[pct, 1 - pct], scheds=scheds), n), _per_step(f, n)
+    def make(a, b, c):
+        def f(pos):
+            return np.where(pos < pct, a + np.clip(pos / pct, 0, 1) * (b - a),
+                            b + (1 + np.cos(np.pi * (1 - (pos - pct) / (1 - pct)))) * (c - b) / 2)
+        return _per_step(f, n)
+    return (dict(pcts=[pct, 1 - pct], scheds=scheds), n), _groups_ref(groups, per_group, make)
 
 
-@spec("fastai.per_step", call(fa.per_step), {"schedule": SCHED, "total_steps": num(0)})
+@spec("fastai.per_step", call(fa.per_step),
+      {"schedule": [0.1, "x", None, [], [_A, "x"], (_A, _A), [[_A]]], "total_steps": num(0)}, _check_groups)
 def _(draw):
-    a, b, n = draw(val()), draw(val()), draw(steps)
-    return dict(schedule=fa.SchedLin(a, b), total_steps=n), _per_step(lambda p: a + p * (b - a), n)
+    kwargs, groups, per_group = _grouped_args(draw, {"a": val(), "b": val()})
+    n = draw(steps)
+    return dict(schedule=fa.SchedLin(kwargs["a"], kwargs["b"]), total_steps=n), _groups_ref(
+        groups, per_group, lambda a, b: _per_step(lambda p: a + p * (b - a), n))
 
 
-@spec("fastai.one_cycle", call(fa.one_cycle), {"total_steps": num(0), "lr_max": num(), "div": num(),
-                                               "div_final": num(), "pct_start": num(1.5)})
+#: Bad learning rates for fastai's fit_* schedules: bad numbers, bad per-group values, bad slices.
+RATE_BAD = num() + GROUP_BAD + [slice(None), slice(1e-5, float("nan")), slice("a", 1e-3), slice(True, 1e-3),
+                                slice(-1e-5, 1e-3), slice(1e-3, None), slice(1e-5, -1e-3)]
+N_GROUPS_BAD = [0, -1, 2.5, "3", True]
+
+
+def _rates(draw, name):
+    """A learning rate as fastai's fit_* take it: a number; one per parameter group (a list, a tuple, an array);
+    a number for every one of n_groups; fastai's slice(lo, hi) (even_mults) or slice(hi) over n_groups.
+    Returns (kwargs, rates): the float64 rate of each group, or a single float for a single schedule."""
+    form = draw(st.sampled_from(["number", "list", "tuple", "array", "number_n", "slice", "slice_hi"]))
+    if form == "number":
+        lr = draw(val())
+        return {name: lr}, lr
+    n = draw(st.integers(1, 4))
+    if form in ("list", "tuple", "array"):
+        rates = [draw(val()) for _ in range(n)]
+        return {name: {"list": list, "tuple": tuple, "array": np.array}[form](rates)}, rates
+    if form == "number_n":
+        lr = draw(val())
+        return {name: lr, "n_groups": n}, [lr] * n
+    hi = draw(val(1e-3, 1.0))
+    if form == "slice_hi":  # fastai: [hi / 10] * (n - 1) + [hi]
+        return {name: slice(hi), "n_groups": n}, [hi / 10] * (n - 1) + [hi]
+    lo = draw(val(1e-5, 1e-3))
+    if n == 1:  # fastcore's even_mults(lo, hi, 1) is [hi]
+        return {name: slice(lo, hi), "n_groups": n}, [hi]
+    step = (hi / lo) ** (1 / (n - 1))  # fastcore's even_mults, in float64
+    return {name: slice(lo, hi), "n_groups": n}, [lo * step**i for i in range(n)]
+
+
+def _for_rates(rates, make):
+    return [make(r) for r in rates] if isinstance(rates, list) else make(rates)
+
+
+@spec("fastai.one_cycle", call(fa.one_cycle), {"total_steps": num(0), "lr_max": RATE_BAD, "div": num(),
+                                               "div_final": num(), "pct_start": num(1.5), "n_groups": N_GROUPS_BAD},
+      _check_groups)
 def _(draw):
-    n, lr, div, final, pct = draw(steps), draw(val()), draw(val(2.0, 50.0)), draw(val(2.0, 1e5)), draw(frac)
-    return dict(total_steps=n, lr_max=lr, div=div, div_final=final, pct_start=pct), \
-        _per_step(lambda p: _combined(p, pct, lr / div, lr, lr / final), n)
+    (kwargs, rates), n = _rates(draw, "lr_max"), draw(steps)
+    div, final, pct = draw(val(2.0, 50.0)), draw(val(2.0, 1e5)), draw(frac)
+    return dict(total_steps=n, div=div, div_final=final, pct_start=pct, **kwargs), \
+        _for_rates(rates, lambda lr: _per_step(lambda p: _combined(p, pct, lr / div, lr, lr / final), n))
 
 
 @spec("fastai.one_cycle_momentum", call(fa.one_cycle_momentum), {"total_steps": num(0), "pct_start": num(-0.5),
@@ -898,40 +1001,46 @@ def _(draw):
 
 def _check_fit(built, kw, ref):
     assert set(built) == {"lr", "mom"}
-    values_equal(built["lr"], ref[0])
+    _check_groups(built["lr"], kw, ref[0])
     values_equal(built["mom"], ref[1])
 
 
-@spec("fastai.fit_one_cycle", call(fa.fit_one_cycle), {"total_steps": num(0), "lr_max": num(), "pct_start": num(2.0),
-                                                       "moms": SEQ}, check=_check_fit)
+@spec("fastai.fit_one_cycle", call(fa.fit_one_cycle), {"total_steps": num(0), "lr_max": RATE_BAD,
+                                                       "pct_start": num(2.0), "moms": SEQ, "n_groups": N_GROUPS_BAD},
+      check=_check_fit)
 def _(draw):
-    n, lr, pct = draw(steps), draw(val()), draw(frac)
-    return dict(total_steps=n, lr_max=lr, pct_start=pct), (
-        _per_step(lambda p: _combined(p, pct, lr / 25.0, lr, lr / 1e5), n),
+    (kwargs, rates), n, pct = _rates(draw, "lr_max"), draw(steps), draw(frac)
+    return dict(total_steps=n, pct_start=pct, **kwargs), (
+        _for_rates(rates, lambda lr: _per_step(lambda p: _combined(p, pct, lr / 25.0, lr, lr / 1e5), n)),
         _per_step(lambda p: _combined(p, pct, 0.95, 0.85, 0.95), n))
 
 
-@spec("fastai.flat_cos", call(fa.flat_cos), {"total_steps": num(0), "lr": num(), "div_final": num(),
-                                             "pct_start": num(1.5)})
+@spec("fastai.flat_cos", call(fa.flat_cos), {"total_steps": num(0), "lr": RATE_BAD, "div_final": num(),
+                                             "pct_start": num(1.5), "n_groups": N_GROUPS_BAD}, _check_groups)
 def _(draw):
-    n, lr, final, pct = draw(steps), draw(val()), draw(val(2.0, 1e5)), draw(frac)
-    return dict(total_steps=n, lr=lr, div_final=final, pct_start=pct), \
-        _per_step(lambda p: _combined(p, pct, lr, lr, lr / final), n)
+    (kwargs, rates), n = _rates(draw, "lr"), draw(steps)
+    final, pct = draw(val(2.0, 1e5)), draw(frac)
+    return dict(total_steps=n, div_final=final, pct_start=pct, **kwargs), \
+        _for_rates(rates, lambda lr: _per_step(lambda p: _combined(p, pct, lr, lr, lr / final), n))
 
 
-@spec("fastai.sgdr", call(fa.sgdr), {"n_cycles": [0, 2.5, "3", None, True], "cycle_len": num(0), "lr_max": num(),
-                                     "cycle_mult": num(0.5), "steps_per_epoch": num(0)})
+@spec("fastai.sgdr", call(fa.sgdr), {"n_cycles": [0, 2.5, "3", None, True], "cycle_len": num(0), "lr_max": RATE_BAD,
+                                     "cycle_mult": num(0.5), "steps_per_epoch": num(0), "n_groups": N_GROUPS_BAD},
+      _check_groups)
 def _(draw):
-    nc, length, lr, spe = draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(val()), draw(st.integers(1, 20))
+    nc, length, spe = draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 20))
+    kwargs, rates = _rates(draw, "lr_max")
     epochs = length * nc
     total = epochs * spe
     cum = np.arange(nc + 1) * (length / epochs)  # equal cycles (cycle_mult=1): no float ties at restarts
 
-    def f(pos):
-        i = np.minimum((pos[:, None] >= cum[None, :-1]).sum(1) - 1, nc - 1)
-        local = (pos - cum[i]) / (cum[i + 1] - cum[i])
-        return lr + (1 + np.cos(np.pi * (1 - local))) * (0.0 - lr) / 2
-    return dict(n_cycles=nc, cycle_len=length, lr_max=lr, cycle_mult=1, steps_per_epoch=spe), _per_step(f, total)
+    def make(lr):
+        def f(pos):
+            i = np.minimum((pos[:, None] >= cum[None, :-1]).sum(1) - 1, nc - 1)
+            local = (pos - cum[i]) / (cum[i + 1] - cum[i])
+            return lr + (1 + np.cos(np.pi * (1 - local))) * (0.0 - lr) / 2
+        return _per_step(f, total)
+    return dict(n_cycles=nc, cycle_len=length, cycle_mult=1, steps_per_epoch=spe, **kwargs), _for_rates(rates, make)
 
 
 # --------------------------------------------------------- compat.transformers
@@ -1070,6 +1179,64 @@ def _(draw):
     return kw, _hf_lambda(fn, b, num_warmup_steps=w, **extra[name])
 
 
+def _metrics_run(built, metrics):
+    return np.asarray(_PLATEAU_RUN(built, jnp.asarray(metrics)), np.float64)
+
+
+def _check_hf_plateau(built, kw, ref):
+    base, metrics = ref
+    want = _torch_plateau(metrics, base, *(kw[k] for k in ("factor", "patience", "threshold", "threshold_mode",
+                                                           "mode", "cooldown", "min_lr", "eps")))
+    np.testing.assert_allclose(_metrics_run(built, metrics), want, rtol=1e-5, atol=1e-9)
+
+
+@spec("transformers.get_reduce_on_plateau_schedule", call(hf.get_reduce_on_plateau_schedule),
+      {"base_lr": num(), "factor": num(1.0, -0.1), "patience": count(-1), "threshold": num(-0.1),
+       "threshold_mode": choice(), "mode": choice(), "cooldown": count(-1), "min_lr": num(-1.0), "eps": num(-1.0),
+       "verbose": [True]}, check=_check_hf_plateau)
+def _(draw):
+    base = draw(val(0.01, 1.0))
+    kw = dict(base_lr=base, factor=draw(val(0.1, 0.9)), patience=draw(st.integers(0, 3)),
+              threshold=draw(st.sampled_from([0.0, 1e-4, 0.01])), threshold_mode=draw(st.sampled_from(["rel", "abs"])),
+              mode=draw(st.sampled_from(["min", "max"])), cooldown=draw(st.integers(0, 2)),
+              min_lr=draw(st.sampled_from([0.0, 1e-4])), eps=1e-8)
+    metrics = draw(st.lists(st.sampled_from([1.0, 0.9, 0.8, 1.1, 0.5]), min_size=12, max_size=12))
+    return kw, (base, metrics)
+
+
+def _check_greedy(built, kw, ref):
+    """Against the installed transformers' GreedyLR (torch float64), metric by metric."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    base, metrics = ref
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=base)
+    sched = transformers.get_scheduler("greedy", opt, scheduler_specific_kwargs={
+        k: v for k, v in kw.items() if k != "base_lr"})
+    want = []
+    for m in metrics:
+        sched.step(m)
+        want.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(_metrics_run(built, metrics), want, rtol=1e-5, atol=1e-12)
+
+
+@spec("transformers.get_greedy_schedule", call(hf.get_greedy_schedule),
+      {"base_lr": num(), "factor": num(1.5, 0.0), "patience": count(-1), "threshold": num(), "mode": choice(),
+       "threshold_mode": choice(), "cooldown": count(-1), "warmup": count(-1), "min_lr": num([0.1, 0.2]),
+       "max_lr": num(), "eps": num(), "smooth": FLAG, "window_size": [0, 2.5, "3", None, True],
+       "reset_start": count(-1), "nope": [1]}, check=_check_greedy)
+def _(draw):
+    base = draw(val(0.01, 0.1))
+    kw = dict(base_lr=base, mode=draw(st.sampled_from(["min", "max"])), factor=draw(val(0.3, 0.9)),
+              patience=draw(st.integers(0, 3)), threshold=draw(st.sampled_from([0.0, 1e-6, 0.01])),
+              threshold_mode=draw(st.sampled_from(["rel", "abs"])), cooldown=draw(st.integers(0, 2)),
+              warmup=draw(st.integers(0, 2)), min_lr=draw(st.sampled_from([1e-6, 1e-4])),
+              max_lr=draw(st.sampled_from([0.5, 1.0])), smooth=draw(maybe), window_size=draw(st.integers(1, 5)),
+              reset_start=draw(st.integers(0, 5)))
+    metrics = draw(st.lists(st.sampled_from([1.0, 0.9, 0.8, 1.1, 0.5, 2.0]), min_size=12, max_size=12))
+    return kw, (base, metrics)
+
+
 # ----------------------------------------------------------------- compat.timm
 
 
@@ -1120,6 +1287,35 @@ def _(draw):
     kw = dict(base_lr=draw(val()), decay_t=draw(sorted_ints(1, 3, 1, 400)), decay_rate=draw(val(0.1, 1.0)),
               warmup_t=draw(st.integers(0, 30)), warmup_lr_init=draw(val(0.0, 0.01)), warmup_prefix=draw(maybe))
     return kw, lambda t: ref_timm("multistep", kw["warmup_prefix"])(t, {**kw, "decay_t": np.asarray(kw["decay_t"])})
+
+
+def _check_factory(built, kw, ref):
+    """timm's create_scheduler_v2 against tests/test_compat_timm.py's float64 re-statement of timm 1.0's factory:
+    the schedule and the epoch count it returns."""
+    schedule, epochs = built
+    want, want_epochs = ref_factory(**{"base": kw["base_lr"], **{k: v for k, v in kw.items() if k != "base_lr"}})
+    assert epochs == want_epochs, (epochs, want_epochs)
+    values_equal(schedule, lambda t: np.array([want(int(x)) for x in t]))
+
+
+@spec("timm.create_scheduler_v2", call(timm.create_scheduler_v2),
+      {"base_lr": num(), "sched": choice() + ["plateau"], "num_epochs": count(), "decay_epochs": num(),
+       "decay_milestones": SEQ, "cooldown_epochs": count(), "decay_rate": num(), "min_lr": num(),
+       "warmup_lr": num(), "warmup_epochs": num(), "warmup_prefix": FLAG, "cycle_mul": num(), "cycle_decay": num(),
+       "cycle_limit": num(), "k_decay": num(), "step_on_epochs": FLAG, "updates_per_epoch": count()},
+      check=_check_factory)
+def _(draw):
+    kw = dict(base_lr=draw(val(0.01, 1.0)),
+              sched=draw(st.sampled_from(["cosine", "tanh", "poly", "step", "multistep"])),
+              num_epochs=draw(st.integers(5, 60)), warmup_epochs=draw(st.integers(0, 5)),
+              warmup_lr=draw(val(0.0, 0.01)), warmup_prefix=draw(maybe), cooldown_epochs=draw(st.integers(0, 5)),
+              min_lr=draw(val(0.0, 0.005)), cycle_mul=draw(st.sampled_from([1.0, 1.5, 2.0])),
+              cycle_decay=draw(val(0.5, 1.0)), cycle_limit=draw(st.integers(1, 3)), k_decay=draw(val(0.5, 2.0)),
+              decay_epochs=draw(st.integers(1, 30)), decay_milestones=draw(sorted_ints(1, 3, 1, 60)))
+    kw["decay_rate"] = draw(val(0.5, 3.0)) if kw["sched"] == "poly" else draw(val(0.1, 0.99))
+    if not draw(maybe):
+        kw.update(step_on_epochs=False, updates_per_epoch=draw(st.integers(1, 10)))
+    return kw, None
 
 
 # ----------------------------------------------------------------------- tests
@@ -1190,6 +1386,16 @@ def _nodes(schedule):
                 yield from _nodes(x)
 
 
+def _roots(built):
+    """The schedules a constructor returned: fit_one_cycle's {"lr", "mom"}, fastai's one per parameter group,
+    timm's factory's (schedule, epochs)."""
+    if isinstance(built, dict):
+        return tuple(r for v in built.values() for r in _roots(v))
+    if isinstance(built, (list, tuple)):  # timm.create_scheduler_v2: (schedule, epochs)
+        return tuple(r for v in built for r in _roots(v))
+    return (built,) if isinstance(built, lrsched.Schedule) else ()
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 @settings(max_examples=1, deadline=None)
 @given(data=st.data())
@@ -1200,8 +1406,7 @@ def test_the_classes_check_like_their_factories(spec, data):
     kw, _ = data.draw(spec.valid, label="valid arguments")
     built = spec.build(kw)
     seen = 0
-    roots = tuple(built.values()) if isinstance(built, dict) else (built,)  # fit_one_cycle: {"lr", "mom"}
-    for node in (n for root in roots for n in _nodes(root)):
+    for node in (n for root in _roots(built) for n in _nodes(root)):
         for f in dataclasses.fields(node):
             if f.init and field_kind(f).name in ("number", "count", "numbers"):
                 with pytest.raises(ScheduleError, match=f.name):

@@ -53,7 +53,7 @@ def assert_same(got: np.ndarray, want: np.ndarray, name: str, rtol: float | None
 EXPECTED_JAX = {
     "cycle_sgdr", "cycle_limit", "torch.CosineAnnealingWarmRestarts", "fastai.one_cycle",
     "fastai.one_cycle_momentum", "fastai.flat_cos", "fastai.sgdr", "fastai.combine_scheds",
-    "transformers.cosine_with_restarts", "transformers.warmup_stable_decay", "timm.cosine", "timm.tanh", "timm.poly",
+    "transformers.warmup_stable_decay", "timm.cosine", "timm.tanh", "timm.poly",
 }
 
 
@@ -82,6 +82,7 @@ COMPAT = {
     "transformers.cosine": tf.get_scheduler("cosine", 0.1, 50, 1000),
     "transformers.cosine_cycles": tf.get_cosine_schedule_with_warmup(0.1, 7, 333, num_cycles=1.37),
     "transformers.cosine_with_min_lr": tf.get_scheduler("cosine_with_min_lr", 0.1, 50, 1000, min_lr_rate=0.1),
+    "transformers.cosine_with_restarts": tf.get_scheduler("cosine_with_restarts", 0.1, 50, 1000, num_cycles=3),
 }
 
 
@@ -242,6 +243,22 @@ def test_random_exponentials_numpy_equals_jax_relatively(init, rate, steps, frac
             np.testing.assert_allclose(got[inside & ~normal], want[inside & ~normal], rtol=0, atol=1e-300)
 
 
+@settings(max_examples=30)
+@given(base=st.floats(1e-6, 10.0), steps=st.integers(0, 5000), frac=st.floats(0.0, 1.0),
+       cycles=st.floats(-3.0, 7.0), rate=st.floats(-0.5, 0.9))
+def test_random_transformers_cosines_numpy_equals_jax(base, steps, frac, cycles, rate):
+    """transformers' cosine wave (``c t mod D`` in two floats, the value from the distance to the trough) and
+    its hard restarts (transformers' float order under x64): any cycle count, integer and float step counts,
+    up to 2**40 steps."""
+    t = np.concatenate([np.arange(0, 60), np.linspace(0, 3 * steps + 7, 150).astype(np.int64), STEPS_BIG[-3:]])
+    for d in (steps, steps + frac):
+        for name, s in (("wave", tf.CosineWave(base, d, cycles, rate)),
+                        ("restarts", tf.CosineRestarts(base, d, cycles))):
+            got, want = both(s, t)
+            assert got is not None, name
+            assert_same(got, want, name)
+
+
 def test_float_leaves_take_the_float_path():
     for s in (lrsched.cosine(0.1, 1000.0), lrsched.linear(0.1, 0.0, 333.5), lrsched.step_decay(0.1, 2.5, 0.5)):
         got, want = both(s)
@@ -249,7 +266,8 @@ def test_float_leaves_take_the_float_path():
 
 
 @pytest.mark.parametrize("name", ["OneCycleLR", "CosineAnnealingLR", "SequentialLR", "transformers.linear",
-                                  "transformers.cosine", "transformers.cosine_with_min_lr"])
+                                  "transformers.cosine", "transformers.cosine_with_min_lr",
+                                  "transformers.cosine_with_restarts"])
 def test_jax_is_not_needed_for_numpy_tables(monkeypatch, name):
     """A ScheduleLR on a numpy type never calls the JAX evaluation."""
     import lrsched_torch

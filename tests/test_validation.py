@@ -206,6 +206,28 @@ def test_piecewise_constant_takes_a_boundary_before_step_0_as_optax_does():
     (lambda: fa.one_cycle(100, jnp.bfloat16(float("inf"))), "one_cycle(lr_max=inf)"),
     (lambda: fa.sgdr(3.0, 1, 0.1), "sgdr(n_cycles=3.0)"),
     (lambda: fa.combine_scheds([0.5, 0.5], [fa.SchedLin(0, 1), 1.0]), "combine_scheds(scheds[1])"),
+    # fastai's discriminative rates: each group's value is checked, named by its index
+    (lambda: fa.SchedLin([0.1, "x"], 1.0), "SchedLin(start[1]='x'): start[1] must be a real number"),
+    (lambda: fa.SchedNo(1.0, [0.1, True]), "SchedNo(end[1]=True)"),
+    (lambda: fa.SchedExp(np.array([0.1, np.inf]), 1.0), "SchedExp(start[1]=inf): start[1] must be finite"),
+    (lambda: fa.SchedLin([0.1, 0.2, 0.3], [1.0, 2.0]), "SchedLin(end=[1.0, 2.0]): end must be one value per "
+                                                        "parameter group (3, as start)"),
+    (lambda: fa.SchedCos([], 1.0), "SchedCos(start=[]): start must be one value per parameter group (not empty)"),
+    (lambda: fa.SchedPoly(0.0, 1.0, [2.0, 0.0]), "SchedPoly(power=[2.0, 0.0]): power must be positive"),
+    (lambda: fa.combined_cos(0.25, [1e-4, None], 1e-3, 1e-8), "combined_cos(start[1]=None)"),
+    (lambda: fa.one_cycle(100, [1e-3, float("nan")]), "one_cycle(lr_max[1]=nan): lr_max[1] must be finite"),
+    (lambda: fa.fit_one_cycle(100, (1e-3, "x")), "fit_one_cycle(lr_max[1]='x')"),
+    (lambda: fa.flat_cos(100, slice(1e-5, float("inf")), n_groups=2), "flat_cos(lr.stop=inf): lr.stop must be finite"),
+    (lambda: fa.sgdr(2, 1, slice(-1e-5, 1e-3), n_groups=2), "sgdr(lr_max.start=-1e-05): lr_max.start must be "
+                                                            "positive"),
+    (lambda: fa.one_cycle(100, slice(1e-3), n_groups=True), "one_cycle(n_groups=True)"),
+    (lambda: fa.one_cycle(100, slice(1e-3)), "one_cycle(lr_max=slice(None, 0.001, None)): lr_max must be given "
+                                             "with n_groups"),
+    (lambda: fa.per_step([fa.SchedLin(0, 1), "x"], 10), "per_step(schedule[1]='x')"),
+    (lambda: fa.per_step([], 10), "per_step(schedule=[])"),
+    (lambda: fa.combine_scheds([0.5, 0.5], 0.1), "combine_scheds(scheds=0.1)"),
+    (lambda: fa.combine_scheds([0.5, 0.5], [[fa.SchedLin(0, 1), "x"], fa.SchedLin(0, 1)]),
+     "combine_scheds(scheds[0][1]='x')"),
     (lambda: timm.cosine(0.1, 10, warmup_prefix="yes"), "cosine(warmup_prefix='yes')"),
     (lambda: timm.multistep(0.1, {30, 60}), "multistep(decay_t={"),
 ])

@@ -111,8 +111,9 @@ def _cos_anneal(left: np.ndarray) -> np.ndarray:
 
 
 def _power(x: np.ndarray, e: Any) -> np.ndarray:
+    """The core's ``power``: ``x`` at exponent 1, ``x * x`` at 2, else the general power."""
     e = _f(e)
-    return x if e == 1.0 else x**e
+    return x if e == 1.0 else x * x if e == 2.0 else x**e
 
 
 def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -120,9 +121,28 @@ def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarra
 
 
 def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """The core's ``anneal``: the cosine's weight of the nearer end from its own phase (one sine), the other
+    weight one minus it."""
     if kind == "linear":
         return _lerp(start, end, done, left)
-    return _f(start) * _cos_anneal(left) + _f(end) * _cos_anneal(done)
+    near_end = left <= done
+    small = _cos_anneal(np.where(near_end, left, done))
+    big = 1.0 - small
+    return _f(start) * np.where(near_end, small, big) + _f(end) * np.where(near_end, big, small)
+
+
+def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``power_pair``: ``(w**e, 1 - w**e)``, the complement as ``-expm1(e log w)`` with ``log w =
+    log1p(-rest)`` where ``w > 1/2``; with ``e == 1`` the pair is ``(w, rest)``."""
+    e = _f(exponent)
+    weight, rest = np.broadcast_arrays(weight, rest)
+    powered = _power(weight, e)
+    near_one = weight > 0.5
+    positive = weight > 0
+    log_w = np.where(near_one, np.log1p(-np.where(near_one, rest, 0.0)),
+                     np.log(np.where(positive & ~near_one, weight, 1.0)))
+    complement = np.where(positive, -np.expm1(e * log_w), 1.0)
+    return powered, complement + (rest - complement if e == 1.0 else 0.0)  # the core adds its e == 1 fix
 
 
 def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -306,9 +326,9 @@ def _linear(c, t):
 
 @_evaluator("polynomial", ("init_value", "end_value", "steps", "power", "k_decay"), scale=("init_value", "end_value"))
 def _polynomial(c, t):
-    _, left = _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
-    end = _f(c["end_value"])
-    return end + (_f(c["init_value"]) - end) * _power(left, c["power"])
+    done, left = _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
+    w, rest = _power_pair(left, done, c["power"])
+    return _f(c["init_value"]) * w + _f(c["end_value"]) * rest
 
 
 @_evaluator("cosine", ("init_value", "steps", "end_value", "exponent", "k_decay", "periodic"),
@@ -321,8 +341,9 @@ def _cosine(c, t):
         t = np.where(r <= period, r, 2 * period - r)
     done, left = _warped(*_phase(t, steps), c["k_decay"])
     init, end = _f(c["init_value"]), _f(c["end_value"])
-    if c["exponent"] is not None:
-        return end + (init - end) * _power(_cos_anneal(left), c["exponent"])
+    if c["exponent"] is not None:  # both weights direct (the core's power_pair)
+        w, rest = _power_pair(_cos_anneal(left), _cos_anneal(done), c["exponent"])
+        return init * w + end * rest
     if init < end:  # rising: the weight of the nearer end computed directly, as the core does
         return init + (end - init) * _cos_anneal(done)
     return end + (init - end) * _cos_anneal(left)
@@ -341,16 +362,35 @@ def _exponential(c, t):
     return value
 
 
+_POWER_TABLE = 16  # the core's POWER_TABLE
+
+
+def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> np.ndarray:
+    """The core's ``int_power`` (its ``base_lo`` is 0 in float64): counts below the table size from a table of
+    powers, larger ones from :func:`_rate_power`; ``0**0 = 1``."""
+    base = _f(base)
+    size = _POWER_TABLE if most is None else min(_POWER_TABLE, most + 1)
+    table = base ** np.arange(size, dtype=F64)
+    k = k.astype(I64) if np.issubdtype(k.dtype, np.floating) else k
+    small = table[np.clip(k, 0, size - 1)]
+    if most is not None and most < size:
+        return small
+    positive = base > 0
+    large = _rate_power(np.where(positive, base, 1.0), k)
+    return np.where(k < size, small, np.where(positive, large, 0.0))
+
+
 @_evaluator("step_decay", ("init_value", "step_size", "gamma"), scale=("init_value",))
 def _step_decay(c, t):
     k, _ = _split(t, _num(c["step_size"]))
-    return _f(c["init_value"]) * _f(c["gamma"]) ** k.astype(F64)
+    return _f(c["init_value"]) * _int_power(c["gamma"], k)
 
 
 @_evaluator("multistep", ("init_value", "milestones", "gamma"), scale=("init_value",))
 def _multistep(c, t):
-    n = _count_reached(_vector(c["milestones"]), t)
-    return _f(c["init_value"]) * _f(c["gamma"]) ** n.astype(F64)
+    marks = _vector(c["milestones"])
+    n = _count_reached(marks, t)
+    return _f(c["init_value"]) * _int_power(c["gamma"], n, most=marks.shape[-1])
 
 
 @_evaluator("inverse_sqrt", ("init_value", "timescale", "offset"), scale=("init_value",))
@@ -396,15 +436,21 @@ def _cyclic(c, t):
     down = up if c["down_steps"] is None else _num(c["down_steps"])
     t, up, down = _common(t, up, down)
     k, pos = _split(t, up + down)
-    rising, _ = _phase(pos, up)
-    falling, _ = _phase(up + down - pos, down)
-    height = np.where(pos <= up, rising, falling)
+    rising, below = _phase(pos, up)
+    falling, above = _phase(up + down - pos, down)
+    up_side = pos <= up
+    height = np.where(up_side, rising, falling)
+    depth = np.where(up_side, below, above)  # the core's weights: the peak's height * s, the base's the rest
     if c["mode"] == "triangular2":
-        height = height * 0.5 ** k.astype(F64)
+        scale = _int_power(0.5, k)
+        unscaled = 1.0 - scale
     elif c["mode"] == "exp_range":
-        height = height * _f(c["gamma"]) ** t.astype(F64)
-    base = _f(c["base_value"])
-    return base + (_f(c["peak_value"]) - base) * height
+        scale = _rate_power(c["gamma"], t)
+        unscaled = -np.expm1(t.astype(F64) * np.log(_f(c["gamma"])))  # the core adds low / gamma: 0 in float64
+    else:
+        scale, unscaled = np.ones((), F64), np.zeros((), F64)
+    top = height * scale
+    return _f(c["base_value"]) * (depth + height * unscaled) + _f(c["peak_value"]) * top
 
 
 def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -482,12 +528,11 @@ def _warmup_cosine(c, t):
         out[rising] = _lerp(c["init_value"], c["peak_value"], *_phase(t[rising], w))
     falling = ~rising
     if falling.any():
-        _, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
-        end = _f(c["end_value"])
-        shape = _cos_anneal(left)
+        done, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
+        shape, rest = _cos_anneal(left), _cos_anneal(done)
         if c["exponent"] is not None:
-            shape = _power(shape, c["exponent"])
-        out[falling] = end + (_f(c["peak_value"]) - end) * shape
+            shape, rest = _power_pair(shape, rest, c["exponent"])
+        out[falling] = _f(c["peak_value"]) * shape + _f(c["end_value"]) * rest
     return out
 
 
@@ -501,11 +546,11 @@ def _wsd(c, t):
     if c["decay"] == "linear":
         down = _lerp(peak, end, done, left)
     elif c["decay"] == "cosine":
-        down = end + (peak - end) * _cos_anneal(left)
-    else:
+        down = _anneal("cos", peak, end, done, left)
+    else:  # 1 - sqrt(p) as (1 - p) / (1 + sqrt(p))
         started = done > 0
-        root = np.sqrt(np.where(started, done, 1.0))
-        down = end + (peak - end) * np.where(started, 1.0 - root, 1.0)
+        root = np.where(started, np.sqrt(np.where(started, done, 1.0)), 0.0)
+        down = peak * np.where(started, left / (1.0 + root), 1.0) + end * root
     return np.where(t < w, up, np.where(t < n - d, peak, down))
 
 
@@ -513,8 +558,12 @@ def _wsd(c, t):
 def _tanh(c, t):
     done, left = _phase(t, _num(c["steps"]))
     x = _lerp(c["lower"], c["upper"], done, left)
-    end = _f(c["end_value"])
-    return end + (_f(c["init_value"]) - end) * 0.5 * (1.0 - np.tanh(x))
+    # the core's weights sigmoid(-2x) = (1 - tanh x) / 2 and sigmoid(2x), as XLA's logistic: 1 / (1 + exp(-y))
+    return _f(c["init_value"]) * _sigmoid(-2.0 * x) + _f(c["end_value"]) * _sigmoid(2.0 * x)
+
+
+def _sigmoid(y: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-y))
 
 
 @_evaluator("warmup", ("schedule", "steps", "init_value", "kind"), scale=("schedule", "init_value"),
@@ -530,7 +579,7 @@ def _warmup(c, t):
         if c["kind"] == "linear":
             ramp = init * left + after * done
         elif c["kind"] == "cosine":
-            ramp = after + (init - after) * _cos_anneal(left)
+            ramp = _anneal("cos", init, after, done, left)
         else:
             ramp = np.broadcast_to(init, after.shape)
         out[ramping] = ramp
@@ -591,6 +640,61 @@ def _div(c, t):
 @_evaluator("pow", ("left", "right"))
 def _pow(c, t):
     return np.power(_eval(c["left"], t), _eval(c["right"], t))
+
+
+# ------------------------------------------------------------------------ compat.transformers
+
+
+def _scaled_remainder(n: np.ndarray, c: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``scaled_remainder`` (its ``c_lo`` is 0 in float64): ``c n = k period + r``, ``0 <= r <
+    period``, with ``r`` as ``(r_hi, r_lo)``, the product and the remainder each carried in two floats."""
+    n_hi, n_lo = _exact_parts(n)
+    p1, e1 = _two_product(c, n_hi)
+    p2, e2 = _two_product(c, n_lo)
+    s, e3 = _two_sum(p1, p2)
+    s, tail = _two_sum(s, (e1 + e2 + e3))
+    size = period.astype(F64)
+    k = np.floor(s / size)
+    q, qe = _two_product(k, size)
+    r_hi, r1e = _two_sum(s, -q)
+    r_lo = (r1e - qe) + tail
+    r_hi, r_lo = _two_sum(r_hi, r_lo)
+    for _ in range(2):  # the float quotient may be one off either way
+        below = r_hi + r_lo < 0
+        above = r_hi + r_lo >= size
+        fix = np.where(below, size, np.where(above, -size, 0.0))
+        r_hi, r_lo = _two_sum(r_hi + fix, r_lo)
+    return r_hi, r_lo
+
+
+def _at_least_one(x: np.ndarray) -> np.ndarray:
+    """transformers' ``max(1, x)`` (integers stay integers)."""
+    return np.maximum(x, np.ones((), x.dtype))
+
+
+# ``get_cosine_schedule_with_warmup``'s decay (and ``..._with_min_lr``'s): ``(1 + cos(2 pi c t / D)) / 2`` from
+# ``c t mod D`` in two floats, as ``sin(pi/2 * trough / (D / 2))**2`` (the core's ``_wave``; its ``done``, the
+# distance to the crest, is not used by ``cos_anneal``)
+@_evaluator("transformers.cosine", ("base_lr", "steps", "num_cycles", "min_lr_rate"), scale=("base_lr",))
+def _transformers_cosine(c, t):
+    t, d = _common(t, _at_least_one(_num(c["steps"])))
+    r_hi, r_lo = _scaled_remainder(t, np.abs(_f(c["num_cycles"])), d)
+    half = 0.5 * d.astype(F64)
+    trough = np.abs((r_hi - half) + r_lo)
+    wave = _cos_anneal(trough / half)
+    rate = _f(c["min_lr_rate"])
+    return _f(c["base_lr"]) * np.maximum((1.0 - rate) * wave + rate, 0.0)
+
+
+# ``get_cosine_with_hard_restarts_schedule_with_warmup``'s decay: under x64 (the float64 tables) the core takes
+# transformers' float order, ``x = (c * (t / max(1, D))) mod 1``, ``cos(pi x / 2)**2``, 0 from ``t / D >= 1``
+@_evaluator("transformers.cosine_with_restarts", ("base_lr", "steps", "num_cycles"), scale=("base_lr",))
+def _transformers_restarts(c, t):
+    t, steps = _common(t, _num(c["steps"]))
+    progress = t.astype(F64) / _at_least_one(steps).astype(F64)
+    x = np.mod(_f(c["num_cycles"]) * progress, 1.0)
+    factor = np.cos(HALF_PI * x) ** 2
+    return _f(c["base_lr"]) * np.where(progress >= 1.0, 0.0, factor)
 
 
 # ------------------------------------------------------------------------ proportional schedules

@@ -36,7 +36,10 @@ from lrsched._core import (
     checked,
     choice_field,
     concrete,
+    count_field,
+    flag_field,
     numbers_field,
+    precise_field,
     require,
     schedule_class,
     schedule_field,
@@ -44,16 +47,31 @@ from lrsched._core import (
     static_field,
     time_field,
 )
-from lrsched._numerics import as_float, as_number, common, divide
+from lrsched._numerics import (
+    INT32_MAX,
+    as_float,
+    as_number,
+    common,
+    cos_anneal,
+    divide,
+    exact_parts,
+    float_dtype,
+    int_dtype,
+    scaled_remainder,
+    two_product,
+    two_sum,
+)
 
 __all__ = [
-    "any_traced", "choose", "vector", "is_concretely",
+    "any_traced", "choose", "vector", "is_concretely", "wide_count",
     # validation
     "Leaf", "Leaves", "Real", "NUMBER", "argument_error", "check_kind", "checked", "concrete", "require",
     # declaring a library-specific node
-    "schedule_class", "static_field", "time_field", "choice_field", "numbers_field", "schedule_field",
-    "schedules_field", "check", "check_choice", "check_length", "check_non_negative", "check_positive",
-    "as_float", "as_number", "common", "divide",
+    "schedule_class", "static_field", "time_field", "choice_field", "numbers_field", "precise_field", "count_field",
+    "flag_field",
+    "schedule_field", "schedules_field", "check", "check_choice", "check_length", "check_non_negative",
+    "check_positive", "as_float", "as_number", "common", "divide", "float_dtype",
+    "cos_anneal", "scaled_remainder", "two_sum", "two_product", "exact_parts",
 ]
 
 
@@ -82,3 +100,20 @@ def is_concretely(x: Any, value: float) -> bool:
     """True when `x` is concrete and equal to `value` everywhere (a traced value never is)."""
     a = concrete(x)
     return a is not None and bool(np.all(a == value))
+
+
+def wide_count(x: Any) -> Any:
+    """A concrete integer step count beyond the step integers' range (int32 without x64) as a float.
+
+    The libraries compat re-creates take Python ints of any size (optax computes
+    ``count / decay_steps`` in float, so ``decay_steps=10**10`` works without x64);
+    lrsched keeps integer leaves exact and refuses ints it cannot hold, so compat
+    passes such a count on as a float, as the library does. Anything else is
+    returned unchanged.
+    """
+    if int_dtype() != np.int32 or any_traced(x) or isinstance(x, bool):
+        return x
+    a = concrete(x)
+    if a is None or a.dtype.kind not in "iu" or not a.size or np.abs(a.astype(np.float64)).max() <= INT32_MAX:
+        return x
+    return float(a) if a.ndim == 0 else a.astype(np.float64)

@@ -43,6 +43,7 @@ from lrsched.compat._common import (
     is_concretely,
     require,
     vector,
+    wide_count,
 )
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
 
 def _begin(schedule: Schedule, transition_begin: Any) -> Schedule:
     """Hold the start value for `transition_begin` steps (optax clamps a negative begin to 0)."""
-    begin = choose(transition_begin < 0, 0, transition_begin)
+    begin = choose(transition_begin < 0, 0, wide_count(transition_begin))
     return schedule if is_concretely(begin, 0) else lrsched.shift(schedule, begin)
 
 
@@ -72,6 +73,7 @@ def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[
         check_kind(where, f"boundaries_and_scales[{k!r}]", k, NUMBER)
         check_kind(where, f"boundaries_and_scales[{k!r}]", v, NUMBER)
     items = sorted(boundaries_and_scales.items())
+    items = [(wide_count(k), v) for k, v in items]
     scales = [v for _, v in items]
     for s in scales:
         require(where, "boundaries_and_scales", s, lambda a: a >= 0, "a dict of non-negative scales",
@@ -137,6 +139,7 @@ def polynomial_schedule(init_value: Real, end_value: Real, power: Real, transiti
       >>> lrsched.evaluate(s, [0, 5, 6, 104, 105, 110]).round(4)
       array([1.    , 1.    , 0.9803, 0.0101, 0.01  , 0.01  ], dtype=float32)
     """
+    transition_steps = wide_count(transition_steps)
     moves = transition_steps > 0
     end = choose(moves, end_value, init_value)
     steps = choose(moves, transition_steps, 0)
@@ -168,6 +171,7 @@ def linear_schedule(init_value: Real, end_value: Real, transition_steps: Real,
       >>> lrsched.evaluate(ox.linear_schedule(1.0, 0.0, transition_steps=4), 6)
       array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ], dtype=float32)
     """
+    transition_steps = wide_count(transition_steps)
     moves = transition_steps > 0
     end = choose(moves, end_value, init_value)
     steps = choose(moves, transition_steps, 0)
@@ -202,7 +206,7 @@ def cosine_decay_schedule(init_value: Real, decay_steps: Real, alpha: Real = 0.0
     """
     require("cosine_decay_schedule", "decay_steps", decay_steps, lambda a: a > 0, "positive",
              "Pass the number of steps of the decay (optax raises too)")
-    return lrsched.cosine(1.0, decay_steps, alpha, exponent) * init_value
+    return lrsched.cosine(1.0, wide_count(decay_steps), alpha, exponent) * init_value
 
 
 @checked
@@ -241,6 +245,7 @@ def exponential_decay(init_value: Real, transition_steps: Real, decay_rate: Real
     """
     require("exponential_decay", "decay_rate", decay_rate, lambda a: a >= 0, "non-negative",
              "A negative rate has no real fractional powers")
+    transition_steps = wide_count(transition_steps)
     trivial = (transition_steps <= 0) | (decay_rate == 0)
     rate = choose(trivial, 1.0, decay_rate)
     steps = choose(trivial, 1, transition_steps)
@@ -449,6 +454,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Leaves) -> Schedul
                             "Schedules (optax's closures cannot be inspected). Build them with lrsched.compat.optax")
     if isinstance(boundaries, (list, tuple)):
         boundaries = vector(boundaries) if boundaries else np.zeros((0,), np.int32)
+    boundaries = wide_count(boundaries)
     require("join_schedules", "boundaries", boundaries, lambda a: a.shape[-1:] == (len(schedules) - 1,),
             f"one fewer than the schedules ({len(schedules) - 1})", "Give one boundary between two schedules")
     require("join_schedules", "boundaries", boundaries, lambda a: a >= 0, "non-negative steps",
@@ -522,7 +528,8 @@ def warmup_cosine_decay_schedule(init_value: Real, peak_value: Real, warmup_step
     require("warmup_cosine_decay_schedule", "decay_steps", decay_steps - warmup_steps, lambda a: a > 0,
              "larger than warmup_steps (it includes the warmup)", "Pass the length of the whole schedule")
     end = choose(peak_value == 0, 0.0, end_value)
-    return lrsched.warmup_cosine(peak_value, warmup_steps, decay_steps, init_value, end, exponent)
+    return lrsched.warmup_cosine(peak_value, wide_count(warmup_steps), wide_count(decay_steps), init_value, end,
+                                 exponent)
 
 
 @checked

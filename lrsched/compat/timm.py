@@ -31,7 +31,7 @@ Every schedule is a composition of core schedules:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +40,7 @@ import lrsched
 from lrsched import Schedule
 from lrsched.compat._common import Real, any_traced, argument_error, checked, concrete, is_concretely, require
 
-__all__ = ["cosine", "tanh", "step", "multistep", "poly"]
+__all__ = ["cosine", "tanh", "step", "multistep", "poly", "create_scheduler_v2", "SCHEDULER_NAMES"]
 
 
 # ------------------------------------------------------------------- cycles
@@ -356,3 +356,164 @@ def multistep(base_lr: Real, decay_t: Sequence[Real], decay_rate: Real = 1.0, wa
 for _f in (cosine, tanh, poly, step, multistep):
     _f.__doc__ = (_f.__doc__ or "").replace("{noise}", _NOISE_DOC)
 del _f
+
+
+# ------------------------------------------------------------------ create_scheduler_v2
+
+#: The names ``create_scheduler_v2`` builds here (timm's ``"plateau"`` follows a metric: see below).
+SCHEDULER_NAMES = ("cosine", "tanh", "step", "multistep", "poly")
+
+
+def _count(func: str, name: str, value: Any, fix: str, positive: bool = False) -> None:
+    known = concrete(value)
+    if known is None:
+        return
+    if isinstance(value, bool) or known.dtype.kind not in "iuf" or not np.all(np.isfinite(known)) or \
+            not np.all(known > 0 if positive else known >= 0):
+        raise argument_error(func, name, value, "a positive number" if positive else "a non-negative number", fix)
+
+
+@checked
+def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 300, decay_epochs: Real = 90,
+                        decay_milestones: Sequence[Real] = (90, 180, 270), cooldown_epochs: int = 0,
+                        patience_epochs: int = 10, decay_rate: Real = 0.1, min_lr: Real = 0.0,
+                        warmup_lr: Real = 1e-5, warmup_epochs: Real = 0, warmup_prefix: bool = False,
+                        noise: Real | Sequence[Real] | None = None, noise_pct: Real = 0.67, noise_std: Real = 1.0,
+                        noise_seed: Real = 42, cycle_mul: Real = 1.0, cycle_decay: Real = 0.1,
+                        cycle_limit: Real = 1, k_decay: Real = 1.0, plateau_mode: str = "max",
+                        step_on_epochs: bool = True, updates_per_epoch: int = 0) -> tuple[Schedule, Any]:
+    r"""timm's ``create_scheduler_v2`` (``timm/scheduler/scheduler_factory.py``, timm 1.0): a scheduler by name,
+    configured in epochs, with timm's argument names, defaults and semantics.
+
+    With ``step_on_epochs=True`` (timm's default) every ``*_epochs`` argument is the
+    scheduler's ``*_t`` and the schedule is indexed by **epoch** (timm's
+    ``scheduler.step(epoch)``: the value at ``e`` is the rate of epoch ``e``). With
+    ``step_on_epochs=False`` each of them is multiplied by `updates_per_epoch` and the
+    schedule is indexed by **update** (``step_update(num_updates)``), as timm does:
+
+    .. math:: t_{initial} = \text{num\_epochs}\cdot u,\quad w = \text{warmup\_epochs}\cdot u,\quad
+              d = \text{decay\_epochs}\cdot u \qquad (u = 1 \text{ or updates\_per\_epoch})
+
+    ``"cosine"``, ``"tanh"`` and ``"poly"`` get the cycle arguments (``poly``'s power is
+    `decay_rate`, as in timm; ``k_decay`` for cosine and poly); ``"step"`` decays by
+    `decay_rate` every `decay_epochs`, ``"multistep"`` at `decay_milestones`. Every
+    schedule starts with timm's linear warmup from `warmup_lr`. `noise` (a fraction of
+    ``t_initial``, or a ``[start, end]`` pair of fractions) switches on timm's noise
+    (:func:`cosine` describes it: timm's distribution, JAX's draws).
+
+    The second value returned is timm's: the number of epochs to train, for cosine,
+    tanh and poly ``get_cycle_length() + cooldown`` (the cycles, plus the warmup with
+    `warmup_prefix`) in epochs (``// updates_per_epoch`` when stepping on updates),
+    else `num_epochs` (plus `warmup_epochs` with `warmup_prefix`). `cooldown_epochs`
+    only lengthens that count: after the cycles the schedule holds `min_lr`, as timm's.
+
+    ``sched="plateau"`` follows a metric and is not built here: use
+    :func:`lrsched.compat.torch.ReduceLROnPlateau` (timm's ``PlateauLRScheduler``
+    wraps torch's, with ``factor=decay_rate``, ``patience=patience_epochs``,
+    ``min_lr=min_lr``, ``mode=plateau_mode``). timm's newer ``"wsd"`` and
+    ``"rsqrt"`` are not re-created either: ``lrsched.compat.transformers.get_wsd_schedule``
+    and :func:`lrsched.wsd` are the warmup-stable-decay shapes.
+
+    Args:
+      base_lr: the optimizer's learning rate (timm takes the optimizer).
+      sched: "cosine", "tanh", "step", "multistep" or "poly".
+      num_epochs: the schedule's length in epochs (timm's ``t_initial``; the first cycle's).
+      decay_epochs: epochs between two decays ("step").
+      decay_milestones: the epochs of the decays ("multistep").
+      cooldown_epochs: epochs at `min_lr` after the cycles (counted in the returned length).
+      patience_epochs: timm's plateau patience (only with "plateau", which is refused).
+      decay_rate: the decay factor ("step", "multistep"), the power ("poly").
+      min_lr: the lowest rate (cosine, tanh, poly).
+      warmup_lr: the rate at the start of the warmup.
+      warmup_epochs: the warmup's length in epochs.
+      warmup_prefix: run the main schedule after the warmup (else underneath it).
+      noise: None, a start fraction, or a [start, end] pair of fractions of ``t_initial``.
+      noise_pct: the bound of the relative noise.
+      noise_std: accepted and ignored, as in timm.
+      noise_seed: the noise's seed.
+      cycle_mul: each cycle this many times longer than the previous one.
+      cycle_decay: each cycle's peak this many times the previous one's.
+      cycle_limit: the number of cycles.
+      k_decay: the k-decay exponent (cosine, poly).
+      plateau_mode: timm's plateau mode (only with "plateau", which is refused).
+      step_on_epochs: index by epoch (True) or by update (False).
+      updates_per_epoch: the updates in one epoch (> 0 when ``step_on_epochs=False``).
+
+    Returns:
+      ``(schedule, num_epochs)`` as timm returns ``(scheduler, num_epochs)``.
+
+    Examples:
+      >>> import lrsched
+      >>> from lrsched.compat import timm
+      >>> s, n = timm.create_scheduler_v2(0.1, "cosine", num_epochs=4, warmup_epochs=1, warmup_lr=0.01,
+      ...                                 cooldown_epochs=2)
+      >>> n, lrsched.evaluate(s, 6).round(4)
+      (6, array([0.01  , 0.0854, 0.05  , 0.0146, 0.    , 0.    ], dtype=float32))
+    """
+    func = "create_scheduler_v2"
+    if sched == "plateau":
+        raise argument_error(func, "sched", sched, "a schedule of the step (cosine, tanh, step, multistep, poly)",
+                             "A plateau follows a metric: use lrsched.compat.torch.ReduceLROnPlateau(base_lr, "
+                             "mode=plateau_mode, factor=decay_rate, patience=patience_epochs, min_lr=min_lr) "
+                             "(timm's PlateauLRScheduler wraps torch's)")
+    if sched not in SCHEDULER_NAMES:
+        raise argument_error(func, "sched", sched, "one of " + ", ".join(map(repr, SCHEDULER_NAMES)),
+                             "Pass one of timm's scheduler names")
+    if not isinstance(step_on_epochs, bool):
+        raise argument_error(func, "step_on_epochs", step_on_epochs, "True or False",
+                             "True: the schedule is indexed by epoch; False: by update")
+    for name, value in (("num_epochs", num_epochs), ("updates_per_epoch", updates_per_epoch),
+                        ("cooldown_epochs", cooldown_epochs)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise argument_error(func, name, value, "an integer", "Pass a whole number of epochs or updates")
+    _count(func, "num_epochs", num_epochs, "Pass the number of epochs to train (> 0)", positive=True)
+    _count(func, "cooldown_epochs", cooldown_epochs, "Pass cooldown_epochs >= 0")
+    _count(func, "warmup_epochs", warmup_epochs, "Pass warmup_epochs >= 0")
+    if step_on_epochs:
+        u = 1
+    else:
+        if updates_per_epoch <= 0:  # timm: assert updates_per_epoch > 0
+            raise argument_error(func, "updates_per_epoch", updates_per_epoch, "the number of updates in an epoch "
+                                 "(> 0) with step_on_epochs=False", "Pass updates_per_epoch=len(loader)")
+        u = int(updates_per_epoch)
+    t_initial, warmup_t, cooldown_t = num_epochs * u, warmup_epochs * u, cooldown_epochs * u
+    if noise is None:
+        noise_range: Any = None
+    elif isinstance(noise, (list, tuple)):
+        if len(noise) not in (1, 2):
+            raise argument_error(func, "noise", noise, "a start fraction or a [start, end] pair",
+                                 "Noise applies for start <= t < end (fractions of num_epochs)")
+        noise_range = [n * t_initial for n in noise]
+        if len(noise_range) == 1:
+            noise_range = noise_range[0]
+    else:
+        noise_range = cast(Real, noise) * t_initial
+    warm: dict[str, Any] = dict(warmup_t=warmup_t, warmup_lr_init=warmup_lr, warmup_prefix=warmup_prefix)
+    noisy: dict[str, Any] = dict(noise_range_t=noise_range, noise_pct=noise_pct, noise_std=noise_std,
+                                 noise_seed=noise_seed)
+    cycles: dict[str, Any] = dict(cycle_mul=cycle_mul, cycle_decay=cycle_decay, cycle_limit=cycle_limit)
+    schedule: Schedule
+    if sched == "cosine":
+        schedule = cosine(base_lr, t_initial, min_lr, **cycles, **warm, **noisy, k_decay=k_decay)
+    elif sched == "tanh":
+        schedule = tanh(base_lr, t_initial, lr_min=min_lr, **cycles, **warm, **noisy)
+    elif sched == "poly":
+        schedule = poly(base_lr, t_initial, decay_rate, min_lr, **cycles, **warm, **noisy, k_decay=k_decay)
+    elif sched == "step":
+        schedule = step(base_lr, decay_epochs * u, decay_rate, **warm, **noisy)
+    else:
+        schedule = multistep(base_lr, [d * u for d in decay_milestones], decay_rate, **warm, **noisy)
+    epochs: Any
+    if sched in ("cosine", "tanh", "poly"):
+        # CosineLRScheduler.get_cycle_length (tanh and poly alike), plus the cooldown
+        limit = max(1, cycle_limit or 1)
+        if cycle_mul == 1.0:
+            length = t_initial * limit
+        else:
+            length = int(np.floor(-t_initial * (cycle_mul ** limit - 1) / (1 - cycle_mul)))
+        length = length + warmup_t if warmup_prefix else length
+        total = length + cooldown_t
+        epochs = total if step_on_epochs else total // u
+    else:
+        epochs = num_epochs + warmup_epochs if warmup_prefix else num_epochs
+    return schedule, epochs

@@ -37,6 +37,7 @@ Examples:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 import jax.numpy as jnp
@@ -54,6 +55,22 @@ __all__ = [
 
 
 # --------------------------------------------------------- recursive family
+
+# How a child restarts inside torch's SequentialLR, where it differs from the child alone. At a
+# milestone SequentialLR calls ``child._update_lr(0)``: the child's closed form at step 0, then its
+# recursive steps from there. For most children that is the schedule itself; a ``total_iters=0``
+# ConstantLR alone keeps ``factor`` forever (its recursive step never sees step 0 again) but restarts
+# at ``base_lr`` (its closed form), and LinearLR / PolynomialLR with ``total_iters=0`` make torch
+# divide by zero. Keyed by the schedule object these constructors return: a replacement schedule,
+# or the message of the error torch raises.
+_RESTARTS: weakref.WeakKeyDictionary[Schedule, Schedule | str] = weakref.WeakKeyDictionary()
+
+
+def _zero_iters(total_iters: Any) -> bool | None:
+    """Whether `total_iters` is 0: True/False when concrete, None when traced."""
+    if any_traced(total_iters) or np.ndim(total_iters) != 0:
+        return None
+    return bool(np.asarray(total_iters) == 0)
 
 
 @checked
@@ -143,7 +160,10 @@ def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> 
              "Pass the fraction of base_lr to hold, as torch requires")
     require("ConstantLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
     after = choose(total_iters > 0, 1.0, factor)
-    return lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
+    schedule = lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
+    if _zero_iters(total_iters) is not False:  # restarted by SequentialLR: the closed form
+        _RESTARTS[schedule] = lrsched.piecewise_constant(vector([total_iters]), vector([factor, 1.0])) * base_lr
+    return schedule
 
 
 @checked
@@ -177,7 +197,10 @@ def LinearLR(base_lr: Real, start_factor: Real = 1.0 / 3, end_factor: Real = 1.0
              "Pass a factor of base_lr")
     require("LinearLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
     end = choose(total_iters > 0, end_factor, start_factor)
-    return lrsched.linear(start_factor, end, total_iters) * base_lr
+    schedule = lrsched.linear(start_factor, end, total_iters) * base_lr
+    if _zero_iters(total_iters):
+        _RESTARTS[schedule] = "LinearLR(total_iters=0)"
+    return schedule
 
 
 @checked
@@ -231,7 +254,10 @@ def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Sch
     require("PolynomialLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative",
              "Pass a step count >= 0")
     end = choose(total_iters > 0, 0.0, 1.0)
-    return lrsched.polynomial(1.0, end, total_iters, power) * base_lr
+    schedule = lrsched.polynomial(1.0, end, total_iters, power) * base_lr
+    if _zero_iters(total_iters):
+        _RESTARTS[schedule] = "PolynomialLR(total_iters=0)"
+    return schedule
 
 
 @checked
@@ -534,7 +560,12 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
     .. math:: \eta_t = s_i(t - m_{i-1}),\quad m_{i-1} \le t < m_i
 
     as torch does: at milestone ``m_{i-1}`` child ``i`` starts over from its own
-    step 0 (a milestone of 0 skips the first child). In torch all children share
+    step 0 (a milestone of 0 skips the first child). A child restarted at a
+    milestone begins with torch's closed form, so ``ConstantLR(total_iters=0)``,
+    which alone keeps its ``factor`` forever, gives ``base_lr`` from its
+    milestone on (as in torch); ``LinearLR`` and ``PolynomialLR`` with
+    ``total_iters=0`` after a milestone raise here, where torch raises
+    ``ZeroDivisionError`` at that milestone. In torch all children share
     the optimizer's ``lr``; give each child the same ``base_lr`` (torch's
     ``CyclicLR`` and ``OneCycleLR`` write theirs into the optimizer, changing the
     others' base: pass that value). Built as :func:`lrsched.join` (milestones
@@ -562,7 +593,20 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Any) -> Schedule:
         require("SequentialLR", "milestones", len(milestones), lambda a: a == len(schedulers) - 1,
                  f"one fewer than the schedulers ({len(schedulers) - 1})", "Give one milestone between two schedulers")
         milestones = vector(milestones) if milestones else np.zeros((0,), np.int32)
-    return lrsched.join(schedulers, milestones)
+    children = list(schedulers)
+    for i in range(1, len(children)):
+        restart = _RESTARTS.get(children[i])
+        if restart is None:
+            continue
+        # a child whose milestone is 0 runs from step 0 as it would alone (torch's initial step)
+        if any_traced(milestones) or not np.all(np.asarray(milestones)[..., i - 1] == 0):
+            if isinstance(restart, str):
+                raise ScheduleError(
+                    f"SequentialLR(schedulers[{i}]={restart}): torch's SequentialLR restarts this child at its "
+                    "milestone with its closed form, which divides by total_iters, and raises ZeroDivisionError. "
+                    "Give it total_iters >= 1, or use ConstantLR for a held factor")
+            children[i] = restart
+    return lrsched.join(children, milestones)
 
 
 @checked
@@ -578,6 +622,14 @@ def ReduceLROnPlateau(base_lr: Real, mode: str = "min", factor: Real = 0.1, pati
     epoch, the value ``p(step, state)``; under x64 the rates equal torch's bit for
     bit. Unlike torch it composes with warmup
     (``lrsched.plateau(lrsched.warmup(...), ...)``).
+
+    As in torch, a NaN metric is a bad epoch (it is never an improvement), so a
+    run of NaN losses reduces the rate (the core :func:`lrsched.plateau` ignores
+    NaN by default: ``nan="bad"`` here). With ``threshold_mode="rel"`` a metric
+    that stays at a negative value counts as an improvement every time
+    (``best * (1 - threshold)`` lies above ``best`` when ``best < 0``), so a flat
+    negative loss never reduces, in torch and here; ``threshold_mode="abs"``
+    compares ``metric < best - threshold`` and does reduce.
 
     Args:
       base_lr: the optimizer's learning rate (torch's ``initial_lr``).
@@ -603,4 +655,5 @@ def ReduceLROnPlateau(base_lr: Real, mode: str = "min", factor: Real = 0.1, pati
       0.025
     """
     return lrsched.plateau(lrsched.constant(base_lr), factor=factor, patience=patience, threshold=threshold,
-                   threshold_mode=threshold_mode, mode=mode, cooldown=cooldown, min_value=min_lr, eps=eps)
+                           threshold_mode=threshold_mode, mode=mode, cooldown=cooldown, min_value=min_lr, eps=eps,
+                           nan="bad")

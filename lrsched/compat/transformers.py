@@ -19,8 +19,9 @@ warmup-stable-decay (its ``num_stable_steps`` may be negative).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,7 +30,6 @@ from lrsched import Schedule, ScheduleError, constant, inverse_sqrt, join, linea
 from lrsched.compat._common import (
     Leaf,
     Real,
-    any_traced,
     argument_error,
     as_float,
     as_number,
@@ -38,10 +38,18 @@ from lrsched.compat._common import (
     choice_field,
     common,
     concrete,
+    cos_anneal,
+    count_field,
     divide,
+    flag_field,
+    float_dtype,
     is_concretely,
+    precise_field,
     require,
+    scaled_remainder,
     schedule_class,
+    static_field,
+    two_sum,
 )
 
 __all__ = [
@@ -50,7 +58,8 @@ __all__ = [
     "get_cosine_schedule_with_warmup", "get_cosine_with_hard_restarts_schedule_with_warmup",
     "get_polynomial_decay_schedule_with_warmup", "get_inverse_sqrt_schedule",
     "get_cosine_with_min_lr_schedule_with_warmup", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
-    "get_wsd_schedule", "CosineRestarts", "WarmupStableDecay",
+    "get_wsd_schedule", "get_reduce_on_plateau_schedule", "get_greedy_schedule", "CosineRestarts", "CosineWave",
+    "WarmupStableDecay", "Greedy", "GreedyState",
 ]
 
 
@@ -84,35 +93,87 @@ def _bounds(step: Any) -> Any:
 def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 0.0) -> Schedule:
     """The decay of ``get_cosine_schedule_with_warmup`` (and ``..._with_min_lr``) at local step ``t``:
     ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)`` with ``p = t / max(1, steps)``, which keeps
-    oscillating past ``p = 1``: the periodic core cosine from ``base_lr`` to ``base_lr * r`` over the
-    half-period ``max(1, steps) / (2 c)``."""
+    oscillating past ``p = 1`` (:class:`CosineWave`)."""
     if is_concretely(num_cycles, 0):  # cos(0) = 1 at every step
         return constant(base_lr)
-    if any_traced(steps, num_cycles):
-        half = _at_least_one(steps) / (2.0 * jnp.abs(as_float(num_cycles)))
-    else:  # in float64, whatever the mode, so that x64 evaluation sees the exact half-period
-        half = np.maximum(np.asarray(steps, np.float64), 1.0) / (2.0 * np.abs(np.asarray(num_cycles, np.float64)))
-    decay = lrsched.cosine(base_lr, half, base_lr * min_lr_rate, periodic=True)
-    rate = concrete(min_lr_rate)
-    if rate is not None and np.all(rate >= 0):
-        return decay  # never negative: transformers' max(0, .) changes nothing
-    return lrsched.clip(decay, min_value=0.0)
+    return CosineWave(base_lr, steps, num_cycles, min_lr_rate)
+
+
+def _position(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> tuple[Any, Any, Any, Any]:
+    """Where ``c * t / D`` (``D = max(1, steps)``) falls within a whole number of cycles: ``(k, r_hi,
+    r_lo, D)`` with ``c t = k D + r``, ``r = r_hi + r_lo`` carried in two floats (``scaled_remainder``)."""
+    t, d = common(as_number(t), _at_least_one(steps))
+    k, r_hi, r_lo = scaled_remainder(t, num_cycles, cycles_lo, d)
+    return k, r_hi, r_lo, as_float(d)
+
+
+@schedule_class("transformers.cosine")
+class CosineWave(Schedule):
+    """The decay of ``get_cosine_schedule_with_warmup`` at local step ``t``: with ``p = t / max(1, steps)``,
+    ``base_lr * max(0, r + (1 - r) (1 + cos(2 pi c p)) / 2)``, a cosine wave that goes on past ``p = 1``.
+
+    The position within a cycle is ``c t mod D`` carried in two floats, and the
+    value ``cos(pi x)**2`` is taken as ``sin(pi/2 * left)**2`` with ``left`` the
+    distance to the nearest trough over half a cycle: exact near every trough in
+    float32 too, whatever (fractional) half-period ``D / (2c)`` results.
+    """
+
+    stretchable = False  # its period is D / c, not a duration field
+
+    base_lr: Leaf
+    steps: Leaf
+    num_cycles: Leaf = precise_field(default=0.5)
+    min_lr_rate: Leaf = 0.0
+
+    def compute(self, t):
+        rate = as_float(self.min_lr_rate)
+        factor = (1.0 - rate) * _wave(t, self.steps, self.num_cycles, self.low("num_cycles")) + rate
+        return as_float(self.base_lr) * jnp.maximum(factor, 0.0)
+
+
+def _wave(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> Any:
+    """``(1 + cos(2 pi c t / D)) / 2 = cos(pi c t / D)**2`` (``D = max(1, steps)``), exact near its zeros:
+    ``c t mod D`` in two floats, then ``sin(pi/2 * left)**2`` with ``left`` the distance to the nearest
+    trough over half a cycle."""
+    c = as_float(num_cycles)
+    _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), cycles_lo * jnp.sign(c))
+    half = 0.5 * d
+    crest, crest_lo = two_sum(jnp.where(r_hi <= half, r_hi, d - r_hi), jnp.where(r_hi <= half, r_lo, -r_lo))
+    trough = jnp.abs((r_hi - half) + r_lo)
+    return cos_anneal(divide(crest + crest_lo, half), divide(trough, half))
 
 
 @schedule_class("transformers.cosine_with_restarts")
 class CosineRestarts(Schedule):
     """The decay of ``get_cosine_with_hard_restarts_schedule_with_warmup`` at local step
-    ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0."""
+    ``t``: ``x = (c * p) mod 1``, ``base_lr * (1 + cos(pi x)) / 2`` while ``p < 1``, then 0.
+
+    Under x64, ``(c p) mod 1`` is computed in transformers' float order, so a restart
+    lands on the step where transformers' float64 puts it. In float32 that order
+    would lose ``6e-8 c`` of ``x`` (and its restarts); ``c t mod D`` is carried in
+    two floats instead, with ``1 - x`` from the same two floats, so the value near
+    the end of each cycle keeps its relative precision and a restart lands where
+    ``c t / D`` reaches a whole number.
+    """
+
+    stretchable = False
 
     base_lr: Leaf
     steps: Leaf
-    num_cycles: Leaf = 1
+    num_cycles: Leaf = precise_field(default=1)
 
     def compute(self, t):
         t, steps = common(t, as_number(self.steps))
         progress = divide(t, _at_least_one(steps))
-        x = jnp.mod(as_float(self.num_cycles) * progress, 1.0)  # transformers' float op order
-        factor = jnp.cos(0.5 * jnp.pi * x) ** 2  # = (1 + cos(pi x)) / 2
+        if float_dtype() != np.float32:
+            x = jnp.mod(as_float(self.num_cycles) * progress, 1.0)  # transformers' float op order
+            factor = jnp.cos(0.5 * jnp.pi * x) ** 2  # = (1 + cos(pi x)) / 2
+        else:
+            c = as_float(self.num_cycles)
+            lo = self.low("num_cycles") * jnp.sign(c)
+            _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), lo)
+            rest_hi, rest_lo = two_sum(d - r_hi, -r_lo)
+            factor = cos_anneal(divide(r_hi + r_lo, d), divide(rest_hi + rest_lo, d))
         return as_float(self.base_lr) * jnp.where(progress >= 1.0, 0.0, factor)
 
 
@@ -131,7 +192,7 @@ class WarmupStableDecay(Schedule):
     warmup_type: str = choice_field(*_SHAPES, default="linear")
     decay_type: str = choice_field(*_SHAPES, default="cosine")
     min_lr_ratio: Leaf = 0.0
-    num_cycles: Leaf = 0.5
+    num_cycles: Leaf = precise_field(default=0.5)
 
     def validate(self):
         check_non_negative(self, "num_warmup_steps", "num_decay_steps")
@@ -140,20 +201,24 @@ class WarmupStableDecay(Schedule):
         t, w, s, d = common(t, *(as_number(x) for x in (self.num_warmup_steps, self.num_stable_steps,
                                                           self.num_decay_steps)))
         ratio = as_float(self.min_lr_ratio)
-        up = divide(t, _at_least_one(w))
+        # each progress and its complement from exact integers, and every shape written without the
+        # cancellation of 1 - x near its zero (1 - sqrt(x) = (1 - x) / (1 + sqrt(x)))
+        w1, d1 = _at_least_one(w), _at_least_one(d)
+        up, up_rest = divide(t, w1), jnp.clip(divide(w1 - t, w1), 0.0, None)
         if self.warmup_type == "linear":
             rise = up
         elif self.warmup_type == "cosine":
             rise = jnp.sin(0.5 * jnp.pi * up) ** 2  # = (1 - cos(pi p)) / 2
         else:
-            rise = 1.0 - jnp.sqrt(jnp.clip(1.0 - up, 0.0, None))
-        down = divide(t - w - s, _at_least_one(d))
+            rise = up / (1.0 + jnp.sqrt(up_rest))  # = 1 - sqrt(1 - p)
+        since = t - w - s
+        down, down_rest = jnp.clip(divide(since, d1), 0.0, None), jnp.clip(divide(d1 - since, d1), 0.0, None)
         if self.decay_type == "linear":
-            fall = 1.0 - down
-        elif self.decay_type == "cosine":
-            fall = jnp.cos(jnp.pi * as_float(self.num_cycles) * down) ** 2  # = (1 + cos(2 pi c p)) / 2
+            fall = down_rest
+        elif self.decay_type == "cosine":  # (1 + cos(2 pi c p)) / 2
+            fall = _wave(jnp.maximum(since, jnp.zeros((), since.dtype)), d1, self.num_cycles, self.low("num_cycles"))
         else:
-            fall = 1.0 - jnp.sqrt(jnp.clip(down, 0.0, None))
+            fall = down_rest / (1.0 + jnp.sqrt(down))  # = 1 - sqrt(p)
         rise = jnp.maximum(rise * (1.0 - ratio) + ratio, 0.0)
         fall = jnp.maximum(fall * (1.0 - ratio) + ratio, 0.0)
         factor = jnp.where(t < w, rise, jnp.where(t < w + s, 1.0, jnp.where(t < w + s + d, fall, ratio)))
@@ -510,9 +575,255 @@ def get_wsd_schedule(base_lr: Real, num_warmup_steps: Real, num_decay_steps: Rea
                              min_lr_ratio, num_cycles)
 
 
+# ------------------------------------------------------ metric-driven schedules
+
+
+_PLATEAU_ARGS = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps")
+
+
+@checked
+def get_reduce_on_plateau_schedule(base_lr: Real, **kwargs: Any) -> lrsched.Plateau:
+    r"""transformers' ``get_reduce_on_plateau_schedule``: torch's ``ReduceLROnPlateau(optimizer, **kwargs)``.
+
+    .. math:: \eta \leftarrow \max(\eta \cdot f, \eta_{min}) \text{ after more than `patience` bad evaluations}
+
+    torch's defaults and semantics exactly (``lrsched.compat.torch.ReduceLROnPlateau``:
+    a NaN metric is a bad evaluation, as in torch): a stateful schedule,
+    ``p.init()``, ``p.update(state, metric)``, ``p(step, state)``. The Trainer
+    steps it after each evaluation with the metric (``lrsched_torch`` does the same).
+
+    Args:
+      base_lr: the optimizer's learning rate.
+      kwargs: torch's ``ReduceLROnPlateau`` arguments: ``mode``, ``factor``, ``patience``, ``threshold``,
+        ``threshold_mode``, ``cooldown``, ``min_lr``, ``eps``.
+
+    Returns:
+      An :class:`lrsched.Plateau`.
+
+    Examples:
+      >>> from lrsched.compat import transformers as hf
+      >>> p = hf.get_scheduler("reduce_lr_on_plateau", 1.0, scheduler_specific_kwargs={"patience": 0})
+      >>> state = p.init()
+      >>> for loss in [1.0, 2.0, 2.0]:
+      ...     state = p.update(state, loss)
+      >>> round(float(p(0, state)), 6)
+      0.01
+    """
+    unknown = sorted(set(kwargs) - set(_PLATEAU_ARGS))
+    if unknown:
+        raise ScheduleError(f"get_reduce_on_plateau_schedule: unexpected argument(s) {unknown}; torch's "
+                            f"ReduceLROnPlateau takes {', '.join(_PLATEAU_ARGS)}")
+    options = {k: v for k, v in kwargs.items() if k != "min_lr"}
+    return lrsched.plateau(constant(base_lr), min_value=kwargs.get("min_lr", 0.0), nan="bad",
+                           **options)
+
+
+class GreedyState(NamedTuple):
+    """:class:`Greedy`'s state (transformers' ``GreedyLR`` attributes, as arrays).
+
+    Attributes:
+      lr: the current learning rate (``param_group['lr']``).
+      best: the best metric so far.
+      num_bad_epochs: evaluations without improvement in a row.
+      num_good_epochs: improving evaluations in a row.
+      cooldown_counter: evaluations left to ignore after a reduction.
+      warmup_counter: evaluations left to ignore after an increase.
+      reset_start: reductions at ``min_lr`` left before the reset.
+      last_epoch: evaluations so far.
+      window: the last ``window_size`` metrics (``smooth=True``), oldest first.
+      window_count: how many of them are filled.
+      window_sum: their running sum, updated as transformers' ``StreamingAverage`` does.
+    """
+
+    lr: jax.Array
+    best: jax.Array
+    num_bad_epochs: jax.Array
+    num_good_epochs: jax.Array
+    cooldown_counter: jax.Array
+    warmup_counter: jax.Array
+    reset_start: jax.Array
+    last_epoch: jax.Array
+    window: jax.Array
+    window_count: jax.Array
+    window_sum: jax.Array
+
+
+@schedule_class("transformers.greedy")
+class Greedy(Schedule):
+    """transformers' ``GreedyLR`` (arXiv:2512.14527) as a pure ``(state, metric) -> state`` reducer.
+
+    ``get_scheduler("greedy", ...)`` returns it. Stateful like :func:`lrsched.plateau`:
+    ``g.init()``, ``g.update(state, metric)`` once per evaluation, the value
+    ``g(step, state)``. Each update is transformers' ``GreedyLR.step(metric)``: the
+    metric (or, with ``smooth``, the mean of the last ``window_size`` metrics) is
+    compared with the best; more than ``patience`` improvements in a row divide
+    the rate by ``factor`` (up to ``max_lr``; then ``warmup`` evaluations are
+    ignored), more than ``patience`` bad evaluations multiply it by ``factor``
+    (down to ``min_lr``; then ``cooldown`` are ignored), a change smaller than
+    ``eps`` is skipped, and after ``reset_start`` reductions at ``min_lr`` the
+    whole state returns to the start (rate ``base_lr``).
+    """
+
+    stateful = True
+    stretchable = False
+
+    base_lr: Leaf
+    mode: str = choice_field("min", "max", default="min")
+    factor: Leaf = 0.95
+    patience: Leaf = count_field(default=10)
+    threshold: Leaf = 1e-6
+    threshold_mode: str = choice_field("rel", "abs", default="abs")
+    cooldown: Leaf = count_field(default=0)
+    warmup: Leaf = count_field(default=0)
+    min_lr: Leaf = 1e-3
+    max_lr: Leaf = 1.0
+    eps: Leaf = 1e-8
+    smooth: bool = flag_field(default=False)
+    window_size: int = static_field(default=50)  # a static int, checked in validate
+    reset_start: Leaf = count_field(default=500)
+
+    def validate(self):
+        a = concrete(self.factor)
+        if a is not None and not np.all(a < 1.0):
+            raise argument_error("greedy", "factor", self.factor, "below 1", "transformers raises too: Factor should "
+                                 "be < 1.0; the rate is multiplied by factor on a plateau and divided by it on gains")
+        check_non_negative(self, "patience", "cooldown", "warmup")
+        if isinstance(self.window_size, bool) or not isinstance(self.window_size, (int, np.integer)) \
+                or self.window_size < 1:
+            raise argument_error("greedy", "window_size", self.window_size, "a positive int",
+                                 "It fixes the size of the smoothing window; pass e.g. window_size=50")
+
+    def init(self) -> GreedyState:
+        """The initial state: the rate ``base_lr``, ``best`` the worst value for the mode."""
+        f, i = float_dtype(), jnp.dtype(jax.dtypes.canonicalize_dtype(np.int64))
+        zero = jnp.zeros((), i)
+        return GreedyState(
+            lr=as_float(self.base_lr), best=jnp.asarray(jnp.inf if self.mode == "min" else -jnp.inf, f),
+            num_bad_epochs=zero, num_good_epochs=zero, cooldown_counter=zero, warmup_counter=zero,
+            reset_start=as_number(self.reset_start).astype(i), last_epoch=zero,
+            window=jnp.zeros((self.window_size,), f), window_count=zero, window_sum=jnp.zeros((), f))
+
+    def _is_better(self, a, best):
+        thr = as_float(self.threshold)
+        if self.mode == "min":
+            return a < best * (1.0 - thr) if self.threshold_mode == "rel" else a < best - thr
+        return a > best * (1.0 + thr) if self.threshold_mode == "rel" else a > best + thr
+
+    def update(self, state: GreedyState, metric: Any, step: Any = None) -> GreedyState:
+        """transformers' ``GreedyLR.step(metric)``: the next state (pure: jit- and vmap-safe).
+        `step` is accepted for the stateful-schedule protocol and ignored (GreedyLR counts its calls)."""
+        del step
+        ints = state.num_bad_epochs.dtype
+        one, zero = jnp.ones((), ints), jnp.zeros((), ints)
+        current = jnp.asarray(metric).astype(state.best.dtype)
+        window, count, total = state.window, state.window_count, state.window_sum
+        if self.smooth:  # StreamingAverage: append, add; past the window, drop the oldest and subtract it
+            full = count >= self.window_size
+            total = total + current
+            removed = jnp.where(full, window[0], 0.0)
+            window = jnp.where(full, jnp.roll(window, -1).at[-1].set(current),
+                               window.at[jnp.minimum(count, self.window_size - 1)].set(current))
+            total = jnp.where(full, total - removed, total)
+            count = jnp.minimum(count + 1, self.window_size)
+            current = divide(total, count)  # a true division: XLA would multiply by a reciprocal
+        cooling, warming = state.cooldown_counter > 0, state.warmup_counter > 0
+        idle = cooling | warming
+        better = self._is_better(current, state.best)
+        best = jnp.where(idle | ~better, state.best, current)
+        bad = jnp.where(idle | better, zero, state.num_bad_epochs + 1)
+        good = jnp.where(idle, zero, jnp.where(better, state.num_good_epochs + 1, zero))
+        patience = as_number(self.patience).astype(ints)
+        increase = ~idle & (good > patience)
+        reduce = ~idle & ~increase & (bad > patience)
+        factor, lr = as_float(self.factor), state.lr
+        raised = jnp.minimum(divide(lr, factor), as_float(self.max_lr))
+        lowered = jnp.maximum(lr * factor, as_float(self.min_lr))
+        eps = as_float(self.eps)
+        new_lr = jnp.where(increase & (raised - lr > eps), raised,
+                           jnp.where(reduce & (lr - lowered > eps), lowered, lr))
+        reset_left = jnp.where(increase, as_number(self.reset_start).astype(ints), state.reset_start)
+        at_min = reduce & ~(new_lr > as_float(self.min_lr))
+        reset_left = jnp.where(at_min, reset_left - 1, reset_left)
+        reset = at_min & (reset_left <= 0)
+        new = GreedyState(
+            lr=new_lr, best=best,
+            num_bad_epochs=jnp.where(reduce, zero, bad), num_good_epochs=jnp.where(increase, zero, good),
+            cooldown_counter=jnp.where(cooling, state.cooldown_counter - 1,
+                                       jnp.where(reduce, as_number(self.cooldown).astype(ints),
+                                                 state.cooldown_counter)),
+            warmup_counter=jnp.where(cooling, state.warmup_counter,
+                                     jnp.where(warming, state.warmup_counter - 1,
+                                               jnp.where(increase, as_number(self.warmup).astype(ints),
+                                                         state.warmup_counter))),
+            reset_start=reset_left, last_epoch=state.last_epoch + one,
+            window=window, window_count=count, window_sum=total)
+        # GreedyLR._reset, inside the reduction: then step() still starts the cooldown
+        start = self.init()._replace(last_epoch=new.last_epoch, cooldown_counter=new.cooldown_counter)
+        return jax.tree.map(lambda r, n: jnp.where(reset, r, n), start, new)
+
+    def compute(self, t):
+        raise ScheduleError("greedy(...)(step): GreedyLR follows a metric, so it needs its state: "
+                            "g(step, state) with state = g.init() and state = g.update(state, metric)")
+
+    def __call__(self, step: Any, state: GreedyState | None = None) -> jax.Array:
+        """The rate at `step` under `state` (the rate the last update set)."""
+        if state is None:
+            return self.compute(step)  # raises: the rate needs the state
+        t = jnp.asarray(step)
+        return jnp.broadcast_to(jnp.asarray(state.lr, float_dtype()), t.shape)
+
+
+@checked
+def get_greedy_schedule(base_lr: Real, **kwargs: Any) -> Greedy:
+    r"""transformers' ``get_greedy_schedule``: ``GreedyLR(optimizer, **kwargs)`` (arXiv:2512.14527).
+
+    .. math:: \eta \leftarrow \min(\eta / f, \eta_{max}) \text{ after gains},\quad
+              \eta \leftarrow \max(\eta f, \eta_{min}) \text{ on a plateau}
+
+    A metric-driven, stateful schedule (:class:`Greedy`), with transformers'
+    arguments and defaults (``mode="min"``, ``factor=0.95``, ``patience=10``,
+    ``threshold=1e-6``, ``threshold_mode="abs"``, ``cooldown=0``, ``warmup=0``,
+    ``min_lr=1e-3``, ``max_lr=1.0``, ``eps=1e-8``, ``smooth=False``,
+    ``window_size=50``, ``reset_start=500``; ``verbose`` is accepted and ignored).
+    ``min_lr``/``max_lr`` per parameter group are not supported: build one per group.
+
+    Args:
+      base_lr: the optimizer's learning rate (the start, and the rate a reset returns to).
+      kwargs: GreedyLR's arguments, above.
+
+    Returns:
+      A :class:`Greedy`.
+
+    Examples:
+      >>> from lrsched.compat import transformers as hf
+      >>> g = hf.get_scheduler("greedy", 0.1, scheduler_specific_kwargs={"patience": 1, "factor": 0.5})
+      >>> state = g.init()
+      >>> for loss in [3.0, 2.0, 1.0, 1.0, 1.0]:
+      ...     state = g.update(state, loss)
+      ...     print(float(g(0, state)))
+      0.1
+      0.2
+      0.2
+      0.2
+      0.1
+    """
+    kwargs = dict(kwargs)
+    kwargs.pop("verbose", None)
+    accepted = [f for f in inspect.signature(Greedy).parameters if f != "base_lr"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ScheduleError(f"get_greedy_schedule: unexpected argument(s) {unknown}; GreedyLR takes "
+                            + ", ".join(accepted) + " (and verbose)")
+    for name in ("min_lr", "max_lr"):
+        if isinstance(kwargs.get(name), (list, tuple)):
+            raise argument_error("get_greedy_schedule", name, kwargs[name], "a single number",
+                                 "Build one greedy schedule per parameter group")
+    return Greedy(base_lr, **kwargs)
+
+
 # --------------------------------------------------------------- get_scheduler
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., Schedule]] = {
     "linear": get_linear_schedule_with_warmup,
     "cosine": get_cosine_schedule_with_warmup,
     "cosine_with_restarts": get_cosine_with_hard_restarts_schedule_with_warmup,
@@ -520,13 +831,14 @@ _FUNCTIONS = {
     "constant": get_constant_schedule,
     "constant_with_warmup": get_constant_schedule_with_warmup,
     "inverse_sqrt": get_inverse_sqrt_schedule,
-    "reduce_lr_on_plateau": None,
+    "reduce_lr_on_plateau": get_reduce_on_plateau_schedule,
     "cosine_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup,
     "cosine_warmup_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup_lr_rate,
     "warmup_stable_decay": get_wsd_schedule,
+    "greedy": get_greedy_schedule,
 }
 
-#: The names transformers' ``SchedulerType`` knows (``reduce_lr_on_plateau`` is metric-driven: see get_scheduler).
+#: The names transformers' ``SchedulerType`` knows (``reduce_lr_on_plateau`` and ``greedy`` follow a metric).
 SCHEDULER_NAMES = tuple(_FUNCTIONS)
 
 
@@ -543,7 +855,12 @@ def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None
     ``linear``, ``cosine``, ``cosine_with_restarts``, ``polynomial``, ``constant``,
     ``constant_with_warmup``, ``inverse_sqrt``,
     ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` or
-    ``warmup_stable_decay`` (a ``SchedulerType`` member works too). Extra
+    ``warmup_stable_decay`` (a ``SchedulerType`` member works too). The two
+    metric-driven names return stateful schedules (``s.init()``,
+    ``s.update(state, metric)``, ``s(step, state)``), taking only their own keyword
+    arguments as transformers does: ``reduce_lr_on_plateau`` (torch's
+    ``ReduceLROnPlateau``: :func:`get_reduce_on_plateau_schedule`) and ``greedy``
+    (transformers' ``GreedyLR``: :func:`get_greedy_schedule`). Extra
     arguments (``num_cycles``, ``lr_end``, ``power``, ``min_lr``, ``min_lr_rate``,
     ``warmup_lr_rate``, ``num_decay_steps``, ``num_stable_steps``, ``warmup_type``,
     ``decay_type``, ``min_lr_ratio``, ``timescale``) go as keywords or, as in
@@ -559,7 +876,7 @@ def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None
       scheduler_specific_kwargs: the name's extra arguments (also accepted as a nested dict, as in transformers).
 
     Returns:
-      An lrsched Schedule.
+      An lrsched Schedule (stateful for ``reduce_lr_on_plateau`` and ``greedy``).
 
     Examples:
       >>> import lrsched
@@ -572,17 +889,13 @@ def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None
     if key not in _FUNCTIONS:
         raise ScheduleError(f"get_scheduler(name={name!r}): unknown schedule. transformers' names are: "
                             + ", ".join(SCHEDULER_NAMES))
-    if key == "reduce_lr_on_plateau":
-        raise ScheduleError(
-            "get_scheduler('reduce_lr_on_plateau'): this one follows a metric, not the step count, so it is "
-            "not a step schedule. Use lrsched's plateau schedule (torch's ReduceLROnPlateau semantics) "
-            "around lrsched.constant(base_lr)")
     kwargs = dict(scheduler_specific_kwargs)
     nested = kwargs.pop("scheduler_specific_kwargs", None)
     if nested:
         kwargs.update(nested)
-    func: Callable[..., Schedule] | None = _FUNCTIONS[key]
-    assert func is not None
+    func: Callable[..., Schedule] = _FUNCTIONS[key]
+    if key in ("reduce_lr_on_plateau", "greedy"):  # transformers passes only the specific kwargs (no step counts)
+        return func(base_lr, **kwargs)
     accepted = [p for p in inspect.signature(func).parameters
                 if p not in ("base_lr", "num_warmup_steps", "num_training_steps")]
     unknown = sorted(set(kwargs) - set(accepted))
