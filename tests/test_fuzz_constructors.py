@@ -630,11 +630,8 @@ def _(draw):
     return dict(schedulers=schedules, milestones=bounds), ref
 
 
-@spec("torch.ReduceLROnPlateau", call(tc.ReduceLROnPlateau),
-      {"base_lr": num(), "mode": choice(), "factor": num(1.0, -0.5), "patience": count(-1), "threshold": num(),
-       "threshold_mode": choice(), "cooldown": count(-1), "min_lr": num(-1.0), "eps": num()},
-      check=lambda built, kw, ref: _check_plateau(built, dict(kw, min_value=kw["min_lr"]), ref))
-def _(draw):
+def _torch_plateau_args(draw):
+    """torch's ReduceLROnPlateau arguments (transformers' plateau takes the same) and 12 metrics."""
     base = draw(val(0.01, 1.0))
     kw = dict(base_lr=base, factor=draw(val(0.1, 0.9)), patience=draw(st.integers(0, 3)),
               threshold=draw(st.sampled_from([0.0, 1e-4, 0.01])), threshold_mode=draw(st.sampled_from(["rel", "abs"])),
@@ -642,6 +639,14 @@ def _(draw):
               min_lr=draw(st.sampled_from([0.0, 1e-4])), eps=1e-8)
     metrics = draw(st.lists(st.sampled_from([1.0, 0.9, 0.8, 1.1, 0.5]), min_size=12, max_size=12))
     return kw, (base, metrics)
+
+
+@spec("torch.ReduceLROnPlateau", call(tc.ReduceLROnPlateau),
+      {"base_lr": num(), "mode": choice(), "factor": num(1.0, -0.5), "patience": count(-1), "threshold": num(),
+       "threshold_mode": choice(), "cooldown": count(-1), "min_lr": num(-1.0), "eps": num()},
+      check=lambda built, kw, ref: _check_plateau(built, dict(kw, min_value=kw["min_lr"]), ref))
+def _(draw):
+    return _torch_plateau_args(draw)
 
 
 # ---------------------------------------------------------------- compat.optax
@@ -1195,13 +1200,7 @@ def _check_hf_plateau(built, kw, ref):
        "threshold_mode": choice(), "mode": choice(), "cooldown": count(-1), "min_lr": num(-1.0), "eps": num(-1.0),
        "verbose": [True]}, check=_check_hf_plateau)
 def _(draw):
-    base = draw(val(0.01, 1.0))
-    kw = dict(base_lr=base, factor=draw(val(0.1, 0.9)), patience=draw(st.integers(0, 3)),
-              threshold=draw(st.sampled_from([0.0, 1e-4, 0.01])), threshold_mode=draw(st.sampled_from(["rel", "abs"])),
-              mode=draw(st.sampled_from(["min", "max"])), cooldown=draw(st.integers(0, 2)),
-              min_lr=draw(st.sampled_from([0.0, 1e-4])), eps=1e-8)
-    metrics = draw(st.lists(st.sampled_from([1.0, 0.9, 0.8, 1.1, 0.5]), min_size=12, max_size=12))
-    return kw, (base, metrics)
+    return _torch_plateau_args(draw)
 
 
 def _check_greedy(built, kw, ref):
