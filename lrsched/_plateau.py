@@ -288,8 +288,11 @@ def plateau(schedule: Schedule, factor: Leaf = 0.1, patience: Leaf = 10, thresho
 
     Unlike ``optax.contrib.reduce_on_plateau``, the reduction happens when the
     bad count *exceeds* `patience` (torch), ``patience=0`` reduces on every
-    non-improving evaluation, negative metrics work, and there is a max mode
-    and eps.
+    non-improving evaluation, and there is a max mode and eps. Negative metrics
+    follow torch: with ``threshold_mode="rel"`` a flat negative metric counts as
+    an improvement (``best * (1 - threshold)`` lies above a negative ``best``), so
+    the rate is never reduced, as in torch and optax; use ``threshold_mode="abs"``
+    for metrics that can be negative.
 
     Args:
       schedule: the inner schedule (e.g. ``constant(1e-3)`` or a warmup).
