@@ -359,8 +359,17 @@ def test_create_scheduler_v2_noise_and_epoch_indexing():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(sched="plateau"), r"sched.*use lrsched\.compat\.torch\.ReduceLROnPlateau"),
-    (dict(sched="cosin"), r"sched must be one of 'cosine', 'tanh'"),
+    (dict(sched="plateau", noise=0.5), r"noise must be None with sched='plateau'.*Pass noise=None"),
+    (dict(sched="plateau", step_on_epochs=False, updates_per_epoch=10),
+     r"step_on_epochs must be True with sched='plateau'.*only supports step per epoch"),
+    (dict(sched="plateau", plateau_mode="mean"), r"plateau_mode must be 'min' or 'max'"),
+    (dict(sched="plateau", patience_epochs=-1), r"patience_epochs must be a non-negative integer"),
+    (dict(sched="plateau", patience_epochs=2.5), r"patience_epochs must be a whole number"),
+    (dict(sched="plateau", decay_rate=1.0), r"decay_rate must be in \[0, 1\) with sched='plateau'"),
+    (dict(sched="plateau", min_lr=-1e-3), r"min_lr must be non-negative"),
+    (dict(sched="plateau", warmup_epochs=2.5), r"warmup_epochs must be a whole number with sched='plateau'"),
+    (dict(sched="plateau", warmup_epochs=-1), r"warmup_epochs must be a non-negative number"),
+    (dict(sched="cosin"), r"sched must be one of 'cosine', 'tanh'.*'plateau'"),
     (dict(step_on_epochs=False), r"updates_per_epoch.*Pass updates_per_epoch=len\(loader\)"),
     (dict(num_epochs=0), r"num_epochs must be a positive number"),
     (dict(num_epochs=10.5), r"num_epochs must be a whole number.*pass an int"),
@@ -371,6 +380,134 @@ def test_create_scheduler_v2_noise_and_epoch_indexing():
 def test_create_scheduler_v2_errors(kwargs, match):
     with pytest.raises(lrsched.ScheduleError, match=match):
         timm.create_scheduler_v2(0.1, **kwargs)
+
+
+# ---------------------------------------------------------------------- plateau
+
+
+def ref_plateau(base, metrics, decay_rate=0.1, patience_epochs=10, min_lr=0.0, warmup_lr=1e-5, warmup_epochs=0,
+                plateau_mode="max"):
+    """timm 1.0's create_scheduler_v2(sched="plateau") (scheduler_factory.py: PlateauLRScheduler(decay_rate,
+    patience_t=patience_epochs, cooldown_t=0, warmup_lr_init=warmup_lr, warmup_t=warmup_epochs, lr_min=min_lr,
+    mode=plateau_mode)) re-stated from timm/scheduler/plateau_lr.py (__init__ and step, no noise) around torch's
+    real ReduceLROnPlateau on an SGD optimizer in float64, stepped as timm's train.py does: step(epoch, metric)
+    for epoch = 1, 2, ... The rates of epochs 0..len(metrics)."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=base)
+    for group in opt.param_groups:  # Scheduler.__init__(initialize=True)
+        group.setdefault("initial_lr", group["lr"])
+    base_values = [group["initial_lr"] for group in opt.param_groups]
+    # timm also passes verbose=True, which torch 2.13 no longer takes (it only printed)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=patience_epochs, factor=decay_rate,
+                                                         threshold=1e-4, cooldown=0, mode=plateau_mode,
+                                                         min_lr=min_lr)
+    if warmup_epochs:
+        warmup_steps = [(v - warmup_lr) / warmup_epochs for v in base_values]
+        for group in opt.param_groups:  # update_groups(warmup_lr_init)
+            group["lr"] = warmup_lr
+    else:
+        warmup_steps = [1 for _ in base_values]
+    rates = [float(opt.param_groups[0]["lr"])]
+    for epoch, metric in enumerate(metrics, start=1):
+        if epoch <= warmup_epochs:
+            for group, s in zip(opt.param_groups, warmup_steps):
+                group["lr"] = warmup_lr + epoch * s
+        else:
+            plateau.step(float(metric))  # timm passes (metric, epoch); the epoch only sets last_epoch
+        rates.append(float(opt.param_groups[0]["lr"]))
+    return np.array(rates)
+
+
+def run_plateau(p, metrics):
+    """Feed `metrics` as timm's step(epoch, metric) for epoch = 1, 2, ...; the rates of epochs 0..len(metrics)."""
+    state = p.init()
+    rates = [p(0, state)]
+    for epoch, metric in enumerate(metrics, start=1):
+        state = p.update(state, metric, step=epoch)
+        rates.append(p(epoch, state))
+    return np.array([float(r) for r in rates])
+
+
+def plateau_metrics(seed, n=30, mode="max"):
+    """Metrics with plateaus, repeats, improvements, a NaN and infinities, all float32 numbers."""
+    rng = np.random.default_rng(seed)
+    trend = np.cumsum(rng.choice([0.0, 0.0, 0.0, 1e-5, 0.02, -0.01], size=n)) * (1 if mode == "max" else -1)
+    m = (0.5 + trend + rng.normal(0, 0.003, n) * (rng.random(n) < 0.3)).astype(np.float32).astype(np.float64)
+    m[rng.integers(n)] = np.nan
+    if seed % 3 == 0:
+        m[rng.integers(n)] = -np.inf if mode == "max" else np.inf
+    return m
+
+
+PLATEAU_CASES = [
+    dict(),
+    dict(plateau_mode="min", patience_epochs=2, decay_rate=0.5),
+    dict(patience_epochs=0, decay_rate=0.3, min_lr=2.7e-5, warmup_epochs=4, warmup_lr=1.1e-6),
+    dict(plateau_mode="min", patience_epochs=1, decay_rate=0.7, min_lr=1e-6, warmup_epochs=3, warmup_lr=0.0),
+    dict(patience_epochs=3, decay_rate=0.1, min_lr=1e-4, warmup_epochs=1, warmup_prefix=True),
+    dict(plateau_mode="min", patience_epochs=0, decay_rate=0.0, warmup_epochs=5, warmup_lr=3e-3),
+    dict(plateau_mode="min", patience_epochs=1, decay_rate=0.9, min_lr=1.0),  # min_lr above the rate: kept
+]
+
+
+@pytest.mark.parametrize("case", range(len(PLATEAU_CASES)))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_create_scheduler_v2_plateau_matches_timm(case, seed):
+    """timm's plateau (its warmup, then torch's real ReduceLROnPlateau fed only the metrics after the warmup):
+    the same rates under x64 (bit for bit from the warmup's end on; the ramp within 1e-15), to 2e-6 of each
+    in float32, and timm's epoch count."""
+    kw, base = PLATEAU_CASES[case], 3.3e-4
+    metrics = plateau_metrics(seed * 10 + case, mode=kw.get("plateau_mode", "max"))
+    ref_kw = {k: v for k, v in kw.items() if k != "warmup_prefix"}
+    want = ref_plateau(base, metrics, **ref_kw)
+    with jax.enable_x64(True):
+        p, n = timm.create_scheduler_v2(base, "plateau", num_epochs=30, cooldown_epochs=7, **kw)
+        ours64 = run_plateau(p, metrics)
+    assert n == 30 + kw.get("warmup_epochs", 0) * kw.get("warmup_prefix", False)  # no cooldown, no cycles
+    w = kw.get("warmup_epochs", 0)  # the ramp is lrsched.linear's (an ulp off timm's sum); the rest bit for bit
+    np.testing.assert_allclose(ours64[:w], want[:w], rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(ours64[w:], want[w:])
+    p32, _ = timm.create_scheduler_v2(base, "plateau", num_epochs=30, **kw)
+    ours32 = run_plateau(p32, metrics)
+    np.testing.assert_allclose(ours32, want, rtol=2e-6, atol=0)
+    if kw.get("decay_rate", 0.1) < 1 and kw.get("min_lr", 0) < base and case != 0:
+        assert np.any(want[1:] < want[:-1]), "the case should reduce at least once"
+
+
+def test_create_scheduler_v2_plateau_ignores_the_warmups_metrics():
+    """A metric fed during the warmup is never compared nor kept as the best: here the warmup's 0.0 would
+    make every later loss bad and reduce at once (what a plateau that saw it would do)."""
+    losses = [0.0, 0.0, 0.0, 1.0, 1.0, 0.9, 0.9, 0.9]
+    kw = dict(warmup_epochs=3, warmup_lr=0.0, patience_epochs=1, decay_rate=0.5, plateau_mode="min")
+    with jax.enable_x64(True):
+        p, _ = timm.create_scheduler_v2(0.1, "plateau", **kw)
+        got = run_plateau(p, losses)
+        np.testing.assert_allclose(got, ref_plateau(0.1, losses, **kw), rtol=1e-15, atol=0)
+        np.testing.assert_allclose(got, [0, 0.1 / 3, 0.2 / 3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05], rtol=1e-15)
+        seen = lrsched.plateau(p.schedule, factor=0.5, patience=1, mode="min")  # the same, fed everything
+        assert np.all(run_plateau(seen, losses)[4:] < 0.1)  # reduced from the first epoch after the warmup
+
+
+def test_create_scheduler_v2_plateau_under_jit_scan_and_vmap():
+    """The plateau's update is pure: a jitted scan over the epochs, and a vmap over metric sequences, give the
+    eager rates."""
+    base, kw = 0.02, dict(warmup_epochs=2, patience_epochs=1, decay_rate=0.5, plateau_mode="min", min_lr=1e-3)
+    seqs = np.stack([plateau_metrics(s, mode="min") for s in range(4)])
+    p, _ = timm.create_scheduler_v2(base, "plateau", **kw)
+
+    @jax.jit
+    def rates(metrics):
+        def body(state, xs):
+            epoch, metric = xs
+            state = p.update(state, metric, step=epoch)
+            return state, p(epoch, state)
+        _, out = jax.lax.scan(body, p.init(), (jnp.arange(1, 31), metrics))
+        return out
+
+    batched = np.asarray(jax.vmap(rates)(jnp.asarray(seqs, jnp.float32)), np.float64)
+    for row, metrics in zip(batched, seqs):
+        want = ref_plateau(base, metrics, **kw)[1:]
+        np.testing.assert_allclose(row, want, rtol=2e-6, atol=0)
+        np.testing.assert_allclose(row, run_plateau(p, metrics)[1:], rtol=1e-7, atol=0)
 
 
 # ------------------------------------------------------------------------ noise

@@ -1298,7 +1298,7 @@ def _check_factory(built, kw, ref):
 
 
 @spec("timm.create_scheduler_v2", call(timm.create_scheduler_v2),
-      {"base_lr": num(), "sched": choice() + ["plateau"], "num_epochs": count(), "decay_epochs": num(),
+      {"base_lr": num(), "sched": choice(), "num_epochs": count(), "decay_epochs": num(),
        "decay_milestones": SEQ, "cooldown_epochs": count(), "decay_rate": num(), "min_lr": num(),
        "warmup_lr": num(), "warmup_epochs": num(), "warmup_prefix": FLAG, "cycle_mul": num(), "cycle_decay": num(),
        "cycle_limit": num(), "k_decay": num(), "step_on_epochs": FLAG, "updates_per_epoch": count()},

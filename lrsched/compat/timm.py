@@ -360,8 +360,47 @@ del _f
 
 # ------------------------------------------------------------------ create_scheduler_v2
 
-#: The names ``create_scheduler_v2`` builds here (timm's ``"plateau"`` follows a metric: see below).
-SCHEDULER_NAMES = ("cosine", "tanh", "step", "multistep", "poly")
+#: The names ``create_scheduler_v2`` builds (``"plateau"`` is stateful: it follows a metric, see below).
+SCHEDULER_NAMES = ("cosine", "tanh", "step", "multistep", "poly", "plateau")
+
+
+def _plateau(func: str, base_lr: Real, patience: int, decay_rate: Real, min_lr: Real, warmup_lr: Real,
+             warmup_t: Real, noise: Any, mode: str, step_on_epochs: bool) -> lrsched.Plateau:
+    """timm's ``PlateauLRScheduler`` as the factory builds it (``cooldown_t=0``, torch's ``threshold=1e-4``):
+    the linear warmup over epochs ``0..warmup_t``, then torch's ``ReduceLROnPlateau`` on the rate the warmup
+    ended at, fed only the metrics of the epochs after the warmup."""
+    if not step_on_epochs:
+        raise argument_error(func, "step_on_epochs", step_on_epochs, "True with sched='plateau'",
+                             "timm asserts 'Plateau LR only supports step per epoch': the plateau takes one "
+                             "metric per epoch; pass step_on_epochs=True and update it once per epoch")
+    if noise is not None:
+        raise argument_error(func, "noise", noise, "None with sched='plateau'",
+                             "timm multiplies the plateau's rate by its noise after each step and restores the "
+                             "rate before the next; lrsched's noise is a function of the step and cannot wrap a "
+                             "stateful plateau that way, so it is not built. Pass noise=None (timm's default)")
+    if mode not in ("min", "max"):
+        raise argument_error(func, "plateau_mode", mode, "'min' or 'max'",
+                             "'min' for a loss, 'max' for an accuracy (timm's default)")
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        raise argument_error(func, "patience_epochs", patience, "a non-negative integer",
+                             "Pass the epochs without improvement to tolerate, e.g. patience_epochs=10")
+    require(func, "decay_rate", decay_rate, lambda a: (a >= 0) & (a < 1), "in [0, 1) with sched='plateau'",
+            "The rate is multiplied by decay_rate at each reduction (torch's factor, which must be < 1)")
+    require(func, "min_lr", min_lr, lambda a: a >= 0, "non-negative", "Pass min_lr >= 0")
+    require(func, "warmup_epochs", warmup_t, lambda a: a == np.floor(a), "a whole number with sched='plateau'",
+            "timm steps the plateau at whole epochs; pass an int")
+    if is_concretely(warmup_t, 0):
+        inner: Schedule = lrsched.constant(base_lr)
+    else:
+        # timm's step(epoch) sets warmup_lr_init + epoch * (base - warmup_lr_init) / warmup_t for epoch <= warmup_t,
+        # and torch's plateau then reduces the rate the warmup ended at, this sum (base up to rounding)
+        ended = warmup_lr + warmup_t * ((base_lr - warmup_lr) / warmup_t)
+        bound = jnp.reshape(warmup_t, (1,)) if any_traced(warmup_t) else [warmup_t]
+        inner = lrsched.join([lrsched.linear(warmup_lr, base_lr, warmup_t), lrsched.constant(ended)], bound)
+    # timm calls the torch plateau only for epoch > warmup_t: metrics at earlier steps are ignored (start);
+    # a NaN metric is a bad epoch, as in torch
+    return lrsched.plateau(inner, factor=decay_rate, patience=patience, threshold=1e-4, threshold_mode="rel",
+                           mode=mode, cooldown=0, min_value=min_lr, eps=1e-8, start=warmup_t + 1, nan="bad")
 
 
 def _count(func: str, name: str, value: Any, fix: str, positive: bool = False) -> None:
@@ -407,23 +446,36 @@ def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 
     else `num_epochs` (plus `warmup_epochs` with `warmup_prefix`). `cooldown_epochs`
     only lengthens that count: after the cycles the schedule holds `min_lr`, as timm's.
 
-    ``sched="plateau"`` follows a metric and is not built here: use
-    :func:`lrsched.compat.torch.ReduceLROnPlateau` (timm's ``PlateauLRScheduler``
-    wraps torch's, with ``factor=decay_rate``, ``patience=patience_epochs``,
-    ``min_lr=min_lr``, ``mode=plateau_mode``). timm's newer ``"wsd"`` and
-    ``"rsqrt"`` are not re-created either: ``lrsched.compat.transformers.get_wsd_schedule``
-    and :func:`lrsched.wsd` are the warmup-stable-decay shapes.
+    ``sched="plateau"`` is timm's ``PlateauLRScheduler`` as its factory builds it, a
+    stateful :class:`lrsched.Plateau`: timm's warmup
+    ``warmup_lr + e * (base_lr - warmup_lr) / warmup_epochs`` for epochs
+    ``e <= warmup_epochs``, then torch's ``ReduceLROnPlateau`` (``factor=decay_rate``,
+    ``patience=patience_epochs``, ``mode=plateau_mode``, ``min_lr=min_lr``,
+    ``threshold=1e-4`` relative, ``cooldown=0``: timm passes 0, not `cooldown_epochs`)
+    on the rate the warmup ended at. timm steps the torch plateau only for epochs after
+    the warmup, so the metrics of epochs ``e <= warmup_epochs`` are ignored (never
+    compared, never the best); a NaN metric after it is a bad epoch, as in torch.
+    Feed it as timm's ``scheduler.step(e, metric)``:
+    ``state = s.update(state, metric, step=e)`` (the step is needed: it tells the
+    warmup's metrics apart), and the rate of epoch ``e`` is ``s(e, state)``.
+    `warmup_prefix` does not change the plateau (timm drops it) but adds
+    `warmup_epochs` to the returned count, as timm does; `noise` and
+    ``step_on_epochs=False`` are refused (timm asserts the latter; its noise
+    perturbs and restores the stateful rate, which lrsched's noise cannot wrap).
+    timm's newer ``"wsd"`` and ``"rsqrt"`` are not re-created:
+    ``lrsched.compat.transformers.get_wsd_schedule`` and :func:`lrsched.wsd` are the
+    warmup-stable-decay shapes.
 
     Args:
       base_lr: the optimizer's learning rate (timm takes the optimizer).
-      sched: "cosine", "tanh", "step", "multistep" or "poly".
+      sched: "cosine", "tanh", "step", "multistep", "poly" or "plateau".
       num_epochs: the schedule's length in epochs (timm's ``t_initial``; the first cycle's).
       decay_epochs: epochs between two decays ("step").
       decay_milestones: the epochs of the decays ("multistep").
       cooldown_epochs: epochs at `min_lr` after the cycles (counted in the returned length).
-      patience_epochs: timm's plateau patience (only with "plateau", which is refused).
-      decay_rate: the decay factor ("step", "multistep"), the power ("poly").
-      min_lr: the lowest rate (cosine, tanh, poly).
+      patience_epochs: epochs without improvement tolerated before a reduction ("plateau").
+      decay_rate: the decay factor ("step", "multistep", "plateau"), the power ("poly").
+      min_lr: the lowest rate (cosine, tanh, poly; the plateau's floor).
       warmup_lr: the rate at the start of the warmup.
       warmup_epochs: the warmup's length in epochs.
       warmup_prefix: run the main schedule after the warmup (else underneath it).
@@ -435,7 +487,7 @@ def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 
       cycle_decay: each cycle's peak this many times the previous one's.
       cycle_limit: the number of cycles.
       k_decay: the k-decay exponent (cosine, poly).
-      plateau_mode: timm's plateau mode (only with "plateau", which is refused).
+      plateau_mode: "max" (an accuracy, timm's default) or "min" (a loss), with "plateau".
       step_on_epochs: index by epoch (True) or by update (False).
       updates_per_epoch: the updates in one epoch (> 0 when ``step_on_epochs=False``).
 
@@ -449,13 +501,22 @@ def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 
       ...                                 cooldown_epochs=2)
       >>> n, lrsched.evaluate(s, 6).round(4)
       (6, array([0.01  , 0.0854, 0.05  , 0.0146, 0.    , 0.    ], dtype=float32))
+
+      The plateau ignores the metrics of the warmup (epochs 0 to 2 here):
+
+      >>> p, n = timm.create_scheduler_v2(0.1, "plateau", num_epochs=10, warmup_epochs=2, warmup_lr=0.0,
+      ...                                 patience_epochs=1, decay_rate=0.5, plateau_mode="min")
+      >>> state = p.init()
+      >>> for epoch, loss in enumerate([0.0, 0.0, 1.0, 1.0, 1.0], start=1):
+      ...     state = p.update(state, loss, step=epoch)
+      ...     print(epoch, round(float(p(epoch, state)), 6))
+      1 0.05
+      2 0.1
+      3 0.1
+      4 0.1
+      5 0.05
     """
     func = "create_scheduler_v2"
-    if sched == "plateau":
-        raise argument_error(func, "sched", sched, "a schedule of the step (cosine, tanh, step, multistep, poly)",
-                             "A plateau follows a metric: use lrsched.compat.torch.ReduceLROnPlateau(base_lr, "
-                             "mode=plateau_mode, factor=decay_rate, patience=patience_epochs, min_lr=min_lr) "
-                             "(timm's PlateauLRScheduler wraps torch's)")
     if sched not in SCHEDULER_NAMES:
         raise argument_error(func, "sched", sched, "one of " + ", ".join(map(repr, SCHEDULER_NAMES)),
                              "Pass one of timm's scheduler names")
@@ -469,6 +530,12 @@ def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 
     _count(func, "num_epochs", num_epochs, "Pass the number of epochs to train (> 0)", positive=True)
     _count(func, "cooldown_epochs", cooldown_epochs, "Pass cooldown_epochs >= 0")
     _count(func, "warmup_epochs", warmup_epochs, "Pass warmup_epochs >= 0")
+    if sched == "plateau":
+        plateau = _plateau(func, base_lr, patience_epochs, decay_rate, min_lr, warmup_lr, warmup_epochs, noise,
+                           plateau_mode, step_on_epochs)
+        # timm counts no cycles for the plateau: num_epochs, plus the warmup with warmup_prefix (which the
+        # plateau itself ignores); cooldown_epochs counts only for cosine, tanh and poly
+        return plateau, num_epochs + warmup_epochs if warmup_prefix else num_epochs
     if step_on_epochs:
         u = 1
     else:
