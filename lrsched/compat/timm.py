@@ -124,7 +124,7 @@ _NOISE_DOC = """
 def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
            cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
            warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
-           noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
+           noise_std: Real = 1.0, noise_seed: int = 42, k_decay: Real = 1.0,
            noise_type: str = "normal") -> Schedule:
     r"""timm's ``CosineLRScheduler`` per update (SGDR, arXiv:1608.03983; k-decay, arXiv:2004.05909).
 
@@ -177,7 +177,7 @@ def cosine(base_lr: Real, t_initial: Real, lr_min: Real = 0.0, cycle_mul: Real =
 def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min: Real = 0.0,
          cycle_mul: Real = 1.0, cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0,
          warmup_lr_init: Real = 0.0, warmup_prefix: bool = False, noise_range_t: Any = None,
-         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: int = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``TanhLRScheduler`` per update (Hsueh et al., arXiv:1806.01593).
 
@@ -229,7 +229,7 @@ def tanh(base_lr: Real, t_initial: Real, lb: Real = -7.0, ub: Real = 3.0, lr_min
 def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, cycle_mul: Real = 1.0,
          cycle_decay: Real = 1.0, cycle_limit: Real = 1, warmup_t: Real = 0, warmup_lr_init: Real = 0.0,
          warmup_prefix: bool = False, noise_range_t: Any = None, noise_pct: Real = 0.67,
-         noise_std: Real = 1.0, noise_seed: Real = 42, k_decay: Real = 1.0,
+         noise_std: Real = 1.0, noise_seed: int = 42, k_decay: Real = 1.0,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``PolyLRScheduler`` per update.
 
@@ -277,7 +277,7 @@ def poly(base_lr: Real, t_initial: Real, power: Real = 0.5, lr_min: Real = 0.0, 
 @checked
 def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 0,
          warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
+         noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: int = 42,
          noise_type: str = "normal") -> Schedule:
     r"""timm's ``StepLRScheduler`` per update: `decay_rate` every `decay_t` updates.
 
@@ -315,7 +315,7 @@ def step(base_lr: Real, decay_t: Real, decay_rate: Real = 1.0, warmup_t: Real = 
 @checked
 def multistep(base_lr: Real, decay_t: Sequence[Real], decay_rate: Real = 1.0, warmup_t: Real = 0,
               warmup_lr_init: Real = 0.0, warmup_prefix: bool = True, noise_range_t: Any = None,
-              noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: Real = 42,
+              noise_pct: Real = 0.67, noise_std: Real = 1.0, noise_seed: int = 42,
               noise_type: str = "normal") -> Schedule:
     r"""timm's ``MultiStepLRScheduler`` per update: `decay_rate` at each milestone of `decay_t`.
 
@@ -418,7 +418,7 @@ def create_scheduler_v2(base_lr: Real, sched: str = "cosine", num_epochs: int = 
                         patience_epochs: int = 10, decay_rate: Real = 0.1, min_lr: Real = 0.0,
                         warmup_lr: Real = 1e-5, warmup_epochs: Real = 0, warmup_prefix: bool = False,
                         noise: Real | Sequence[Real] | None = None, noise_pct: Real = 0.67, noise_std: Real = 1.0,
-                        noise_seed: Real = 42, cycle_mul: Real = 1.0, cycle_decay: Real = 0.1,
+                        noise_seed: int = 42, cycle_mul: Real = 1.0, cycle_decay: Real = 0.1,
                         cycle_limit: Real = 1, k_decay: Real = 1.0, plateau_mode: str = "max",
                         step_on_epochs: bool = True, updates_per_epoch: int = 0) -> tuple[Schedule, Any]:
     r"""timm's ``create_scheduler_v2`` (``timm/scheduler/scheduler_factory.py``, timm 1.0): a scheduler by name,
