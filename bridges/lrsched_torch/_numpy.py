@@ -225,7 +225,7 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> np.ndarray:
     p1, e1 = _two_product(t_hi, c)
     p2, e2 = _two_product(t_lo, c)
     total, carry = _two_sum(p1, p2)
-    correction = carry + e1 + e2 + (t_hi + t_lo) * c_lo
+    total, correction = _two_sum(total, carry + e1 + e2 + (t_hi + t_lo) * c_lo)
     value = np.exp(total)
     return value + value * correction
 
