@@ -284,8 +284,11 @@ class Cycle(Schedule):
                         limit: jax.Array | None) -> jax.Array:
         """Integer steps, scalar numbers: equal or growing cycles for the whole call (under vmap
         over period_mul, a select)."""
-        return jax.lax.cond(mul == 1, lambda t: self._equal_cycles(t, period, limit),
-                            lambda t: self._growing_cycles(t, period, mul, limit), t)
+        def growing(t):
+            return jax.lax.cond(mul == 2, lambda t: self._growing_cycles(t, period, mul, limit, doubling=True),
+                                lambda t: self._growing_cycles(t, period, mul, limit), t)
+
+        return jax.lax.cond(mul == 1, lambda t: self._equal_cycles(t, period, limit), growing, t)
 
     def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None) -> jax.Array:
         """The decay ``d**last`` (nothing computed when d is 1) and the value after the last cycle."""
@@ -297,26 +300,46 @@ class Cycle(Schedule):
 
     def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None) -> jax.Array:
         """Integer steps, every cycle `period` long: an integer division, and the schedule's own time."""
-        k, local = split(t, period)
+        k, local = split(t, period, non_negative=True)
         last = k
         if limit is not None:
             last = jnp.minimum(k, limit.astype(k.dtype) - 1)
             local = t - last * period
         return self._finish(self.schedule(local), k, last, limit)
 
-    def _growing_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None) -> jax.Array:
+    def _growing_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
+                        doubling: bool = False) -> jax.Array:
         """Integer steps, cycle ``i`` lasting ``period * mul**i`` (``mul >= 2``): the cycle from the
-        table of starts (at most 32 in int32), the schedule stretched by ``mul**i`` exactly."""
+        table of starts (at most 32 in int32), the schedule stretched by ``mul**i`` exactly.
+
+        ``doubling`` (``mul == 2``, SGDR's usual ``T_mult``) finds the same cycle without
+        the table: cycle ``k`` starts at ``period (2**k - 1)``, so ``k`` is the bit length
+        of ``t // period + 1`` less one (a count of leading zeros) and the start, the
+        factor ``2**k`` and its float are shifts: no search, no gather in the loop over
+        the steps (which would make the whole loop scalar on XLA CPU)."""
         starts, size = cycle_starts(period, mul)
-        k = jnp.minimum(count_reached(starts, t) - 1, size - 1).astype(t.dtype)
-        last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
-        local = t - pick(starts, last)
+        if doubling:
+            whole, _ = split(t, period, non_negative=True)
+            unsigned = jnp.dtype(f"uint{8 * t.dtype.itemsize}")
+            bits = 8 * t.dtype.itemsize
+            length = bits - jax.lax.clz(whole.astype(unsigned) + unsigned.type(1)).astype(t.dtype)
+            k = jnp.minimum(length - 1, (size - 1).astype(t.dtype))
+            last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
+            power = jnp.left_shift(jnp.ones((), t.dtype), last)  # 2**last: the last cycle's start fits
+            local = t - period * (power - 1)
+            grown = as_float(power)  # exact: a power of two
+        else:
+            k = jnp.minimum(count_reached(starts, t) - 1, size - 1).astype(t.dtype)
+            last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
+            local = t - pick(starts, last)
         if not self.stretch:
             return self._finish(self.schedule(local), k, last, limit)
         entries = starts.shape[-1]
         grow = as_float(mul) ** jnp.arange(entries, dtype=float_dtype())  # mul**i as floats
+        if not doubling:
+            grown = pick(computed_once(grow), last)
         if not self.schedule.can_stretch():  # the float step (t - start) / mul**i
-            return self._finish(self.schedule(as_float(local) / pick(computed_once(grow), last)), k, last, limit)
+            return self._finish(self.schedule(as_float(local) / grown), k, last, limit)
         # Cycle i plays the schedule with its durations multiplied by mul**i. They must fit the step
         # integers: where the longest would not (cycles longer than ~2**31 steps in int32), the largest
         # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
@@ -327,9 +350,14 @@ class Cycle(Schedule):
         cap = jnp.floor(top / jnp.maximum(longest, 1.0))
         big = grow > cap
         index = jnp.arange(entries, dtype=mul.dtype)
-        factors = computed_once(jnp.where(big, cap.astype(mul.dtype), jnp.power(mul, jnp.where(big, 0, index))))
-        scales = computed_once(jnp.where(big, cap / grow, 1.0))
-        factor, scale = pick(factors, last), pick(scales, last)
+        if doubling:  # the entries of the tables below, computed for this step's cycle
+            over = grown > cap
+            factor = jnp.where(over, cap.astype(mul.dtype), power)
+            scale = jnp.where(over, cap / grown, 1.0)
+        else:
+            factors = computed_once(jnp.where(big, cap.astype(mul.dtype), jnp.power(mul, jnp.where(big, 0, index))))
+            scales = computed_once(jnp.where(big, cap / grow, 1.0))
+            factor, scale = pick(factors, last), pick(scales, last)
         local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
         return self._finish(values.reshape(local.shape), k, last, limit)

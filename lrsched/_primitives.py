@@ -220,7 +220,7 @@ class Cosine(Schedule):
     def compute(self, t):
         if self.periodic:  # mirror the step into [0, steps]: period 2 * steps, exact for integer steps
             t, steps = common(t, as_number(self.steps))
-            _, r = split(t, 2 * steps)
+            _, r = split(t, 2 * steps, non_negative=True)
             t = jnp.where(r <= steps, r, 2 * steps - r)
         return self._value(*phase(t, self.steps))
 
@@ -300,7 +300,8 @@ class Exponential(Schedule):
     def compute(self, t):
         lo = self.low("rate")  # the rate as passed, not its float32 rounding (raised to the power t)
         if self.staircase:
-            value = as_float(self.init_value) * rate_power(self.rate, split(t, self.steps)[0], rate_lo=lo)
+            periods = split(t, self.steps, non_negative=True)[0]
+            value = as_float(self.init_value) * rate_power(self.rate, periods, rate_lo=lo)
         else:
             value = as_float(self.init_value) * rate_power(self.rate, t, self.steps, rate_lo=lo)
         if self.end_value is not None:
@@ -353,7 +354,7 @@ class StepDecay(Schedule):
         check_non_negative(self, "gamma")
 
     def compute(self, t):
-        k, _ = split(t, self.step_size)
+        k, _ = split(t, self.step_size, non_negative=True)
         return as_float(self.init_value) * int_power(self.gamma, k, self.low("gamma"))
 
 
@@ -467,7 +468,7 @@ class InverseTime(Schedule):
         check_positive(self, "steps")
 
     def compute(self, t):
-        k, r = split(t, self.steps)
+        k, r = split(t, self.steps, non_negative=True)
         x = as_float(k) + as_float(r) / as_float(self.steps)
         return as_float(self.init_value) / (1.0 + as_float(self.rate) * x)
 
@@ -628,7 +629,7 @@ class Cyclic(Schedule):
         up = as_number(self.up_steps)
         down = up if self.down_steps is None else as_number(self.down_steps)
         t, up, down = common(t, up, down)
-        k, pos = split(t, up + down)
+        k, pos = split(t, up + down, non_negative=True)
         rising, below = phase(pos, up)
         falling, above = phase(up + down - pos, down)
         up_side = pos <= up

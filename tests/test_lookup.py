@@ -199,3 +199,62 @@ def test_cycle_with_numbers_batched_without_vmap_is_elementwise():
     got = batched(jnp.array([25, 25, 25]))
     want = [lrsched.cycle(lrsched.cosine(1.0, 10), 10, period_mul=m)(25) for m in (1, 2, 3)]
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# ------------------------------------------------------------ the elementwise fast paths (issue 12 item 2)
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_split_of_non_negative_steps_is_floor_divmod(x64):
+    """The signed division for steps inside ``compute`` equals numpy's floor_divmod at every edge."""
+    from lrsched._numerics import split
+
+    with jax.enable_x64(x64):
+        top = 2**63 - 1 if x64 else BIG
+        dtype = np.int64 if x64 else np.int32
+        rng = np.random.default_rng(3)
+        offsets = np.concatenate([np.arange(0, 2000), [top, top - 1, top - 2, top // 2, top // 3],
+                                  rng.integers(0, top, 3000, dtype=np.int64)]).astype(dtype)
+        for period in [1, 2, 3, 7, 977, 2**20 + 1, 2**24 - 1, 2**30 + 3, top // 2, top - 1, top]:
+            k, r = jax.jit(lambda o, p: split(o, p, non_negative=True))(offsets, dtype(period))
+            want_k, want_r = np.divmod(offsets, dtype(period))
+            np.testing.assert_array_equal(np.asarray(k), want_k, err_msg=str(period))
+            np.testing.assert_array_equal(np.asarray(r), want_r, err_msg=str(period))
+
+
+@pytest.mark.parametrize("x64", [False, True])
+@pytest.mark.parametrize("period", [1, 3, 977, 2**20 + 1, 2**29])
+def test_doubling_cycles_equal_the_table_of_starts(period, x64):
+    """``period_mul=2`` finds the cycle by bit length; it must give what the table of starts gives, bit for bit."""
+    with jax.enable_x64(x64):
+        dtype = np.int64 if x64 else np.int32
+        rng = np.random.default_rng(4)
+        steps = np.concatenate([np.arange(3000), [BIG, BIG - 1, 2**30, 2**30 - 1, 2**31 - 512, 2**31 - 511],
+                                rng.integers(0, BIG, 3000)]).astype(dtype)
+        inner = [lrsched.cosine(1.0, period), lrsched.one_cycle(max(period, 10), 1.0),
+                 lrsched.linear(1.0, 0.0, min(3 * period, BIG))]
+        options = [{}, {"decay": 0.9}, {"limit": 3}, {"limit": 5, "end_value": 0.01}, {"stretch": False}]
+        for s in inner:
+            for kw in options:
+                c = lrsched.cycle(s, period, period_mul=2, **kw)
+                args = (jnp.asarray(period, dtype), jnp.asarray(2, dtype),
+                        None if c.limit is None else jnp.asarray(c.limit, dtype))
+
+                def run(c, t, doubling, args=args):
+                    return c._growing_cycles(t, *args, doubling=doubling)
+
+                fast = jax.jit(run, static_argnums=2)(c, steps, True)
+                table = jax.jit(run, static_argnums=2)(c, steps, False)
+                np.testing.assert_array_equal(np.asarray(fast), np.asarray(table), err_msg=f"{s} {kw}")
+                np.testing.assert_array_equal(np.asarray(jax.jit(lambda c, t: c(t))(c, steps)), np.asarray(table))
+
+
+def test_powers_of_a_rate_near_one_keep_float32_precision_over_many_steps():
+    """A rate float32 cannot hold (0.9999) raised to 8e5: its low part joins the two-float exponent (it
+    was a first-order factor exp(s) (1 + c), 9e-5 off where c = t lo / r reached 0.013)."""
+    t = np.array([0, 1, 15, 16, 17, 1000, 100_000, 400_000, 800_000])
+    want = 0.9999 ** t.astype(np.float64)
+    for s in [lrsched.exponential(1.0, 0.9999, steps=1), lrsched.exponential(1.0, 0.9999, 1, staircase=True),
+              lrsched.step_decay(1.0, 1, 0.9999), lrsched.cycle(lrsched.constant(1.0), 1, decay=0.9999)]:
+        got = np.asarray(jax.jit(lambda s, t: s(t))(s, jnp.asarray(t, jnp.int32)), np.float64)
+        np.testing.assert_allclose(got, want, rtol=2e-7, err_msg=str(s))

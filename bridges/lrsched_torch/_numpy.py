@@ -142,7 +142,11 @@ def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> tuple[np
     log_w = np.where(near_one, np.log1p(-np.where(near_one, rest, 0.0)),
                      np.log(np.where(positive & ~near_one, weight, 1.0)))
     complement = np.where(positive, -np.expm1(e * log_w), 1.0)
-    return powered, complement + (rest - complement if e == 1.0 else 0.0)  # the core adds its e == 1 fix
+    if e == 1.0:  # the core's fast exponents: the complement from `rest`
+        return powered, rest
+    if e == 2.0:
+        return powered, rest * (1.0 + weight)
+    return powered, complement
 
 
 def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +229,7 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> np.ndarray:
     p1, e1 = _two_product(t_hi, c)
     p2, e2 = _two_product(t_lo, c)
     total, carry = _two_sum(p1, p2)
-    correction = carry + e1 + e2 + (t_hi + t_lo) * c_lo
+    total, correction = _two_sum(total, carry + e1 + e2 + (t_hi + t_lo) * c_lo)
     value = np.exp(total)
     return value + value * correction
 
