@@ -27,7 +27,7 @@ import numpy as np
 __all__ = [
     "INT32_MAX", "ScheduleError", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step",
     "common",
-    "divide", "phase", "power", "split", "cos_anneal", "lerp", "anneal", "k_decay_phase", "two_product",
+    "divide", "phase", "power", "split", "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product",
     "two_sum", "whole_and_rest", "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power",
     "power_pair", "scaled_remainder", "ratio_phase", "exact_parts",
     "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index", "cycle_starts",
@@ -298,6 +298,19 @@ def lerp(start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
     return as_float(start) * left + as_float(end) * done
 
 
+def cos_weights(done: jax.Array, left: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Both cosine weights, ``(cos_anneal(done, left), cos_anneal(left, done))``, with one sine.
+
+    The smaller weight comes from the smaller of ``done`` and ``left`` (exact near
+    that end), the larger is one minus it (at least 1/2, so within an ulp): no
+    cancellation at either end, and half the transcendentals of two
+    :func:`cos_anneal` calls."""
+    near_end = left <= done
+    small = cos_anneal(None, jnp.where(near_end, left, done))
+    big = 1.0 - small
+    return jnp.where(near_end, small, big), jnp.where(near_end, big, small)
+
+
 def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) -> jax.Array:
     """Move from `start` to `end` as `done` goes 0 -> 1: "linear" or "cos".
 
@@ -307,11 +320,8 @@ def anneal(kind: str, start: Any, end: Any, done: jax.Array, left: jax.Array) ->
     it (at least 1/2, so within an ulp)."""
     if kind == "linear":
         return lerp(start, end, done, left)
-    # one sine: the weight of the nearer end from its own (smaller) phase, the other as 1 - it (>= 1/2)
-    near_end = left <= done
-    small = cos_anneal(None, jnp.where(near_end, left, done))
-    big = 1.0 - small
-    return as_float(start) * jnp.where(near_end, small, big) + as_float(end) * jnp.where(near_end, big, small)
+    w, rest = cos_weights(done, left)
+    return as_float(start) * w + as_float(end) * rest
 
 
 def power_pair(weight: jax.Array, rest: jax.Array, exponent: Any) -> tuple[jax.Array, jax.Array]:

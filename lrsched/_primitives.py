@@ -40,6 +40,7 @@ from lrsched._numerics import (
     as_number,
     common,
     cos_anneal,
+    cos_weights,
     count_reached,
     divide,
     float_dtype,
@@ -234,7 +235,7 @@ class Cosine(Schedule):
         done, left = _warped(done, left, self.k_decay)
         init, end = as_float(self.init_value), as_float(self.end_value)
         if self.exponent is not None:  # both weights direct (power_pair): exact near both ends, either direction
-            w, rest = power_pair(cos_anneal(done, left), cos_anneal(left, done), self.exponent)
+            w, rest = power_pair(*cos_weights(done, left), self.exponent)
             return init * w + end * rest
         # the weight of the nearer end is computed directly: no cancellation whether it falls or rises
         rising = init < end
@@ -887,7 +888,7 @@ class WarmupCosine(Schedule):
         t, w = common(t, as_number(self.warmup_steps))
         up = lerp(self.init_value, self.peak_value, *phase(t, w))
         done, left = phase(t - w, as_number(self.total_steps) - w)
-        shape, rest = cos_anneal(done, left), cos_anneal(left, done)
+        shape, rest = cos_weights(done, left)
         if self.exponent is not None:
             shape, rest = power_pair(shape, rest, self.exponent)
         down = as_float(self.peak_value) * shape + as_float(self.end_value) * rest  # no cancellation either way

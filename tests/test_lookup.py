@@ -222,6 +222,11 @@ def test_split_of_non_negative_steps_is_floor_divmod(x64):
             np.testing.assert_array_equal(np.asarray(r), want_r, err_msg=str(period))
 
 
+# jitted once for the module: every period reuses the programs of its structure (15 per dtype), no recompiles
+_growing = jax.jit(lambda c, t, args, doubling: c._growing_cycles(t, *args, doubling=doubling), static_argnums=3)
+_call = jax.jit(lambda c, t: c(t))
+
+
 @pytest.mark.parametrize("x64", [False, True])
 @pytest.mark.parametrize("period", [1, 3, 977, 2**20 + 1, 2**29])
 def test_doubling_cycles_equal_the_table_of_starts(period, x64):
@@ -239,14 +244,10 @@ def test_doubling_cycles_equal_the_table_of_starts(period, x64):
                 c = lrsched.cycle(s, period, period_mul=2, **kw)
                 args = (jnp.asarray(period, dtype), jnp.asarray(2, dtype),
                         None if c.limit is None else jnp.asarray(c.limit, dtype))
-
-                def run(c, t, doubling, args=args):
-                    return c._growing_cycles(t, *args, doubling=doubling)
-
-                fast = jax.jit(run, static_argnums=2)(c, steps, True)
-                table = jax.jit(run, static_argnums=2)(c, steps, False)
+                fast = _growing(c, steps, args, True)
+                table = _growing(c, steps, args, False)
                 np.testing.assert_array_equal(np.asarray(fast), np.asarray(table), err_msg=f"{s} {kw}")
-                np.testing.assert_array_equal(np.asarray(jax.jit(lambda c, t: c(t))(c, steps)), np.asarray(table))
+                np.testing.assert_array_equal(np.asarray(_call(c, steps)), np.asarray(table))
 
 
 def test_powers_of_a_rate_near_one_keep_float32_precision_over_many_steps():

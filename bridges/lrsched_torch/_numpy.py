@@ -120,15 +120,21 @@ def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarra
     return _f(start) * left + _f(end) * done
 
 
+def _cos_weights(done: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The core's ``cos_weights``: the smaller weight from the smaller phase (one sine), the other one minus it."""
+    near_end = left <= done
+    small = _cos_anneal(np.where(near_end, left, done))
+    big = 1.0 - small
+    return np.where(near_end, small, big), np.where(near_end, big, small)
+
+
 def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
     """The core's ``anneal``: the cosine's weight of the nearer end from its own phase (one sine), the other
     weight one minus it."""
     if kind == "linear":
         return _lerp(start, end, done, left)
-    near_end = left <= done
-    small = _cos_anneal(np.where(near_end, left, done))
-    big = 1.0 - small
-    return _f(start) * np.where(near_end, small, big) + _f(end) * np.where(near_end, big, small)
+    w, rest = _cos_weights(done, left)
+    return _f(start) * w + _f(end) * rest
 
 
 def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -346,7 +352,7 @@ def _cosine(c, t):
     done, left = _warped(*_phase(t, steps), c["k_decay"])
     init, end = _f(c["init_value"]), _f(c["end_value"])
     if c["exponent"] is not None:  # both weights direct (the core's power_pair)
-        w, rest = _power_pair(_cos_anneal(left), _cos_anneal(done), c["exponent"])
+        w, rest = _power_pair(*_cos_weights(done, left), c["exponent"])
         return init * w + end * rest
     if init < end:  # rising: the weight of the nearer end computed directly, as the core does
         return init + (end - init) * _cos_anneal(done)
@@ -533,7 +539,7 @@ def _warmup_cosine(c, t):
     falling = ~rising
     if falling.any():
         done, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
-        shape, rest = _cos_anneal(left), _cos_anneal(done)
+        shape, rest = _cos_weights(done, left)
         if c["exponent"] is not None:
             shape, rest = _power_pair(shape, rest, c["exponent"])
         out[falling] = _f(c["peak_value"]) * shape + _f(c["end_value"]) * rest
