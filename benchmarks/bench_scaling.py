@@ -54,7 +54,7 @@ def compiled(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, int]:
     return program, seconds, int(analysis.temp_size_in_bytes) if analysis is not None else -1
 
 
-def pieces_column(repeat: int, steps: int) -> list[dict[str, Any]]:
+def pieces_column(repeat: int, steps: int, optax_up_to: int = 1000) -> list[dict[str, Any]]:
     t = jnp.arange(steps, dtype=jnp.int32)
     rows = []
     for p in (10, 100, 1000, 10000):
@@ -63,7 +63,7 @@ def pieces_column(repeat: int, steps: int) -> list[dict[str, Any]]:
         ours = lrsched.join([lrsched.cosine(1.0 + i / p, length) for i in range(p)], bounds)
         lr_prog, lr_compile, lr_temp = compiled(lambda s, t: s(t), ours, t)
         row: dict[str, Any] = {"pieces": p, "lrsched_compile_s": lr_compile, "lrsched_temp_mb": lr_temp / 2**20}
-        if p <= 1000:
+        if p <= optax_up_to:
             theirs = optax.join_schedules(
                 [optax.cosine_decay_schedule(1.0 + i / p, length) for i in range(p)], bounds)
             op_prog, op_compile, op_temp = compiled(theirs, t)
@@ -72,7 +72,7 @@ def pieces_column(repeat: int, steps: int) -> list[dict[str, Any]]:
             row.update(lrsched_ms=1e3 * a, optax_ms=1e3 * b, optax_compile_s=op_compile, optax_temp_mb=op_temp / 2**20)
         else:
             row.update(lrsched_ms=1e3 * medians([lambda: lr_prog(ours, t)], repeat)[0])
-        rows.append(row)
+        rows.append(dict(row, steps=steps))
         print(f"  pieces {p:6}: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "pieces"), flush=True)
     return rows
 
@@ -127,11 +127,17 @@ def groups_column() -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--join-at-1e7", action="store_true",
+                        help="also the pieces column at 10^7 steps (optax up to 100 pieces: ~1 min more)")
     args = parser.parse_args()
     load_before = load_average()
     print(header())
     print("pieces (join of cosines, 10^6 steps):")
     pieces = pieces_column(args.repeat, 1_000_000)
+    pieces_1e7 = []
+    if args.join_at_1e7:
+        print("pieces (join of cosines, 10^7 steps; optax up to 100 pieces):")
+        pieces_1e7 = pieces_column(args.repeat, 10_000_000, optax_up_to=100)
     print("configs (warmup_cosine, 10^4 steps, cold: trace + compile + run):")
     configs = configs_column(args.repeat, 10_000)
     print("steps (warmup_cosine):")
@@ -165,11 +171,12 @@ def main() -> None:
     print()
     print("| size | lrsched | anchor | ratio |")
     print("|---|---|---|---|")
-    for r in pieces:
+    for r in pieces + pieces_1e7:
         anchor = f"{r['optax_ms']:.2f} ms, {r['optax_temp_mb']:.2f} MB, compile {r['optax_compile_s']:.2f} s" \
-            if "optax_ms" in r else "(not run: ~15 min compile)"
+            if "optax_ms" in r else "(not run: compile or run time in minutes)"
         ratio = f"{r['lrsched_ms'] / r['optax_ms']:.2f}" if "optax_ms" in r else ""
-        print(f"| join, {r['pieces']:,} pieces | {r['lrsched_ms']:.2f} ms, {r['lrsched_temp_mb']:.2f} MB, "
+        print(f"| join, {r['pieces']:,} pieces, {r['steps']:,} steps | {r['lrsched_ms']:.2f} ms, "
+              f"{r['lrsched_temp_mb']:.2f} MB, "
               f"compile {r['lrsched_compile_s']:.2f} s | {anchor} | {ratio} |")
     for r in configs:
         print(f"| sweep, {r['configs']} configs (cold) | {r['lrsched_s']:.3f} s | {r['optax_s']:.3f} s | "
@@ -188,7 +195,8 @@ def main() -> None:
     print(f"load average before {load_before}, after {load_average()}")
     out = os.path.join(HERE, "results", "scaling.json")
     with open(out, "w") as f:
-        json.dump({"load_before": load_before, "load_after": load_average(), "pieces": pieces, "configs": configs,
+        json.dump({"load_before": load_before, "load_after": load_average(), "pieces": pieces, "pieces_1e7": pieces_1e7,
+                   "configs": configs,
                    "steps": steps, "groups": groups,
                    "exponents": [{"cost": n, "lrsched": a, "anchor": b} for n, a, b in table]}, f, indent=1)
 
