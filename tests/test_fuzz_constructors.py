@@ -49,6 +49,21 @@ def cos01(x):
     return 0.5 * (1.0 + np.cos(np.pi * x))
 
 
+def interpolated(t, marks, values, kind, hold_first=False):
+    """Interpolation between `values` at `marks` ("linear", else a cosine), the last value after the last
+    mark; `hold_first`: the first value up to the first mark (a step covered by no interval otherwise gets
+    the last value, as optax's piecewise_interpolate_schedule at a boundary of 0)."""
+    out = np.full(t.shape, values[-1], np.float64)
+    if hold_first:
+        out[t <= marks[0]] = values[0]
+    for i in range(len(marks) - 1):
+        inside = (t >= marks[i]) & (t < marks[i + 1])
+        x = (t[inside] - marks[i]) / (marks[i + 1] - marks[i])
+        w = 1 - x if kind == "linear" else cos01(x)
+        out[inside] = values[i] * w + values[i + 1] * (1 - w)
+    return out
+
+
 def clip01(x):
     return np.clip(x, 0.0, 1.0)
 
@@ -252,16 +267,7 @@ def _(draw):
     v = draw(st.lists(val(), min_size=len(b), max_size=len(b)))
     kind = draw(st.sampled_from(["linear", "cos"]))
 
-    def ref(t):
-        out = np.full(t.shape, v[-1], np.float64)
-        out[t <= b[0]] = v[0]
-        for i in range(len(b) - 1):
-            inside = (t >= b[i]) & (t < b[i + 1])
-            x = (t[inside] - b[i]) / (b[i + 1] - b[i])
-            w = 1 - x if kind == "linear" else cos01(x)
-            out[inside] = v[i] * w + v[i + 1] * (1 - w)
-        return out
-    return dict(boundaries=b, values=v, kind=kind), ref
+    return dict(boundaries=b, values=v, kind=kind), lambda t: interpolated(t, b, v, kind, hold_first=True)
 
 
 @spec("cyclic", call(L.cyclic), {"base_value": num(), "up_steps": num(0), "down_steps": num(0, optional=True),
@@ -725,15 +731,8 @@ def _(draw):
     for sc in d.values():
         values.append(values[-1] * sc)
 
-    def ref(t):
-        out = np.full(t.shape, values[-1], np.float64)
-        for i in range(len(marks) - 1):
-            inside = (t >= marks[i]) & (t < marks[i + 1])
-            x = (t[inside] - marks[i]) / (marks[i + 1] - marks[i])
-            w = 1 - x if kind == "linear" else cos01(x)
-            out[inside] = values[i] * w + values[i + 1] * (1 - w)
-        return out
-    return dict(interpolate_type=kind, init_value=a, boundaries_and_scales=d), ref
+    return (dict(interpolate_type=kind, init_value=a, boundaries_and_scales=d),
+            lambda t: interpolated(t, marks, values, kind))
 
 
 def _onecycle_marks(t, marks, values, kind):
