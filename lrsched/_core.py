@@ -30,11 +30,13 @@ from lrsched._numerics import (
     ScheduleError,
     as_float,
     as_number,
-    as_step,
     check_step_range,
+    clamp_step,
     common,
+    exponent_cases,
     float_dtype,
     int_dtype,
+    step_array,
 )
 
 if TYPE_CHECKING or sys.version_info >= (3, 11):
@@ -631,6 +633,10 @@ class Schedule:
     stateful: ClassVar[bool] = False
     stretchable: ClassVar[bool] = True
     _precise: ClassVar[tuple[str, ...]] = ()
+    #: leaf fields whose values 1 and 2 have exact fast forms (a power, a k-decay warp): ``__call__``
+    #: computes only the case that applies (``lrsched._numerics.exponent_cases``) and hands them to
+    #: ``compute`` after the step
+    exponents: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -642,13 +648,18 @@ class Schedule:
     def validate(self) -> None:
         """Check concrete field values; subclasses raise via the ``check_*`` helpers."""
 
-    def compute(self, t: jax.Array) -> jax.Array:
-        """The schedule at steps `t` (already clamped at 0, int or float array)."""
+    def compute(self, t: jax.Array, *known: Any) -> jax.Array:
+        """The schedule at steps `t` (already clamped at 0, int or float array).
+
+        A class that names fields in ``exponents`` receives them after `t`, each
+        as an ``lrsched._numerics.Known`` (None where the field is None)."""
         raise NotImplementedError
 
     def __call__(self, step: Any) -> jax.Array:
-        t = as_step(step)
-        out = jnp.asarray(self.compute(t))
+        t = step_array(step)
+        # the clamp at 0 inside the cases: one fused loop from the step to the value
+        out = jnp.asarray(exponent_cases(lambda *known: self.compute(clamp_step(t), *known),
+                                         *(getattr(self, name) for name in self.exponents)))
         return jnp.broadcast_to(out, t.shape).astype(float_dtype())
 
     # ---- arithmetic builds nodes

@@ -18,7 +18,10 @@ This module imports only jax and numpy: it is the bottom layer.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import itertools
+from functools import partial
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,11 +29,11 @@ import numpy as np
 
 __all__ = [
     "INT32_MAX", "ScheduleError", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step",
-    "common",
-    "divide", "phase", "power", "split", "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product",
-    "two_sum", "whole_and_rest", "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power",
-    "power_pair", "scaled_remainder", "ratio_phase", "exact_parts",
-    "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index", "cycle_starts",
+    "step_array", "clamp_step", "common", "divide", "phase", "Known", "exponent_cases", "power", "split",
+    "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
+    "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power", "power_pair", "scaled_remainder",
+    "ratio_phase", "exact_parts", "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
+    "cycle_starts",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -137,11 +140,20 @@ def as_step(step: Any) -> jax.Array:
     beyond the signed step integer saturates at its maximum instead of wrapping
     around to a negative step (its values cannot be checked while tracing).
     """
+    return clamp_step(step_array(step))
+
+
+def step_array(step: Any) -> jax.Array:
+    """:func:`as_step` before the clamp at 0: checked, in the step dtype (may be negative)."""
     check_step_range(step)
     t = jnp.asarray(step)
     if jnp.issubdtype(t.dtype, jnp.unsignedinteger) and t.dtype.itemsize >= int_dtype().itemsize:
         t = jnp.minimum(t, jnp.asarray(np.iinfo(int_dtype()).max, t.dtype))
-    t = as_number(t)
+    return as_number(t)
+
+
+def clamp_step(t: jax.Array) -> jax.Array:
+    """Negative steps count as step 0 (the last part of :func:`as_step`)."""
     return jnp.maximum(t, jnp.zeros((), t.dtype))
 
 
@@ -251,34 +263,99 @@ def _floor_divmod_non_negative(offset: jax.Array, period: jax.Array) -> tuple[ja
     return jnp.where(over, q + 1, q), jnp.where(over, r - period, r)
 
 
-@jax.custom_jvp
-def _unit_fast_power(x: jax.Array, e: jax.Array) -> jax.Array:
-    # e: a scalar, or broadcast to x's shape. A scalar test selects between whole loops on XLA CPU
-    # (the unused side is not computed), so e == 1 and e == 2 cost no general power (~6 ms per 10^6)
-    if e.ndim == 0:  # one exponent: only its branch runs (a select would compute x**e at every step)
-        return jax.lax.switch(jnp.where(e == 1.0, 0, jnp.where(e == 2.0, 1, 2)),
-                              [lambda x, e: x, lambda x, e: x * x, lambda x, e: x**e], x, e)
-    return jnp.where(e == 1.0, x, jnp.where(e == 2.0, x * x, x**e))
+class Known(NamedTuple):
+    """An exponent leaf inside one case of :func:`exponent_cases`: ``value`` is 1.0 or 2.0 when the
+    leaf is known to equal it there (its fast exact form is used), None in the general case."""
+
+    leaf: jax.Array
+    value: float | None
 
 
-@_unit_fast_power.defjvp
-def _unit_fast_power_jvp(primals, tangents):
-    x, e = primals
+_CASES = (1.0, 2.0, None)
+
+
+def _case_index(e: jax.Array) -> jax.Array:
+    return jnp.where(e == 1.0, 0, jnp.where(e == 2.0, 1, 2))
+
+
+def exponent_cases(body: Callable[..., jax.Array], *exponents: Any) -> jax.Array:
+    """``body(*known)``: each exponent leaf (None stays None) passed as a :class:`Known` whose common
+    values 1 and 2 are known statically, without making the leaf static.
+
+    A scalar exponent picks its case at run time (``lax.switch``): only that case is computed, and
+    it fuses with the rest of the body into one loop (~0.35 ms per 10^6 steps for a squared
+    polynomial, where a switch inside the body costs 1.8 ms and a ``where`` over the general power
+    6 ms). Batched exponents compute every case and select per element, as ``vmap`` of the switch
+    does. Call it around a schedule's whole formula, from the step on.
+    """
+    given = [i for i, e in enumerate(exponents) if e is not None]
+    if not given:
+        return body(*exponents)
+    leaves = [as_float(exponents[i]) for i in given]
+    combos = list(itertools.product(_CASES, repeat=len(given)))
+
+    def case(combo: tuple[float | None, ...]) -> jax.Array:
+        known = list(exponents)
+        for i, leaf, value in zip(given, leaves, combo):
+            known[i] = Known(leaf, value)
+        return body(*known)
+
+    # the index of the combination in product's order (the first exponent varies slowest)
+    index = functools.reduce(lambda i, leaf: i * len(_CASES) + _case_index(leaf), leaves, jnp.zeros((), jnp.int32))
+    if all(leaf.ndim == 0 for leaf in leaves):
+        return jax.lax.switch(index, [lambda c=c: case(c) for c in combos])
+    values = [case(c) for c in combos]
+    shape = jnp.broadcast_shapes(index.shape, *(v.shape for v in values))
+    return jax.lax.select_n(jnp.broadcast_to(index, shape), *(jnp.broadcast_to(v, shape) for v in values))
+
+
+def _known(exponent: Any) -> Known:
+    return exponent if isinstance(exponent, Known) else Known(as_float(exponent), None)
+
+
+def _broadcast(x: jax.Array, e: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return tuple(jnp.broadcast_arrays(x, e)) if e.ndim else (x, e)  # type: ignore[return-value]
+
+
+def _general_power(x: jax.Array, e: jax.Array) -> jax.Array:
+    return x**e
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _fixed_power(x: jax.Array, e: jax.Array, value: float) -> jax.Array:
+    return x if value == 1.0 else x * x
+
+
+@_fixed_power.defjvp
+def _fixed_power_jvp(value, primals, tangents):
+    return _fixed_power(*primals, value), _power_tangent(primals, tangents)
+
+
+def _power_tangent(primals, tangents):
+    x, _ = primals
     positive = x > 0  # at x == 0 (a held end value) the value is constant: no inf * 0 = NaN
     safe = jnp.where(positive, x, jnp.ones_like(x))
-    _, tangent = jax.jvp(lambda x, e: x**e, (safe, e), tangents)  # the derivative of the plain power
-    return _unit_fast_power(x, e), jnp.where(positive, tangent, jnp.zeros_like(tangent))
+    _, tangent = jax.jvp(_general_power, (safe, primals[1]), tangents)  # the derivative of the plain power
+    return jnp.where(positive, tangent, jnp.zeros_like(tangent))
+
+
+@jax.custom_jvp
+def _plain_power(x: jax.Array, e: jax.Array) -> jax.Array:
+    return x**e
+
+
+@_plain_power.defjvp
+def _plain_power_jvp(primals, tangents):
+    return _plain_power(*primals), _power_tangent(primals, tangents)
 
 
 def power(x: jax.Array, exponent: Any) -> jax.Array:
-    """``x ** exponent`` for a leaf exponent, skipping the general power when a
-    scalar exponent is 1 (the common default) or 2 (``x * x``, correctly rounded)
-    without making it static; the derivative (also with respect to the exponent)
-    is that of ``x ** e``."""
-    e = as_float(exponent)
-    if e.ndim:
-        x, e = jnp.broadcast_arrays(x, e)
-    return _unit_fast_power(x, e)
+    """``x ** exponent``: ``x`` itself and ``x * x`` (correctly rounded) where :func:`exponent_cases`
+    knows the exponent is 1 or 2, the general power otherwise; the derivative (also with
+    respect to the exponent) is always that of ``x ** e``, and 0 at ``x == 0``."""
+    e = _known(exponent)
+    x, leaf = _broadcast(x, e.leaf)
+    return _plain_power(x, leaf) if e.value is None else _fixed_power(x, leaf, e.value)
 
 
 def cos_anneal(done: jax.Array | None, left: jax.Array) -> jax.Array:
@@ -331,12 +408,16 @@ def power_pair(weight: jax.Array, rest: jax.Array, exponent: Any) -> tuple[jax.A
     a rising polynomial or a powered cosine); here it is ``-expm1(e log w)``, with
     ``log w = log1p(-rest)`` where ``w > 1/2``: accurate to the last bits at both
     ends, so ``a w**e + b (1 - w**e)`` has no cancellation whichever of ``a``, ``b``
-    is larger. With ``e == 1`` the pair is ``(w, rest)`` itself. Finite derivatives.
+    is larger. Where :func:`exponent_cases` knows ``e``: ``(w, rest)`` at 1 and
+    ``(w * w, rest (1 + w))`` (1.5 ulp) at 2, no logarithm. Finite derivatives, those
+    of the general form.
     """
-    e = as_float(exponent)
-    if e.ndim:
-        weight, rest, e = jnp.broadcast_arrays(weight, rest, e)
-    return power(weight, e), _complement(weight, rest, e)
+    e = _known(exponent)
+    weight, leaf = _broadcast(weight, e.leaf)
+    rest, _ = _broadcast(rest, e.leaf)
+    if e.value is None:
+        return power(weight, e), _general_complement(weight, rest, leaf)
+    return power(weight, e), _fixed_complement(weight, rest, leaf, e.value)
 
 
 def _general_complement(weight: jax.Array, rest: jax.Array, e: jax.Array) -> jax.Array:
@@ -347,35 +428,49 @@ def _general_complement(weight: jax.Array, rest: jax.Array, e: jax.Array) -> jax
     return jnp.where(positive, -jnp.expm1(e * log_w), 1.0)
 
 
-@jax.custom_jvp
-def _complement(weight: jax.Array, rest: jax.Array, e: jax.Array) -> jax.Array:
-    # e == 1: `rest` itself; e == 2: rest (1 + w) (1.5 ulp); the common exponents cost no log1p and expm1
-    # per step (5 ms per 10^6)
-    if e.ndim == 0:  # one exponent: only its branch runs
-        return jax.lax.switch(jnp.where(e == 1.0, 0, jnp.where(e == 2.0, 1, 2)),
-                              [lambda w, r, e: r, lambda w, r, e: r * (1.0 + w), _general_complement],
-                              weight, rest, e)
-    return jnp.where(e == 1.0, rest, jnp.where(e == 2.0, rest * (1.0 + weight), _general_complement(weight, rest, e)))
+@partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _fixed_complement(weight: jax.Array, rest: jax.Array, e: jax.Array, value: float) -> jax.Array:
+    return rest if value == 1.0 else rest * (1.0 + weight)
 
 
-@_complement.defjvp
-def _complement_jvp(primals, tangents):
+@_fixed_complement.defjvp
+def _fixed_complement_jvp(value, primals, tangents):
     _, tangent = jax.jvp(_general_complement, primals, tangents)  # the general form's derivative (also in e)
-    return _complement(*primals), tangent
+    return _fixed_complement(*primals, value), tangent
 
 
 def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
     """The phase warped by k-decay (Zhang & Li, arXiv:2004.05909): ``done**k`` and ``1 - done**k``.
 
     ``1 - done**k`` is ``-expm1(k log1p(-left))``: exact near the end, where
-    ``left`` is small, as the unwarped phase is. Finite derivatives at both ends.
+    ``left`` is small, as the unwarped phase is (``left (1 + done)`` where
+    :func:`exponent_cases` knows ``k == 2``, ``left`` at 1). Finite derivatives at both ends.
     """
-    k = as_float(k)
+    k = _known(k)
     warped = power(done, k)
+    done, leaf = _broadcast(done, k.leaf)
+    left, _ = _broadcast(left, k.leaf)
+    if k.value is not None:
+        return warped, _fixed_warp(done, left, leaf, k.value)
+    return warped, _general_warp(done, left, leaf)
+
+
+def _general_warp(done: jax.Array, left: jax.Array, k: jax.Array) -> jax.Array:
+    del done
     inside = (left > 0) & (left < 1)
     safe = jnp.where(inside, left, 0.5)
-    rest = -jnp.expm1(k * jnp.log1p(-safe))
-    return warped, jnp.where(inside, rest, left)
+    return jnp.where(inside, -jnp.expm1(k * jnp.log1p(-safe)), left)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _fixed_warp(done: jax.Array, left: jax.Array, k: jax.Array, value: float) -> jax.Array:
+    return left if value == 1.0 else left * (1.0 + done)
+
+
+@_fixed_warp.defjvp
+def _fixed_warp_jvp(value, primals, tangents):
+    _, tangent = jax.jvp(_general_warp, primals, tangents)
+    return _fixed_warp(*primals, value), tangent
 
 
 # ------------------------------------------------------- exact arithmetic

@@ -43,6 +43,7 @@ from lrsched._numerics import (
     cos_weights,
     count_reached,
     divide,
+    exponent_cases,
     float_dtype,
     int_dtype,
     int_power,
@@ -163,17 +164,20 @@ class Polynomial(Schedule):
         check_non_negative(self, "steps")
         check_positive(self, "power", "k_decay")
 
-    def compute(self, t):
-        return self._value(*phase(t, self.steps))
+    exponents = ("power", "k_decay")
+
+    def compute(self, t, power, k_decay):
+        return self._value(*phase(t, self.steps), power, k_decay)
 
     def at_ratio(self, num, den):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
-        return self._value(*ratio_phase(num, den, self.steps))
+        return exponent_cases(lambda power, k: self._value(*ratio_phase(num, den, self.steps), power, k),
+                              self.power, self.k_decay)
 
-    def _value(self, done, left):
-        done, left = _warped(done, left, self.k_decay)
+    def _value(self, done, left, power, k_decay):
+        done, left = _warped(done, left, k_decay)
         # both weights computed directly (power_pair): no cancellation, falling or rising
-        w, rest = power_pair(left, done, self.power)
+        w, rest = power_pair(left, done, power)
         return as_float(self.init_value) * w + as_float(self.end_value) * rest
 
 
@@ -218,24 +222,31 @@ class Cosine(Schedule):
     def validate(self):
         check_positive(self, "steps", "exponent", "k_decay")
 
-    def compute(self, t):
-        if self.periodic:  # mirror the step into [0, steps]: period 2 * steps, exact for integer steps
-            t, steps = common(t, as_number(self.steps))
-            _, r = split(t, 2 * steps, non_negative=True)
-            t = jnp.where(r <= steps, r, 2 * steps - r)
-        return self._value(*phase(t, self.steps))
+    exponents = ("exponent", "k_decay")
+
+    def compute(self, t, exponent, k_decay):
+        return self._value(*phase(self._mirrored(t), self.steps), exponent, k_decay)
+
+    def _mirrored(self, t):
+        if not self.periodic:
+            return t
+        # mirror the step into [0, steps]: period 2 * steps, exact for integer steps
+        t, steps = common(t, as_number(self.steps))
+        _, r = split(t, 2 * steps, non_negative=True)
+        return jnp.where(r <= steps, r, 2 * steps - r)
 
     def at_ratio(self, num, den):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
         if self.periodic:
             return self(divide(as_float(num[0]) + as_float(num[1]), as_float(den[0]) + as_float(den[1])))
-        return self._value(*ratio_phase(num, den, self.steps))
+        return exponent_cases(lambda e, k: self._value(*ratio_phase(num, den, self.steps), e, k),
+                              self.exponent, self.k_decay)
 
-    def _value(self, done, left):
-        done, left = _warped(done, left, self.k_decay)
+    def _value(self, done, left, exponent, k_decay):
+        done, left = _warped(done, left, k_decay)
         init, end = as_float(self.init_value), as_float(self.end_value)
-        if self.exponent is not None:  # both weights direct (power_pair): exact near both ends, either direction
-            w, rest = power_pair(*cos_weights(done, left), self.exponent)
+        if exponent is not None:  # both weights direct (power_pair): exact near both ends, either direction
+            w, rest = power_pair(*cos_weights(done, left), exponent)
             return init * w + end * rest
         # the weight of the nearer end is computed directly: no cancellation whether it falls or rises
         rising = init < end
@@ -884,13 +895,15 @@ class WarmupCosine(Schedule):
             fail(self, "total_steps", f"at least warmup_steps ({w.tolist()}), since it includes the warmup",
                  "Pass the length of the whole schedule")
 
-    def compute(self, t):
+    exponents = ("exponent",)
+
+    def compute(self, t, exponent):
         t, w = common(t, as_number(self.warmup_steps))
         up = lerp(self.init_value, self.peak_value, *phase(t, w))
         done, left = phase(t - w, as_number(self.total_steps) - w)
         shape, rest = cos_weights(done, left)
-        if self.exponent is not None:
-            shape, rest = power_pair(shape, rest, self.exponent)
+        if exponent is not None:
+            shape, rest = power_pair(shape, rest, exponent)
         down = as_float(self.peak_value) * shape + as_float(self.end_value) * rest  # no cancellation either way
         return jnp.where(t < w, up, down)
 

@@ -1,0 +1,116 @@
+"""`exponent_cases`: the exponents 1 and 2 of a power, a powered cosine and a k-decay warp get exact fast
+forms, chosen at run time for a scalar exponent and per element for a batched one, with the general form's
+derivative. The same values whichever way the case is chosen (switch, select, vmap), and the right case for
+every combination of two exponents."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrsched
+from lrsched._numerics import exponent_cases
+
+VALUES = (1.0, 2.0, 0.7, 3.0)  # the two fast cases and general ones on either side
+
+
+def test_each_combination_reaches_its_case():
+    """Two exponents: the body sees each one as known 1, known 2 or general, as its value says (the
+    switch's branch order and the index built from both exponents agree)."""
+
+    def body(a, b):
+        code = lambda k: 0.0 if k.value is None else k.value  # noqa: E731
+        return jnp.asarray(10 * code(a) + code(b), jnp.float32)
+
+    for a, b in itertools.product(VALUES, repeat=2):
+        want = 10 * (a if a in (1.0, 2.0) else 0.0) + (b if b in (1.0, 2.0) else 0.0)
+        assert float(jax.jit(exponent_cases, static_argnums=0)(body, a, b)) == want, (a, b)
+        batched = exponent_cases(body, jnp.full((3,), a), b)  # a batched exponent: selected per element
+        assert batched.tolist() == [want] * 3, (a, b)
+
+
+def test_none_stays_none():
+    assert exponent_cases(lambda a, b: jnp.asarray(0.0 if a is None else 1.0), None, None) == 0.0
+    assert exponent_cases(lambda a, b: jnp.asarray(float(b is None)), 2.0, None) == 1.0
+
+
+def _families(power, k):
+    n = 1000
+    return {
+        "polynomial": lrsched.polynomial(0.9, 0.01, n, power=power, k_decay=k),
+        "polynomial rising": lrsched.polynomial(0.01, 0.9, n, power=power, k_decay=k),
+        "cosine": lrsched.cosine(0.9, n, end_value=0.01, exponent=power, k_decay=k),
+        "cosine rising": lrsched.cosine(0.01, n, end_value=0.9, exponent=power, k_decay=k),
+        "warmup_cosine": lrsched.warmup_cosine(0.9, 100, n, end_value=0.01, exponent=power),
+    }
+
+
+def _reference(name, power, k, t):
+    """float64: the formulas as written."""
+    n = 1000
+    p = np.minimum(t, n) / n
+    if name == "warmup_cosine":
+        up = 0.9 * t / 100
+        q = np.clip((t - 100) / 900, 0, 1)
+        return np.where(t < 100, up, 0.01 + 0.89 * ((1 + np.cos(np.pi * q)) / 2) ** power)
+    init, end = (0.01, 0.9) if "rising" in name else (0.9, 0.01)
+    pk = p ** (1.0 if k is None else k)
+    shape = (1 - pk) ** power if name.startswith("polynomial") else ((1 + np.cos(np.pi * pk)) / 2) ** power
+    return end + (init - end) * shape
+
+
+@pytest.mark.parametrize("x64", [False, True], ids=["float32", "x64"])
+@pytest.mark.parametrize("power,k", [(1.0, None), (2.0, None), (2.0, 2.0), (1.0, 2.0), (0.7, 2.0), (2.0, 1.0),
+                                     (3.0, 0.7)])
+def test_values_match_the_formula_and_every_path_agrees(power, k, x64):
+    """Each case against the float64 formula; then the same values bit for bit from a scalar exponent (the
+    switch), a batched schedule called directly (the select) and `vmap` over the exponents."""
+    t = np.concatenate([np.arange(0, 1001, 7), [999, 1000, 1001, 2**31 - 1]])
+    with jax.enable_x64(x64):
+        rtol = 1e-12 if x64 else 2e-6
+        for name, s in _families(power, k).items():
+            got = np.asarray(jax.jit(lambda s, t: s(t))(s, t))
+            np.testing.assert_allclose(got, _reference(name, power, k, t.astype(np.float64)), rtol=rtol,
+                                       atol=1e-7 if not x64 else 1e-15, err_msg=name)
+        others = [_families(p, k if k is None else q)
+                  for p, q in [(power, k), (1.0, 1.0), (2.0, 2.0), (2.5, 0.5)]]
+        for name in others[0]:
+            members = [o[name] for o in others]
+            batched = lrsched.sweep.stack(members)
+            singles = np.stack([np.asarray(jax.jit(lambda s, t: s(t))(m, t)) for m in members])
+            mapped = np.asarray(jax.jit(jax.vmap(lambda s, t: s(t), in_axes=(0, None)))(batched, t))
+            np.testing.assert_array_equal(mapped, singles, err_msg=name)
+            direct = np.asarray(jax.jit(_per_element)(batched, t))  # as a join's gathered pieces: a select
+            np.testing.assert_array_equal(direct, singles, err_msg=name)
+
+
+def _per_element(batched, t):
+    """The stacked schedule called with every leaf broadcast to the steps' shape (4, len(t))."""
+    shape = (len(jax.tree.leaves(batched)[0]), len(t))
+    s = jax.tree.map(lambda leaf: jnp.broadcast_to(leaf.reshape(leaf.shape[:1] + (1,) * (leaf.ndim == 1)), shape),
+                     batched)
+    return s(jnp.broadcast_to(t, shape))
+
+
+@pytest.mark.parametrize("field", ["power", "k_decay"])
+@pytest.mark.parametrize("value", [1.0, 2.0, 1.3])
+def test_derivative_in_the_exponent_is_the_general_one(field, value):
+    """At 1 and 2 the fast forms do not depend on the exponent, but the derivative is that of the general
+    power: ``d/de (1 - p)^e = (1 - p)^e log(1 - p)``, ``d/dk (1 - p^k) = -p^k log p``."""
+    n, t = 1000, 250.0
+    p = t / n
+
+    def value_at(x):
+        args = {"power": 1.5, "k_decay": 1.5, field: x}
+        return lrsched.polynomial(1.0, 0.0, n, power=args["power"], k_decay=args["k_decay"])(t)
+
+    with jax.enable_x64(True):
+        got = float(jax.jit(jax.grad(value_at))(value))
+        e, k = (value, 1.5) if field == "power" else (1.5, value)
+        base = 1 - p**k
+        want = base**e * np.log(base) if field == "power" else e * base ** (e - 1) * (-(p**k) * np.log(p))
+        np.testing.assert_allclose(got, want, rtol=1e-10)
