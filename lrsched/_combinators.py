@@ -7,6 +7,7 @@ this module, so the base class never imports from here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Hashable, Iterable, Sequence
 
 import jax
@@ -40,6 +41,8 @@ from lrsched._core import (
 )
 from lrsched._numerics import (
     INT32_MAX,
+    Case,
+    Known,
     anneal,
     as_float,
     as_number,
@@ -268,47 +271,49 @@ class Cycle(Schedule):
             fail(self, "end_value", "None when limit is None (it is the value after the last cycle)",
                  "Pass limit=..., or leave end_value out")
 
-    def compute(self, t):
+    def cases(self):
+        # equal (period_mul 1) and doubling (2) cycles have code of their own; a decay of 1 costs nothing
+        return Case(self.period_mul, (1.0, 2.0)), Case(self.decay, (1.0,), self.low("decay"))
+
+    def compute(self, t, mul_case, decay_case):
         t, period, mul = common(t, as_number(self.period), as_number(self.period_mul))
         limit = None if self.limit is None else as_number(self.limit)
         if not jnp.issubdtype(t.dtype, jnp.integer):
-            return self._float_cycles(t, period, mul, limit)
+            return self._float_cycles(t, period, mul, limit, decay_case)
+        cycles = functools.partial(self._integer_cycles, kind=mul_case.value, decay=decay_case)
         if period.ndim or mul.ndim or (limit is not None and limit.ndim):
             # numbers batched without vmap: element by element (a vmap), each as below
             if limit is None:
-                return jnp.vectorize(lambda t, p, m: self._integer_cycles(t, p, m, None))(t, period, mul)
-            return jnp.vectorize(self._integer_cycles)(t, period, mul, limit)
-        return self._integer_cycles(t, period, mul, limit)
+                return jnp.vectorize(lambda t, p, m: cycles(t, p, m, None))(t, period, mul)
+            return jnp.vectorize(cycles)(t, period, mul, limit)
+        return cycles(t, period, mul, limit)
 
-    def _integer_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array,
-                        limit: jax.Array | None) -> jax.Array:
-        """Integer steps, scalar numbers: equal or growing cycles for the whole call (under vmap
-        over period_mul, a select)."""
-        def growing(t):
-            return jax.lax.cond(mul == 2, lambda t: self._growing_cycles(t, period, mul, limit, doubling=True),
-                                lambda t: self._growing_cycles(t, period, mul, limit), t)
+    def _integer_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
+                        kind: float | None, decay: Known) -> jax.Array:
+        """Integer steps, scalar numbers: equal (``kind`` 1), doubling (2) or growing cycles."""
+        if kind == 1.0:
+            return self._equal_cycles(t, period, limit, decay)
+        return self._growing_cycles(t, period, mul, limit, decay, doubling=kind == 2.0)
 
-        return jax.lax.cond(mul == 1, lambda t: self._equal_cycles(t, period, limit), growing, t)
-
-    def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None) -> jax.Array:
-        """The decay ``d**last`` (nothing computed when d is 1) and the value after the last cycle."""
-        decay, low = as_float(self.decay), self.low("decay")
-        value = jnp.where((decay == 1) & (low == 0), inner, inner * int_power(decay, last, low))
+    def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None,
+                decay: Known) -> jax.Array:
+        """The decay ``d**last`` (nothing computed where d is known to be 1) and the value after the last cycle."""
+        value = inner if decay.value == 1.0 else inner * int_power(self.decay, last, self.low("decay"))
         if self.end_value is not None and limit is not None:
             value = jnp.where(k >= limit.astype(k.dtype), as_float(self.end_value), value)
         return value
 
-    def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None) -> jax.Array:
+    def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None, decay: Known) -> jax.Array:
         """Integer steps, every cycle `period` long: an integer division, and the schedule's own time."""
         k, local = split(t, period, non_negative=True)
         last = k
         if limit is not None:
             last = jnp.minimum(k, limit.astype(k.dtype) - 1)
             local = t - last * period
-        return self._finish(self.schedule(local), k, last, limit)
+        return self._finish(self.schedule(local), k, last, limit, decay)
 
     def _growing_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
-                        doubling: bool = False) -> jax.Array:
+                        decay: Known, doubling: bool = False) -> jax.Array:
         """Integer steps, cycle ``i`` lasting ``period * mul**i`` (``mul >= 2``): the cycle from the
         table of starts (at most 32 in int32), the schedule stretched by ``mul**i`` exactly.
 
@@ -333,13 +338,13 @@ class Cycle(Schedule):
             last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
             local = t - pick(starts, last)
         if not self.stretch:
-            return self._finish(self.schedule(local), k, last, limit)
+            return self._finish(self.schedule(local), k, last, limit, decay)
         entries = starts.shape[-1]
         grow = as_float(mul) ** jnp.arange(entries, dtype=float_dtype())  # mul**i as floats
         if not doubling:
             grown = pick(computed_once(grow), last)
         if not self.schedule.can_stretch():  # the float step (t - start) / mul**i
-            return self._finish(self.schedule(as_float(local) / grown), k, last, limit)
+            return self._finish(self.schedule(as_float(local) / grown), k, last, limit, decay)
         # Cycle i plays the schedule with its durations multiplied by mul**i. They must fit the step
         # integers: where the longest would not (cycles longer than ~2**31 steps in int32), the largest
         # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
@@ -360,9 +365,10 @@ class Cycle(Schedule):
             factor, scale = pick(factors, last), pick(scales, last)
         local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
-        return self._finish(values.reshape(local.shape), k, last, limit)
+        return self._finish(values.reshape(local.shape), k, last, limit, decay)
 
-    def _float_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None) -> jax.Array:
+    def _float_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
+                      decay: Known) -> jax.Array:
         """Float steps or numbers: the cycle from a float estimate corrected with exact starts."""
         k, begin = cycle_index(t, period, mul)
         last = k
@@ -380,7 +386,7 @@ class Cycle(Schedule):
                 inner = inner.reshape(local.shape)
             else:
                 inner = self.schedule(local / factor)
-        return self._finish(inner, k, last, limit)
+        return self._finish(inner, k, last, limit, decay)
 
 
 def cycle(schedule: Schedule, period: Leaf, period_mul: Leaf = 1, decay: Leaf = 1.0,

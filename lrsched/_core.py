@@ -27,15 +27,16 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from lrsched._numerics import (
+    Case,
     ScheduleError,
     as_float,
     as_number,
     check_step_range,
     clamp_step,
     common,
-    exponent_cases,
     float_dtype,
     int_dtype,
+    known_cases,
     step_array,
 )
 
@@ -633,10 +634,6 @@ class Schedule:
     stateful: ClassVar[bool] = False
     stretchable: ClassVar[bool] = True
     _precise: ClassVar[tuple[str, ...]] = ()
-    #: leaf fields whose values 1 and 2 have exact fast forms (a power, a k-decay warp): ``__call__``
-    #: computes only the case that applies (``lrsched._numerics.exponent_cases``) and hands them to
-    #: ``compute`` after the step
-    exponents: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -648,18 +645,21 @@ class Schedule:
     def validate(self) -> None:
         """Check concrete field values; subclasses raise via the ``check_*`` helpers."""
 
-    def compute(self, t: jax.Array, *known: Any) -> jax.Array:
-        """The schedule at steps `t` (already clamped at 0, int or float array).
+    def cases(self) -> tuple[Case, ...]:
+        """Leaves whose special values have code of their own (the exponents 1 and 2 of a power, a decay
+        of 1): ``__call__`` computes only the branch that applies and hands ``compute`` one
+        ``lrsched._numerics.Known`` per case after the step (``known_cases``). None by default."""
+        return ()
 
-        A class that names fields in ``exponents`` receives them after `t`, each
-        as an ``lrsched._numerics.Known`` (None where the field is None)."""
+    def compute(self, t: jax.Array, *known: Any) -> jax.Array:
+        """The schedule at steps `t` (already clamped at 0, int or float array), then one
+        ``Known`` per entry of :meth:`cases`."""
         raise NotImplementedError
 
     def __call__(self, step: Any) -> jax.Array:
         t = step_array(step)
-        # the clamp at 0 inside the cases: one fused loop from the step to the value
-        out = jnp.asarray(exponent_cases(lambda *known: self.compute(clamp_step(t), *known),
-                                         *(getattr(self, name) for name in self.exponents)))
+        # the clamp at 0 inside the branch: one fused loop from the step to the value
+        out = jnp.asarray(known_cases(lambda *known: self.compute(clamp_step(t), *known), *self.cases()))
         return jnp.broadcast_to(out, t.shape).astype(float_dtype())
 
     # ---- arithmetic builds nodes

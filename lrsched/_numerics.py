@@ -18,7 +18,6 @@ This module imports only jax and numpy: it is the bottom layer.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from functools import partial
 from typing import Any, Callable, NamedTuple
@@ -29,7 +28,7 @@ import numpy as np
 
 __all__ = [
     "INT32_MAX", "ScheduleError", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step",
-    "step_array", "clamp_step", "common", "divide", "phase", "Known", "exponent_cases", "power", "split",
+    "step_array", "clamp_step", "common", "divide", "phase", "Case", "Known", "known_cases", "power", "split",
     "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
     "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power", "power_pair", "scaled_remainder",
     "ratio_phase", "exact_parts", "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
@@ -263,53 +262,64 @@ def _floor_divmod_non_negative(offset: jax.Array, period: jax.Array) -> tuple[ja
     return jnp.where(over, q + 1, q), jnp.where(over, r - period, r)
 
 
+class Case(NamedTuple):
+    """A leaf whose special ``values`` get code of their own (:func:`known_cases`): the exponents 1
+    and 2 of a power, a cycle's ``period_mul`` of 1 or 2, a decay of 1. ``low``: a precise leaf's
+    remainder (a value is known only where the remainder is 0 too). A None leaf stays None."""
+
+    leaf: Any
+    values: tuple[float, ...] = (1.0, 2.0)
+    low: Any = None
+
+
 class Known(NamedTuple):
-    """An exponent leaf inside one case of :func:`exponent_cases`: ``value`` is 1.0 or 2.0 when the
-    leaf is known to equal it there (its fast exact form is used), None in the general case."""
+    """A :class:`Case`'s leaf (as a float) inside one branch of :func:`known_cases`: ``value`` is one
+    of the case's values when the leaf equals it there, None in the general branch."""
 
     leaf: jax.Array
     value: float | None
 
 
-_CASES = (1.0, 2.0, None)
+def known_cases(body: Callable[..., jax.Array], *cases: Case) -> jax.Array:
+    """``body(*known)``: each case's leaf passed as a :class:`Known` whose special values are known
+    statically in the branch that runs, without making the leaf static (None stays None).
 
-
-def _case_index(e: jax.Array) -> jax.Array:
-    return jnp.where(e == 1.0, 0, jnp.where(e == 2.0, 1, 2))
-
-
-def exponent_cases(body: Callable[..., jax.Array], *exponents: Any) -> jax.Array:
-    """``body(*known)``: each exponent leaf (None stays None) passed as a :class:`Known` whose common
-    values 1 and 2 are known statically, without making the leaf static.
-
-    A scalar exponent picks its case at run time (``lax.switch``): only that case is computed, and
-    it fuses with the rest of the body into one loop (~0.35 ms per 10^6 steps for a squared
-    polynomial, where a switch inside the body costs 1.8 ms and a ``where`` over the general power
-    6 ms). Batched exponents compute every case and select per element, as ``vmap`` of the switch
-    does. Call it around a schedule's whole formula, from the step on.
+    Scalar leaves pick their branch at run time (``lax.switch``): only that branch is computed, and
+    it fuses with the rest of the body into one loop (a squared polynomial: 0.4 ms per 10^6 steps,
+    where a switch inside the formula costs 1.8 ms and a ``where`` over the general power 6 ms).
+    Batched leaves compute every branch and select per element, as ``vmap`` of the switch does.
+    :class:`lrsched.Schedule` calls it around ``compute`` with the schedule's ``cases()``.
     """
-    given = [i for i, e in enumerate(exponents) if e is not None]
+    given = [i for i, c in enumerate(cases) if c.leaf is not None]
     if not given:
-        return body(*exponents)
-    leaves = [as_float(exponents[i]) for i in given]
-    combos = list(itertools.product(_CASES, repeat=len(given)))
+        return body(*(None for _ in cases))
+    leaves = [as_float(cases[i].leaf) for i in given]
+    options = [cases[i].values + (None,) for i in given]
+    combos = list(itertools.product(*options))
 
-    def case(combo: tuple[float | None, ...]) -> jax.Array:
-        known = list(exponents)
+    def branch(combo: tuple[float | None, ...]) -> jax.Array:
+        known: list[Known | None] = [None] * len(cases)
         for i, leaf, value in zip(given, leaves, combo):
             known[i] = Known(leaf, value)
         return body(*known)
 
-    # the index of the combination in product's order (the first exponent varies slowest)
-    index = functools.reduce(lambda i, leaf: i * len(_CASES) + _case_index(leaf), leaves, jnp.zeros((), jnp.int32))
-    if all(leaf.ndim == 0 for leaf in leaves):
-        return jax.lax.switch(index, [lambda c=c: case(c) for c in combos])
-    values = [case(c) for c in combos]
-    shape = jnp.broadcast_shapes(index.shape, *(v.shape for v in values))
-    return jax.lax.select_n(jnp.broadcast_to(index, shape), *(jnp.broadcast_to(v, shape) for v in values))
+    index = jnp.zeros((), jnp.int32)  # the combination's index in product's order (the first varies slowest)
+    for i, leaf, values in zip(given, leaves, options):
+        low = cases[i].low
+        exact = True if low is None else (as_float(low) == 0)
+        which = jnp.full(jnp.shape(leaf), len(values) - 1, jnp.int32)
+        for j in reversed(range(len(values) - 1)):
+            which = jnp.where((leaf == values[j]) & exact, j, which)
+        index = index * len(values) + which
+    if index.ndim == 0:
+        return jax.lax.switch(index, [lambda c=c: branch(c) for c in combos])
+    outs = [branch(c) for c in combos]
+    shape = jnp.broadcast_shapes(index.shape, *(o.shape for o in outs))
+    return jax.lax.select_n(jnp.broadcast_to(index, shape), *(jnp.broadcast_to(o, shape) for o in outs))
 
 
 def _known(exponent: Any) -> Known:
+    """An exponent as :func:`known_cases` gives it (a raw leaf: the general case)."""
     return exponent if isinstance(exponent, Known) else Known(as_float(exponent), None)
 
 
@@ -350,7 +360,7 @@ def _plain_power_jvp(primals, tangents):
 
 
 def power(x: jax.Array, exponent: Any) -> jax.Array:
-    """``x ** exponent``: ``x`` itself and ``x * x`` (correctly rounded) where :func:`exponent_cases`
+    """``x ** exponent``: ``x`` itself and ``x * x`` (correctly rounded) where :func:`known_cases`
     knows the exponent is 1 or 2, the general power otherwise; the derivative (also with
     respect to the exponent) is always that of ``x ** e``, and 0 at ``x == 0``."""
     e = _known(exponent)
@@ -408,7 +418,7 @@ def power_pair(weight: jax.Array, rest: jax.Array, exponent: Any) -> tuple[jax.A
     a rising polynomial or a powered cosine); here it is ``-expm1(e log w)``, with
     ``log w = log1p(-rest)`` where ``w > 1/2``: accurate to the last bits at both
     ends, so ``a w**e + b (1 - w**e)`` has no cancellation whichever of ``a``, ``b``
-    is larger. Where :func:`exponent_cases` knows ``e``: ``(w, rest)`` at 1 and
+    is larger. Where :func:`known_cases` knows ``e``: ``(w, rest)`` at 1 and
     ``(w * w, rest (1 + w))`` (1.5 ulp) at 2, no logarithm. Finite derivatives, those
     of the general form.
     """
@@ -444,7 +454,7 @@ def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, 
 
     ``1 - done**k`` is ``-expm1(k log1p(-left))``: exact near the end, where
     ``left`` is small, as the unwarped phase is (``left (1 + done)`` where
-    :func:`exponent_cases` knows ``k == 2``, ``left`` at 1). Finite derivatives at both ends.
+    :func:`known_cases` knows ``k == 2``, ``left`` at 1). Finite derivatives at both ends.
     """
     k = _known(k)
     warped = power(done, k)

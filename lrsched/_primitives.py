@@ -35,6 +35,7 @@ from lrsched._core import (
     time_field,
 )
 from lrsched._numerics import (
+    Case,
     anneal,
     as_float,
     as_number,
@@ -43,11 +44,11 @@ from lrsched._numerics import (
     cos_weights,
     count_reached,
     divide,
-    exponent_cases,
     float_dtype,
     int_dtype,
     int_power,
     k_decay_phase,
+    known_cases,
     lerp,
     phase,
     pick,
@@ -164,15 +165,15 @@ class Polynomial(Schedule):
         check_non_negative(self, "steps")
         check_positive(self, "power", "k_decay")
 
-    exponents = ("power", "k_decay")
+    def cases(self):
+        return Case(self.power), Case(self.k_decay)
 
     def compute(self, t, power, k_decay):
         return self._value(*phase(t, self.steps), power, k_decay)
 
     def at_ratio(self, num, den):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
-        return exponent_cases(lambda power, k: self._value(*ratio_phase(num, den, self.steps), power, k),
-                              self.power, self.k_decay)
+        return known_cases(lambda power, k: self._value(*ratio_phase(num, den, self.steps), power, k), *self.cases())
 
     def _value(self, done, left, power, k_decay):
         done, left = _warped(done, left, k_decay)
@@ -222,7 +223,8 @@ class Cosine(Schedule):
     def validate(self):
         check_positive(self, "steps", "exponent", "k_decay")
 
-    exponents = ("exponent", "k_decay")
+    def cases(self):
+        return Case(self.exponent), Case(self.k_decay)
 
     def compute(self, t, exponent, k_decay):
         return self._value(*phase(self._mirrored(t), self.steps), exponent, k_decay)
@@ -239,8 +241,7 @@ class Cosine(Schedule):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
         if self.periodic:
             return self(divide(as_float(num[0]) + as_float(num[1]), as_float(den[0]) + as_float(den[1])))
-        return exponent_cases(lambda e, k: self._value(*ratio_phase(num, den, self.steps), e, k),
-                              self.exponent, self.k_decay)
+        return known_cases(lambda e, k: self._value(*ratio_phase(num, den, self.steps), e, k), *self.cases())
 
     def _value(self, done, left, exponent, k_decay):
         done, left = _warped(done, left, k_decay)
@@ -895,7 +896,8 @@ class WarmupCosine(Schedule):
             fail(self, "total_steps", f"at least warmup_steps ({w.tolist()}), since it includes the warmup",
                  "Pass the length of the whole schedule")
 
-    exponents = ("exponent",)
+    def cases(self):
+        return (Case(self.exponent),)
 
     def compute(self, t, exponent):
         t, w = common(t, as_number(self.warmup_steps))

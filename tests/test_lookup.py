@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched._numerics import LINEAR_LOOKUP, count_reached
+from lrsched._numerics import LINEAR_LOOKUP, Known, count_reached
 
 BIG = 2**31 - 1
 lookup = jax.jit(count_reached)
@@ -223,7 +223,8 @@ def test_split_of_non_negative_steps_is_floor_divmod(x64):
 
 
 # jitted once for the module: every period reuses the programs of its structure (15 per dtype), no recompiles
-_growing = jax.jit(lambda c, t, args, doubling: c._growing_cycles(t, *args, doubling=doubling), static_argnums=3)
+_growing = jax.jit(lambda c, t, args, doubling: c._growing_cycles(t, *args, Known(c.decay, None), doubling=doubling),
+                   static_argnums=3)
 _call = jax.jit(lambda c, t: c(t))
 
 

@@ -1,4 +1,4 @@
-"""`exponent_cases`: the exponents 1 and 2 of a power, a powered cosine and a k-decay warp get exact fast
+"""`known_cases`: the exponents 1 and 2 of a power, a powered cosine and a k-decay warp get exact fast
 forms, chosen at run time for a scalar exponent and per element for a batched one, with the general form's
 derivative. The same values whichever way the case is chosen (switch, select, vmap), and the right case for
 every combination of two exponents."""
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import lrsched
-from lrsched._numerics import exponent_cases
+from lrsched._numerics import Case, known_cases
 
 VALUES = (1.0, 2.0, 0.7, 3.0)  # the two fast cases and general ones on either side
 
@@ -28,14 +28,22 @@ def test_each_combination_reaches_its_case():
 
     for a, b in itertools.product(VALUES, repeat=2):
         want = 10 * (a if a in (1.0, 2.0) else 0.0) + (b if b in (1.0, 2.0) else 0.0)
-        assert float(jax.jit(exponent_cases, static_argnums=0)(body, a, b)) == want, (a, b)
-        batched = exponent_cases(body, jnp.full((3,), a), b)  # a batched exponent: selected per element
+        assert float(jax.jit(lambda a, b: known_cases(body, Case(a), Case(b)))(a, b)) == want, (a, b)
+        batched = known_cases(body, Case(jnp.full((3,), a)), Case(b))  # a batched exponent: selected per element
         assert batched.tolist() == [want] * 3, (a, b)
 
 
 def test_none_stays_none():
-    assert exponent_cases(lambda a, b: jnp.asarray(0.0 if a is None else 1.0), None, None) == 0.0
-    assert exponent_cases(lambda a, b: jnp.asarray(float(b is None)), 2.0, None) == 1.0
+    assert known_cases(lambda a, b: jnp.asarray(0.0 if a is None else 1.0), Case(None), Case(None)) == 0.0
+    assert known_cases(lambda a, b: jnp.asarray(float(b is None)), Case(2.0), Case(None)) == 1.0
+
+
+def test_a_value_is_known_only_where_its_low_part_is_zero():
+    """A precise leaf (a float64 number's float32 remainder riding along): 1.0 with a remainder is general."""
+    body = lambda d: jnp.asarray(-1.0 if d.value is None else d.value)  # noqa: E731
+    assert float(known_cases(body, Case(1.0, (1.0,), low=0.0))) == 1.0
+    assert float(known_cases(body, Case(1.0, (1.0,), low=1e-9))) == -1.0
+    assert float(known_cases(body, Case(0.5, (1.0,), low=0.0))) == -1.0
 
 
 def _families(power, k):
@@ -114,3 +122,33 @@ def test_derivative_in_the_exponent_is_the_general_one(field, value):
         base = 1 - p**k
         want = base**e * np.log(base) if field == "power" else e * base ** (e - 1) * (-(p**k) * np.log(p))
         np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("x64", [False, True], ids=["float32", "x64"])
+def test_cycles_every_period_mul_and_decay_path_agrees(x64):
+    """A cycle's ``period_mul`` 1 and 2 and its decay of 1 have branches of their own: a single cycle (the
+    switch) and a sweep over them (vmap: a select) agree bit for bit, a join of them (which gathers its pieces'
+    numbers per step) within an ulp, and a decay of 1 that is not exactly 1 (a float64 remainder) still decays."""
+    t = np.concatenate([np.arange(0, 3000, 3), [2**24 + 1, 2**31 - 1]])
+    with jax.enable_x64(x64):
+        members = [lrsched.cycle(lrsched.cosine(1.0, 100, end_value=0.1), 100, period_mul=m, decay=d)
+                   for m in (1, 2, 3) for d in (1.0, 0.9)]
+        singles = np.stack([np.asarray(jax.jit(lambda s, t: s(t))(m, t)) for m in members])
+        batched = lrsched.sweep.stack(members)
+        mapped = np.asarray(jax.jit(jax.vmap(lambda s, t: s(t), in_axes=(0, None)))(batched, t))
+        np.testing.assert_array_equal(mapped, singles)
+        bounds = [500 * i for i in range(1, len(members))]  # a join gathers its pieces' leaves per step
+        joined = np.asarray(jax.jit(lambda s, t: s(t))(lrsched.join(members, bounds), np.arange(3000)))
+        for i, m in enumerate(members):
+            np.testing.assert_allclose(joined[500 * i:500 * (i + 1)], np.asarray(m(np.arange(500))), rtol=4e-7,
+                                       err_msg=str(i))  # an ulp: the join's own program (fused otherwise)
+        first, second = t < 100, (t >= 100) & (t < 200)
+        np.testing.assert_array_equal(singles[0][first], singles[1][first])  # no decay in the first cycle
+        np.testing.assert_allclose(singles[1][second], 0.9 * singles[0][second], rtol=1e-6)
+        if x64:
+            return
+        nearly = lrsched.cycle(lrsched.constant(1.0), 10, decay=1.0 + 1e-12)  # 1.0 in float32, a remainder
+        assert nearly.low("decay") != 0
+        far = float(nearly(10**9))  # 10^8 cycles: 1 + 1e-4
+        np.testing.assert_allclose(far, (1.0 + 1e-12) ** 10**8, rtol=1e-6)
+        assert float(lrsched.cycle(lrsched.constant(1.0), 10, decay=1.0)(10**9)) == 1.0
