@@ -550,3 +550,42 @@ def test_a_torch_state_dict_saved_before_format_2_resumes_with_its_draws():
     # the bridge's numpy evaluators read format-1 configs of the schedules they know (noise goes to JAX)
     cosine1 = {**lrsched.to_config(lrsched.cosine(0.1, 100)), "lrsched_config": 1}
     assert _numpy.supported(cosine1) and not _numpy.supported(FORMAT1["timm"][0])
+
+
+# ------------------------------------------------------------- flax checkpoints
+
+# flax.serialization.to_bytes of lrsched.optax.inject(optax.sgd, learning_rate=lrsched.noise(lrsched.cosine(0.1,
+# 100), 0.2, seed=3)).init({"w": ones(3)}) after 5 updates, saved by main 04d3999 (learning rate 0.10775036).
+OLD_CHECKPOINT = (
+    "haVjb3VudMcOAZOQpWludDMyxAQFAAAAq2h5cGVycGFyYW1zga1sZWFybmluZ19yYXRlhq1fX3N0cnVjdHVyZV9fzmhXm0Soc2NoZWR1bGWG"
+    "rV9fc3RydWN0dXJlX1/OUg4V7qppbml0X3ZhbHVl2AGTkKdmbG9hdDMyxATNzMw9pXN0ZXBzxw4Bk5ClaW50MzLEBGQAAACpZW5kX3ZhbHVl"
+    "2AGTkKdmbG9hdDMyxAQAAAAAqGV4cG9uZW50wKdrX2RlY2F5wKNwY3TYAZOQp2Zsb2F0MzLEBM3MTD6kc2VlZMcOAZOQpWludDMyxAQDAAAA"
+    "pXN0YXJ0xw4Bk5ClaW50MzLEBAAAAACjZW5kwKdwbGF0ZWF1gKlzdHJ1Y3R1cmXHDgGTkKVpbnQzMsQEo42kMatpbm5lcl9zdGF0ZYKhMIChMYA="
+)
+
+
+def test_a_flax_checkpoint_saved_before_the_generator_is_refused_or_resumed_with_threefry():
+    """A checkpoint holds numbers, not static fields: the schedule's structure (now with `generator`) comes from
+    the target, so an old checkpoint is refused rather than resumed with other draws; built with
+    generator="threefry" and restored with schedules="code" it resumes with its own draws."""
+    pytest.importorskip("flax")
+    import base64
+
+    import optax
+
+    import lrsched.optax
+
+    data = base64.b64decode(OLD_CHECKPOINT)
+    params = {"w": jnp.ones(3)}
+
+    def target(generator):
+        noisy = lrsched.noise(lrsched.cosine(0.1, 100), 0.2, seed=3, generator=generator)
+        return lrsched.optax.inject(optax.sgd, learning_rate=noisy)
+
+    for generator in ("hash", "threefry"):
+        with pytest.raises(ValueError, match="different structure"):
+            lrsched.optax.restore(target(generator).init(params), data)
+    tx = target("threefry")
+    state = lrsched.optax.restore(tx.init(params), data, schedules="code")
+    assert float(lrsched.optax.current(state)["learning_rate"]) == pytest.approx(0.10775036, rel=1e-7)
+    assert int(state.count) == 5
