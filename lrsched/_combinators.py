@@ -552,7 +552,8 @@ def _centred_unit(h: jax.Array) -> jax.Array:
 #: pct < 1), P of degree 8: the Chebyshev interpolant of ``sqrt(2) erfinv(sqrt(z)) / sqrt(z)`` at 9 nodes on
 #: ``z in [0, erf(1/sqrt(2))**2]``, rounded to float32 (lowest degree first). Relative error 3.8e-9 in float64,
 #: at most ~2 float32 ulps evaluated in float32 (tests/test_noise.py checks it against scipy's erfinv).
-#: XLA's erf_inv is general (a log and two polynomials): twice the cost of a cosine on CPU.
+#: XLA's erf_inv is general (a log and two polynomials) and costs about a cosine per step on CPU, which alone
+#: would put noise(cosine) at 2x a bare cosine.
 _ERFINV_POLY = tuple(np.float32(c) for c in (
     "1.2533141", "0.3281158", "0.18045309", "0.12108452", "0.10583143", "-0.008104238", "0.3286671",
     "-0.43001658", "0.4366388"))
@@ -693,7 +694,7 @@ def noise(schedule: Schedule, pct: Leaf, seed: Leaf = 0, kind: str = "normal", g
     ``generator="hash"`` (the default) draws ``u_t`` in ``(-1, 1)`` from the top 24
     bits of MurmurHash3_x86_32 of the step's 8 little-endian bytes seeded with
     `seed` (steps ``2**32`` apart differ), and ``n_t`` by the inverse CDF above:
-    elementwise integer arithmetic that costs about one cosine per step.
+    elementwise arithmetic that costs about half a cosine per step on CPU.
     ``generator="threefry"`` draws with JAX's ``jax.random`` from
     ``fold_in(fold_in(key(seed), low32(t)), high32(t))`` (``truncated_normal`` or
     ``uniform``): several times slower, and the generator of every config saved
@@ -705,7 +706,8 @@ def noise(schedule: Schedule, pct: Leaf, seed: Leaf = 0, kind: str = "normal", g
 
     Args:
       schedule: the schedule to perturb.
-      pct: the bound of the relative noise, in [0, 1).
+      pct: the bound of the relative noise, in [0, 1) (checked when concrete; the hash
+        generator's inverse CDF is accurate on that range only).
       seed: the random seed, in [0, 2**32) (a leaf: a sweep may vary it).
       kind: "normal" or "uniform".
       generator: "hash" (the default: a counter-based hash, fast) or "threefry"
