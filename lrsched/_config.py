@@ -12,7 +12,13 @@ from lrsched._core import Schedule, ScheduleError
 
 __all__ = ["to_config", "from_config"]
 
-FORMAT = 1
+#: The config format ``to_config`` writes (the ``lrsched_config`` key). Format 2 added ``noise``'s
+#: ``generator`` (default ``"hash"``); a format-1 config predates it and drew with JAX's threefry, so
+#: :func:`from_config` loads its noise nodes with ``generator="threefry"``: the same values as when it was saved.
+FORMAT = 2
+
+#: Each older format a config is upgraded from, one step at a time: ``{format: function to format + 1}``.
+_UPGRADES: dict[int, Any] = {}
 
 
 def _encode(value: Any, where: str) -> Any:
@@ -107,12 +113,34 @@ def _build(config: dict[str, Any]) -> Schedule:
         raise ScheduleError(f"from_config: bad arguments for {kind!r}: {e}") from None
 
 
+def _noise_threefry(node: Any) -> Any:
+    """Format 1 -> 2: every ``noise`` node (at any depth: inside combinators, compat nodes and lists of
+    schedules) without a ``generator`` gets ``"threefry"``, the only generator format 1 knew."""
+    if isinstance(node, list):
+        return [_noise_threefry(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _noise_threefry(v) for k, v in node.items()}
+    if out.get("type") == "noise" and "generator" not in out:
+        out["generator"] = "threefry"
+    return out
+
+
+_UPGRADES[1] = _noise_threefry
+
+
 def from_config(config: dict[str, Any]) -> Schedule:
     """Rebuild a schedule from :func:`to_config`'s dict (validated like any other).
 
     Works in any process: a type with a prefix (``"fastai.combine"``,
     ``"transformers.wsd"``) imports the ``lrsched.compat`` module it names
     (``lrsched.compat.fastai``) when that is not imported yet.
+
+    Configs saved by an older lrsched load to the same values: the
+    ``lrsched_config`` format number says which upgrades apply (format 1, before
+    ``noise`` had a ``generator``, loads its noise with ``generator="threefry"``,
+    the generator it was saved with). A config without that key is read as the
+    current format; a newer format than this lrsched knows is refused.
     """
     if not isinstance(config, dict) or "type" not in config:
         raise ScheduleError(
@@ -120,6 +148,14 @@ def from_config(config: dict[str, Any]) -> Schedule:
             f"got {type(config).__name__}"
         )
     version = config.get("lrsched_config", FORMAT)
-    if version != FORMAT:
-        raise ScheduleError(f"from_config: config format {version!r} is not {FORMAT}; upgrade lrsched")
-    return _build({k: v for k, v in config.items() if k != "lrsched_config"})
+    if not (type(version) is int and 1 <= version <= FORMAT):  # bool, float, str: not a format lrsched writes
+        newer = isinstance(version, (int, float)) and not isinstance(version, bool) and version > FORMAT
+        raise ScheduleError(
+            f"from_config: config format {version!r} is not one this lrsched reads (1 to {FORMAT}); "
+            + ("it was written by a newer lrsched: upgrade lrsched" if newer else
+               "lrsched_config must be the format number that lrsched.to_config wrote")
+        )
+    body = {k: v for k, v in config.items() if k != "lrsched_config"}
+    while version != FORMAT:
+        body, version = _UPGRADES[version](body), version + 1
+    return _build(body)

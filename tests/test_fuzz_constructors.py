@@ -11,8 +11,8 @@ For each constructor of ``lrsched`` (factories, combinators, arithmetic, plateau
 
 Nothing else may happen: no other exception, no NaN. Each structure is evaluated by one jitted
 call (the numbers are leaves, so examples of one structure share the compiled program).
-``noise`` has no float64 reference (its draws are JAX's): its values are checked against the
-bound ``|v / s - 1| < pct``. ``test_every_public_constructor_has_a_spec`` keeps the list complete.
+``noise`` has no float64 reference here (tests/test_noise.py has its draws'): its values are checked
+against the bound ``|v / s - 1| < pct``. ``test_every_public_constructor_has_a_spec`` keeps the list complete.
 """
 
 from __future__ import annotations
@@ -439,13 +439,14 @@ def _check_noise(built, kw, ref):
 
 
 @spec("noise", call(L.noise), {"schedule": SCHED, "pct": num(1.0, -0.1), "seed": count(-1, 2**32), "kind": choice(),
-                               "start": num(-1)}, check=_check_noise)
+                               "generator": choice(), "start": num(-1)}, check=_check_noise)
 def _(draw):
     (s, r), pct, seed, kind = draw(inner()), draw(val(0.0, 0.9)), draw(st.integers(0, 1000)), draw(
         st.sampled_from(["normal", "uniform"]))
+    generator = draw(st.sampled_from(["hash", "threefry"]))
     start = draw(steps0)
     end = draw(st.none() | st.integers(start, start + 500))
-    return dict(schedule=s, pct=pct, seed=seed, kind=kind, start=start, end=end), r
+    return dict(schedule=s, pct=pct, seed=seed, kind=kind, generator=generator, start=start, end=end), r
 
 
 def _torch_plateau(metrics, base, factor, patience, threshold, threshold_mode, mode, cooldown, min_value, eps):

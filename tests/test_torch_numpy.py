@@ -165,7 +165,7 @@ CHANGED = [  # a config each numpy evaluator must refuse (JAX evaluates it, or r
     ("unknown key", lambda c: {**c, "warp": 2.0}),
     ("missing key", lambda c: {k: v for k, v in c.items() if k != "end_value"}),
     ("unknown static choice", lambda c: {**c, "periodic": "sometimes"}),
-    ("newer config format", lambda c: {**c, "lrsched_config": 2}),
+    ("newer config format", lambda c: {**c, "lrsched_config": 3}),
     ("unknown key in a nested schedule", lambda c: {"type": "shift", "schedule": {**c, "warp": 2.0}, "steps": 3}),
 ]
 

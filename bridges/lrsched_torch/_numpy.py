@@ -37,7 +37,10 @@ I64 = np.int64
 HALF_PI = 0.5 * np.pi
 #: The config format these evaluators read: ``lrsched._config.FORMAT`` (not imported here: that would import
 #: JAX; a test checks that the two agree).
-FORMAT = 1
+FORMAT = 2
+#: The formats read as they are: format 1 differs from 2 only in ``noise`` nodes (no ``generator``), which
+#: have no numpy evaluator (JAX evaluates them, after ``from_config``'s upgrade).
+_FORMATS = (1, 2)
 _META = frozenset({"type", "lrsched_config"})
 
 
@@ -275,7 +278,8 @@ class Spec:
     def check(self, config: dict[str, Any]) -> None:
         """Raise :class:`Unsupported` unless `config` is exactly what the evaluator implements."""
         kind = config.get("type")
-        if config.get("lrsched_config", FORMAT) != FORMAT:
+        version = config.get("lrsched_config", FORMAT)
+        if type(version) is not int or version not in _FORMATS:
             raise Unsupported(f"config format {config['lrsched_config']!r}")
         present = config.keys() - _META
         if present != self.declared:

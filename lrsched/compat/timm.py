@@ -25,8 +25,8 @@ Every schedule is a composition of core schedules:
 - the noise is :func:`lrsched.noise`: the same distribution as timm's
   (``lr * (1 + n)`` inside ``noise_range_t``, ``n`` a standard normal resampled
   until ``|n| < noise_pct``, or uniform in ``±noise_pct``) and reproducible per
-  step and seed, but drawn with JAX's generator, so the draws differ from timm's
-  torch generator.
+  step and seed, but drawn with lrsched's generator (``lrsched.noise``'s default
+  ``generator="hash"``), so the draws differ from timm's torch generator.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _assemble(func: str, main: Schedule, base_lr: Real, warmup_t: Real, warmup_l
         start, end = noise_range_t
     else:
         start, end = noise_range_t, None
-    return lrsched.noise(schedule, noise_pct, noise_seed, noise_type, start, end)
+    return lrsched.noise(schedule, noise_pct, noise_seed, noise_type, start=start, end=end)
 
 
 _NOISE_DOC = """
