@@ -624,7 +624,7 @@ class Noise(Schedule):
     pct: Leaf
     seed: Leaf = count_field(default=0)
     kind: str = choice_field("normal", "uniform", default="normal")
-    generator: str = choice_field("hash", "threefry", default="hash")
+    generator: str = choice_field("hash", "threefry", default="hash", since=(2, "threefry"))
     start: Leaf = 0
     end: Leaf | None = None
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
 import jax
 import numpy as np
 
-from lrsched._core import Schedule, ScheduleError
+from lrsched._core import Schedule, ScheduleError, field_since
 
 __all__ = ["to_config", "from_config"]
 
 #: The config format ``to_config`` writes (the ``lrsched_config`` key). Format 2 added ``noise``'s
 #: ``generator`` (default ``"hash"``); a format-1 config predates it and drew with JAX's threefry, so
 #: :func:`from_config` loads its noise nodes with ``generator="threefry"``: the same values as when it was saved.
+#: Each field added after format 1 says so (``lrsched._core.field_since``): one rule for every upgrade.
 FORMAT = 2
-
-#: Each older format a config is upgraded from, one step at a time: ``{format: function to format + 1}``.
-_UPGRADES: dict[int, Any] = {}
 
 
 def _encode(value: Any, where: str) -> Any:
@@ -71,11 +70,11 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
     return {"lrsched_config": FORMAT, **_schedule_config(schedule, schedule.factory_name)}
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, version: int) -> Any:
     if isinstance(value, dict) and "type" in value:
-        return _build(value)
+        return _build(value, version)
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, version) for v in value]
     return value
 
 
@@ -96,7 +95,7 @@ def _import_for(kind: str) -> str:
     return "" if kind in Schedule._registry else f" ({module} has no schedule type {kind!r})"
 
 
-def _build(config: dict[str, Any]) -> Schedule:
+def _build(config: dict[str, Any], version: int) -> Schedule:
     kind = config["type"]
     cls = Schedule._registry.get(kind)
     note = ""
@@ -106,27 +105,15 @@ def _build(config: dict[str, Any]) -> Schedule:
     if cls is None:
         known = ", ".join(sorted(Schedule._registry))
         raise ScheduleError(f"from_config: unknown schedule type {kind!r}{note}. Known types: {known}")
-    args = {k: _decode(v) for k, v in config.items() if k != "type"}
+    args = {k: _decode(v, version) for k, v in config.items() if k != "type"}
+    for f in dataclasses.fields(cls):  # a field added after the config's format: what that format meant
+        since = field_since(f)
+        if since is not None and version < since[0] and f.name not in args:
+            args[f.name] = since[1]
     try:
         return cls.from_config_args(args)
     except TypeError as e:
         raise ScheduleError(f"from_config: bad arguments for {kind!r}: {e}") from None
-
-
-def _noise_threefry(node: Any) -> Any:
-    """Format 1 -> 2: every ``noise`` node (at any depth: inside combinators, compat nodes and lists of
-    schedules) without a ``generator`` gets ``"threefry"``, the only generator format 1 knew."""
-    if isinstance(node, list):
-        return [_noise_threefry(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _noise_threefry(v) for k, v in node.items()}
-    if out.get("type") == "noise" and "generator" not in out:
-        out["generator"] = "threefry"
-    return out
-
-
-_UPGRADES[1] = _noise_threefry
 
 
 def from_config(config: dict[str, Any]) -> Schedule:
@@ -155,7 +142,4 @@ def from_config(config: dict[str, Any]) -> Schedule:
             + ("it was written by a newer lrsched: upgrade lrsched" if newer else
                "lrsched_config must be the format number that lrsched.to_config wrote")
         )
-    body = {k: v for k, v in config.items() if k != "lrsched_config"}
-    while version != FORMAT:
-        body, version = _UPGRADES[version](body), version + 1
-    return _build(body)
+    return _build({k: v for k, v in config.items() if k != "lrsched_config"}, version)

@@ -49,8 +49,9 @@ else:  # Python 3.10: the decorator only informs type checkers
 __all__ = [
     "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
     "time_field", "number_field", "count_field", "numbers_field", "flag_field", "choice_field", "function_field",
-    "schedule_field", "schedules_field", "operand_field", "precise_field", "low_part", "Kind", "check_kind", "checked",
-    "batch_shape", "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow", "add", "mul", "div", "pow",
+    "field_since", "schedule_field", "schedules_field", "operand_field", "precise_field", "low_part", "Kind",
+    "check_kind", "checked", "batch_shape", "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow",
+    "add", "mul", "div", "pow",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
 ]
@@ -117,11 +118,19 @@ OPERAND = Kind("operand")
 INTERNAL = Kind("internal")
 
 
-def _field(kind: Kind, default: Any, static: bool = False, time: bool = False) -> Any:
+def _field(kind: Kind, default: Any, static: bool = False, time: bool = False, since: Any = None) -> Any:
     if default is None and not kind.optional:
         kind = dataclasses.replace(kind, optional=True)
-    metadata = {"kind": kind, **({"static": True} if static else {}), **({"time": True} if time else {})}
+    metadata = {"kind": kind, **({"static": True} if static else {}), **({"time": True} if time else {}),
+                **({"since": since} if since is not None else {})}
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def field_since(f: dataclasses.Field) -> tuple[int, Any] | None:
+    """``(format, value)`` for a field added in config format ``format``: what configs and checkpoints
+    saved before it existed mean (``noise``'s ``generator``: ``(2, "threefry")``), else None. Old configs
+    load with that value, and a field holding it stays out of a structure's fingerprint."""
+    return f.metadata.get("since")
 
 
 def static_field(default: Any = dataclasses.MISSING) -> Any:
@@ -157,9 +166,9 @@ def flag_field(default: Any = dataclasses.MISSING) -> Any:
     return _field(FLAG, default, static=True)
 
 
-def choice_field(*options: str, default: Any = dataclasses.MISSING) -> Any:
-    """A static string among `options` (any string when none are given)."""
-    return _field(Kind("choice", options=options), default, static=True)
+def choice_field(*options: str, default: Any = dataclasses.MISSING, since: tuple[int, str] | None = None) -> Any:
+    """A static string among `options` (any string when none are given); `since`: see :func:`field_since`."""
+    return _field(Kind("choice", options=options), default, static=True, since=since)
 
 
 def function_field(default: Any = dataclasses.MISSING) -> Any:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lrsched._core import Schedule
+from lrsched._core import Schedule, field_since
 
 __all__ = ["structure_key", "stack", "stack_leaves", "structure_string", "fingerprint", "code_in"]
 
@@ -64,6 +64,9 @@ def _describe(tree: Any) -> str:
         parts = []
         for f in dataclasses.fields(tree):
             v = getattr(tree, f.name)
+            since = field_since(f)
+            if since is not None and f.metadata.get("static") and v == since[1]:
+                continue  # what structures meant before the field existed: old fingerprints still match
             parts.append(f"{f.name}={_stable(v) if f.metadata.get('static') else _describe(v)}")
         return f"{tree.factory_name}({', '.join(parts)})"
     leaves, treedef = jax.tree.flatten(tree, is_leaf=lambda x: x is not tree and isinstance(x, Schedule))
