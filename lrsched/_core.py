@@ -662,7 +662,7 @@ class Schedule:
 
     def compute(self, t: jax.Array, *known: Any) -> jax.Array:
         """The schedule at steps `t` (already clamped at 0, int or float array), then one
-        ``Known`` per entry of :meth:`cases`."""
+        ``Known`` per entry of ``cases()``."""
         raise NotImplementedError
 
     def __call__(self, step: Any) -> jax.Array:
