@@ -58,6 +58,7 @@ from lrsched._numerics import (
     phase,
     pick,
     split,
+    unit_power,
 )
 from lrsched._tree import stack, structure_key
 
@@ -298,7 +299,10 @@ class Cycle(Schedule):
     def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None,
                 decay: Known) -> jax.Array:
         """The decay ``d**last`` (nothing computed where d is known to be 1) and the value after the last cycle."""
-        value = inner if decay.value == 1.0 else inner * int_power(self.decay, last, self.low("decay"))
+        if decay.value == 1.0:
+            value = inner * unit_power(decay.leaf, last)
+        else:
+            value = inner * int_power(self.decay, last, self.low("decay"))
         if self.end_value is not None and limit is not None:
             value = jnp.where(k >= limit.astype(k.dtype), as_float(self.end_value), value)
         return value

@@ -28,8 +28,8 @@ import numpy as np
 
 __all__ = [
     "INT32_MAX", "ScheduleError", "float_dtype", "int_dtype", "as_float", "as_number", "check_step_range", "as_step",
-    "step_array", "clamp_step", "common", "divide", "phase", "Case", "Known", "known_cases", "power", "split",
-    "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
+    "step_array", "clamp_step", "common", "divide", "phase", "Case", "Known", "known_cases", "power", "unit_power",
+    "split", "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
     "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power", "power_pair", "scaled_remainder",
     "ratio_phase", "exact_parts", "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
     "cycle_starts",
@@ -357,6 +357,20 @@ def _plain_power(x: jax.Array, e: jax.Array) -> jax.Array:
 @_plain_power.defjvp
 def _plain_power_jvp(primals, tangents):
     return _plain_power(*primals), _power_tangent(primals, tangents)
+
+
+@jax.custom_jvp
+def unit_power(base: jax.Array, k: jax.Array) -> jax.Array:
+    """``base ** k`` where :func:`known_cases` knows ``base == 1``: ones (nothing computed per step: a
+    multiply by it folds away), with the power's derivative there, ``k`` (a decay of 1 stays
+    differentiable)."""
+    return jnp.ones(jnp.broadcast_shapes(jnp.shape(base), jnp.shape(k)), as_float(base).dtype)
+
+
+@unit_power.defjvp
+def _unit_power_jvp(primals, tangents):
+    base, k = primals
+    return unit_power(base, k), as_float(k) * tangents[0]
 
 
 def power(x: jax.Array, exponent: Any) -> jax.Array:

@@ -152,3 +152,16 @@ def test_cycles_every_period_mul_and_decay_path_agrees(x64):
         far = float(nearly(10**9))  # 10^8 cycles: 1 + 1e-4
         np.testing.assert_allclose(far, (1.0 + 1e-12) ** 10**8, rtol=1e-6)
         assert float(lrsched.cycle(lrsched.constant(1.0), 10, decay=1.0)(10**9)) == 1.0
+
+
+def test_a_decay_of_one_keeps_its_derivative():
+    """The branch for a decay of exactly 1 computes no power, but ``d/dd (d**k) = k`` there still: the
+    derivative of a cycle's value in its decay is the cycle count at 1 as near it (hypergradients)."""
+    def value(d, t):
+        return lrsched.cycle(lrsched.constant(2.0), 10, decay=d)(t)
+
+    for t, k in [(5, 0), (35, 3), (10**6 + 3, 10**5)]:
+        assert float(jax.grad(value)(1.0, t)) == pytest.approx(2.0 * k, rel=1e-6)
+        assert float(jax.grad(value)(0.999, t)) == pytest.approx(2.0 * k * 0.999 ** (k - 1), rel=1e-3)
+    grads = jax.vmap(jax.grad(value), in_axes=(0, None))(jnp.array([1.0, 0.5]), 35)
+    np.testing.assert_allclose(np.asarray(grads), [6.0, 2.0 * 3 * 0.25], rtol=1e-6)
