@@ -354,8 +354,9 @@ class Cycle(Schedule):
         # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
         # float32 step would be).
         top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
-        longest = max((jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
-                      default=jnp.zeros((), float_dtype()))
+        # jnp.maximum, not Python's max: the durations are traced when the schedule is an argument
+        longest = functools.reduce(jnp.maximum, (jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
+                                   jnp.zeros((), float_dtype()))
         cap = jnp.floor(top / jnp.maximum(longest, 1.0))
         big = grow > cap
         index = jnp.arange(entries, dtype=mul.dtype)

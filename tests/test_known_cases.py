@@ -165,3 +165,15 @@ def test_a_decay_of_one_keeps_its_derivative():
         assert float(jax.grad(value)(0.999, t)) == pytest.approx(2.0 * k * 0.999 ** (k - 1), rel=1e-3)
     grads = jax.vmap(jax.grad(value), in_axes=(0, None))(jnp.array([1.0, 0.5]), 35)
     np.testing.assert_allclose(np.asarray(grads), [6.0, 2.0 * 3 * 0.25], rtol=1e-6)
+
+
+def test_a_growing_cycle_of_a_schedule_with_several_durations_traces():
+    """The longest duration inside a stretched growing cycle is found with traced leaves too (the schedule
+    passed to a jitted function, as in an optimizer state or a sweep): a warmup then a cosine has two."""
+    inner = lrsched.warmup(lrsched.cosine(1.0, 100, k_decay=1.5), 10)
+    for mul in (2, 3):
+        s = lrsched.cycle(inner, 110, period_mul=mul, decay=0.5)
+        t = np.arange(0, 5000, 7)
+        traced = np.asarray(jax.jit(lambda s, t: s(t))(s, t))
+        constants = np.asarray(jax.jit(lambda t: s(t))(t))  # the numbers known when compiling
+        np.testing.assert_allclose(traced, constants, rtol=3e-7)
