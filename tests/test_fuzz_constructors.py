@@ -736,16 +736,6 @@ def _(draw):
             lambda t: interpolated(t, marks, values, kind))
 
 
-def _onecycle_marks(t, marks, values, kind):
-    out = np.full(t.shape, values[-1], np.float64)
-    for i in range(len(marks) - 1):
-        inside = (t >= marks[i]) & (t < marks[i + 1])
-        x = (t[inside] - marks[i]) / (marks[i + 1] - marks[i])
-        w = 1 - x if kind == "linear" else cos01(x)
-        out[inside] = values[i] * w + values[i + 1] * (1 - w)
-    return out
-
-
 @spec("optax.linear_onecycle_schedule", call(ox.linear_onecycle_schedule),
       {"transition_steps": num(0), "peak_value": num(), "pct_start": num(), "pct_final": num(),
        "div_factor": num(), "final_div_factor": num()})
@@ -756,7 +746,7 @@ def _(draw):
     marks = [0, int(ps * n), int(pf * n), n]
     values = [peak / div, peak, peak / div, peak / (div * final)]
     return dict(transition_steps=n, peak_value=peak, pct_start=ps, pct_final=pf, div_factor=div,
-                final_div_factor=final), lambda t: _onecycle_marks(t, marks, values, "linear")
+                final_div_factor=final), lambda t: interpolated(t, marks, values, "linear")
 
 
 @spec("optax.cosine_onecycle_schedule", call(ox.cosine_onecycle_schedule),
@@ -767,7 +757,7 @@ def _(draw):
     ps = draw(st.integers(5, 90)) / 100 + 0.003
     marks, values = [0, int(ps * n), n], [peak / div, peak, peak / (div * final)]
     return dict(transition_steps=n, peak_value=peak, pct_start=ps, div_factor=div, final_div_factor=final), \
-        lambda t: _onecycle_marks(t, marks, values, "cosine")
+        lambda t: interpolated(t, marks, values, "cosine")
 
 
 @spec("optax.join_schedules", call(ox.join_schedules), {"schedules": SCHED + [[]], "boundaries": SEQ + [[-3]]})
