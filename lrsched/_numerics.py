@@ -464,37 +464,11 @@ def _fixed_complement_jvp(value, primals, tangents):
 
 
 def k_decay_phase(done: jax.Array, left: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
-    """The phase warped by k-decay (Zhang & Li, arXiv:2004.05909): ``done**k`` and ``1 - done**k``.
-
-    ``1 - done**k`` is ``-expm1(k log1p(-left))``: exact near the end, where
-    ``left`` is small, as the unwarped phase is (``left (1 + done)`` where
-    :func:`known_cases` knows ``k == 2``, ``left`` at 1). Finite derivatives at both ends.
-    """
-    k = _known(k)
-    warped = power(done, k)
-    done, leaf = _broadcast(done, k.leaf)
-    left, _ = _broadcast(left, k.leaf)
-    if k.value is not None:
-        return warped, _fixed_warp(done, left, leaf, k.value)
-    return warped, _general_warp(done, left, leaf)
-
-
-def _general_warp(done: jax.Array, left: jax.Array, k: jax.Array) -> jax.Array:
-    del done
-    inside = (left > 0) & (left < 1)
-    safe = jnp.where(inside, left, 0.5)
-    return jnp.where(inside, -jnp.expm1(k * jnp.log1p(-safe)), left)
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(3,))
-def _fixed_warp(done: jax.Array, left: jax.Array, k: jax.Array, value: float) -> jax.Array:
-    return left if value == 1.0 else left * (1.0 + done)
-
-
-@_fixed_warp.defjvp
-def _fixed_warp_jvp(value, primals, tangents):
-    _, tangent = jax.jvp(_general_warp, primals, tangents)
-    return _fixed_warp(*primals, value), tangent
+    """The phase warped by k-decay (Zhang & Li, arXiv:2004.05909): ``done**k`` and ``1 - done**k``,
+    which is :func:`power_pair` of the phase: ``1 - done**k`` exact near the end (from ``left``) and
+    near the start (from ``done``), ``left (1 + done)`` where :func:`known_cases` knows ``k == 2``,
+    ``left`` at 1. Finite derivatives at both ends."""
+    return power_pair(done, left, k)
 
 
 # ------------------------------------------------------- exact arithmetic

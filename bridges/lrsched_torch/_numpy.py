@@ -159,19 +159,11 @@ def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> tuple[np
 
 
 def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``k_decay_phase`` (``done**k`` and ``1 - done**k`` as ``-expm1(k log1p(-left))``, ``left`` at
-    ``k == 1`` and ``left (1 + done)`` at 2); None: the phase unchanged."""
+    """The core's ``k_decay_phase`` (the phase's ``power_pair``: ``done**k`` and ``1 - done**k``); None: the
+    phase unchanged."""
     if k is None:
         return done, left
-    k = _f(k)
-    if k == 1.0:
-        return done, left
-    if k == 2.0:
-        return done * done, left * (1.0 + done)
-    inside = (left > 0) & (left < 1)
-    safe = np.where(inside, left, 0.5)
-    rest = -np.expm1(k * np.log1p(-safe))
-    return _power(done, k), np.where(inside, rest, left)
+    return _power_pair(done, left, k)
 
 
 def _count_reached(marks: np.ndarray, t: np.ndarray) -> np.ndarray:
