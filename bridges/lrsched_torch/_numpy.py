@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["values", "supported", "proportion", "Unsupported", "Spec", "SPECS", "FORMAT"]
+__all__ = ["values", "evaluator", "supported", "proportion", "Unsupported", "Spec", "SPECS", "FORMAT"]
 
 F64 = np.float64
 I64 = np.int64
@@ -51,19 +51,20 @@ class Unsupported(Exception):
 # ----------------------------------------------------------------- numbers and steps
 
 
-def _num(x: Any) -> np.ndarray:
-    """A config number as a 0-d array: Python ints stay integers (exact offsets), the rest float64."""
+def _num(x: Any) -> Any:
+    """A config number as a numpy scalar (numpy's arithmetic at a fraction of a 0-d array's cost): Python ints
+    stay integers (exact offsets), the rest float64."""
     if isinstance(x, bool) or x is None or isinstance(x, (list, dict, str)):
         raise Unsupported(f"not a scalar number: {x!r}")
     if isinstance(x, int):
-        return np.asarray(x, I64)
+        return I64(x)
     if isinstance(x, float):
-        return np.asarray(x, F64)
+        return F64(x)
     raise Unsupported(f"unexpected leaf {type(x).__name__}")
 
 
-def _f(x: Any) -> np.ndarray:
-    return x.astype(F64) if isinstance(x, np.ndarray) else _num(x).astype(F64)
+def _f(x: Any) -> Any:
+    return x.astype(F64) if isinstance(x, (np.ndarray, np.generic)) else F64(_num(x))
 
 
 def _vector(x: Any, dtype: Any = None) -> np.ndarray:
@@ -74,16 +75,29 @@ def _vector(x: Any, dtype: Any = None) -> np.ndarray:
     return np.asarray(x, dtype)
 
 
+def _integer(x: np.ndarray) -> bool:
+    return x.dtype.kind in "iu"
+
+
 def _common(*xs: np.ndarray) -> tuple[np.ndarray, ...]:
     """The core's ``common``: integers when every input is an integer, else float64."""
-    if all(np.issubdtype(x.dtype, np.integer) for x in xs):
+    if all(x.dtype.kind in "iu" for x in xs):
         return tuple(x.astype(I64, copy=False) for x in xs)
     return tuple(x.astype(F64, copy=False) for x in xs)
 
 
-def _phase(offset: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _phase(offset: np.ndarray, length: Any) -> tuple[np.ndarray, np.ndarray]:
     """The core's ``phase``: (done, left) in [0, 1], from exact integers scaled by one reciprocal."""
     offset, length = _common(offset, length)
+    if length.ndim == 0:  # one length (the usual case): its part in scalar arithmetic, the same operations
+        n = length[()]
+        n = n if not n < 0 else n.dtype.type(0)  # np.maximum(n, 0), NaN kept
+        empty = n <= 0
+        done = np.minimum(np.maximum(offset, n.dtype.type(0)), n)  # np.clip(offset, 0, n)
+        left = n - done
+        scale = F64(1.0) / (F64(1.0) if empty else F64(n))
+        done = done.astype(F64) * scale
+        return (done + F64(1.0) if empty else done + F64(0.0)), left.astype(F64) * scale
     zero = np.zeros((), length.dtype)
     length = np.maximum(length, zero)
     done = np.clip(offset, zero, length)
@@ -94,13 +108,17 @@ def _phase(offset: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return done.astype(F64) * scale + finished, left.astype(F64) * scale
 
 
-def _split(offset: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split(offset: np.ndarray, period: Any) -> tuple[np.ndarray, np.ndarray]:
     """The core's ``split``: floor division on integers; on floats ``k = floor(offset / period)`` and the
     remainder ``offset - k period`` rounded once, as XLA computes it (a fused multiply-add; exact products
     here): a separately rounded ``k period`` would be off by ``offset * 2**-53``, 1e-4 at step 2**40."""
     offset, period = _common(offset, period)
-    period = np.where(period > 0, period, np.ones((), period.dtype))
-    if np.issubdtype(offset.dtype, np.integer):
+    if period.ndim == 0:
+        period = period[()]
+        period = period if period > 0 else period.dtype.type(1)  # np.where(period > 0, period, 1), NaN too
+    else:
+        period = np.where(period > 0, period, np.ones((), period.dtype))
+    if _integer(offset):
         k = np.floor_divide(offset, period)
         return k, offset - k * period
     k = np.floor(offset / period)
@@ -198,7 +216,7 @@ def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _exact_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The core's ``_exact_parts``: an int64 as two float64s that hold it exactly (a float is its own)."""
-    if not np.issubdtype(x.dtype, np.integer):
+    if not _integer(x):
         return x.astype(F64), np.zeros((), F64)
     low = max(8 * x.dtype.itemsize - 1 - (np.finfo(F64).nmant + 1), 0) + 1
     top = x & ~((1 << low) - 1)
@@ -312,12 +330,13 @@ def _spec(config: dict[str, Any]) -> Spec:
 
 
 def _eval(config: Any, t: np.ndarray) -> np.ndarray:
-    """``Schedule.__call__``: negative steps count as 0, the result broadcast to the steps, float64."""
+    """``Schedule.__call__`` of a config :func:`evaluator` has checked: negative steps count as 0, the result
+    broadcast to the steps, float64."""
     if not isinstance(config, dict):
         return np.broadcast_to(_f(config), t.shape)  # a number operand of add/mul
-    spec = _spec(config)
     t = np.maximum(t, np.zeros((), t.dtype))
-    return np.broadcast_to(np.asarray(spec.evaluate(config, t), F64), t.shape)
+    out = np.asarray(SPECS[config["type"]].evaluate(config, t), F64)
+    return out if out.shape == t.shape else np.broadcast_to(out, t.shape)
 
 
 # ------------------------------------------------------------------------ evaluators
@@ -381,7 +400,7 @@ def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> np.ndarray:
     base = _f(base)
     size = _POWER_TABLE if most is None else min(_POWER_TABLE, most + 1)
     table = base ** np.arange(size, dtype=F64)
-    k = k.astype(I64) if np.issubdtype(k.dtype, np.floating) else k
+    k = k.astype(I64) if k.dtype.kind == "f" else k
     small = table[np.clip(k, 0, size - 1)]
     if most is not None and most < size:
         return small
@@ -471,7 +490,7 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
     ends = [(whole - 1, rest)]
     if three_phase:
         ends.append((2 * whole - 2, 2.0 * rest))
-    if np.issubdtype(total.dtype, np.integer):
+    if _integer(total):
         last = (total - 1, np.zeros((), F64))
     else:
         w = np.floor(total)
@@ -489,20 +508,26 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
     for i in range(1, len(ends)):
         s_n, s_f = starts[i]
         which[np.subtract(*_common(t, s_n)).astype(F64) - s_f > 0] = i
+    first, last = int(which.min()), int(which.max())
     out = np.empty(t.shape, F64)
-    for i, ((s_n, s_f), (e_n, e_f)) in enumerate(zip(starts, ends)):
-        here = which == i
-        if not here.any():
+    for i in range(first, last + 1):
+        (s_n, s_f), (e_n, e_f) = starts[i], ends[i]
+        here = None if first == last else which == i  # None: every step is in this segment
+        if here is not None and not here.any():
             continue
-        ti = t[here]
-        length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)
+        ti = t if here is None else t[here]
+        length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)  # a scalar: the ends are config's
         since = np.subtract(*_common(ti, s_n)).astype(F64) - s_f
         until = np.subtract(*_common(e_n, ti)).astype(F64) + e_f
-        valid = length > 0
-        safe = np.where(valid, length, 1.0)
-        done = np.where(valid, np.clip(since, 0.0, safe) / safe, 1.0)
-        left = np.where(valid, np.clip(until, 0.0, safe) / safe, 0.0)
-        out[here] = _anneal(kind, values[i], values[i + 1], done, left)
+        if length > 0:  # np.clip(x, 0, length) / length
+            done = np.minimum(np.maximum(since, 0.0), length) / length
+            left = np.minimum(np.maximum(until, 0.0), length) / length
+        else:
+            done, left = np.ones(ti.shape, F64), np.zeros(ti.shape, F64)
+        value = _anneal(kind, values[i], values[i + 1], done, left)
+        if here is None:
+            return np.asarray(value, F64)
+        out[here] = value
     return out
 
 
@@ -810,12 +835,27 @@ def supported(config: Any) -> bool:
     return True
 
 
-def values(config: Any, steps: np.ndarray) -> np.ndarray | None:
-    """The schedule described by `config` at integer `steps`, in float64; None when unsupported."""
+def evaluator(config: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``steps -> values`` for the schedule described by `config` (integer steps in, float64 values out, a
+    new array), checked once here; None when unsupported. Each call costs the array operations only (a few
+    tens of microseconds at a few hundred steps): a torch scheduler computes its next values a slice at a
+    time."""
     if not supported(config):
         return None
-    try:
+
+    def evaluate(steps: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             return np.array(_eval(config, np.asarray(steps, I64)), dtype=F64)
+
+    return evaluate
+
+
+def values(config: Any, steps: np.ndarray) -> np.ndarray | None:
+    """The schedule described by `config` at integer `steps`, in float64; None when unsupported."""
+    evaluate = evaluator(config)
+    if evaluate is None:
+        return None
+    try:
+        return evaluate(steps)
     except (Unsupported, KeyError, TypeError, ValueError, IndexError):
         return None
