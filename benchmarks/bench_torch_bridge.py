@@ -129,8 +129,8 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
                      "p99_us": float(np.percentile(us, 99)), "p999_us": float(np.percentile(us, 99.9)),
                      "max_us": float(us.max()), "full_gc": counter.full[side], "any_gc": counter.any[side],
                      "total_s": float(us.sum() / 1e6), "first_tenth_s": float(us[:tenth].sum() / 1e6)}
-    # the bridge's table refills: the steps that cross into a new chunk (the next chunk is
-    # prefetched on a background thread, which a pure-Python stepping loop starves of the GIL)
+    # the bridge's table refills: the steps that cross into a new chunk (the next chunk was computed
+    # ahead, a few stages per step from a quarter into the current one: those steps are in the max)
     size = getattr(getattr(bridge, "_table", None), "chunk", None) or bridge._lrsched.table.chunk
     boundary = np.arange(size - 1, steps, size)
     for side, t in times.items():

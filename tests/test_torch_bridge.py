@@ -357,27 +357,35 @@ def test_grad_scaler_skipped_step_no_warning_and_schedule_advances():
 def test_no_jax_call_per_step(monkeypatch):
     """Ten groups, two distinct schedules: one evaluation per schedule per chunk, none per step; the cosine
     (a numpy type) costs no JAX call at all, the noisy one (JAX only) one call per chunk. Five chunks are
-    served; the sixth is computed ahead, one schedule per step."""
+    served; the sixth is computed ahead, a stage per step (with no time budget): the JAX column in one, the
+    numpy one in several."""
     calls = []
-    real_jitted, real_values = _table.jitted, _numpy.values
+    real_jitted, real_stages = _table.jitted, _numpy.Evaluator.stages
 
     def counting_jitted(name):
         fn = real_jitted(name)
         return (lambda s, t: (calls.append(("jax", int(t.shape[0]))), fn(s, t))[1]) if name == "values" else fn
 
-    def counting_numpy(config, steps):
+    def counting_stages(self, steps):
         calls.append(("numpy", int(steps.shape[0])))
-        return real_values(config, steps)
+        return (yield from real_stages(self, steps))
 
     monkeypatch.setattr(_table, "jitted", counting_jitted)
-    monkeypatch.setattr(_numpy, "values", counting_numpy)
+    monkeypatch.setattr(_numpy.Evaluator, "stages", counting_stages)
+    monkeypatch.setattr(_table, "BUDGET_NS", 0)
     opt = make_optimizer("sgd", 10)
     noisy = lrsched.noise(lrsched.constant(0.9), pct=0.01)
     sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 5000), momentum=noisy, chunk=1000)
+    worked = []
+    real_work = sched._table.work
+    sched._table.work = lambda chunk: (worked.append(chunk.start), real_work(chunk))
     for _ in range(4999):
         sched.step()
     assert sched._table._next is None or sched._table._next.start == 5000  # the next chunk, computed ahead
     assert sorted(calls) == [("jax", 1000)] * 6 + [("numpy", 1000)] * 6
+    per_chunk = [worked.count(start) for start in range(0, 5000, 1000)]
+    # a step that allocates, one for the JAX column and the columns proportional to the cosine, several for it
+    assert all(4 < n < 750 for n in per_chunk), per_chunk
 
 
 def test_metric_without_plateau_is_an_error():

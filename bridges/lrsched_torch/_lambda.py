@@ -301,7 +301,7 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
             i = step - chunk.start
             if 0 <= i < chunk.stop - chunk.start:
                 if i >= chunk.prefetch_at:
-                    table.work(chunk)  # one column of the next chunk
+                    table.work(chunk)  # a stage of the next chunk
             else:
                 chunk = table.at(step)
                 i = step - chunk.start

@@ -26,11 +26,13 @@ random parameters.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping
+import types
+from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 
-__all__ = ["values", "evaluator", "supported", "proportion", "Unsupported", "Spec", "SPECS", "FORMAT"]
+__all__ = ["values", "evaluator", "Evaluator", "finish", "ERRORS", "supported", "proportion", "Unsupported", "Spec",
+           "SPECS", "FORMAT", "Stages"]
 
 F64 = np.float64
 I64 = np.int64
@@ -42,6 +44,11 @@ FORMAT = 2
 #: have no numpy evaluator (JAX evaluates them, after ``from_config``'s upgrade).
 _FORMATS = (1, 2)
 _META = frozenset({"type", "lrsched_config"})
+
+
+#: An evaluation in stages (a generator): it yields between stages of a few array operations each and returns
+#: its result, so a torch scheduler computes its next values a stage per step (see :class:`Evaluator`).
+Stages = Generator[None, None, Any]
 
 
 class Unsupported(Exception):
@@ -81,9 +88,10 @@ def _integer(x: np.ndarray) -> bool:
 
 def _common(*xs: np.ndarray) -> tuple[np.ndarray, ...]:
     """The core's ``common``: integers when every input is an integer, else float64."""
-    if all(x.dtype.kind in "iu" for x in xs):
-        return tuple(x.astype(I64, copy=False) for x in xs)
-    return tuple(x.astype(F64, copy=False) for x in xs)
+    # (a list, not a generator, into the tuple: ``tuple(<generator>)`` leaves CPython's young-generation count one
+    # higher per call, which would drive the garbage collector from a torch scheduler's steps)
+    dtype = I64 if all(x.dtype.kind in "iu" for x in xs) else F64
+    return tuple([x.astype(dtype, copy=False) for x in xs])
 
 
 def _phase(offset: np.ndarray, length: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +103,10 @@ def _phase(offset: np.ndarray, length: Any) -> tuple[np.ndarray, np.ndarray]:
         empty = n <= 0
         done = np.minimum(np.maximum(offset, n.dtype.type(0)), n)  # np.clip(offset, 0, n)
         left = n - done
-        scale = F64(1.0) / (F64(1.0) if empty else F64(n))
-        done = done.astype(F64) * scale
-        return (done + F64(1.0) if empty else done + F64(0.0)), left.astype(F64) * scale
+        inverse = F64(1.0) / (F64(1.0) if empty else F64(n))
+        plus = F64(1.0) if empty else None if _integer(done) else F64(0.0)  # (+0.0: -0.0 becomes 0.0)
+        done = done.astype(F64) * inverse
+        return (done if plus is None else done + plus), left.astype(F64) * inverse
     zero = np.zeros((), length.dtype)
     length = np.maximum(length, zero)
     done = np.clip(offset, zero, length)
@@ -141,47 +150,50 @@ def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarra
     return _f(start) * left + _f(end) * done
 
 
-def _cos_weights(done: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``cos_weights``: the smaller weight from the smaller phase (one sine), the other one minus it."""
+def _cos_weights(done: np.ndarray, left: np.ndarray) -> Stages:
+    """The core's ``cos_weights``: the smaller weight from the smaller phase (one sine), the other one minus it.
+    In stages."""
     near_end = left <= done
     small = _cos_anneal(np.where(near_end, left, done))
+    yield
     big = 1.0 - small
     return np.where(near_end, small, big), np.where(near_end, big, small)
 
 
-def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
+def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> Stages:
     """The core's ``anneal``: the cosine's weight of the nearer end from its own phase (one sine), the other
-    weight one minus it."""
+    weight one minus it. In stages."""
     if kind == "linear":
         return _lerp(start, end, done, left)
-    w, rest = _cos_weights(done, left)
+    w, rest = yield from _cos_weights(done, left)
     return _f(start) * w + _f(end) * rest
 
 
-def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> tuple[np.ndarray, np.ndarray]:
+def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> Stages:
     """The core's ``power_pair``: ``(w**e, 1 - w**e)``, the complement as ``-expm1(e log w)`` with ``log w =
-    log1p(-rest)`` where ``w > 1/2``; with ``e == 1`` the pair is ``(w, rest)``."""
+    log1p(-rest)`` where ``w > 1/2``; with ``e == 1`` the pair is ``(w, rest)``. In stages."""
     e = _f(exponent)
     weight, rest = np.broadcast_arrays(weight, rest)
-    powered = _power(weight, e)
+    if e == 1.0:  # the core's fast exponents: the complement from `rest`
+        return weight, rest
+    if e == 2.0:
+        return weight * weight, rest * (1.0 + weight)
+    powered = weight**e
+    yield
     near_one = weight > 0.5
     positive = weight > 0
     log_w = np.where(near_one, np.log1p(-np.where(near_one, rest, 0.0)),
                      np.log(np.where(positive & ~near_one, weight, 1.0)))
-    complement = np.where(positive, -np.expm1(e * log_w), 1.0)
-    if e == 1.0:  # the core's fast exponents: the complement from `rest`
-        return powered, rest
-    if e == 2.0:
-        return powered, rest * (1.0 + weight)
-    return powered, complement
+    yield
+    return powered, np.where(positive, -np.expm1(e * log_w), 1.0)
 
 
-def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> tuple[np.ndarray, np.ndarray]:
+def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> Stages:
     """The core's ``k_decay_phase`` (the phase's ``power_pair``: ``done**k`` and ``1 - done**k``); None: the
-    phase unchanged."""
+    phase unchanged. In stages."""
     if k is None:
         return done, left
-    return _power_pair(done, left, k)
+    return (yield from _power_pair(done, left, k))
 
 
 def _count_reached(marks: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -236,8 +248,8 @@ def _split_log(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, lo
 
 
-def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> np.ndarray:
-    """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent."""
+def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
+    """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent. In stages."""
     rate = _f(rate)
     hi, lo = _split_log(rate)
     steps_hi, steps_lo = _exact_parts(_num(steps))
@@ -249,10 +261,14 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> np.ndarray:
     low, low_error = _two_product(c, steps_lo)
     c_lo = ((((hi - product) - error) - low) - low_error + lo) / per
     t_hi, t_lo = _exact_parts(t)
+    yield
     p1, e1 = _two_product(t_hi, c)
+    yield
     p2, e2 = _two_product(t_lo, c)
+    yield
     total, carry = _two_sum(p1, p2)
     total, correction = _two_sum(total, carry + e1 + e2 + (t_hi + t_lo) * c_lo)
+    yield
     value = np.exp(total)
     return value + value * correction
 
@@ -329,13 +345,17 @@ def _spec(config: dict[str, Any]) -> Spec:
     return spec
 
 
-def _eval(config: Any, t: np.ndarray) -> np.ndarray:
-    """``Schedule.__call__`` of a config :func:`evaluator` has checked: negative steps count as 0, the result
-    broadcast to the steps, float64."""
+def _eval(config: Any, t: np.ndarray) -> Stages:
+    """``Schedule.__call__`` of a config :func:`evaluator` has checked, in stages: negative steps count as 0,
+    the result broadcast to the steps, float64. An evaluator returns its values, or is itself in stages (a
+    generator: ``yield`` ends a stage)."""
     if not isinstance(config, dict):
         return np.broadcast_to(_f(config), t.shape)  # a number operand of add/mul
     t = np.maximum(t, np.zeros((), t.dtype))
-    out = np.asarray(SPECS[config["type"]].evaluate(config, t), F64)
+    out = SPECS[config["type"]].evaluate(config, t)
+    if isinstance(out, types.GeneratorType):
+        out = yield from out
+    out = np.asarray(out, F64)
     return out if out.shape == t.shape else np.broadcast_to(out, t.shape)
 
 
@@ -355,8 +375,9 @@ def _linear(c, t):
 
 @_evaluator("polynomial", ("init_value", "end_value", "steps", "power", "k_decay"), scale=("init_value", "end_value"))
 def _polynomial(c, t):
-    done, left = _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
-    w, rest = _power_pair(left, done, c["power"])
+    done, left = yield from _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
+    yield
+    w, rest = yield from _power_pair(left, done, c["power"])
     return _f(c["init_value"]) * w + _f(c["end_value"]) * rest
 
 
@@ -367,24 +388,33 @@ def _cosine(c, t):
     if c["periodic"]:  # the step mirrored into [0, steps]: period 2 steps, integer arithmetic
         t, period = _common(t, steps)
         _, r = _split(t, 2 * period)
+        yield
         t = np.where(r <= period, r, 2 * period - r)
-    done, left = _warped(*_phase(t, steps), c["k_decay"])
+        yield
+    done, left = yield from _warped(*_phase(t, steps), c["k_decay"])
+    yield
     init, end = _f(c["init_value"]), _f(c["end_value"])
     if c["exponent"] is not None:  # both weights direct (the core's power_pair)
-        w, rest = _power_pair(*_cos_weights(done, left), c["exponent"])
+        w, rest = yield from _cos_weights(done, left)
+        yield
+        w, rest = yield from _power_pair(w, rest, c["exponent"])
         return init * w + end * rest
     if init < end:  # rising: the weight of the nearer end computed directly, as the core does
-        return init + (end - init) * _cos_anneal(done)
-    return end + (init - end) * _cos_anneal(left)
+        weight = _cos_anneal(done)
+        yield
+        return init + (end - init) * weight
+    weight = _cos_anneal(left)
+    yield
+    return end + (init - end) * weight
 
 
 @_evaluator("exponential", ("init_value", "rate", "steps", "staircase", "end_value"),
             scale=("init_value", "end_value"), choices={"staircase": _FLAG})
 def _exponential(c, t):
     if c["staircase"]:
-        value = _f(c["init_value"]) * _rate_power(c["rate"], _split(t, _num(c["steps"]))[0])
+        value = _f(c["init_value"]) * (yield from _rate_power(c["rate"], _split(t, _num(c["steps"]))[0]))
     else:
-        value = _f(c["init_value"]) * _rate_power(c["rate"], t, c["steps"])
+        value = _f(c["init_value"]) * (yield from _rate_power(c["rate"], t, c["steps"]))
     if c["end_value"] is not None:
         end = _f(c["end_value"])
         value = np.maximum(value, end) if _f(c["rate"]) < 1 else np.minimum(value, end)
@@ -394,32 +424,35 @@ def _exponential(c, t):
 _POWER_TABLE = 16  # the core's POWER_TABLE
 
 
-def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> np.ndarray:
+def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> Stages:
     """The core's ``int_power`` (its ``base_lo`` is 0 in float64): counts below the table size from a table of
-    powers, larger ones from :func:`_rate_power`; ``0**0 = 1``."""
+    powers, larger ones from :func:`_rate_power` (computed only when some count needs it); ``0**0 = 1``. In
+    stages."""
     base = _f(base)
     size = _POWER_TABLE if most is None else min(_POWER_TABLE, most + 1)
     table = base ** np.arange(size, dtype=F64)
     k = k.astype(I64) if k.dtype.kind == "f" else k
     small = table[np.clip(k, 0, size - 1)]
-    if most is not None and most < size:
+    if (most is not None and most < size) or not (k >= size).any():
         return small
+    yield
     positive = base > 0
-    large = _rate_power(np.where(positive, base, 1.0), k)
+    large = yield from _rate_power(np.where(positive, base, 1.0), k)
     return np.where(k < size, small, np.where(positive, large, 0.0))
 
 
 @_evaluator("step_decay", ("init_value", "step_size", "gamma"), scale=("init_value",))
 def _step_decay(c, t):
     k, _ = _split(t, _num(c["step_size"]))
-    return _f(c["init_value"]) * _int_power(c["gamma"], k)
+    yield
+    return _f(c["init_value"]) * (yield from _int_power(c["gamma"], k))
 
 
 @_evaluator("multistep", ("init_value", "milestones", "gamma"), scale=("init_value",))
 def _multistep(c, t):
     marks = _vector(c["milestones"])
     n = _count_reached(marks, t)
-    return _f(c["init_value"]) * _int_power(c["gamma"], n, most=marks.shape[-1])
+    return _f(c["init_value"]) * (yield from _int_power(c["gamma"], n, most=marks.shape[-1]))
 
 
 @_evaluator("inverse_sqrt", ("init_value", "timescale", "offset"), scale=("init_value",))
@@ -453,7 +486,8 @@ def _piecewise_linear(c, t):
     t, b = _common(t, b)
     lo, hi = b[i], b[i + 1]
     done, left = _phase(t - lo, hi - lo)
-    return _anneal(c["kind"], v[i], v[i + 1], done, left)
+    yield
+    return (yield from _anneal(c["kind"], v[i], v[i + 1], done, left))
 
 
 # scale_mode only matters with a scale_fn (a Python function: such a schedule has no config)
@@ -466,15 +500,17 @@ def _cyclic(c, t):
     t, up, down = _common(t, up, down)
     k, pos = _split(t, up + down)
     rising, below = _phase(pos, up)
+    yield
     falling, above = _phase(up + down - pos, down)
     up_side = pos <= up
     height = np.where(up_side, rising, falling)
     depth = np.where(up_side, below, above)  # the core's weights: the peak's height * s, the base's the rest
+    yield
     if c["mode"] == "triangular2":
-        scale = _int_power(0.5, k)
+        scale = yield from _int_power(0.5, k)
         unscaled = 1.0 - scale
     elif c["mode"] == "exp_range":
-        scale = _rate_power(c["gamma"], t)
+        scale = yield from _rate_power(c["gamma"], t)
         unscaled = -np.expm1(t.astype(F64) * np.log(_f(c["gamma"])))  # the core adds low / gamma: 0 in float64
     else:
         scale, unscaled = np.ones((), F64), np.zeros((), F64)
@@ -498,19 +534,21 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
     return ends + [last]
 
 
-def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> np.ndarray:
+def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> Stages:
     """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
-    element, a fraction of the work: a table chunk usually lies within one segment)."""
+    element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
     t = np.minimum(*_common(t, total - 1))
     starts = [(np.zeros((), I64), np.zeros((), F64))] + ends[:-1]
     # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one)
     which = np.zeros(t.shape, np.intp)
     for i in range(1, len(ends)):
+        yield
         s_n, s_f = starts[i]
         which[np.subtract(*_common(t, s_n)).astype(F64) - s_f > 0] = i
     first, last = int(which.min()), int(which.max())
     out = np.empty(t.shape, F64)
     for i in range(first, last + 1):
+        yield
         (s_n, s_f), (e_n, e_f) = starts[i], ends[i]
         here = None if first == last else which == i  # None: every step is in this segment
         if here is not None and not here.any():
@@ -519,12 +557,14 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
         length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)  # a scalar: the ends are config's
         since = np.subtract(*_common(ti, s_n)).astype(F64) - s_f
         until = np.subtract(*_common(e_n, ti)).astype(F64) + e_f
+        yield
         if length > 0:  # np.clip(x, 0, length) / length
             done = np.minimum(np.maximum(since, 0.0), length) / length
             left = np.minimum(np.maximum(until, 0.0), length) / length
         else:
             done, left = np.ones(ti.shape, F64), np.zeros(ti.shape, F64)
-        value = _anneal(kind, values[i], values[i + 1], done, left)
+        yield
+        value = yield from _anneal(kind, values[i], values[i + 1], done, left)
         if here is None:
             return np.asarray(value, F64)
         out[here] = value
@@ -540,7 +580,7 @@ def _one_cycle(c, t):
     three = c["three_phase"]
     values = [initial, _f(c["peak_value"])] + ([initial] if three else []) + [low]
     total = _num(c["total_steps"])
-    return _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"])
+    return (yield from _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"]))
 
 
 @_evaluator("one_cycle_momentum", ("total_steps", "base_value", "peak_value", "pct_start", "anneal", "three_phase"),
@@ -550,7 +590,7 @@ def _one_cycle_momentum(c, t):
     three = c["three_phase"]
     values = [hi, lo, hi] + ([hi] if three else [])
     total = _num(c["total_steps"])
-    return _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"])
+    return (yield from _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"]))
 
 
 @_evaluator("warmup_cosine", ("peak_value", "warmup_steps", "total_steps", "init_value", "end_value", "exponent"),
@@ -561,12 +601,15 @@ def _warmup_cosine(c, t):
     rising = t < w
     if rising.any():
         out[rising] = _lerp(c["init_value"], c["peak_value"], *_phase(t[rising], w))
+        yield
     falling = ~rising
     if falling.any():
         done, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
-        shape, rest = _cos_weights(done, left)
+        yield
+        shape, rest = yield from _cos_weights(done, left)
         if c["exponent"] is not None:
-            shape, rest = _power_pair(shape, rest, c["exponent"])
+            yield
+            shape, rest = yield from _power_pair(shape, rest, c["exponent"])
         out[falling] = _f(c["peak_value"]) * shape + _f(c["end_value"]) * rest
     return out
 
@@ -576,12 +619,14 @@ def _warmup_cosine(c, t):
 def _wsd(c, t):
     t, w, n, d = _common(t, *(_num(c[k]) for k in ("warmup_steps", "total_steps", "decay_steps")))
     up = _lerp(c["init_value"], c["peak_value"], *_phase(t, w))
+    yield
     done, left = _phase(t - (n - d), d)
+    yield
     peak, end = _f(c["peak_value"]), _f(c["end_value"])
     if c["decay"] == "linear":
         down = _lerp(peak, end, done, left)
     elif c["decay"] == "cosine":
-        down = _anneal("cos", peak, end, done, left)
+        down = yield from _anneal("cos", peak, end, done, left)
     else:  # 1 - sqrt(p) as (1 - p) / (1 + sqrt(p))
         started = done > 0
         root = np.where(started, np.sqrt(np.where(started, done, 1.0)), 0.0)
@@ -593,6 +638,7 @@ def _wsd(c, t):
 def _tanh(c, t):
     done, left = _phase(t, _num(c["steps"]))
     x = _lerp(c["lower"], c["upper"], done, left)
+    yield
     # the core's weights sigmoid(-2x) = (1 - tanh x) / 2 and sigmoid(2x), as XLA's logistic: 1 / (1 + exp(-y))
     return _f(c["init_value"]) * _sigmoid(-2.0 * x) + _f(c["end_value"]) * _sigmoid(2.0 * x)
 
@@ -605,16 +651,17 @@ def _sigmoid(y: np.ndarray) -> np.ndarray:
             choices={"kind": ("linear", "cosine", "constant")})
 def _warmup(c, t):
     t, steps = _common(t, _num(c["steps"]))
-    out = np.array(np.broadcast_to(_eval(c["schedule"], t - steps), t.shape), F64)
+    out = np.array(np.broadcast_to((yield from _eval(c["schedule"], t - steps)), t.shape), F64)
     ramping = t < steps  # the ramp only where it is used (the same arithmetic per element)
     if ramping.any():
+        yield
         tr, after = t[ramping], out[ramping]
         done, left = _phase(tr, steps)
         init = _f(c["init_value"])
         if c["kind"] == "linear":
             ramp = init * left + after * done
         elif c["kind"] == "cosine":
-            ramp = _anneal("cos", init, after, done, left)
+            ramp = yield from _anneal("cos", init, after, done, left)
         else:
             ramp = np.broadcast_to(init, after.shape)
         out[ramping] = ramp
@@ -635,19 +682,19 @@ def _join(c, t):
     for i, piece in enumerate(pieces):
         here = which == i
         if here.any():
-            out[here] = _eval(piece, local[here])
+            out[here] = yield from _eval(piece, local[here])
     return out
 
 
 @_evaluator("shift", ("schedule", "steps"), scale=("schedule",))
 def _shift(c, t):
     t, steps = _common(t, _num(c["steps"]))
-    return _eval(c["schedule"], t - steps)
+    return (yield from _eval(c["schedule"], t - steps))
 
 
 @_evaluator("clip", ("schedule", "min_value", "max_value"), scale=("schedule", "min_value", "max_value"))
 def _clip(c, t):
-    v = _eval(c["schedule"], t)
+    v = yield from _eval(c["schedule"], t)
     if c["min_value"] is not None:
         v = np.maximum(v, _f(c["min_value"]))
     if c["max_value"] is not None:
@@ -657,44 +704,54 @@ def _clip(c, t):
 
 @_evaluator("add", ("left", "right"), scale=("left", "right"))
 def _add(c, t):
-    return _eval(c["left"], t) + _eval(c["right"], t)
+    left = yield from _eval(c["left"], t)
+    return left + (yield from _eval(c["right"], t))
 
 
 # a product is homogeneous of degree one in each side separately: (r1 a) (r2 b) = r1 r2 (a b); see _proportion
 @_evaluator("mul", ("left", "right"), scale=("left", "right"))
 def _mul(c, t):
-    return _eval(c["left"], t) * _eval(c["right"], t)
+    left = yield from _eval(c["left"], t)
+    return left * (yield from _eval(c["right"], t))
 
 
 # a quotient scales with its numerator only; a different denominator is a different shape
 @_evaluator("div", ("left", "right"), scale=("left",))
 def _div(c, t):
-    return _eval(c["left"], t) / _eval(c["right"], t)
+    left = yield from _eval(c["left"], t)
+    return left / (yield from _eval(c["right"], t))
 
 
 @_evaluator("pow", ("left", "right"))
 def _pow(c, t):
-    return np.power(_eval(c["left"], t), _eval(c["right"], t))
+    left = yield from _eval(c["left"], t)
+    return np.power(left, (yield from _eval(c["right"], t)))
 
 
 # ------------------------------------------------------------------------ compat.transformers
 
 
-def _scaled_remainder(n: np.ndarray, c: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scaled_remainder(n: np.ndarray, c: np.ndarray, period: np.ndarray) -> Stages:
     """The core's ``scaled_remainder`` (its ``c_lo`` is 0 in float64): ``c n = k period + r``, ``0 <= r <
-    period``, with ``r`` as ``(r_hi, r_lo)``, the product and the remainder each carried in two floats."""
+    period``, with ``r`` as ``(r_hi, r_lo)``, the product and the remainder each carried in two floats. In
+    stages."""
     n_hi, n_lo = _exact_parts(n)
     p1, e1 = _two_product(c, n_hi)
+    yield
     p2, e2 = _two_product(c, n_lo)
+    yield
     s, e3 = _two_sum(p1, p2)
     s, tail = _two_sum(s, (e1 + e2 + e3))
+    yield
     size = period.astype(F64)
     k = np.floor(s / size)
     q, qe = _two_product(k, size)
+    yield
     r_hi, r1e = _two_sum(s, -q)
     r_lo = (r1e - qe) + tail
     r_hi, r_lo = _two_sum(r_hi, r_lo)
     for _ in range(2):  # the float quotient may be one off either way
+        yield
         below = r_hi + r_lo < 0
         above = r_hi + r_lo >= size
         fix = np.where(below, size, np.where(above, -size, 0.0))
@@ -713,10 +770,12 @@ def _at_least_one(x: np.ndarray) -> np.ndarray:
 @_evaluator("transformers.cosine", ("base_lr", "steps", "num_cycles", "min_lr_rate"), scale=("base_lr",))
 def _transformers_cosine(c, t):
     t, d = _common(t, _at_least_one(_num(c["steps"])))
-    r_hi, r_lo = _scaled_remainder(t, np.abs(_f(c["num_cycles"])), d)
+    r_hi, r_lo = yield from _scaled_remainder(t, np.abs(_f(c["num_cycles"])), d)
+    yield
     half = 0.5 * d.astype(F64)
     trough = np.abs((r_hi - half) + r_lo)
     wave = _cos_anneal(trough / half)
+    yield
     rate = _f(c["min_lr_rate"])
     return _f(c["base_lr"]) * np.maximum((1.0 - rate) * wave + rate, 0.0)
 
@@ -728,6 +787,7 @@ def _transformers_restarts(c, t):
     t, steps = _common(t, _num(c["steps"]))
     progress = t.astype(F64) / _at_least_one(steps).astype(F64)
     x = np.mod(_f(c["num_cycles"]) * progress, 1.0)
+    yield
     factor = np.cos(HALF_PI * x) ** 2
     return _f(c["base_lr"]) * np.where(progress >= 1.0, 0.0, factor)
 
@@ -835,19 +895,49 @@ def supported(config: Any) -> bool:
     return True
 
 
-def evaluator(config: Any) -> Callable[[np.ndarray], np.ndarray] | None:
-    """``steps -> values`` for the schedule described by `config` (integer steps in, float64 values out, a
-    new array), checked once here; None when unsupported. Each call costs the array operations only (a few
-    tens of microseconds at a few hundred steps): a torch scheduler computes its next values a slice at a
-    time."""
-    if not supported(config):
-        return None
+class Evaluator:
+    """A checked config's numpy evaluation: ``evaluate(steps)`` its values (integer steps in, float64 values
+    out, a new array); ``evaluate.stages(steps)`` the same as a generator that yields between stages of a few
+    array operations (a few microseconds to a few tens at a thousand steps) and returns the values, so a torch
+    scheduler spreads its next chunk over several steps. Floating-point warnings are off inside each stage
+    only (never in the caller's code between stages)."""
 
-    def evaluate(steps: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.array(_eval(config, np.asarray(steps, I64)), dtype=F64)
+    __slots__ = ("config",)
 
-    return evaluate
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
+        evaluation = _eval(self.config, np.asarray(steps, I64))
+        while True:
+            with np.errstate(all="ignore"):
+                try:
+                    next(evaluation)
+                except StopIteration as done:
+                    return np.array(done.value, dtype=F64)
+            yield
+
+    def __call__(self, steps: np.ndarray) -> np.ndarray:
+        return finish(self.stages(steps))
+
+
+def finish(stages: Generator[None, None, Any]) -> Any:
+    """Run an evaluation in stages to its end; its result."""
+    while True:
+        try:
+            next(stages)
+        except StopIteration as done:
+            return done.value
+
+
+#: What an evaluator may raise on a config its checks let through (the caller evaluates it with JAX instead).
+ERRORS = (Unsupported, KeyError, TypeError, ValueError, IndexError)
+
+
+def evaluator(config: Any) -> Evaluator | None:
+    """The numpy evaluator of the schedule described by `config` (checked once here), or None when
+    unsupported."""
+    return Evaluator(config) if supported(config) else None
 
 
 def values(config: Any, steps: np.ndarray) -> np.ndarray | None:
@@ -857,5 +947,5 @@ def values(config: Any, steps: np.ndarray) -> np.ndarray | None:
         return None
     try:
         return evaluate(steps)
-    except (Unsupported, KeyError, TypeError, ValueError, IndexError):
+    except ERRORS:
         return None

@@ -429,7 +429,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         i = step - chunk.start
         if 0 <= i < chunk.stop - chunk.start:
             if i >= chunk.prefetch_at:
-                self._table.work(chunk)  # one column of the next chunk
+                self._table.work(chunk)  # a stage of the next chunk
         else:
             chunk = self._table.at(step)
             i = step - chunk.start

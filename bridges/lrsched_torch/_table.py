@@ -12,14 +12,15 @@ step reads its row with one ``tolist()``.
 Chunks are immutable snapshots replaced with one attribute assignment, and refills
 take a lock, so any number of threads may read a table while another steps it
 (a monitor thread reading rates during training). The next chunk is computed ahead,
-one column (one distinct schedule) per step, so no single step pays for a refill
-of every schedule at once.
+one stage per step (a few array operations of one numpy schedule, or one JAX
+schedule's whole column), so no single step pays for a refill.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+import time
+from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
 
 import numpy as np
 
@@ -113,32 +114,50 @@ def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -
 
 
 class Column:
-    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps."""
+    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps; ``stages(steps)`` the
+    same in stages (a generator that yields between stages and returns the values): a table computes its next
+    chunk a stage per scheduler step. By default one stage."""
 
     def compute(self, steps: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
+        return self.compute(steps)
+        yield  # (a generator of one stage)
+
 
 class ScheduleColumn(Column):
-    """A schedule's values: numpy when its config has a numpy evaluator, else JAX (float64, CPU)."""
+    """A schedule's values: numpy when its config has a numpy evaluator (in stages of a few array operations),
+    else JAX (float64, CPU; one stage: a dispatch costs tens of microseconds whatever its size)."""
 
     def __init__(self, config: dict[str, Any] | lrsched.Schedule) -> None:
         self.config = config
-        self.numpy = isinstance(config, dict) and _numpy.supported(config)
+        self._numpy = _numpy.evaluator(config) if isinstance(config, dict) else None
         self._schedule: lrsched.Schedule | None = None
 
-    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: the config; the float64 schedule is rebuilt
-        return {"config": self.config, "numpy": self.numpy, "_schedule": None}
+    @property
+    def numpy(self) -> bool:
+        """Whether the values come from the numpy evaluator (see :mod:`lrsched_torch._numpy`)."""
+        return self._numpy is not None
 
-    def compute(self, steps: np.ndarray) -> np.ndarray:
-        if self.numpy:
-            out = _numpy.values(self.config, steps)
-            if out is not None:
-                return out
-            self.numpy = False
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: the config; the evaluators are rebuilt
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])  # type: ignore[misc]
+
+    def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
+        if self._numpy is not None:
+            try:
+                return (yield from self._numpy.stages(steps))
+            except _numpy.ERRORS:
+                self._numpy = None  # (a config the checks let through that the evaluator cannot read: JAX)
         if self._schedule is None:
             self._schedule = rebuild64(self.config)
         return np.asarray(on_cpu(jitted("values"), self._schedule, steps), dtype=np.float64)
+
+    def compute(self, steps: np.ndarray) -> np.ndarray:
+        return _numpy.finish(self.stages(steps))
 
 
 # ---------------------------------------------------------------------------- chunks
@@ -164,15 +183,26 @@ class Chunk:
 
 NUMPY_CHUNK = 1024
 JAX_CHUNK = 4096
+#: Work on the next chunk per scheduler step: stages run until this much time has passed (the last one may
+#: overrun it by a stage of a few microseconds). A numpy column of 1024 steps takes 40-90 us, so a chunk's refill
+#: takes a few steps, well under 1% of them, each a few tens of microseconds.
+BUDGET_NS = 20_000
+#: Stages per numpy evaluation a chunk allows for (most take 3-8), and columns multiplied per stage from a
+#: column they are proportional to: the chunk grows with the number of distinct schedules so their stages fit
+#: in the steps from a quarter into it to its end.
+STAGES = 12
+DERIVED = 16
 
 
 class _Next:
-    """The chunk after the current one, computed one column per step."""
+    """The chunk after the current one, computed one stage per step: `done` evaluations (jobs) finished, the
+    next one's stages in `job` (a generator, once started)."""
 
-    __slots__ = ("start", "generation", "values", "done")
+    __slots__ = ("start", "generation", "values", "done", "job")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
+        self.job: Generator[None, None, None] | None = None
 
 
 class Table:
@@ -184,18 +214,21 @@ class Table:
     another step does not make the stepping thread recompute.
 
     With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
-    each chunk on, and every such call computes one column of the next chunk: the
-    refill is spread over as many steps as there are distinct schedules, so no
-    single step pays for all of them, and the step that crosses into the next
-    chunk finds it ready. A numpy schedule proportional to an earlier column (the
-    same schedule for another group's lr: ``tc.StepLR(0.2, ...)`` next to
-    ``tc.StepLR(0.1, ...)``) is that column times a factor, not an evaluation.
+    each chunk on, and every such call computes stages of the next chunk for
+    :data:`BUDGET_NS` (a stage: a few array operations of a numpy column, see
+    :meth:`Column.stages`, a JAX column whole, or the columns proportional to one).
+    So no single step pays for a whole refill,
+    and the step that crosses into the next chunk finds it ready. A numpy schedule
+    proportional to an earlier column (the same schedule for another group's lr:
+    ``tc.StepLR(0.2, ...)`` next to ``tc.StepLR(0.1, ...)``) is that column times a
+    factor, not an evaluation.
 
     Args:
       columns: what to compute (see :class:`Column`).
       chunk: steps per chunk (None: 1024 when every column is evaluated with
-        numpy, 4096 otherwise, and at least 256 per evaluation a chunk needs).
-      prefetch: compute the next chunk ahead, a column per step (see above).
+        numpy, 4096 otherwise, and at least 256 per JAX evaluation and
+        :data:`STAGES` per numpy one a chunk needs).
+      prefetch: compute the next chunk ahead, a stage per step (see above).
     """
 
     def __init__(self, columns: Sequence[Column], chunk: int | None = None, prefetch: bool = True) -> None:
@@ -203,9 +236,11 @@ class Table:
         self._jobs = self._plan()
         if chunk is None:
             # numpy columns refill cheaply in small chunks, a JAX call is worth a bigger one; and with several
-            # evaluations per chunk (one step each) the chunk grows, so they stay under 0.4% of the steps
-            numpy_only = all(isinstance(c, ScheduleColumn) and c.numpy for c in self.columns)
-            chunk = max(NUMPY_CHUNK if numpy_only else JAX_CHUNK, 256 * len(self._jobs))
+            # JAX calls per chunk (one step each) the chunk grows, so they stay under 0.4% of the steps, and
+            # with many numpy ones so that their stages fit in the chunk's last three quarters
+            staged = sum(1 for i, _ in self._jobs if isinstance(c := self.columns[i], ScheduleColumn) and c.numpy)
+            whole = len(self._jobs) - staged
+            chunk = max(JAX_CHUNK if whole else NUMPY_CHUNK, 256 * whole + 2 * STAGES * staged)
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
@@ -218,7 +253,7 @@ class Table:
 
     def _empty(self) -> np.ndarray:
         # column-major: each evaluation writes (and first touches) only its own column's memory, so a chunk
-        # of many schedules is filled a column per step without one step faulting in the whole array
+        # of many schedules is filled a stage per step without one step faulting in the whole array
         return np.empty((self.chunk, len(self.columns)), np.float64, order="F")
 
     def _plan(self) -> list[tuple[int, list[tuple[int, float]]]]:
@@ -240,11 +275,17 @@ class Table:
             jobs.append((j, []))
         return jobs
 
-    def _run(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray) -> None:
+    def _job(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray
+             ) -> Generator[None, None, None]:
+        """Column ``job[0]`` at `steps` into `values`, in stages: its evaluation's, then the columns proportional
+        to it, :data:`DERIVED` per stage (one product each: many param groups of one schedule shape)."""
         i, derived = job
-        values[:, i] = self.columns[i].compute(steps)
-        for j, r in derived:
-            np.multiply(values[:, i], r, out=values[:, j])
+        column = values[:, i]
+        column[:] = yield from self.columns[i].stages(steps)
+        for k in range(0, len(derived), DERIVED):
+            yield
+            targets, ratios = zip(*derived[k:k + DERIVED])
+            values[:, list(targets)] = np.multiply.outer(column, ratios)
 
     def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no partial chunk
         state = dict(self.__dict__)
@@ -268,21 +309,31 @@ class Table:
                 for j in [i] + [d for d, _ in job[1]]:
                     values[:, j] = reuse.values[:, j]
             else:
-                self._run(job, steps, values)
+                _numpy.finish(self._job(job, steps, values))
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
 
     def work(self, chunk: Chunk) -> None:
-        """Compute one column of the chunk after `chunk` (a stepping scheduler's call, see above)."""
+        """Compute stages of the chunk after `chunk` for :data:`BUDGET_NS` (a stepping scheduler's call, see
+        above)."""
         with self._lock:
             start, generation = chunk.stop, self._generation
             nxt = self._next
             if nxt is None or nxt.start != start or nxt.generation != generation:
-                nxt = self._next = _Next(start, generation, self._empty())
-            if nxt.done < len(self._jobs):
-                steps = np.arange(start, start + self.chunk, dtype=np.int64)
-                self._run(self._jobs[nxt.done], steps, nxt.values)
-                nxt.done += 1
+                self._next = _Next(start, generation, self._empty())
+                return  # (this step allocates the next chunk; its stages start at the next step)
+            clock = time.perf_counter_ns
+            until = clock() + BUDGET_NS
+            while nxt.done < len(self._jobs):
+                if nxt.job is None:
+                    steps = np.arange(start, start + self.chunk, dtype=np.int64)
+                    nxt.job = self._job(self._jobs[nxt.done], steps, nxt.values)
+                try:
+                    next(nxt.job)
+                except StopIteration:
+                    nxt.job, nxt.done = None, nxt.done + 1
+                if clock() >= until:
+                    break
             if nxt.done >= len(self._jobs):
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
 
@@ -292,10 +343,13 @@ class Table:
         if nxt is None or nxt.start != step or nxt.generation != self._generation:
             return None  # (a reader's jump elsewhere keeps the stepping thread's next chunk)
         self._next = None
+        if nxt.job is not None:
+            _numpy.finish(nxt.job)
+            nxt.done += 1
         if nxt.done < len(self._jobs):
             steps = np.arange(step, step + self.chunk, dtype=np.int64)
             for job in self._jobs[nxt.done:]:
-                self._run(job, steps, nxt.values)
+                _numpy.finish(self._job(job, steps, nxt.values))
         nxt.values.flags.writeable = False
         return Chunk(step, nxt.values, self.prefetching)
 
