@@ -373,6 +373,7 @@ def test_no_jax_call_per_step(monkeypatch):
     monkeypatch.setattr(_table, "jitted", counting_jitted)
     monkeypatch.setattr(_numpy.Evaluator, "stages", counting_stages)
     monkeypatch.setattr(_table, "BUDGET_NS", 0)
+    monkeypatch.setattr(_table.Table, "_pace", lambda self, spent: None)  # no budget: one stage per step
     opt = make_optimizer("sgd", 10)
     noisy = lrsched.noise(lrsched.constant(0.9), pct=0.01)
     sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 5000), momentum=noisy, chunk=1000)
@@ -386,6 +387,33 @@ def test_no_jax_call_per_step(monkeypatch):
     per_chunk = [worked.count(start) for start in range(0, 5000, 1000)]
     # a step that allocates, one for the JAX column and the columns proportional to the cosine, several for it
     assert all(4 < n < 750 for n in per_chunk), per_chunk
+
+
+def test_refill_is_spread_over_a_few_steps_and_ready_in_time():
+    """Ten distinct schedules (cosines with their own floors: no column is proportional to another): the next
+    chunk is computed over a few steps (a time budget per step paced by the last chunk's cost: not all of it
+    in one step, not one stage per step for hundreds of steps), and it is ready before the step that
+    crosses into it, at every chunk."""
+    opt = make_optimizer("sgd", 10)
+    sched = lrsched_torch.ScheduleLR(opt, lr=[lrsched.cosine(0.1, 5000, end_value=1e-4 * (i + 1)) for i in range(10)])
+    table = sched._table
+    assert len(table._jobs) == 10 and table.chunk == 1024
+    working, ready = [], []
+    real_work = table.work
+
+    def work(chunk):
+        before = None if table._next is None else (table._next.done, table._next.job)
+        real_work(chunk)
+        working.append(chunk.start)
+        if before is not None and table._next.done == len(table._jobs):
+            ready.append(chunk.start)
+
+    table.work = work
+    for _ in range(6 * 1024):
+        sched.step()
+    per_chunk = [working.count(start) for start in range(0, 5 * 1024, 1024)]
+    assert all(3 <= n <= 16 for n in per_chunk), per_chunk
+    assert sorted(set(ready)) == list(range(0, 6 * 1024, 1024))  # every chunk's successor finished ahead
 
 
 def test_metric_without_plateau_is_an_error():

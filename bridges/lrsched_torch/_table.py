@@ -183,10 +183,13 @@ class Chunk:
 
 NUMPY_CHUNK = 1024
 JAX_CHUNK = 4096
-#: Work on the next chunk per scheduler step: stages run until this much time has passed (the last one may
-#: overrun it by a stage of a few microseconds). A numpy column of 1024 steps takes 40-90 us, so a chunk's refill
-#: takes a few steps, well under 1% of them, each a few tens of microseconds.
+#: Work on the next chunk per scheduler step: stages run until a budget of time has passed (the last one may
+#: overrun it by a stage of a few microseconds): the time the last chunk took to compute, over one step in
+#: :data:`SPREAD` of the chunk (at least :data:`BUDGET_NS`). A chunk's refill thus takes about 0.4% of the steps
+#: (a p99 step is never one of them): a cosine's 1024 steps (40-90 us of numpy) 3-4 steps of about 20 us; ten
+#: distinct schedules, a few steps of about 150 us (their per-step cost, about torch's, concentrated).
 BUDGET_NS = 20_000
+SPREAD = 256
 #: Stages per numpy evaluation a chunk allows for (most take 3-8), and columns multiplied per stage from a
 #: column they are proportional to: the chunk grows with the number of distinct schedules so their stages fit
 #: in the steps from a quarter into it to its end.
@@ -198,11 +201,12 @@ class _Next:
     """The chunk after the current one, computed one stage per step: `done` evaluations (jobs) finished, the
     next one's stages in `job` (a generator, once started)."""
 
-    __slots__ = ("start", "generation", "values", "done", "job")
+    __slots__ = ("start", "generation", "values", "done", "job", "spent")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
         self.job: Generator[None, None, None] | None = None
+        self.spent = 0  # nanoseconds of work so far
 
 
 class Table:
@@ -244,6 +248,7 @@ class Table:
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
+        self._budget = BUDGET_NS
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
@@ -299,18 +304,24 @@ class Table:
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
                  ) -> Chunk:
+        began = time.perf_counter_ns()
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
         values = self._empty()
+        whole = True
         for job in self._jobs:
             i = job[0]
             if given is not None and i in given:
                 values[:, i] = given[i]
+                whole = False
             elif reuse is not None and reuse.start == start:
                 for j in [i] + [d for d, _ in job[1]]:
                     values[:, j] = reuse.values[:, j]
+                whole = False
             else:
                 _numpy.finish(self._job(job, steps, values))
         values.flags.writeable = False
+        if whole:
+            self._pace(time.perf_counter_ns() - began)
         return Chunk(start, values, self.prefetching)
 
     def work(self, chunk: Chunk) -> None:
@@ -323,7 +334,8 @@ class Table:
                 self._next = _Next(start, generation, self._empty())
                 return  # (this step allocates the next chunk; its stages start at the next step)
             clock = time.perf_counter_ns
-            until = clock() + BUDGET_NS
+            began = clock()
+            until = began + self._budget
             while nxt.done < len(self._jobs):
                 if nxt.job is None:
                     steps = np.arange(start, start + self.chunk, dtype=np.int64)
@@ -334,8 +346,14 @@ class Table:
                     nxt.job, nxt.done = None, nxt.done + 1
                 if clock() >= until:
                     break
+            nxt.spent += clock() - began
             if nxt.done >= len(self._jobs):
+                self._pace(nxt.spent)
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
+
+    def _pace(self, spent: int) -> None:
+        """The budget per step from the time a whole chunk took (`spent` nanoseconds)."""
+        self._budget = max(BUDGET_NS, spent // max(self.chunk // SPREAD, 1))
 
     def _take(self, step: int) -> Chunk | None:
         """The chunk prefetched for `step`, finished here if some columns are left."""
