@@ -734,13 +734,17 @@ class Schedule:
             values[f"{name}_lo"] = getattr(self, f"{name}_lo")
         return _rebuild(type(self), values)
 
-    def low(self, name: str) -> jax.Array:
+    def low(self, name: str) -> jax.Array | np.ndarray:
         """The low part of the precise field `name` (see ``precise_field``), as the
         default float dtype: what float32 lost of the value passed, and 0 under x64
-        (where the field itself is exact). Not differentiated."""
+        (where the field itself is exact). Not differentiated. A numpy constant when
+        it is one (not traced): ``known_cases`` reads it while tracing."""
         if float_dtype() != np.float32:
-            return jnp.zeros(jnp.shape(getattr(self, name)), float_dtype())
-        return jax.lax.stop_gradient(as_float(getattr(self, f"{name}_lo")))
+            return np.zeros(jnp.shape(getattr(self, name)), float_dtype())
+        lo = getattr(self, f"{name}_lo")
+        if not isinstance(lo, jax.core.Tracer):
+            return np.asarray(lo, float_dtype())
+        return jax.lax.stop_gradient(as_float(lo))
 
     # ---- inspection
     def config_args(self) -> dict[str, Any]:

@@ -288,14 +288,17 @@ def known_cases(body: Callable[..., jax.Array], *cases: Case) -> jax.Array:
     it fuses with the rest of the body into one loop (a squared polynomial: 0.4 ms per 10^6 steps,
     where a switch inside the formula costs 1.8 ms and a ``where`` over the general power 6 ms).
     Batched leaves compute every branch and select per element, as ``vmap`` of the switch does.
+    Concrete leaves (a schedule closed over, or called outside ``jit``) pick their branch while
+    tracing: the program holds that branch only.
     :class:`lrsched.Schedule` calls it around ``compute`` with the schedule's ``cases()``.
     """
     given = [i for i, c in enumerate(cases) if c.leaf is not None]
     if not given:
         return body(*(None for _ in cases))
-    leaves = [as_float(cases[i].leaf) for i in given]
     options = [cases[i].values + (None,) for i in given]
     combos = list(itertools.product(*options))
+    chosen = _concrete_combo([cases[i] for i in given], options)
+    leaves = [as_float(cases[i].leaf) for i in given]
 
     def branch(combo: tuple[float | None, ...]) -> jax.Array:
         known: list[Known | None] = [None] * len(cases)
@@ -303,6 +306,8 @@ def known_cases(body: Callable[..., jax.Array], *cases: Case) -> jax.Array:
             known[i] = Known(leaf, value)
         return body(*known)
 
+    if chosen is not None:
+        return branch(chosen)
     index = jnp.zeros((), jnp.int32)  # the combination's index in product's order (the first varies slowest)
     for i, leaf, values in zip(given, leaves, options):
         low = cases[i].low
@@ -316,6 +321,25 @@ def known_cases(body: Callable[..., jax.Array], *cases: Case) -> jax.Array:
     outs = [branch(c) for c in combos]
     shape = jnp.broadcast_shapes(index.shape, *(o.shape for o in outs))
     return jax.lax.select_n(jnp.broadcast_to(index, shape), *(jnp.broadcast_to(o, shape) for o in outs))
+
+
+def _concrete_combo(cases: list[Case], options: list[tuple[float | None, ...]]
+                    ) -> tuple[float | None, ...] | None:
+    """The combination :func:`known_cases` runs when every leaf (and ``low``) is a concrete scalar: a
+    schedule closed over by a jitted function (``optax.adam(schedule)``) or called outside ``jit``. Picked
+    here, so the program holds that branch only (no switch to compile for the others); the same values
+    as the switch's branch. None when some leaf is traced or batched."""
+    combo: list[float | None] = []
+    for case, values in zip(cases, options):
+        parts = [case.leaf] if case.low is None else [case.leaf, case.low]
+        if any(isinstance(x, jax.core.Tracer) for x in parts):
+            return None
+        leaf = np.asarray(case.leaf, dtype=float_dtype())
+        if leaf.ndim:
+            return None
+        exact = case.low is None or bool(np.asarray(case.low, dtype=float_dtype()) == 0)
+        combo.append(next((v for v in values[:-1] if exact and leaf == v), None))
+    return tuple(combo)
 
 
 def _known(exponent: Any) -> Known:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import itertools
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import lrsched
+from lrsched import _numerics
 from lrsched._numerics import Case, known_cases
 
 VALUES = (1.0, 2.0, 0.7, 3.0)  # the two fast cases and general ones on either side
@@ -183,3 +185,39 @@ def test_a_growing_cycle_of_a_schedule_with_several_durations_traces():
         traced = np.asarray(_call(s, t))
         constants = np.asarray(jax.jit(lambda t: s(t))(t))  # the numbers known when compiling
         np.testing.assert_allclose(traced, constants, rtol=3e-7)
+
+
+def _conds(jaxpr) -> int:
+    """The conditionals in a jaxpr, nested ones included."""
+    count = 0
+    for eqn in jaxpr.eqns:
+        count += eqn.primitive.name == "cond"
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            count += _conds(sub)
+    return count
+
+
+@pytest.mark.parametrize("x64", [False, True], ids=["float32", "x64"])
+def test_a_closed_over_schedule_compiles_its_own_case_only(x64, monkeypatch):
+    """A schedule closed over by the jitted function (``optax.adam(schedule)``): its numbers are concrete while
+    tracing, so the case is picked then: no conditional in the program (a cycle's six branches would each
+    hold a copy of the inner schedule), and the values of the same program with the switch bit for bit. (Its
+    numbers are constants XLA folds, so both may differ from the program that takes them as arguments by
+    float32 rounding.)"""
+    t = np.concatenate([np.arange(0, 3000, 11), [2**31 - 1]])
+    with jax.enable_x64(x64):
+        schedules = [lrsched.polynomial(0.9, 0.01, 1000, power=2.0), lrsched.polynomial(0.9, 0.01, 1000, power=0.7),
+                     lrsched.cosine(0.9, 1000, exponent=1.0, k_decay=2.0),
+                     lrsched.cycle(lrsched.cosine(0.9, 100), period=100, period_mul=2),
+                     lrsched.cycle(lrsched.cosine(0.9, 100), period=100, period_mul=1.5, decay=0.5)]
+        picked = []
+        for s in schedules:
+            closed = jax.jit(lambda t, s=s: s(t))
+            assert _conds(jax.make_jaxpr(closed)(t).jaxpr) == 0, s
+            assert _conds(jax.make_jaxpr(_call)(s, t).jaxpr) > 0, s  # (its numbers as arguments: the switch)
+            picked.append(np.asarray(closed(t)))
+        monkeypatch.setattr(_numerics, "_concrete_combo", lambda cases, options: None)
+        for s, got in zip(schedules, picked):
+            switched = jax.jit(lambda t, s=s: s(t))
+            assert _conds(jax.make_jaxpr(switched)(t).jaxpr) > 0, s
+            np.testing.assert_array_equal(got, np.asarray(switched(t)), err_msg=str(s))
