@@ -300,6 +300,7 @@ class Table:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_budget", BUDGET_NS)  # (a table pickled before the budget existed)
         self._lock = threading.Lock()
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
