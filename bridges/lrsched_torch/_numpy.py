@@ -140,12 +140,6 @@ def _cos_anneal(left: np.ndarray) -> np.ndarray:
     return np.sin(HALF_PI * left) ** 2
 
 
-def _power(x: np.ndarray, e: Any) -> np.ndarray:
-    """The core's ``power``: ``x`` at exponent 1, ``x * x`` at 2, else the general power."""
-    e = _f(e)
-    return x if e == 1.0 else x * x if e == 2.0 else x**e
-
-
 def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
     return _f(start) * left + _f(end) * done
 
@@ -171,7 +165,8 @@ def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray)
 
 def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> Stages:
     """The core's ``power_pair``: ``(w**e, 1 - w**e)``, the complement as ``-expm1(e log w)`` with ``log w =
-    log1p(-rest)`` where ``w > 1/2``; with ``e == 1`` the pair is ``(w, rest)``. In stages."""
+    log1p(-rest)`` where ``w > 1/2``; the core's ``power`` for ``w**e``: ``w`` at exponent 1, ``w * w`` at 2,
+    with the complements ``rest`` and ``rest (1 + w)``. In stages."""
     e = _f(exponent)
     weight, rest = np.broadcast_arrays(weight, rest)
     if e == 1.0:  # the core's fast exponents: the complement from `rest`
