@@ -187,7 +187,7 @@ JAX_CHUNK = 4096
 #: overrun it by a stage of a few microseconds): the time the last chunk took to compute, over one step in
 #: :data:`SPREAD` of the chunk (at least :data:`BUDGET_NS`). A chunk's refill thus takes about 0.4% of the steps
 #: (a p99 step is never one of them): a cosine's 1024 steps (40-90 us of numpy) 3-4 steps of about 20 us; ten
-#: distinct schedules, a few steps of about 150 us (their per-step cost, about torch's, concentrated).
+#: distinct schedules, 4-5 steps of about 150 us.
 BUDGET_NS = 20_000
 SPREAD = 256
 #: Stages per numpy evaluation a chunk allows for (most take 3-8), and columns multiplied per stage from a
@@ -198,15 +198,15 @@ DERIVED = 16
 
 
 class _Next:
-    """The chunk after the current one, computed one stage per step: `done` evaluations (jobs) finished, the
-    next one's stages in `job` (a generator, once started)."""
+    """The chunk after the current one, computed a few stages per step (a time budget): `done` evaluations
+    (jobs) finished, the next one's stages in `job` (a generator, once started), `spent` the time so far."""
 
     __slots__ = ("start", "generation", "values", "done", "job", "spent")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
         self.job: Generator[None, None, None] | None = None
-        self.spent = 0  # nanoseconds of work so far
+        self.spent = 0  # nanoseconds
 
 
 class Table:
