@@ -310,12 +310,7 @@ def known_cases(body: Callable[..., jax.Array], *cases: Case) -> jax.Array:
         return branch(chosen)
     index = jnp.zeros((), jnp.int32)  # the combination's index in product's order (the first varies slowest)
     for i, leaf, values in zip(given, leaves, options):
-        low = cases[i].low
-        exact = True if low is None else (as_float(low) == 0)
-        which = jnp.full(jnp.shape(leaf), len(values) - 1, jnp.int32)
-        for j in reversed(range(len(values) - 1)):
-            which = jnp.where((leaf == values[j]) & exact, j, which)
-        index = index * len(values) + which
+        index = index * len(values) + _choice(leaf, cases[i], jnp)
     if index.ndim == 0:
         return jax.lax.switch(index, [lambda c=c: branch(c) for c in combos])
     outs = [branch(c) for c in combos]
@@ -337,9 +332,18 @@ def _concrete_combo(cases: list[Case], options: list[tuple[float | None, ...]]
         leaf = np.asarray(case.leaf, dtype=float_dtype())
         if leaf.ndim:
             return None
-        exact = case.low is None or bool(np.asarray(case.low, dtype=float_dtype()) == 0)
-        combo.append(next((v for v in values[:-1] if exact and leaf == v), None))
+        combo.append(values[int(_choice(leaf, case, np))])
     return tuple(combo)
+
+
+def _choice(leaf: Any, case: Case, xp: Any) -> Any:
+    """Which of ``case.values + (None,)`` the leaf (as a float) is: the first value it equals where its
+    ``low`` part is 0, else the last (None: general); `xp` is ``jnp`` (traced, maybe batched) or ``np``."""
+    exact = True if case.low is None else (xp.asarray(case.low, dtype=float_dtype()) == 0)
+    which = xp.full(xp.shape(leaf), len(case.values), np.int32)
+    for j in reversed(range(len(case.values))):
+        which = xp.where((leaf == case.values[j]) & exact, j, which)
+    return which
 
 
 def _known(exponent: Any) -> Known:
