@@ -198,13 +198,15 @@ DERIVED = 16
 
 
 class _Next:
-    """The chunk after the current one, computed a few stages per step (a time budget): `done` evaluations
-    (jobs) finished, the next one's stages in `job` (a generator, once started), `spent` the time so far."""
+    """The chunk after the current one (its `steps`), computed a few stages per step (a time budget): `done`
+    evaluations (jobs) finished, the next one's stages in `job` (a generator, once started), `spent` the time
+    so far."""
 
-    __slots__ = ("start", "generation", "values", "done", "job", "spent")
+    __slots__ = ("start", "generation", "values", "steps", "done", "job", "spent")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
+        self.steps = np.arange(start, start + values.shape[0], dtype=np.int64)
         self.job: Generator[None, None, None] | None = None
         self.spent = 0  # nanoseconds
 
@@ -339,8 +341,7 @@ class Table:
             until = began + self._budget
             while nxt.done < len(self._jobs):
                 if nxt.job is None:
-                    steps = np.arange(start, start + self.chunk, dtype=np.int64)
-                    nxt.job = self._job(self._jobs[nxt.done], steps, nxt.values)
+                    nxt.job = self._job(self._jobs[nxt.done], nxt.steps, nxt.values)
                 try:
                     next(nxt.job)
                 except StopIteration:
@@ -365,10 +366,8 @@ class Table:
         if nxt.job is not None:
             _numpy.finish(nxt.job)
             nxt.done += 1
-        if nxt.done < len(self._jobs):
-            steps = np.arange(step, step + self.chunk, dtype=np.int64)
-            for job in self._jobs[nxt.done:]:
-                _numpy.finish(self._job(job, steps, nxt.values))
+        for job in self._jobs[nxt.done:]:
+            _numpy.finish(self._job(job, nxt.steps, nxt.values))
         nxt.values.flags.writeable = False
         return Chunk(step, nxt.values, self.prefetching)
 
