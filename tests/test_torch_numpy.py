@@ -259,6 +259,21 @@ def test_random_transformers_cosines_numpy_equals_jax(base, steps, frac, cycles,
             assert_same(got, want, name)
 
 
+@settings(max_examples=25)
+@given(step_size=st.integers(1, 3000), gamma=st.floats(0.05, 1.5), start=st.integers(0, 2**40),
+       length=st.integers(1, 2048))
+def test_counted_powers_in_table_chunks_numpy_equals_jax(step_size, gamma, start, length):
+    """A table refills consecutive steps, where a step decay's count takes a few values: each count's power is
+    computed once then (``_int_power``), the same floats as per element and as the core's."""
+    t = np.arange(start, start + length, dtype=np.int64)
+    for s in (lrsched.step_decay(0.1, step_size, gamma), lrsched.multistep(0.1, [3, 9, 27, 81], gamma),
+              tc.CyclicLR(0.01, 0.1, step_size, 7, mode="triangular2")):
+        got, want = both(s, t)
+        assert got is not None
+        np.testing.assert_array_equal(got, _numpy.values(lrsched.to_config(s), np.concatenate([t, [2**41]]))[:-1])
+        assert_same(got, want, type(s).__name__, rtol=1e-15)
+
+
 def test_float_leaves_take_the_float_path():
     for s in (lrsched.cosine(0.1, 1000.0), lrsched.linear(0.1, 0.0, 333.5), lrsched.step_decay(0.1, 2.5, 0.5)):
         got, want = both(s)

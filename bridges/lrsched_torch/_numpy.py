@@ -26,6 +26,7 @@ random parameters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from typing import Any, Callable, Generator, Mapping
 
@@ -243,18 +244,32 @@ def _split_log(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, lo
 
 
-def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
-    """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent. In stages."""
-    rate = _f(rate)
+def _exponent_rate(rate: Any, steps: Any) -> tuple[Any, Any]:
+    """``log(rate) / steps`` as a double float ``c + c_lo``: the part of :func:`_rate_power` that does not
+    depend on the step."""
     hi, lo = _split_log(rate)
-    steps_hi, steps_lo = _exact_parts(_num(steps))
+    steps_hi, steps_lo = _exact_parts(steps)
     per = steps_hi + steps_lo
     c = hi / per
     product, error = _two_product(c, steps_hi)
     # ``x - c * steps_lo`` rounded once, as XLA's fused multiply-add computes it (steps below 2**11 are all
     # `steps_lo`, so this is the residual ``log(rate) - c * steps`` that makes the exponent precise)
     low, low_error = _two_product(c, steps_lo)
-    c_lo = ((((hi - product) - error) - low) - low_error + lo) / per
+    return c, ((((hi - product) - error) - low) - low_error + lo) / per
+
+
+# a schedule's rate and steps are the same at every refill: their constants computed once (typed: an integer
+# steps is split differently from the equal float)
+_scalar_exponent_rate = functools.lru_cache(maxsize=256, typed=True)(_exponent_rate)
+
+
+def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
+    """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent. In stages."""
+    rate, steps = _f(rate), _num(steps)
+    if np.ndim(rate) == 0 and np.ndim(steps) == 0:
+        c, c_lo = _scalar_exponent_rate(rate[()], steps[()])
+    else:
+        c, c_lo = _exponent_rate(rate, steps)
     t_hi, t_lo = _exact_parts(t)
     yield
     p1, e1 = _two_product(t_hi, c)
@@ -432,7 +447,14 @@ def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> Stages:
         return small
     yield
     positive = base > 0
-    large = yield from _rate_power(np.where(positive, base, 1.0), k)
+    rate = np.where(positive, base, 1.0)
+    low, high = int(k.min()), int(k.max())
+    if np.ndim(base) == 0 and k.ndim == 1 and 4 * (high - low + 1) <= k.size:
+        # consecutive steps share their counts (a chunk of a step decay spans a few): each count's power once,
+        # the same float as computing it per element (the evaluation is elementwise)
+        large = (yield from _rate_power(rate, np.arange(low, high + 1, dtype=k.dtype)))[k - low]
+    else:
+        large = yield from _rate_power(rate, k)
     return np.where(k < size, small, np.where(positive, large, 0.0))
 
 
