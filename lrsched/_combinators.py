@@ -57,6 +57,7 @@ from lrsched._numerics import (
     int_power,
     phase,
     pick,
+    power_of_two,
     split,
     unit_power,
 )
@@ -348,18 +349,24 @@ class Cycle(Schedule):
         if not doubling:
             grown = pick(computed_once(grow), last)
         if not self.schedule.can_stretch():  # the float step (t - start) / mul**i
-            return self._finish(self.schedule(as_float(local) / grown), k, last, limit, decay)
+            # doubling: times 2**-i, the same float as the division (a power of two scales exactly)
+            step = as_float(local) * power_of_two(-last) if doubling else as_float(local) / grown
+            return self._finish(self.schedule(step), k, last, limit, decay)
         # Cycle i plays the schedule with its durations multiplied by mul**i. They must fit the step
         # integers: where the longest would not (cycles longer than ~2**31 steps in int32), the largest
         # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
         # float32 step would be).
+        index = jnp.arange(entries, dtype=mul.dtype)
+        if self._stretch_fits():  # known while tracing: every factor fits, nothing to scale
+            factor = power if doubling else pick(computed_once(jnp.power(mul, jnp.minimum(index, size - 1))), last)
+            values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
+            return self._finish(values.reshape(local.shape), k, last, limit, decay)
         top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
         # jnp.maximum, not Python's max: the durations are traced when the schedule is an argument
         longest = functools.reduce(jnp.maximum, (jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
                                    jnp.zeros((), float_dtype()))
         cap = jnp.floor(top / jnp.maximum(longest, 1.0))
         big = grow > cap
-        index = jnp.arange(entries, dtype=mul.dtype)
         if doubling:  # the entries of the tables below, computed for this step's cycle
             over = grown > cap
             factor = jnp.where(over, cap.astype(mul.dtype), power)
@@ -371,6 +378,28 @@ class Cycle(Schedule):
         local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
         return self._finish(values.reshape(local.shape), k, last, limit, decay)
+
+    def _stretch_fits(self) -> bool:
+        """Whether every cycle that starts within the step integer, stretched by its ``period_mul**i``, keeps
+        the inner schedule's durations below the limit :meth:`_growing_cycles` scales at (with a margin for
+        its float32 comparison). Decided from concrete numbers only (a schedule closed over, or called
+        eagerly): False when any is traced or batched, and the general path decides per step."""
+        period, mul = concrete(self.period), concrete(self.period_mul)
+        leaves = [concrete(v) for v in _time_leaves(self.schedule)]
+        if period is None or mul is None or period.ndim or mul.ndim or any(v is None for v in leaves):
+            return False
+        if not (period >= 1 and mul >= 2 and period == np.floor(period) and mul == np.floor(mul)):
+            return False
+        longest = max([float(np.max(np.abs(v))) for v in leaves if v.size] + [1.0])
+        int32 = int_dtype() == np.int32
+        # an upper bound of cycle_starts' count: cycles whose exact start is within its float test's margin
+        reach = (2.0**31 - 512 if int32 else 2.0**63 - 2.0**42) * (1 + 1e-5)
+        top = (float(INT32_MAX) if int32 else 2.0**62) * (1 - 1e-5)
+        p, m = int(period), int(mul)
+        start, factor = 0, 1
+        while start + p * factor <= reach:
+            start, factor = start + p * factor, factor * m
+        return factor * longest <= top - longest
 
     def _float_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
                       decay: Known) -> jax.Array:

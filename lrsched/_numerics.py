@@ -32,7 +32,7 @@ __all__ = [
     "split", "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
     "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power", "power_pair", "scaled_remainder",
     "ratio_phase", "exact_parts", "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
-    "cycle_starts",
+    "cycle_starts", "power_of_two",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -818,6 +818,16 @@ def ratio_phase(num: tuple[Any, Any], den: tuple[Any, Any], length: Any) -> tupl
 
 
 # ------------------------------------------------------------------ cycles
+
+
+def power_of_two(k: jax.Array) -> jax.Array:
+    """``2.0**k`` in the default float dtype for integers ``k`` within its normal exponents (float32: -126 to
+    127), exactly: built from its bits, so ``x * power_of_two(-k)`` is ``x / 2**k`` without a division."""
+    dtype = float_dtype()
+    info = jnp.finfo(dtype)
+    bits = jnp.int32 if dtype == jnp.float32 else jnp.int64
+    exponent = k.astype(bits) + bits(info.maxexp - 1)
+    return jax.lax.bitcast_convert_type(jnp.left_shift(exponent, bits(info.nmant)), dtype)
 
 
 def cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Array, jax.Array]:

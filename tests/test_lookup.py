@@ -251,6 +251,35 @@ def test_doubling_cycles_equal_the_table_of_starts(period, x64):
                 np.testing.assert_array_equal(np.asarray(_call(c, steps)), np.asarray(table))
 
 
+@pytest.mark.parametrize("x64", [False, True])
+def test_growing_cycles_known_to_fit_skip_the_scaling_with_the_same_values(x64, monkeypatch):
+    """Closed over (numbers concrete while tracing), a growing cycle whose stretched durations all fit the step
+    integer drops the per-step test and scaling for the longest cycles (``Cycle._stretch_fits``): the same
+    values bit for bit as the general path, and cycles whose last durations reach the integer's top keep it
+    (every growing cycle under x64)."""
+    from lrsched._combinators import Cycle
+
+    with jax.enable_x64(x64):
+        dtype = np.int64 if x64 else np.int32
+        rng = np.random.default_rng(5)
+        steps = np.concatenate([np.arange(3000), [BIG, BIG - 1, 2**30, 2**30 - 1, 2**31 - 512],
+                                rng.integers(0, BIG, 3000)]).astype(dtype)
+        cycles = [(lrsched.cycle(lrsched.cosine(1.0, 977), 977, period_mul=2), True),
+                  (lrsched.cycle(lrsched.cosine(1.0, 977, end_value=0.1), 977, period_mul=2, decay=0.9, limit=9), True),
+                  (lrsched.cycle(lrsched.linear(1.0, 0.0, 1000), 1000, period_mul=3), True),
+                  (lrsched.cycle(lrsched.linear(1.0, 0.0, 3000), 1000, period_mul=3), False),
+                  (lrsched.cycle(lrsched.cosine(1.0, 2**29), 2**29, period_mul=2), False),
+                  (lrsched.cycle(lrsched.cosine(1.0, 2**29 + 7), 2**29 + 7, period_mul=2), False)]
+        fast = []
+        for c, fits in cycles:
+            # int64 steps reach 2**63 and stretched durations are capped at 2**62: the last cycles never fit
+            assert c._stretch_fits() is (fits and not x64), c
+            fast.append(np.asarray(jax.jit(lambda t, c=c: c(t))(steps)))
+        monkeypatch.setattr(Cycle, "_stretch_fits", lambda self: False)
+        for (c, _), got in zip(cycles, fast):
+            np.testing.assert_array_equal(got, np.asarray(jax.jit(lambda t, c=c: c(t))(steps)), err_msg=str(c))
+
+
 def test_powers_of_a_rate_near_one_keep_float32_precision_over_many_steps():
     """A rate float32 cannot hold (0.9999) raised to 8e5: its low part joins the two-float exponent (it
     was a first-order factor exp(s) (1 + c), 9e-5 off where c = t lo / r reached 0.013)."""
