@@ -385,8 +385,9 @@ class Cycle(Schedule):
         its float32 comparison). Decided from concrete numbers only (a schedule closed over, or called
         eagerly): False when any is traced or batched, and the general path decides per step."""
         period, mul = concrete(self.period), concrete(self.period_mul)
-        leaves = [concrete(v) for v in _time_leaves(self.schedule)]
-        if period is None or mul is None or period.ndim or mul.ndim or any(v is None for v in leaves):
+        found = [concrete(v) for v in _time_leaves(self.schedule)]
+        leaves = [v for v in found if v is not None]
+        if period is None or mul is None or period.ndim or mul.ndim or len(leaves) < len(found):
             return False
         if not (period >= 1 and mul >= 2 and period == np.floor(period) and mul == np.floor(mul)):
             return False

@@ -188,6 +188,48 @@ def test_a_second_scheduler_on_the_same_values_is_a_clear_error():
         chained.step()
 
 
+@pytest.mark.parametrize("make", [
+    lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.cosine(0.1, 100)),
+    lambda o: lrsched_torch.lambda_lr(o, lrsched.cosine(0.1, 100)),
+    lambda o: dl.ExponentialLR(o, 0.9),
+], ids=["ScheduleLR", "lambda_lr", "lr_scheduler.ExponentialLR"])
+def test_a_second_writer_of_a_tensor_lr_is_a_clear_error_too(make):
+    """Tensor rates (capturable and fused optimizers) are written in place, so their identity says nothing: the
+    version counter tells another writer apart (a rewrite with the same value is fine, as for floats), without
+    reading the value at every step."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=torch.tensor(0.1), momentum=0.9)
+    ours = make(opt)
+    tensor = opt.param_groups[0]["lr"]
+    for _ in range(3):
+        opt.step()
+        ours.step()
+    assert opt.param_groups[0]["lr"] is tensor  # written in place
+    tensor.fill_(float(tensor))  # the same value again: no conflict
+    ours.step()
+    other = L.StepLR(opt, 1, 0.5)  # torch's scheduler writes the tensor too
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other.step()
+    with pytest.raises(ValueError, match="something else changed it"):
+        ours.step()
+    # a replaced tensor holding another value is caught as well
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=torch.tensor(0.1), momentum=0.9)
+    ours = make(opt)
+    ours.step()
+    opt.param_groups[0]["lr"] = torch.tensor(0.5)
+    with pytest.raises(ValueError, match="something else changed it"):
+        ours.step()
+
+
+def test_the_step_epoch_warning_is_torchs_text():
+    for make in (lambda o: dl.StepLR(o, 3), lambda o: lrsched_torch.lambda_lr(o, lrsched.constant(0.1)),
+                 lambda o: dl.LambdaLR(o, lambda k: 1.0)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make(sgd()).step(4)
+        assert [str(w.message) for w in caught] == [L.EPOCH_DEPRECATION_WARNING]
+
+
 def test_different_values_and_a_new_scheduler_for_a_restart_are_fine():
     opt = sgd()
     lr_only = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 100))

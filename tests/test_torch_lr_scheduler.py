@@ -8,6 +8,7 @@ momentum (or betas[0]) and the attributes torch users read.
 from __future__ import annotations
 
 import inspect
+import io
 import warnings
 
 import numpy as np
@@ -163,6 +164,111 @@ def test_last_epoch_construction_resumes_as_torch(name):
             warnings.simplefilter("ignore", UserWarning)
             native2.step()
         ours2.step()
+
+
+# torch's arguments given two ways: a state saved with the first, loaded into a scheduler built with the second
+OTHER_ARGUMENTS = {
+    "StepLR": (dict(step_size=3, gamma=0.1), dict(step_size=7, gamma=0.5)),
+    "MultiStepLR": (dict(milestones=[2, 5, 5, 9], gamma=0.1), dict(milestones=[4], gamma=0.9)),
+    "ConstantLR": (dict(factor=0.25, total_iters=6), dict(factor=0.5, total_iters=2)),
+    "LinearLR": (dict(start_factor=0.1, end_factor=0.9, total_iters=8), dict(start_factor=0.5, total_iters=3)),
+    "ExponentialLR": (dict(gamma=0.9), dict(gamma=0.5)),
+    "PolynomialLR": (dict(total_iters=12, power=2.0), dict(total_iters=30, power=1.0)),
+    "CosineAnnealingLR": (dict(T_max=10, eta_min=1e-3), dict(T_max=40)),
+    "CosineAnnealingWarmRestarts": (dict(T_0=4, T_mult=2, eta_min=1e-4), dict(T_0=9)),
+    "CyclicLR": (dict(base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2", base_momentum=0.7),
+                 dict(base_lr=0.02, max_lr=0.2, step_size_up=5, mode="exp_range", gamma=0.9)),
+    "OneCycleLR": (dict(max_lr=0.3, total_steps=20, anneal_strategy="linear", three_phase=True),
+                   dict(max_lr=0.3, total_steps=50)),
+    "ReduceLROnPlateau": (dict(mode="max", factor=0.5, patience=1, threshold=0.1, threshold_mode="abs", cooldown=2,
+                               min_lr=1e-3), dict(mode="min", factor=0.2, patience=5)),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_ARGUMENTS))
+def test_a_loaded_state_brings_torchs_arguments_with_it(name):
+    """torch's ``load_state_dict`` updates ``__dict__``: a scheduler built with other arguments takes the saved
+    run's ``step_size``, ``T_0``, ``mode``... So do the drop-ins (their state loading with
+    ``torch.load(weights_only=True)``): the attributes, ``T_cur``, ``scale_fn`` and ``_is_better`` equal
+    torch's; the rates continue the saved run; a group added later gets the saved arguments' schedule."""
+    saved_args, other_args = OTHER_ARGUMENTS[name]
+    metrics = [1.0, 0.9, 0.95, 0.97, 0.99, 0.98, 0.5, 0.6, 0.7, 0.4, 0.45, 0.3]
+    plateau = name == "ReduceLROnPlateau"
+    grows = name not in ("CyclicLR", "OneCycleLR", "ReduceLROnPlateau")  # (their groups' lrs are arguments)
+
+    def advance(opt, sched, k):
+        opt.step()
+        sched.step(metrics[k]) if plateau else sched.step()
+
+    attrs = {}
+    for module in (L, dl):
+        cls = getattr(module, name)
+        opt = make_optimizer("sgd", 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            sched = cls(opt, **saved_args)
+            for k in range(9):
+                advance(opt, sched, k)
+            state = sched.state_dict()
+            if module is dl:
+                buf = io.BytesIO()
+                torch.save(state, buf)
+                state = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+            opt2 = make_optimizer("sgd", 2)
+            opt2.load_state_dict(opt.state_dict())
+            loaded = cls(opt2, **other_args)
+            loaded.load_state_dict(state)
+        names = ("step_size", "gamma", "milestones", "factor", "total_iters", "start_factor", "end_factor", "power",
+                 "T_max", "eta_min", "T_0", "T_mult", "T_i", "T_cur", "mode", "scale_mode", "total_size",
+                 "step_ratio", "total_steps", "three_phase", "patience", "threshold", "threshold_mode", "cooldown",
+                 "mode_worse", "min_lrs")
+        attrs[module] = {a: getattr(loaded, a) for a in names if hasattr(loaded, a)}
+        if name == "CyclicLR":
+            attrs[module]["scale_fn(2)"] = loaded.scale_fn(2)
+        if plateau:
+            attrs[module]["_is_better"] = (loaded._is_better(0.5, 1.0), loaded._is_better(1.2, 1.0))
+    got, want = attrs[dl], attrs[L]
+    assert want.keys() <= got.keys()
+    for a in want:
+        assert got[a] == want[a] or close(got[a], want[a]), (a, got[a], want[a])
+    # the rates: the loaded copy continues the saved run (ours: the original stepping on)
+    if grows:
+        extra = torch.nn.Parameter(torch.zeros(2))
+        opt2.add_param_group({"params": [extra], "lr": 0.3, "momentum": 0.9})
+        reference = make_optimizer("sgd", 2)
+        reference.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.3, "momentum": 0.9})
+        ref = cls(reference, **saved_args)
+        for k in range(9):
+            advance(reference, ref, k)
+    else:
+        reference, ref = opt, sched
+    for k in range(9, 12):
+        advance(opt2, loaded, k)
+        advance(reference, ref, k)
+        assert close(values(opt2)[0], values(reference)[0]), (k, values(opt2)[0], values(reference)[0])
+
+
+@pytest.mark.parametrize("name", ["CyclicLR", "OneCycleLR"])
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_tensor_momenta_stay_apart_from_max_momentum(name, kind):
+    """Given tensor momenta, the group's momentum is a tensor of its own (written in place each step), and
+    ``max_momentum`` / ``base_momentum`` keep the constructor's values, as torch's do."""
+    build = {"CyclicLR": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=4, base_momentum=torch.tensor(0.8),
+                                                  max_momentum=torch.tensor(0.9)),
+             "OneCycleLR": lambda m, o: m.OneCycleLR(o, 0.1, total_steps=10, base_momentum=torch.tensor(0.85),
+                                                      max_momentum=torch.tensor(0.95))}[name]
+    opt_a, opt_b, native, ours = run(build, kind, 2, steps=3)
+    for _ in range(3):
+        opt_a.step()
+        opt_b.step()
+        native.step()
+        ours.step()
+    for ga, gb in zip(opt_a.param_groups, opt_b.param_groups):
+        for key in ("max_momentum", "base_momentum"):
+            assert float(gb[key]) == float(ga[key])
+        momentum = gb["betas"][0] if "betas" in gb else gb["momentum"]
+        assert momentum is not gb["max_momentum"] and momentum is not gb["base_momentum"]
+    assert close(values(opt_b)[1], values(opt_a)[1])
 
 
 def _with_last_epoch(cls, opt, name, last_epoch):

@@ -9,19 +9,15 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from lrsched_torch._last_lr import LastLRFromGroups
+from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
+from lrsched_torch._writes import TensorWrites
 
 if TYPE_CHECKING:
     import lrsched
 
 _NOT_SAVED = "lrsched_torch: schedule without a config, not saved"
-_EPOCH_DEPRECATED = (
-    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
-    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
-    "None, the closed form is used instead of the new chainable form, where available."
-)
 
 __all__ = ["ScheduleFactor", "LambdaLR", "lambda_lr"]
 
@@ -121,7 +117,7 @@ class ScheduleFactor:
 class _Bridge:
     """LambdaLR internals the bridge keeps out of ``state_dict()``."""
 
-    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast")
+    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast", "tensors")
 
     def __init__(self) -> None:
         self.table: Table | None = None
@@ -131,6 +127,7 @@ class _Bridge:
         self.n_groups = 0
         self.single = False
         self.fast: list[tuple[Any, int, float]] | None = None  # (base_lr, column, factor base) per group
+        self.tensors = TensorWrites()  # the tensor lrs written in place
 
 
 def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
@@ -263,26 +260,31 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
         values = self._values(self.last_epoch)
         last = b.last if check and groups is b.seen else None
         for i, (group, value) in enumerate(zip(groups, values)):
-            self._set(i, group, value, None if last is None else last[i])
+            self._set(i, group, value, None if last is None else last[i], b.tensors)
         b.seen = groups
         b.last = values
 
     @staticmethod
-    def _set(i: int, group: dict[str, Any], value: Any, written: Any) -> None:
+    def _set(i: int, group: dict[str, Any], value: Any, written: Any, tensors: TensorWrites) -> None:
         """Write group i's lr; `written` (None: unchecked) is what this scheduler wrote at its last step."""
         old = group["lr"]
+        found = old
         if isinstance(old, torch.Tensor):
-            old.fill_(value)
-            return
-        if written is not None and old is not written and old != written:
+            found = None if written is None else tensors.rewritten(i, old, written)
+        elif written is None or old is written or old == written:
+            found = None
+        if found is not None:
             raise ValueError(
-                f"LambdaLR: param group {i}'s lr is {old!r}, but this scheduler set it to {written!r} at its "
+                f"LambdaLR: param group {i}'s lr is {found!r}, but this scheduler set it to {written!r} at its "
                 "last step: something else changed it (another scheduler on the same optimizer, as torch's "
                 "scheduler chaining does, or code writing param_group['lr']), which this scheduler would "
                 "silently overwrite. Drive the lr with one scheduler: combine schedules into one (a product "
                 "s1 * s2, lrsched.join, lrsched.warmup) or use lrsched_torch.lr_scheduler.ChainedScheduler"
             )
-        group["lr"] = value
+        if isinstance(old, torch.Tensor):
+            tensors.fill(i, old, value)
+        else:
+            group["lr"] = value
 
     # ------------------------------------------------------------------ torch API
 
@@ -310,13 +312,13 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
             for group, (base, c, f), old in zip(groups, fast, last):
                 value = base * (row[c] / f)  # torch's LambdaLR: base_lr * lr_lambda(step), lr_lambda = value / f
                 if group["lr"] is not old:  # a tensor lr, or a value something else wrote
-                    self._set(next(j for j, g in enumerate(groups) if g is group), group, value, old)
+                    self._set(next(j for j, g in enumerate(groups) if g is group), group, value, old, b.tensors)
                 else:
                     group["lr"] = value
                 values.append(value)
             b.last = values
             return
-        warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+        warnings.warn(EPOCH_DEPRECATED, UserWarning, stacklevel=2)
         self.last_epoch = epoch
         self._write(check=False)
 

@@ -1,4 +1,5 @@
-"""``_last_lr`` read from the optimizer's param groups, shared by both bridge schedulers.
+"""``_last_lr`` read from the optimizer's param groups, and torch's ``step(epoch)`` warning: what both
+bridge schedulers share of torch's ``LRScheduler`` behaviour.
 
 torch's ``LRScheduler`` keeps ``_last_lr`` as a list it rebuilds at every step; the bridge
 schedulers write the rates straight into the groups, so the groups are the record and no
@@ -10,6 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+#: torch's warning for the deprecated ``step(epoch)``, word for word (tests and log filters match its text)
+EPOCH_DEPRECATED: str = getattr(
+    torch.optim.lr_scheduler, "EPOCH_DEPRECATION_WARNING",
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available.")
 
 
 class LastLRFromGroups:

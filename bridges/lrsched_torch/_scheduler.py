@@ -12,9 +12,10 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched_torch._distributed import mean_over_ranks
-from lrsched_torch._last_lr import LastLRFromGroups
+from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
+from lrsched_torch._writes import TensorWrites
 
 if TYPE_CHECKING:
     import lrsched
@@ -23,11 +24,6 @@ __all__ = ["ScheduleLR"]
 
 _STATE_FORMAT = "lrsched_torch.ScheduleLR/1"
 _NOT_SAVED = "lrsched_torch: schedule without a config, not saved"
-_EPOCH_DEPRECATED = (
-    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
-    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
-    "None, the closed form is used instead of the new chainable form, where available."
-)
 
 
 def _schedule_type() -> type:
@@ -138,17 +134,18 @@ def _current(group: Mapping[str, Any], key: str) -> Any:
     return group["betas"][0] if key == "betas" else group[key]
 
 
-def _set(group: dict[str, Any], key: str, value: float) -> None:
+def _set(group: dict[str, Any], key: str, value: float, tensors: TensorWrites, i: int) -> None:
+    """Write group `i`'s value `key` (a tensor in place, remembered in `tensors`)."""
     if key == "betas":
         betas = group["betas"]
         if isinstance(betas[0], torch.Tensor):
-            betas[0].fill_(value)
+            tensors.fill((i, key), betas[0], value)
         else:
             group["betas"] = (value, *betas[1:])
     else:
         current = group[key]
         if isinstance(current, torch.Tensor):
-            current.fill_(value)
+            tensors.fill((i, key), current, value)
         else:
             group[key] = value
 
@@ -306,6 +303,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._n_groups = len(groups)
         self._seen_groups: Any = None  # the param_groups list of the last write (None: do not check it)
         self._last_row: list[float] | None = None
+        self._tensors = TensorWrites()
 
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """The schedule config of a param group added later: (has one, config). One schedule for every group
@@ -353,7 +351,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             group = groups[i]
             if last is not None:
                 self._check(group, key, i, last[col])
-            _set(group, key, row[col])
+            _set(group, key, row[col], self._tensors, i)
         self._seen_groups = groups
         self._last_row = row
 
@@ -368,18 +366,22 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             group = groups[i]
             if group[key] is not last[col]:  # not the float this scheduler wrote: a tensor, or a foreign write
                 self._check(group, key, i, last[col])
-                _set(group, key, row[col])
+                _set(group, key, row[col], self._tensors, i)
             else:
                 group[key] = row[col]
         for i, col in self._betas:
             group = groups[i]
             self._check(group, "betas", i, last[col])
-            _set(group, "betas", row[col])
+            _set(group, "betas", row[col], self._tensors, i)
         self._last_row = row
 
     def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> None:
         old = _current(group, key)
-        if not isinstance(old, torch.Tensor) and old is not written and old != written:
+        if isinstance(old, torch.Tensor):
+            found = self._tensors.rewritten((i, key), old, written)
+            if found is not None:
+                self._foreign(i, key, found, written)
+        elif old is not written and old != written:
             self._foreign(i, key, old, written)
 
     def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
@@ -466,7 +468,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
                 self.last_epoch += 1
                 self._apply()
             return
-        warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=3)
+        warnings.warn(EPOCH_DEPRECATED, UserWarning, stacklevel=3)
         if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
             raise TypeError(f"{type(self).__name__}.step(epoch={epoch!r}): epoch must be a number of steps")
         self._move(float(epoch) if not is_integral(epoch) else int(epoch))

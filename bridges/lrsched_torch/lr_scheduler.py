@@ -107,7 +107,19 @@ def _need_momentum(optimizer: torch.optim.Optimizer) -> bool:
     return "betas" in optimizer.defaults
 
 
+def _plain(x: Any) -> Any:
+    """An argument as plain data for a state dict: tensors as floats, sequences as lists, a Counter as a dict."""
+    if isinstance(x, torch.Tensor):
+        return _float(x)
+    if isinstance(x, collections.Counter):
+        return dict(x)
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
 def _set_momentum(group: dict[str, Any], value: Any, use_beta1: bool) -> None:
+    value = _copy(value)  # a tensor of its own: stepping writes it in place, not the group's max_momentum
     if use_beta1:
         group["betas"] = (value, *group["betas"][1:])
     else:
@@ -120,6 +132,30 @@ class _TorchScheduler(ScheduleLR):
     #: torch's chaining multiplies this scheduler's factor into the lr (recursive form), so
     #: ChainedScheduler can build the product; schedulers that set the lr outright are not.
     _multiplicative = False
+
+    def _multiplies(self) -> bool:
+        """Whether torch's chaining multiplies this scheduler's factor into the lr (see ``_multiplicative``)."""
+        return self._multiplicative
+
+    #: the constructor's arguments torch keeps as attributes. Its state_dict carries them, and so does this one:
+    #: load_state_dict restores them with the schedules, so a group added later, ``T_cur``, ``scale_fn`` and
+    #: the like follow the loaded run, not the arguments this object was built with.
+    _arguments: tuple[str, ...] = ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """:meth:`ScheduleLR.state_dict`, with torch's arguments (``step_size``, ``gamma``, ``T_0``, ...)."""
+        state = ScheduleLR.state_dict(self)
+        state["arguments"] = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
+        return state
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """:meth:`ScheduleLR.load_state_dict`, then torch's arguments as saved (a state saved without them keeps
+        this object's)."""
+        ScheduleLR.load_state_dict(self, state_dict)
+        for name, value in dict(state_dict.get("arguments") or {}).items():
+            if name in self._arguments:
+                current = getattr(self, name, None)
+                setattr(self, name, collections.Counter(value) if isinstance(current, collections.Counter) else value)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump)."""
@@ -151,6 +187,7 @@ class StepLR(_TorchScheduler):
     """torch's ``StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1)``: ``initial_lr * gamma ** (t // size)``."""
 
     _multiplicative = True
+    _arguments = ("step_size", "gamma")
 
     def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -165,6 +202,7 @@ class MultiStepLR(_TorchScheduler):
     """torch's ``MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1)``."""
 
     _multiplicative = True
+    _arguments = ("milestones", "gamma")
 
     def __init__(self, optimizer: torch.optim.Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -181,6 +219,7 @@ class ConstantLR(_TorchScheduler):
     """torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5, last_epoch=-1)``."""
 
     _multiplicative = True
+    _arguments = ("factor", "total_iters")
 
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
@@ -197,6 +236,7 @@ class LinearLR(_TorchScheduler):
     """torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5, last_epoch=-1)``."""
 
     _multiplicative = True
+    _arguments = ("start_factor", "end_factor", "total_iters")
 
     def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -215,6 +255,7 @@ class ExponentialLR(_TorchScheduler):
     """torch's ``ExponentialLR(optimizer, gamma, last_epoch=-1)``: ``lr = initial_lr * gamma ** t``."""
 
     _multiplicative = True
+    _arguments = ("gamma",)
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
@@ -228,6 +269,7 @@ class PolynomialLR(_TorchScheduler):
     """torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0, last_epoch=-1)``."""
 
     _multiplicative = True
+    _arguments = ("total_iters", "power")
 
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
@@ -242,11 +284,15 @@ class CosineAnnealingLR(_TorchScheduler):
     """torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0, last_epoch=-1)``, oscillating past ``T_max``
     as torch does (computed in closed form, without torch's recursive drift)."""
 
+    _arguments = ("T_max", "eta_min")
+
     def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self.T_max, self.eta_min = T_max, eta_min
-        self._multiplicative = eta_min == 0  # with eta_min the recursive form is affine, not a factor
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
+
+    def _multiplies(self) -> bool:
+        return self.eta_min == 0  # with eta_min the recursive form is affine, not a factor
 
     def _make_lr(self, base: float) -> Any:
         return _tc().CosineAnnealingLR(base, self.T_max, self.eta_min)
@@ -260,6 +306,8 @@ class CosineAnnealingWarmRestarts(_TorchScheduler):
 
     ``step(epoch)`` takes torch's fractional epochs (``step(epoch + i / iters)``);
     ``T_cur`` and ``T_i`` are computed from the position."""
+
+    _arguments = ("T_0", "T_mult", "eta_min")
 
     def __init__(self, optimizer: torch.optim.Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -307,6 +355,9 @@ class CosineAnnealingWarmRestarts(_TorchScheduler):
 
 class CyclicLR(_TorchScheduler):
     """torch's ``CyclicLR`` (Smith), momentum cycling inversely as torch does (``momentum`` or ``betas[0]``)."""
+
+    _arguments = ("max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode", "cycle_momentum", "use_beta1",
+                  "base_momentums", "max_momentums")
 
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float | list[float], max_lr: float | list[float],
                  step_size_up: int = 2000, step_size_down: int | None = None,
@@ -368,6 +419,8 @@ class CyclicLR(_TorchScheduler):
 class OneCycleLR(_TorchScheduler):
     """torch's ``OneCycleLR`` (momentum, or ``betas[0]`` for Adam, cycling as torch does), holding its final value
     past ``total_steps`` where torch raises."""
+
+    _arguments = ("total_steps", "_anneal_func_type", "three_phase", "cycle_momentum", "use_beta1")
 
     def __init__(self, optimizer: torch.optim.Optimizer, max_lr: float | list[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
@@ -437,6 +490,8 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
     """
 
     _multiplicative = True
+    _arguments = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps", "mode_worse",
+                  "min_lrs", "default_min_lr")
 
     def __init__(self, optimizer: torch.optim.Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
@@ -629,7 +684,7 @@ class ChainedScheduler(_TorchScheduler):
         self._schedulers = children
         if len(children) > 1:
             for c in children:
-                if not c._multiplicative:
+                if not c._multiplies():
                     raise ValueError(
                         f"ChainedScheduler: {type(c).__name__} sets the lr outright, so torch's chaining of it with "
                         "other schedulers is no product (each step the last one to write wins and the others "
