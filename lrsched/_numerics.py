@@ -637,8 +637,14 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> 
     total, correction = two_sum(total, tail)
     correction = jax.lax.stop_gradient(correction)
     # exp(total) * (1 + correction), not exp(total) * exp(correction): XLA would fuse the latter into one exp
-    value = jnp.exp(total)
-    return value + value * correction
+    return _times_one_plus(jnp.exp(total), correction)
+
+
+def _times_one_plus(value: jax.Array, small: jax.Array) -> jax.Array:
+    """``value * (1 + small)`` as ``value + value * small`` (no rounding of ``1 + small``); an overflowed
+    ``value`` stays infinite (``inf + inf * small`` would be NaN where ``small <= 0``: a growth past the
+    float's range, which a cap such as ``end_value`` then clips)."""
+    return jnp.where(jnp.isinf(value), value, value + value * small)
 
 
 def computed_once(table: jax.Array) -> jax.Array:
@@ -692,7 +698,7 @@ def int_power(base: Any, k: jax.Array, base_lo: Any = None, most: int | None = N
 def _lo_factor(value: jax.Array, base: jax.Array, k: jax.Array, base_lo: Any, expm1: Any) -> jax.Array:
     """``value * (1 + lo / b)**k``, as ``value + value * expm1(k lo / b)``."""
     ratio = jax.lax.stop_gradient(as_float(base_lo) / jnp.where(base > 0, base, 1.0))
-    return value + value * expm1(as_float(k) * jnp.where(base > 0, ratio, 0.0))
+    return _times_one_plus(value, expm1(as_float(k) * jnp.where(base > 0, ratio, 0.0)))
 
 
 # ------------------------------------------------------------------ lookup

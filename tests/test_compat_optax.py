@@ -220,6 +220,15 @@ def test_linear_onecycle_schedule(total, peak, pct_start, pct_final, div, final_
                    ref_interpolate("linear", peak / div, table))
 
 
+@pytest.mark.parametrize("total", [12.5, 1000.25, 999.0])
+def test_linear_onecycle_schedule_with_a_float_length_ends_at_it(total):
+    """optax's linear one-cycle truncates the ``pct * T`` keys but keeps ``T`` itself as the last key: a float
+    length ends the descent at the float step."""
+    ref = optax_values(optax.linear_onecycle_schedule(total, 0.2, 0.3, 0.8))
+    table = {int(0.3 * total): 25.0, int(0.8 * total): 1.0 / 25.0, total: 1e-4}
+    assert_matches(ox.linear_onecycle_schedule(total, 0.2, 0.3, 0.8), ref, ref_interpolate("linear", 0.2 / 25, table))
+
+
 @budget(12)
 @given(st.integers(N - 100, 2 * N), values, pcts, f32(1.0, 100.0), f32(1.0, 1e5))
 def test_cosine_onecycle_schedule(total, peak, pct_start, div, final_div):
@@ -329,6 +338,13 @@ def test_optax_raises_where_we_raise():
         ox.piecewise_interpolate_schedule("cubic", 1.0)
     with pytest.raises(lrsched.ScheduleError, match="transition_steps"):
         ox.linear_onecycle_schedule(0, 1.0)
+    # optax takes a negative fraction (a key before step 0); refused, named after the fraction
+    with pytest.raises(lrsched.ScheduleError, match=r"pct_start=-0.2\).*non-negative"):
+        ox.linear_onecycle_schedule(10, 1.0, pct_start=-0.2)
+    with pytest.raises(lrsched.ScheduleError, match=r"pct_final=-0.5\)"):
+        ox.linear_onecycle_schedule(10, 1.0, pct_final=-0.5)
+    with pytest.raises(lrsched.ScheduleError, match=r"pct_start=-0.1\)"):
+        ox.cosine_onecycle_schedule(10, 1.0, pct_start=-0.1)
     with pytest.raises(lrsched.ScheduleError, match="lrsched"):
         ox.join_schedules([optax.constant_schedule(1.0)], [])
 

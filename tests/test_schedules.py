@@ -136,6 +136,37 @@ def test_output_dtype_never_follows_bf16_leaves():
     assert jax.jit(lambda t: s(t))(jnp.arange(3)).dtype == jnp.float32
 
 
+@pytest.mark.parametrize("x64", [False, True])
+def test_growth_past_the_float_range_is_inf_or_its_cap_never_nan(x64):
+    """A rate above 1 (an LR range test's exponential ramp, a decay > 1) overflows the float at some step:
+    the value is then inf, or the cap (``end_value``) where there is one, as optax's; never NaN (the precise
+    exponential's ``exp(s) + exp(s) c`` made ``inf - inf`` there)."""
+    with jax.enable_x64(x64):
+        top = 2**63 - 1 if x64 else 2**31 - 1
+        t = np.concatenate([np.arange(0, 4000, 7), [2**24 + 1, top]])
+        n = 1100 if x64 else 130  # past 2**1024 / 2**128
+        ramp = lrsched.exponential(1e-7, 10.0, steps=100, end_value=1.0)
+        with np.errstate(over="ignore"):
+            capped = np.minimum(1e-7 * 10.0 ** (t / 100), 1.0)
+        cases = {
+            "ramp with cap": (ramp, capped),
+            "growth": (lrsched.exponential(1.0, 2.0), None),
+            "step_decay": (lrsched.step_decay(1.0, 1, 2.0), None),
+            "multistep": (lrsched.multistep(1.0, list(range(1, 20)), 1e20), None),
+            "cycle decay 3": (lrsched.cycle(lrsched.constant(1.0), 1, decay=3.0), None),
+        }
+        for name, (s, want) in cases.items():
+            for got in (jax.jit(lambda s, t: s(t))(s, t), jax.jit(lambda t, s=s: s(t))(t),
+                        jax.vmap(lambda x, s=s: s(x))(jnp.asarray(t))):
+                got = np.asarray(got, np.float64)
+                assert not np.isnan(got).any(), name
+                assert np.all(got[1:] >= got[:-1]), name  # growing, then inf or the cap
+                if want is not None:
+                    np.testing.assert_allclose(got, want, rtol=2e-5 if not x64 else 1e-12, err_msg=name)
+                else:
+                    assert np.isinf(got[t >= n]).all(), name
+
+
 def test_scalar_and_array_steps_keep_shape():
     s = lrsched.warmup_cosine(1.0, 10, 100)
     assert s(3).shape == ()

@@ -274,6 +274,17 @@ def test_counted_powers_in_table_chunks_numpy_equals_jax(step_size, gamma, start
         assert_same(got, want, type(s).__name__, rtol=1e-15)
 
 
+def test_growth_past_float64_is_inf_or_the_cap_as_in_the_core():
+    t = np.concatenate([np.arange(0, 3000, 7), [2**24 + 1, 2**40 + 3]]).astype(np.int64)
+    for s in (lrsched.exponential(1e-7, 10.0, steps=100, end_value=1.0), lrsched.exponential(1.0, 2.0),
+              lrsched.step_decay(1.0, 1, 2.0), lrsched.multistep(1.0, list(range(1, 20)), 1e20),
+              tc.ExponentialLR(0.1, 1.5)):
+        got, want = both(s, t)
+        assert got is not None and not np.isnan(got).any() and not np.isnan(want).any(), s
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        assert_same(got[np.isfinite(want)], want[np.isfinite(want)], type(s).__name__)
+
+
 def test_float_leaves_take_the_float_path():
     for s in (lrsched.cosine(0.1, 1000.0), lrsched.linear(0.1, 0.0, 333.5), lrsched.step_decay(0.1, 2.5, 0.5)):
         got, want = both(s)

@@ -280,7 +280,7 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
     total, correction = _two_sum(total, carry + e1 + e2 + (t_hi + t_lo) * c_lo)
     yield
     value = np.exp(total)
-    return value + value * correction
+    return np.where(np.isinf(value), value, value + value * correction)  # the core's _times_one_plus
 
 
 # ------------------------------------------------------------------------ specs

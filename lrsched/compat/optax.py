@@ -330,17 +330,27 @@ def piecewise_interpolate_schedule(interpolate_type: str, init_value: Real,
     return _interpolate("piecewise_interpolate_schedule", interpolate_type, init_value, keys, scales)
 
 
-def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, marks: list[tuple[Any, Any]]) -> Schedule:
-    """optax builds a dict ``{int(pct * T): scale}``; concrete keys keep its collisions, traced ones are floored."""
+def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, pcts: dict[str, Any],
+              marks: list[tuple[Any, Any, bool]]) -> Schedule:
+    """optax builds a dict of ``{key: scale}`` with the keys ``int(pct * T)`` (and ``T`` itself as the
+    linear one's last key, not truncated): `marks` are ``(key, scale, truncated)``. Concrete keys keep the
+    dict's collisions, traced ones are floored. A negative fraction (in `pcts`, by argument name) is refused:
+    its key would be before step 0."""
     require(where, "transition_steps", transition_steps, lambda a: a > 0, "positive",
              "Pass the length of the cycle (optax raises too)")
-    keys = [k for k, _ in marks]
+    for name, pct in pcts.items():
+        require(where, name, pct, lambda a: a >= 0, "non-negative (a phase cannot end before step 0)",
+                f"Pass a fraction of transition_steps, e.g. {name}=0.3")
+    keys = [k for k, _, _ in marks]
     if not any_traced(*keys) and all(np.ndim(k) == 0 for k in keys):
-        table = {int(k): s for k, s in marks}  # a later equal key replaces an earlier one, as in optax
+        # a later equal key replaces an earlier one, as in optax's dict
+        table = {(int(k) if truncated else k): s for k, s, truncated in marks}
         keys, scales = _sorted_items(where, table)
     else:
-        keys = [jnp.floor(jnp.asarray(k)).astype(as_number(transition_steps).dtype) for k in keys]
-        scales = [s for _, s in marks]
+        keys = [jnp.floor(jnp.asarray(k)) if truncated else jnp.asarray(k) for k, _, truncated in marks]
+        if all(truncated or jnp.issubdtype(as_number(k).dtype, jnp.integer) for k, _, truncated in marks):
+            keys = [k.astype(as_number(transition_steps).dtype) for k in keys]
+        scales = [s for _, s, _ in marks]
     return _interpolate(where, kind, init_value, keys, scales)
 
 
@@ -379,9 +389,10 @@ def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
       >>> lrsched.evaluate(s, [0, 3, 8, 10]).round(4)
       array([0.1 , 1.  , 0.1 , 0.01], dtype=float32)
     """
-    marks = [(pct_start * transition_steps, div_factor), (pct_final * transition_steps, 1.0 / div_factor),
-             (transition_steps, 1.0 / final_div_factor)]
-    return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor, marks)
+    marks = [(pct_start * transition_steps, div_factor, True), (pct_final * transition_steps, 1.0 / div_factor, True),
+             (transition_steps, 1.0 / final_div_factor, False)]  # optax's last key is T itself, not int(T)
+    return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor,
+                     {"pct_start": pct_start, "pct_final": pct_final}, marks)
 
 
 @checked
@@ -413,8 +424,10 @@ def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
       >>> lrsched.evaluate(s, [0, 1, 2, 6, 10]).round(4)
       array([0.1 , 0.55, 1.  , 0.5 , 0.  ], dtype=float32)
     """
-    marks = [(pct_start * transition_steps, div_factor), (transition_steps, 1.0 / (div_factor * final_div_factor))]
-    return _onecycle("cosine_onecycle_schedule", "cosine", transition_steps, peak_value / div_factor, marks)
+    marks = [(pct_start * transition_steps, div_factor, True),
+             (transition_steps, 1.0 / (div_factor * final_div_factor), True)]
+    return _onecycle("cosine_onecycle_schedule", "cosine", transition_steps, peak_value / div_factor,
+                     {"pct_start": pct_start}, marks)
 
 
 # ------------------------------------------------------------------ joins
