@@ -271,6 +271,37 @@ def test_tensor_momenta_stay_apart_from_max_momentum(name, kind):
     assert close(values(opt_b)[1], values(opt_a)[1])
 
 
+@pytest.mark.parametrize("min_lr", [0.0, [1e-5, 1e-4]], ids=["scalar", "list"])
+def test_reduce_lr_on_plateau_takes_a_group_added_later_as_torch_does(min_lr):
+    """pytorch#104361: a scalar ``min_lr`` extends ``min_lrs``; with a list the caller appends the new group's
+    entry (torch's advice), else torch's ``RuntimeError``."""
+    metrics = [1.0] * 7 + [0.6] + [0.5] * 12
+    runs = []
+    for module in (L, dl):
+        opt = make_optimizer("sgd", 2)
+        sched = module.ReduceLROnPlateau(opt, threshold=0.1, patience=2, cooldown=1, min_lr=min_lr)
+        trace = []
+        for k, metric in enumerate(metrics):
+            if k == 8:
+                opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05})
+                if isinstance(min_lr, list):
+                    sched.min_lrs.append(1e-6)
+            opt.step()
+            sched.step(metric)
+            trace.append(values(opt)[0])
+        runs.append((trace, list(sched.min_lrs)))
+    (want, want_min), (got, got_min) = runs
+    assert got_min == want_min
+    for k, (a, b) in enumerate(zip(got, want)):
+        assert close(a, b), (k, a, b)
+    if isinstance(min_lr, list):  # not appended: torch's error type and advice
+        opt = make_optimizer("sgd", 2)
+        sched = dl.ReduceLROnPlateau(opt, min_lr=min_lr)
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05})
+        with pytest.raises(RuntimeError, match="The number of param groups.*min_lrs"):
+            sched.step(1.0)
+
+
 def _with_last_epoch(cls, opt, name, last_epoch):
     args = {"StepLR": dict(step_size=17, gamma=0.7), "LinearLR": dict(start_factor=0.1, end_factor=0.9,
                                                                        total_iters=120),

@@ -124,6 +124,16 @@ class PlateauColumn(Column):
     def saved(self) -> dict[str, Any]:
         return _state_to_python(self.state)
 
+    #: the state's fields that say where the decisions stand (the rest, rate and base, are this plateau's own)
+    DECISIONS = ("best", "num_bad_epochs", "cooldown_counter", "last_epoch", "count", "window_sum", "window_count")
+
+    def follow(self, other: PlateauColumn) -> None:
+        """Take `other`'s decision counters (best metric, bad evaluations, cooldown, evaluations seen), keeping
+        this plateau's rate: its next reduction then comes with `other`'s. The values do not change."""
+        mine, theirs = self.saved(), other.saved()
+        merged = {k: theirs[k] if k in self.DECISIONS else v for k, v in mine.items()}
+        self.state = _state_from_python(self.state, merged)
+
     @property
     def num_reductions(self) -> int:
         return int(np.asarray(self.state.num_reductions))

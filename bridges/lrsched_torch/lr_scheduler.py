@@ -524,12 +524,41 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
         bases = [_float(g["lr"]) for g in optimizer.param_groups]
         self._drive(optimizer, None, -1, bases, lrs=lrs)
 
-    def _make_lr(self, base: float) -> Any:
-        if self.default_min_lr is None:
+    def _make_lr(self, base: float, min_lr: Any = None) -> Any:
+        min_lr = self.default_min_lr if min_lr is None else min_lr
+        if min_lr is None:
             return None
         return _tc().ReduceLROnPlateau(base, mode=self.mode, factor=self.factor, patience=self.patience,
                                        threshold=self.threshold, threshold_mode=self.threshold_mode,
-                                       cooldown=self.cooldown, min_lr=float(self.default_min_lr), eps=self.eps)
+                                       cooldown=self.cooldown, min_lr=float(min_lr), eps=self.eps)
+
+    def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
+        """A group added later: torch's ``min_lrs`` rule. A scalar ``min_lr`` extends ``min_lrs``; with a list,
+        the caller appends the new group's entry to ``min_lrs`` (torch's advice, pytorch#104361), and without
+        it this is torch's ``RuntimeError``."""
+        if what != "lr":
+            return _TorchScheduler._grow(self, group, what)
+        i = next(j for j, g in enumerate(self.optimizer.param_groups) if g is group)
+        if self.default_min_lr is not None:
+            self.min_lrs.extend([self.default_min_lr] * (i + 1 - len(self.min_lrs)))
+        elif i >= len(self.min_lrs):
+            raise RuntimeError(
+                f"The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from "
+                f"when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group "
+                "being added to the optimizer. Please modify the `min_lrs` field to match the length of the "
+                "`optimizer` param groups (scheduler.min_lrs.append(min_lr) after add_param_group)."
+            )
+        return True, describe(self._make_lr(_float(group.get("initial_lr", group["lr"])), self.min_lrs[i]))
+
+    def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
+        """torch decides once for every group: a group added later reduces with the others from then on (its
+        plateau takes their counters, with a rate of its own)."""
+        before = len(self._plateau_columns)
+        _TorchScheduler._groups_changed(self, groups)
+        if before:
+            first = self._plateau(self._plateau_columns[0])
+            for c in self._plateau_columns[before:]:
+                self._plateau(c).follow(first)
 
     def _initial_step(self) -> None:
         self._last_row = None
