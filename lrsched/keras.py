@@ -306,6 +306,13 @@ class ScheduledOptimizer:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.schedules.items())
         return f"<lrsched.keras.inject({self._lrsched_base.__name__}, {shown}) {getattr(self, 'name', '')}>"
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """pickle (Keras pickles through its saving format): Keras's reduce names this class's classmethod,
+        and a class made by :func:`inject` is no module attribute pickle could find; :func:`_unpickle` is
+        (and importing it registers the class with Keras again)."""
+        reduced: Any = super().__reduce__()  # Keras's: (its loader, (the object saved to memory,))
+        return _unpickle, tuple(reduced[1])
+
 
 def _resolve_class(key: Any, custom_objects: dict[str, Any] | None) -> type:
     if not isinstance(key, dict):
@@ -324,6 +331,11 @@ def _resolve_class(key: Any, custom_objects: dict[str, Any] | None) -> type:
         "ScheduledOptimizer. Register it with @keras.saving.register_keras_serializable(), or pass "
         f"custom_objects={{{key.get('class_name')!r}: TheClass}} to keras.models.load_model"
     )
+
+
+def _unpickle(saved: Any) -> Any:
+    """A pickled :func:`inject` optimizer: Keras's own unpickling of what its ``__reduce__`` saved."""
+    return keras.optimizers.Optimizer._unpickle_model(saved)
 
 
 _CLASSES: dict[type, type] = {}
@@ -396,7 +408,8 @@ def current(optimizer: Any) -> dict[str, Any]:
 
     After ``k`` updates (``optimizer.iterations == k``) the values are those at
     count ``k``. Works for any Keras optimizer (the learning rate alone for one
-    that is not :func:`inject`'s).
+    that is not :func:`inject`'s), and through the ``LossScaleOptimizer`` that
+    ``compile`` wraps it in under a mixed-precision policy.
 
     Examples:
       >>> import keras, lrsched, lrsched.keras
@@ -407,6 +420,11 @@ def current(optimizer: Any) -> dict[str, Any]:
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise ScheduleError(f"lrsched.keras.current(optimizer): expected a Keras optimizer; got "
                             f"{type(optimizer).__name__}")
+    if isinstance(optimizer, keras.optimizers.MultiOptimizer):
+        raise ScheduleError("lrsched.keras.current(optimizer): a MultiOptimizer holds several optimizers, each with "
+                            "its own values. Call current() on each of optimizer.optimizers")
+    while isinstance(optimizer, keras.optimizers.LossScaleOptimizer):  # (mixed precision's compile wraps it)
+        optimizer = optimizer.inner_optimizer  # whose count and hyperparameters the updates use
     step = np.asarray(keras.ops.convert_to_tensor(optimizer._iterations))
     lr = optimizer._learning_rate
     if isinstance(lr, LearningRateSchedule):  # jitted, as in the train step (eager rounding can differ by an ulp)

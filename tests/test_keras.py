@@ -223,6 +223,55 @@ def test_an_injected_optimizer_trains_with_model_fit_and_reports_current_values(
                           "weight_decay": float(lrsched.evaluate(wd, [k])[0])}
 
 
+def test_current_reads_through_mixed_precisions_loss_scale_optimizer():
+    lr, b1 = lrsched.cosine(0.01, 100), lrsched.linear(0.9, 0.8, 100)
+    opt = lk.inject(keras.optimizers.AdamW, learning_rate=lr, beta_1=b1)
+    wrapped = keras.optimizers.LossScaleOptimizer(opt)
+    assert {k: float(v) for k, v in lk.current(wrapped).items()} == {k: float(v) for k, v in lk.current(opt).items()}
+    assert set(lk.current(wrapped)) == {"learning_rate", "beta_1"}
+    multi = keras.optimizers.MultiOptimizer([(opt, [])]) if hasattr(keras.optimizers, "MultiOptimizer") else None
+    if multi is not None:
+        with pytest.raises(lrsched.ScheduleError, match="each of optimizer.optimizers"):
+            lk.current(multi)
+
+
+def test_an_injected_optimizer_pickles_also_into_a_fresh_process(tmp_path):
+    """Keras pickles through its saving format (distributed frameworks pickle optimizers and models); an
+    injected optimizer's class is made at run time, so its pickle names lrsched.keras's loader, which a fresh
+    process imports. As with Keras's own optimizers, a pickled optimizer alone comes back unbuilt (count 0)
+    and a pickled model keeps its optimizer's count."""
+    import pickle
+
+    lr, b1 = lrsched.warmup(lrsched.cosine(0.02, 12), 3), lrsched.linear(0.95, 0.85, 12)
+
+    def expected(count):
+        return {"learning_rate": float(lrsched.evaluate(lr, [count])[0]),
+                "beta_1": float(lrsched.evaluate(b1, [count])[0])}
+
+    opt = lk.inject(keras.optimizers.AdamW, learning_rate=lr, beta_1=b1)
+    model = _mlp()
+    model.compile(opt, loss="mse")
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    plain = pickle.loads(pickle.dumps(keras.optimizers.AdamW(0.01)))
+    again = pickle.loads(pickle.dumps(opt))
+    assert isinstance(again, lk.ScheduledOptimizer) and type(again).__name__ == "ScheduledAdamW"
+    assert int(again.iterations.numpy()) == int(plain.iterations.numpy())
+    assert {k: float(v) for k, v in lk.current(again).items()} == expected(int(again.iterations.numpy()))
+    restored = pickle.loads(pickle.dumps(model))
+    assert isinstance(restored.optimizer, lk.ScheduledOptimizer) and int(restored.optimizer.iterations.numpy()) == 4
+    assert {k: float(v) for k, v in lk.current(restored.optimizer).items()} == expected(4)
+    path = tmp_path / "model.pickle"
+    path.write_bytes(pickle.dumps(model))
+    result = _run_python(f"""
+        import json, pickle
+        model = pickle.loads(open({str(path)!r}, "rb").read())
+        import lrsched.keras as lk
+        print("RESULT" + json.dumps({{k: float(v) for k, v in lk.current(model.optimizer).items()}}))
+    """)
+    assert result == expected(4)
+
+
 # ------------------------------------------------------------------ save and load
 
 def _mlp():
