@@ -265,8 +265,8 @@ def test_an_injected_optimizer_pickles_also_into_a_fresh_process(tmp_path):
     path.write_bytes(pickle.dumps(model))
     result = _run_python(f"""
         import json, pickle
+        import lrsched.keras as lk  # (Keras on the JAX backend, as the saving side had it)
         model = pickle.loads(open({str(path)!r}, "rb").read())
-        import lrsched.keras as lk
         print("RESULT" + json.dumps({{k: float(v) for k, v in lk.current(model.optimizer).items()}}))
     """)
     assert result == expected(4)
