@@ -182,17 +182,20 @@ def test_a_second_scheduler_on_the_same_values_is_a_clear_error():
     b.step()
     with pytest.raises(ValueError, match="another scheduler"):
         a.step()
+    # torch's ChainedScheduler over a scheduler that sets the lr outright (OneCycleLR): torch's last writer wins;
+    # here the second step finds ExponentialLR's change and refuses it
     opt = sgd()
     chained = L.ChainedScheduler([dl.OneCycleLR(opt, 0.1, total_steps=50), dl.ExponentialLR(opt, 0.9)])
     with pytest.raises(ValueError, match="another scheduler"):
+        chained.step()
         chained.step()
 
 
 @pytest.mark.parametrize("make", [
     lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.cosine(0.1, 100)),
     lambda o: lrsched_torch.lambda_lr(o, lrsched.cosine(0.1, 100)),
-    lambda o: dl.ExponentialLR(o, 0.9),
-], ids=["ScheduleLR", "lambda_lr", "lr_scheduler.ExponentialLR"])
+    lambda o: dl.OneCycleLR(o, 0.1, total_steps=100, cycle_momentum=False),
+], ids=["ScheduleLR", "lambda_lr", "lr_scheduler.OneCycleLR"])
 def test_a_second_writer_of_a_tensor_lr_is_a_clear_error_too(make):
     """Tensor rates (capturable and fused optimizers) are written in place, so their identity says nothing: the
     version counter tells another writer apart (a rewrite with the same value is fine, as for floats), without
@@ -219,6 +222,67 @@ def test_a_second_writer_of_a_tensor_lr_is_a_clear_error_too(make):
     opt.param_groups[0]["lr"] = torch.tensor(0.5)
     with pytest.raises(ValueError, match="something else changed it"):
         ours.step()
+
+
+def _chain(module, opt, names):
+    make = {"StepLR": lambda o: module.StepLR(o, 3, 0.5), "ExponentialLR": lambda o: module.ExponentialLR(o, 0.95),
+            "LinearLR": lambda o: module.LinearLR(o, 0.25, total_iters=6),
+            "ConstantLR": lambda o: module.ConstantLR(o, 0.5, 4),
+            "MultiStepLR": lambda o: module.MultiStepLR(o, [2, 7], 0.3),
+            "CosineAnnealingLR": lambda o: module.CosineAnnealingLR(o, 40, eta_min=1e-3),  # (past T_max torch adds)
+            "PolynomialLR": lambda o: module.PolynomialLR(o, 15, 2.0),
+            "ReduceLROnPlateau": lambda o: module.ReduceLROnPlateau(o, patience=1, factor=0.5)}
+    return [make[n](opt) for n in names]
+
+
+@pytest.mark.parametrize("names", [("StepLR", "ExponentialLR"), ("LinearLR", "MultiStepLR"),
+                                   ("ExponentialLR", "ConstantLR"), ("CosineAnnealingLR", "ExponentialLR"),
+                                   ("PolynomialLR", "StepLR", "LinearLR"), ("ReduceLROnPlateau", "StepLR")])
+def test_recursive_drop_ins_follow_other_writers_as_torchs_do(names):
+    """torch's recursive schedulers compute the next lr from the current one, so several on one optimizer
+    chain (torch's documented back-to-back use), and a change by other code carries on (Lightning's
+    BackboneFinetuning writing a group's lr, an lr finder's suggestion, a group added mid-run): the drop-ins
+    follow such a change the same way (a rebuilt schedule; the value is torch's within rounding), and a
+    state saved after it resumes exactly."""
+    metrics = [1.0, 0.9, 0.95, 0.97, 0.99, 0.98, 0.5, 0.6, 0.7, 0.4, 0.45, 0.3, 0.35, 0.36, 0.37, 0.38] * 2
+    runs = []
+    for module in (L, dl):
+        opt = sgd(2)
+        scheds = _chain(module, opt, names)
+        trace = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for k in range(30):
+                if k == 10:  # code writes a group's lr (BackboneFinetuning does at every epoch start)
+                    opt.param_groups[1]["lr"] = 0.07
+                if k == 14:  # a group added mid-run
+                    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05,
+                                         "momentum": 0.9})
+                    if "ReduceLROnPlateau" in names:
+                        break
+                opt.step()
+                for s in scheds:
+                    s.step(metrics[k]) if isinstance(s, L.ReduceLROnPlateau) else s.step()
+                trace.append(lrs(opt))
+        runs.append((trace, opt, scheds))
+    (want, _, _), (got, opt, scheds) = runs
+    assert len(got) == len(want)
+    for k, (a, b) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=f"step {k}")
+    # a state saved after following resumes exactly: the followed schedule is in it
+    if "ReduceLROnPlateau" not in names:
+        states = [s.state_dict() for s in scheds]
+        opt2 = sgd(3)
+        opt2.load_state_dict(opt.state_dict())
+        again = _chain(dl, opt2, names)
+        for s, state in zip(again, states):
+            s.load_state_dict(state)
+        for _ in range(5):
+            for o, ss in ((opt, scheds), (opt2, again)):
+                o.step()
+                for s in ss:
+                    s.step()
+            np.testing.assert_allclose(lrs(opt2), lrs(opt), rtol=1e-12)
 
 
 def test_the_step_epoch_warning_is_torchs_text():

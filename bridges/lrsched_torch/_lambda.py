@@ -342,6 +342,7 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
         """torch's LambdaLR state dict (the factor objects' ``__dict__``: plain data for ScheduleFactor)."""
         state = super().state_dict()
         state.pop("_lrsched", None)
+        state["_last_lr"] = self._last_lr  # torch's key (a property here, so not in __dict__)
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:

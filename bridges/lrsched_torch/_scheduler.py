@@ -344,16 +344,24 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         """Set every target from `row` (one value per column), reading the groups now."""
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
+            last = self._last_row if check and groups is self._seen_groups else None
+            if last is not None:  # the groups it wrote before: another writer's change first (followed or refused)
+                for i, key, col in self._targets:
+                    if i < len(groups):
+                        self._check(groups[i], key, i, last[col])
             self._groups_changed(groups)
             row, check = self._current_row(), False
         last = self._last_row if check and groups is self._seen_groups else None
+        followed = False
         for i, key, col in self._targets:
             group = groups[i]
             if last is not None:
-                self._check(group, key, i, last[col])
+                followed |= self._check(group, key, i, last[col])
             _set(group, key, row[col], self._tensors, i)
         self._seen_groups = groups
         self._last_row = row
+        if followed:
+            self._refollow()
 
     def _write_fast(self, row: list[float]) -> None:
         """`_write` with the checks, for the common case: the groups this scheduler wrote at its last step."""
@@ -362,27 +370,47 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         if groups is not self._seen_groups or last is None or len(groups) != self._n_groups:
             self._write(row)
             return
+        followed = False
         for i, key, col in self._plain:
             group = groups[i]
             if group[key] is not last[col]:  # not the float this scheduler wrote: a tensor, or a foreign write
-                self._check(group, key, i, last[col])
+                followed |= self._check(group, key, i, last[col])
                 _set(group, key, row[col], self._tensors, i)
             else:
                 group[key] = row[col]
         for i, col in self._betas:
             group = groups[i]
-            self._check(group, "betas", i, last[col])
+            followed |= self._check(group, "betas", i, last[col])
             _set(group, "betas", row[col], self._tensors, i)
         self._last_row = row
+        if followed:
+            self._refollow()
 
-    def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> None:
+    def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> bool:
+        """Whether the value is still the one this scheduler wrote at its last step; if another writer changed
+        it, the scheduler follows the change (True: see :meth:`_follow`) or raises."""
         old = _current(group, key)
+        found = old
         if isinstance(old, torch.Tensor):
             found = self._tensors.rewritten((i, key), old, written)
-            if found is not None:
-                self._foreign(i, key, found, written)
-        elif old is not written and old != written:
-            self._foreign(i, key, old, written)
+        elif old is written or old == written:
+            found = None
+        if found is None:
+            return False
+        if self._follow(i, key, found, written):
+            return True
+        self._foreign(i, key, found, written)
+        return False
+
+    def _follow(self, i: int, key: str, found: Any, written: float) -> bool:
+        """Take another writer's change of group `i`'s value `key` (`found` where this scheduler wrote
+        `written`) into the schedule, or not (False: an error). ScheduleLR sets absolute values: not."""
+        return False
+
+    def _refollow(self) -> None:
+        """After :meth:`_follow` changed schedules: rebuild the table and write this step's values again."""
+        self._build(self.optimizer, self._saved_plateaus())
+        self._write(self._current_row(), check=False)
 
     def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
         what = "betas[0]" if key == "betas" else repr(key)
@@ -596,6 +624,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             "position": self._position if self._slow else None,
             "_step_count": self._step_count,
             "base_lrs": [_float_of(b) for b in self.base_lrs],
+            "_last_lr": [_float_of(v) for v in self._last_lr],  # (torch's key; trainers read it; not loaded)
             "lr": [_saved(c) for c in self._lr_configs],
             "momentum": [_saved(c) for c in self._momentum_configs],
             "plateau_of": list(self._plateau_of),

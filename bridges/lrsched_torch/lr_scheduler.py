@@ -17,9 +17,14 @@ What changes:
 - **no past-the-end error** (``OneCycleLR`` holds its final value where torch raises);
 - **warmup + plateau**: ``SequentialLR`` and ``ChainedScheduler`` accept a
   ``ReduceLROnPlateau`` (torch refuses it); ``step(metric)`` then feeds it;
-- ``ChainedScheduler`` is the product of its children's factors; torch's chaining
-  of a scheduler that *sets* the lr (OneCycleLR, CyclicLR, ...) with others is
-  refused with a clear error instead of silently letting the last one win.
+- ``ChainedScheduler`` is the product of its children's factors. The recursive
+  classes (StepLR, ExponentialLR, ...) follow another writer's change of the lr as
+  torch's do, so torch's back-to-back chaining and code that sets a group's lr
+  (Lightning's ``BackboneFinetuning``) work as in torch; a scheduler that *sets*
+  the lr (OneCycleLR, CyclicLR, ...) refuses such a change with a clear error
+  instead of silently letting the last writer win.
+
+Each class is also an instance of torch's class of the same name.
 
 ``LambdaLR`` is :class:`lrsched_torch.LambdaLR` (a torch ``LambdaLR`` subclass);
 ``MultiplicativeLR`` and ``LRScheduler`` are torch's own.
@@ -42,14 +47,16 @@ import math
 import numbers
 from typing import Any, Callable, Literal, Sequence
 
+import numpy as np
 import torch
+import torch.optim.lr_scheduler as _torch
 from torch.optim.lr_scheduler import LRScheduler as LRScheduler
 from torch.optim.lr_scheduler import MultiplicativeLR as MultiplicativeLR
 
 from lrsched_torch._lambda import LambdaLR as LambdaLR
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._scheduler import ScheduleLR
-from lrsched_torch._table import describe
+from lrsched_torch._table import describe, evaluate64
 
 __all__ = [
     "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
@@ -142,10 +149,16 @@ class _TorchScheduler(ScheduleLR):
     #: the like follow the loaded run, not the arguments this object was built with.
     _arguments: tuple[str, ...] = ()
 
+    #: per group, the base (``initial_lr``-like) its lr schedule is built from (None: not built from one); a
+    #: change by another writer moves it (see ``_follow``)
+    _lr_bases: list[float] | None = None
+
     def state_dict(self) -> dict[str, Any]:
         """:meth:`ScheduleLR.state_dict`, with torch's arguments (``step_size``, ``gamma``, ``T_0``, ...)."""
         state = ScheduleLR.state_dict(self)
         state["arguments"] = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
+        if self._lr_bases is not None:
+            state["arguments"]["_lr_bases"] = list(self._lr_bases)
         return state
 
     def load_state_dict(self, state_dict: Any) -> None:
@@ -153,9 +166,46 @@ class _TorchScheduler(ScheduleLR):
         this object's)."""
         ScheduleLR.load_state_dict(self, state_dict)
         for name, value in dict(state_dict.get("arguments") or {}).items():
-            if name in self._arguments:
+            if name == "_lr_bases" and self._lr_bases is not None:
+                self._lr_bases = [float(v) for v in value]
+            elif name in self._arguments:
                 current = getattr(self, name, None)
                 setattr(self, name, collections.Counter(value) if isinstance(current, collections.Counter) else value)
+
+    #: torch computes this class's next lr from the current one (its recursive, "chainable" form), affinely:
+    #: ``lr' - floor = (lr - floor) * ratio`` (floor 0 but for CosineAnnealingLR's eta_min). Such a scheduler
+    #: follows another writer's change (``_follow``) and starts from the group's lr as it is.
+    _recursive = False
+
+    def _floor(self) -> float:
+        return 0.0
+
+    def _anchored(self, base: float, value: float, target: float) -> float | None:
+        """The base whose schedule has `target` where the schedule from `base` has `value` (torch's recursive
+        form carried from `target`), or None where no base does."""
+        floor = self._floor()
+        scale = (_float(target) - floor) / (value - floor) if value != floor else math.nan
+        return floor + (base - floor) * scale if math.isfinite(scale) and scale >= 0 else None
+
+    def _follow(self, i: int, key: str, found: Any, written: float) -> bool:
+        """torch's recursive schedulers compute the next lr from whatever the lr is, so another writer's change
+        carries on: another scheduler on the same optimizer (torch's back-to-back chaining), Lightning's
+        ``BackboneFinetuning``, an lr finder's suggestion, code assigning ``param_group["lr"]``. This scheduler
+        does the same: the group's schedule is rebuilt from the base that gives `found` at the last step, so
+        from here on its values are torch's. Other values (momentum), and the schedulers that set the lr
+        outright (torch's last writer wins), keep the error."""
+        if key != "lr" or self._lr_bases is None or not self._recursive:
+            return False
+        base = self._anchored(self._lr_bases[i], written, found)
+        if base is None:
+            return False
+        self._lr_bases[i] = base
+        self._lr_configs[i] = describe(self._group_lr(i, base))
+        return True
+
+    def _group_lr(self, i: int, base: float) -> Any:
+        """The lr schedule of param group `i` from `base`."""
+        return self._make_lr(base)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump)."""
@@ -165,7 +215,12 @@ class _TorchScheduler(ScheduleLR):
                bases: list[float], momentum: list[Any] | None = None, lrs: list[Any] | None = None) -> None:
         if lrs is None:
             assert make_lr is not None
-            lrs = [make_lr(b) for b in bases]
+            self._lr_bases = [_float(b) for b in bases]
+            if last_epoch == -1 and self._recursive:
+                # torch's recursive form starts from the group's lr as it is (another scheduler built on the
+                # same optimizer may have changed it already: torch's back-to-back chaining); base_lrs stay
+                self._lr_bases = [_float(g["lr"]) for g in optimizer.param_groups]
+            lrs = [make_lr(b) for b in self._lr_bases]
         ScheduleLR.__init__(self, optimizer, lr=lrs, momentum=momentum, last_epoch=last_epoch)
         self.base_lrs = [_copy(b) for b in bases]
 
@@ -174,19 +229,35 @@ class _TorchScheduler(ScheduleLR):
         return None
 
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
-        if what == "lr":  # a param group added later gets the schedule for its own initial lr
-            s = self._make_lr(_float(group.get("initial_lr", group["lr"])))
-            return (False, None) if s is None else (True, describe(s))
-        return (not any(c is not None for c in self._momentum_configs), None)
+        """A param group added later. A recursive scheduler (torch multiplies the group's current lr by its
+        next factors) gets the schedule through the group's lr at the step before this one; another gets the
+        schedule for the group's initial lr; one without a rule for new groups, none."""
+        if what != "lr":
+            return (not any(c is not None for c in self._momentum_configs), None)
+        lr = _float(group["lr"])
+        base = _float(group.get("initial_lr", group["lr"]))
+        if self._lr_bases is not None and self._recursive:
+            s = self._make_lr(lr)
+            if s is not None:  # the schedule through lr at the step before this one
+                at = float(evaluate64(describe(s), np.array([max(self.last_epoch - 1, 0)]))[0])
+                anchored = self._anchored(lr, at, lr)
+                base = lr if anchored is None else anchored
+        s = self._make_lr(base)
+        if s is None:
+            return False, None
+        if self._lr_bases is not None:
+            self._lr_bases.append(base)
+        return True, describe(s)
 
 
 # ------------------------------------------------------------------ the recursive family
 
 
-class StepLR(_TorchScheduler):
+class StepLR(_TorchScheduler, _torch.StepLR):
     """torch's ``StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1)``: ``initial_lr * gamma ** (t // size)``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("step_size", "gamma")
 
     def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
@@ -198,10 +269,11 @@ class StepLR(_TorchScheduler):
         return _tc().StepLR(base, self.step_size, self.gamma)
 
 
-class MultiStepLR(_TorchScheduler):
+class MultiStepLR(_TorchScheduler, _torch.MultiStepLR):
     """torch's ``MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1)``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("milestones", "gamma")
 
     def __init__(self, optimizer: torch.optim.Optimizer, milestones: Sequence[int], gamma: float = 0.1,
@@ -215,10 +287,11 @@ class MultiStepLR(_TorchScheduler):
         return _tc().MultiStepLR(base, sorted(self.milestones.elements()), self.gamma)
 
 
-class ConstantLR(_TorchScheduler):
+class ConstantLR(_TorchScheduler, _torch.ConstantLR):
     """torch's ``ConstantLR(optimizer, factor=1/3, total_iters=5, last_epoch=-1)``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("factor", "total_iters")
 
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
@@ -232,10 +305,11 @@ class ConstantLR(_TorchScheduler):
         return _tc().ConstantLR(base, self.factor, self.total_iters)
 
 
-class LinearLR(_TorchScheduler):
+class LinearLR(_TorchScheduler, _torch.LinearLR):
     """torch's ``LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5, last_epoch=-1)``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("start_factor", "end_factor", "total_iters")
 
     def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -251,10 +325,11 @@ class LinearLR(_TorchScheduler):
         return _tc().LinearLR(base, self.start_factor, self.end_factor, self.total_iters)
 
 
-class ExponentialLR(_TorchScheduler):
+class ExponentialLR(_TorchScheduler, _torch.ExponentialLR):
     """torch's ``ExponentialLR(optimizer, gamma, last_epoch=-1)``: ``lr = initial_lr * gamma ** t``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("gamma",)
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
@@ -265,10 +340,11 @@ class ExponentialLR(_TorchScheduler):
         return _tc().ExponentialLR(base, self.gamma)
 
 
-class PolynomialLR(_TorchScheduler):
+class PolynomialLR(_TorchScheduler, _torch.PolynomialLR):
     """torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0, last_epoch=-1)``."""
 
     _multiplicative = True
+    _recursive = True
     _arguments = ("total_iters", "power")
 
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
@@ -280,11 +356,15 @@ class PolynomialLR(_TorchScheduler):
         return _tc().PolynomialLR(base, self.total_iters, self.power)
 
 
-class CosineAnnealingLR(_TorchScheduler):
+class CosineAnnealingLR(_TorchScheduler, _torch.CosineAnnealingLR):
     """torch's ``CosineAnnealingLR(optimizer, T_max, eta_min=0.0, last_epoch=-1)``, oscillating past ``T_max``
     as torch does (computed in closed form, without torch's recursive drift)."""
 
     _arguments = ("T_max", "eta_min")
+    _recursive = True
+
+    def _floor(self) -> float:
+        return float(self.eta_min)
 
     def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -301,7 +381,7 @@ class CosineAnnealingLR(_TorchScheduler):
 # ------------------------------------------------------------------ the absolute family
 
 
-class CosineAnnealingWarmRestarts(_TorchScheduler):
+class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRestarts):
     """torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1)``.
 
     ``step(epoch)`` takes torch's fractional epochs (``step(epoch + i / iters)``);
@@ -343,17 +423,17 @@ class CosineAnnealingWarmRestarts(_TorchScheduler):
         return position - start, T_i
 
     @property
-    def T_cur(self) -> float:
+    def T_cur(self) -> float:  # type: ignore[override]  # (computed from the position, read-only)
         """Steps since the last restart (fractional after a fractional ``step(epoch)``)."""
         return self._cycle()[0]
 
     @property
-    def T_i(self) -> int:
+    def T_i(self) -> int:  # type: ignore[override]
         """The length of the current cycle."""
         return self._cycle()[1]
 
 
-class CyclicLR(_TorchScheduler):
+class CyclicLR(_TorchScheduler, _torch.CyclicLR):
     """torch's ``CyclicLR`` (Smith), momentum cycling inversely as torch does (``momentum`` or ``betas[0]``)."""
 
     _arguments = ("max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode", "cycle_momentum", "use_beta1",
@@ -377,7 +457,7 @@ class CyclicLR(_TorchScheduler):
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
-        self.total_size = up + down
+        self.total_size = up + down  # type: ignore[assignment]  # (a float, as torch's is)
         self.step_ratio = up / self.total_size
         if mode not in ["triangular", "triangular2", "exp_range"] and scale_fn is None:
             raise ValueError("mode is invalid and scale_fn is None")
@@ -416,7 +496,7 @@ class CyclicLR(_TorchScheduler):
         return self.gamma ** x
 
 
-class OneCycleLR(_TorchScheduler):
+class OneCycleLR(_TorchScheduler, _torch.OneCycleLR):
     """torch's ``OneCycleLR`` (momentum, or ``betas[0]`` for Adam, cycling as torch does), holding its final value
     past ``total_steps`` where torch raises."""
 
@@ -478,7 +558,7 @@ class OneCycleLR(_TorchScheduler):
 # ------------------------------------------------------------------ reduce on plateau
 
 
-class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
     """torch's ``ReduceLROnPlateau(optimizer, mode, factor, patience, threshold, threshold_mode, cooldown, min_lr,
     eps)``, bit for bit, as ``lrsched.plateau(constant(lr), ...)`` per param group.
 
@@ -490,6 +570,7 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
     """
 
     _multiplicative = True
+    _recursive = True  # (it reduces whatever the lr is)
     _arguments = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps", "mode_worse",
                   "min_lrs", "default_min_lr")
 
@@ -523,6 +604,7 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
                for g, m in zip(optimizer.param_groups, self.min_lrs)]
         bases = [_float(g["lr"]) for g in optimizer.param_groups]
         self._drive(optimizer, None, -1, bases, lrs=lrs)
+        self._lr_bases = list(bases)  # (torch reduces whatever the lr is: another writer's change is followed)
 
     def _make_lr(self, base: float, min_lr: Any = None) -> Any:
         min_lr = self.default_min_lr if min_lr is None else min_lr
@@ -548,7 +630,13 @@ class ReduceLROnPlateau(_TorchScheduler, torch.optim.lr_scheduler.ReduceLROnPlat
                 "being added to the optimizer. Please modify the `min_lrs` field to match the length of the "
                 "`optimizer` param groups (scheduler.min_lrs.append(min_lr) after add_param_group)."
             )
-        return True, describe(self._make_lr(_float(group.get("initial_lr", group["lr"])), self.min_lrs[i]))
+        base = _float(group.get("initial_lr", group["lr"]))
+        if self._lr_bases is not None:
+            self._lr_bases.append(base)
+        return True, describe(self._make_lr(base, self.min_lrs[i]))
+
+    def _group_lr(self, i: int, base: float) -> Any:
+        return self._make_lr(base, self.min_lrs[i])
 
     def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
         """torch decides once for every group: a group added later reduces with the others from then on (its
@@ -616,6 +704,18 @@ def _children(where: str, optimizer: torch.optim.Optimizer | None, schedulers: S
     return optimizer, schedulers
 
 
+def _child_lr(child: _TorchScheduler, g: int, optimizer: torch.optim.Optimizer) -> Any:
+    """A child's lr schedule of group `g` as torch's SequentialLR and ChainedScheduler use it: from the group's
+    initial lr (a child built after another on the same optimizer started from the lr that one left, as a
+    scheduler of its own would; inside the combination it does not)."""
+    if g >= len(child._lr_configs) or child._lr_configs[g] is None:
+        return None
+    if child._lr_bases is None or is_plateau(child._lr_configs[g]):
+        return child._lr_configs[g]
+    group = optimizer.param_groups[g]
+    return describe(child._group_lr(g, _float(group.get("initial_lr", group["lr"]))))
+
+
 def _schedule(config: Any) -> Any:
     import lrsched
 
@@ -637,7 +737,7 @@ def _rewrap(plateau_config: dict[str, Any], inner: Any, start: int) -> Any:
     return lrsched.plateau(inner, **options)
 
 
-class SequentialLR(_TorchScheduler):
+class SequentialLR(_TorchScheduler, _torch.SequentialLR):
     """torch's ``SequentialLR(optimizer, schedulers, milestones, last_epoch=-1)``: each child restarts at its
     milestone (``lrsched.join``). The last child may be a :class:`ReduceLROnPlateau`: warmup + plateau, with
     ``step(metric)`` feeding it from its milestone on."""
@@ -656,12 +756,12 @@ class SequentialLR(_TorchScheduler):
                 f"to be equal to {len(milestones)}")
         import lrsched
 
-        self._schedulers, self._milestones = children, list(milestones)
+        self._schedulers, self._milestones = children, list(milestones)  # type: ignore[assignment]
         n = len(optimizer.param_groups)
         lrs: list[Any] = []
         moms: list[Any] = []
         for g in range(n):
-            pieces = [c._lr_configs[g] if g < len(c._lr_configs) else None for c in children]
+            pieces = [_child_lr(c, g, optimizer) for c in children]
             if any(p is None for p in pieces):
                 raise ValueError(f"SequentialLR: a child scheduler does not drive the lr of param group {g}")
             plateaus = [i for i, p in enumerate(pieces) if is_plateau(p)]
@@ -696,7 +796,7 @@ class SequentialLR(_TorchScheduler):
                     momentum=None if all(m is None for m in moms) else moms, lrs=lrs)
 
 
-class ChainedScheduler(_TorchScheduler):
+class ChainedScheduler(_TorchScheduler, _torch.ChainedScheduler):
     """torch's ``ChainedScheduler(schedulers, optimizer=None)`` as one schedule per group: the product of the
     children's factors, ``initial_lr * prod_i(s_i(t) / initial_lr)``, which is what torch's chaining of its
     recursive schedulers computes. A child that sets the lr outright (OneCycleLR, CyclicLR,
@@ -727,7 +827,7 @@ class ChainedScheduler(_TorchScheduler):
             base = _float(group.get("initial_lr", group["lr"]))
             product, plateau = None, None
             for c in children:
-                config = c._lr_configs[g] if g < len(c._lr_configs) else None
+                config = _child_lr(c, g, optimizer)
                 if config is None:
                     continue
                 if is_plateau(config):
