@@ -338,3 +338,28 @@ def test_lightning_reduce_on_plateau_with_step_interval_is_refused(tmp_path):
     module = _Module(lambda opt: lrsched_torch.ScheduleLR(opt, lr=p), interval="step", reduce_on_plateau=True)
     with pytest.raises(ValueError, match="same validation metric"):
         lightning_run(tmp_path, module, max_steps=4)
+
+
+def test_lightning_drop_in_reduce_on_plateau_per_step_is_left_to_lightning(tmp_path):
+    """The drop-in ReduceLROnPlateau is torch's class: with FeedPlateau in the trainer, Lightning still feeds it
+    per step (as it feeds torch's), the callback does not refuse it, and the rates are torch's."""
+    from lrsched_torch import lr_scheduler as dl
+
+    class OnTrainingLoss(_Module):  # monitors the training loss, logged at every step
+        def training_step(self, batch, batch_idx):
+            loss = super().training_step(batch, batch_idx)
+            self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            config = super().configure_optimizers()
+            config["lr_scheduler"]["monitor"] = "train_loss"
+            return config
+
+    runs = []
+    for cls in (torch.optim.lr_scheduler.ReduceLROnPlateau, dl.ReduceLROnPlateau):
+        module = OnTrainingLoss(lambda opt, cls=cls: cls(opt, factor=0.5, patience=1, threshold=0.5),
+                                interval="step")
+        lightning_run(tmp_path / cls.__module__, module, max_steps=24, batches_per_epoch=4, val_check_interval=1.0)
+        runs.append(module.lrs)
+    assert runs[1] == runs[0] and len(set(runs[0])) >= 2

@@ -18,8 +18,15 @@ callback in the ``Trainer``; the monitor is the scheduler config's ``"monitor"``
 A per-epoch plateau needs no callback: ``{"scheduler": sched, "interval": "epoch",
 "monitor": "val_loss", "reduce_on_plateau": True}`` makes Lightning call
 ``sched.step(val_loss)`` once per epoch (advance and feed), as for torch's class.
+(Resuming that setup from a checkpoint written at an epoch's end: Lightning saves
+before the epoch-end scheduler step and skips it on restart, so the resumed
+schedule is one step behind from then on, and that metric is lost, as it is for
+torch's class. The per-step form with ``FeedPlateau`` resumes exactly.)
 ``lrsched_torch.lr_scheduler.ReduceLROnPlateau`` is a torch ``ReduceLROnPlateau``,
-so Lightning feeds it by itself.
+so Lightning feeds it by itself. A ``SequentialLR`` or ``ChainedScheduler`` with a
+plateau child is not (torch refuses those): give it ``"reduce_on_plateau": True``
+or use ``FeedPlateau``, else Lightning steps it without the metric and it never
+reduces.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ try:
     from lightning.pytorch import Callback
 except ImportError:  # pragma: no cover - the standalone package
     from pytorch_lightning import Callback  # type: ignore[no-redef,assignment]
+
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lrsched_torch._scheduler import ScheduleLR
 
@@ -60,7 +69,8 @@ class FeedPlateau(Callback):
             s = config.scheduler
             if not (isinstance(s, ScheduleLR) and s._plateau_columns):
                 continue
-            if config.reduce_on_plateau and config.interval == "step":
+            # (the drop-in ReduceLROnPlateau is torch's class: Lightning feeds it per step as it feeds torch's)
+            if config.reduce_on_plateau and config.interval == "step" and not isinstance(s, ReduceLROnPlateau):
                 raise ValueError(
                     "FeedPlateau: this ScheduleLR has 'reduce_on_plateau': True with 'interval': 'step', so Lightning "
                     "would pass it the last logged value of the monitor at every step (the same validation metric "
