@@ -327,6 +327,44 @@ def test_every_drop_in_is_an_instance_of_torchs_class_and_saves_last_lr():
         assert ours.state_dict()["_last_lr"] == ours.get_last_lr(), name
 
 
+@pytest.mark.parametrize("name", list(CASES) + ["ReduceLROnPlateau"])
+def test_a_state_saved_by_torchs_class_resumes_after_switching_the_import(name):
+    """A run started with torch's scheduler, checkpointed, and resumed after switching the import: the drop-in
+    built with the same arguments loads torch's state dict and continues with torch's rates (the recursive
+    classes through torch's current lrs, the plateau with its counters)."""
+    K = 37
+    metrics = [1.0 - 0.01 * (k % 7) + 0.002 * k for k in range(K + 40)]
+    if name == "ReduceLROnPlateau":
+        def build(m, o):
+            return m.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1, min_lr=1e-4)
+    else:
+        build = CASES[name][0]
+    if name.startswith("LambdaLR"):
+        pytest.skip("LambdaLR is torch's own class (lrsched_torch.LambdaLR is its subclass): its state is torch's")
+
+    def advance(opt, sched, k):
+        opt.step()
+        sched.step(metrics[k]) if name == "ReduceLROnPlateau" else sched.step()
+
+    opt = make_optimizer("sgd", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        native = build(L, opt)
+        for k in range(K):
+            advance(opt, native, k)
+        saved_opt, saved = opt.state_dict(), native.state_dict()
+        opt2 = make_optimizer("sgd", 2)
+        opt2.load_state_dict(saved_opt)
+        ours = build(dl, opt2)
+        ours.load_state_dict(saved)
+        assert ours.last_epoch == getattr(native, "last_epoch", K) and close(values(opt2)[0], values(opt)[0])
+        for k in range(K, K + 40):
+            advance(opt, native, k)
+            advance(opt2, ours, k)
+            assert close(values(opt2)[0], values(opt)[0], rtol=1e-9), (k, values(opt2)[0], values(opt)[0])
+            assert close(values(opt2)[1], values(opt)[1], rtol=1e-9), (k, values(opt2)[1], values(opt)[1])
+
+
 def test_signatures_match_torch():
     for name in L.__all__:
         ours, theirs = getattr(dl, name), getattr(L, name)

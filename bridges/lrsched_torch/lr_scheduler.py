@@ -45,7 +45,7 @@ from __future__ import annotations
 import collections
 import math
 import numbers
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -54,8 +54,9 @@ from torch.optim.lr_scheduler import LRScheduler as LRScheduler
 from torch.optim.lr_scheduler import MultiplicativeLR as MultiplicativeLR
 
 from lrsched_torch._lambda import LambdaLR as LambdaLR
-from lrsched_torch._plateaus import is_plateau
+from lrsched_torch._plateaus import PlateauColumn, is_plateau
 from lrsched_torch._scheduler import ScheduleLR
+from lrsched_torch._scheduler import _saved as _saved_config
 from lrsched_torch._table import describe, evaluate64
 
 __all__ = [
@@ -163,7 +164,10 @@ class _TorchScheduler(ScheduleLR):
 
     def load_state_dict(self, state_dict: Any) -> None:
         """:meth:`ScheduleLR.load_state_dict`, then torch's arguments as saved (a state saved without them keeps
-        this object's)."""
+        this object's). A state dict of torch's own class of this name loads too (a run started with torch's
+        scheduler, resumed after switching the import): see :meth:`_from_torch`."""
+        if state_dict.get("format") is None and ("last_epoch" in state_dict or state_dict.get("_schedulers")):
+            state_dict = self._from_torch(state_dict)
         ScheduleLR.load_state_dict(self, state_dict)
         for name, value in dict(state_dict.get("arguments") or {}).items():
             if name == "_lr_bases" and self._lr_bases is not None:
@@ -186,6 +190,54 @@ class _TorchScheduler(ScheduleLR):
         floor = self._floor()
         scale = (_float(target) - floor) / (value - floor) if value != floor else math.nan
         return floor + (base - floor) * scale if math.isfinite(scale) and scale >= 0 else None
+
+    def _from_torch(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """torch's state dict of this class as this scheduler's: its step and arguments; a recursive
+        scheduler's schedules through torch's current lrs (``_last_lr``: torch's values carried on, whatever
+        wrote them); a plateau's counters (``best``, ``num_bad_epochs``, ``cooldown_counter``). The other
+        classes' schedules are the ones this object was built with (build it with the run's arguments)."""
+        n = len(self.optimizer.param_groups)
+        # (torch's ChainedScheduler saves only its children's states, each with the step)
+        last_epoch = int(state["last_epoch"] if "last_epoch" in state else state["_schedulers"][0]["last_epoch"])
+        for name in self._arguments:
+            if name in state and not name.startswith("_"):
+                current = getattr(self, name, None)
+                value = state[name]
+                setattr(self, name, collections.Counter(value) if isinstance(current, collections.Counter) else value)
+        last_lr = [_float(v) for v in state.get("_last_lr") or []]
+        configs = list(self._lr_configs)
+        plateaus: list[dict[str, Any]] = []
+        if self._recursive and self._lr_bases is not None and len(last_lr) == n:
+            plateau = isinstance(self, _torch.ReduceLROnPlateau)
+            bases = []
+            for i in range(n):
+                if plateau:  # torch reduces from the current lr on
+                    base = last_lr[i]
+                else:
+                    b = _float(state.get("base_lrs", self.base_lrs)[i])
+                    at = float(evaluate64(describe(self._group_lr(i, b)), np.array([max(last_epoch, 0)]))[0])
+                    anchored = self._anchored(b, at, last_lr[i])
+                    base = b if anchored is None else anchored
+                bases.append(base)
+                configs[i] = describe(self._group_lr(i, base))
+            self._lr_bases = bases
+            if plateau:
+                for c in configs:
+                    saved = PlateauColumn(c).saved()
+                    saved.update({k: state[k] for k in ("best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+                                  if k in state})
+                    plateaus.append(saved)
+        ours = ScheduleLR.state_dict(self)
+        base_lrs = state.get("base_lrs", self.base_lrs)
+        ours.update({"last_epoch": last_epoch, "_step_count": int(state.get("_step_count", last_epoch + 1)),
+                     "position": None,
+                     "base_lrs": [_float(b) for b in base_lrs], "lr": [_saved_config(c) for c in configs],
+                     "plateau_of": list(range(len(plateaus))) if plateaus else ours["plateau_of"],
+                     "plateau": plateaus or ours["plateau"]})
+        ours["arguments"] = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
+        if self._lr_bases is not None:
+            ours["arguments"]["_lr_bases"] = list(self._lr_bases)
+        return ours
 
     def _follow(self, i: int, key: str, found: Any, written: float) -> bool:
         """torch's recursive schedulers compute the next lr from whatever the lr is, so another writer's change
