@@ -487,7 +487,8 @@ class InverseTime(Schedule):
 
 
 def inverse_time(init_value: Leaf, rate: Leaf, steps: Leaf = 1) -> InverseTime:
-    r"""Time-based (inverse time) decay, as in Keras' ``InverseTimeDecay``.
+    r"""Time-based (inverse time) decay, as Keras' ``InverseTimeDecay`` with its default
+    ``staircase=False`` (Keras' staircase form, ``t // T``, is not an option here).
 
     .. math:: v(t) = v_0 / (1 + r \, t / T)
 
