@@ -129,6 +129,13 @@ class _Bridge:
         self.fast: list[tuple[Any, int, float]] | None = None  # (base_lr, column, factor base) per group
         self.tensors = TensorWrites()  # the tensor lrs written in place
 
+    def __setstate__(self, state: Any) -> None:
+        slots = state[1] if isinstance(state, tuple) else state
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
+        if not hasattr(self, "tensors"):  # (pickled before tensor values were tracked)
+            self.tensors = TensorWrites()
+
 
 def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
     import lrsched

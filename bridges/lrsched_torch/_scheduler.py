@@ -305,6 +305,10 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._last_row: list[float] | None = None
         self._tensors = TensorWrites()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_tensors", TensorWrites())  # (pickled before tensor values were tracked)
+
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """The schedule config of a param group added later: (has one, config). One schedule for every group
         gives it that schedule; a schedule per group gives it none (``(False, None)``: an error)."""
