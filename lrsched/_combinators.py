@@ -55,6 +55,7 @@ from lrsched._numerics import (
     float_dtype,
     int_dtype,
     int_power,
+    latest_start,
     phase,
     pick,
     power_of_two,
@@ -241,6 +242,12 @@ def warmup(schedule: Schedule, steps: Leaf, init_value: Leaf = 0.0, kind: str = 
 # --------------------------------------------------------------------- cycle
 
 
+def _longest_stretch() -> float:
+    """The longest duration a cycle stretches a schedule's durations to (they stay step integers); a longer
+    one is capped and the step scaled (see ``Cycle._growing_cycles``)."""
+    return float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
+
+
 def _time_leaves(schedule: Schedule) -> list[Any]:
     """Every duration leaf of `schedule` and of the schedules inside it."""
     out = []
@@ -359,23 +366,22 @@ class Cycle(Schedule):
         index = jnp.arange(entries, dtype=mul.dtype)
         if self._stretch_fits():  # known while tracing: every factor fits, nothing to scale
             factor = power if doubling else pick(computed_once(jnp.power(mul, jnp.minimum(index, size - 1))), last)
-            values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
-            return self._finish(values.reshape(local.shape), k, last, limit, decay)
-        top = float(INT32_MAX) if int_dtype() == np.int32 else 2.0**62
-        # jnp.maximum, not Python's max: the durations are traced when the schedule is an argument
-        longest = functools.reduce(jnp.maximum, (jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule)),
-                                   jnp.zeros((), float_dtype()))
-        cap = jnp.floor(top / jnp.maximum(longest, 1.0))
-        big = grow > cap
-        if doubling:  # the entries of the tables below, computed for this step's cycle
-            over = grown > cap
-            factor = jnp.where(over, cap.astype(mul.dtype), power)
-            scale = jnp.where(over, cap / grown, 1.0)
         else:
-            factors = computed_once(jnp.where(big, cap.astype(mul.dtype), jnp.power(mul, jnp.where(big, 0, index))))
-            scales = computed_once(jnp.where(big, cap / grow, 1.0))
-            factor, scale = pick(factors, last), pick(scales, last)
-        local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
+            # jnp.maximum, not Python's max: the durations are traced when the schedule is an argument
+            durations = (jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule))
+            longest = functools.reduce(jnp.maximum, durations, jnp.zeros((), float_dtype()))
+            cap = jnp.floor(_longest_stretch() / jnp.maximum(longest, 1.0))
+            big = grow > cap
+            if doubling:  # the entries of the tables below, computed for this step's cycle
+                over = grown > cap
+                factor = jnp.where(over, cap.astype(mul.dtype), power)
+                scale = jnp.where(over, cap / grown, 1.0)
+            else:
+                factors = computed_once(jnp.where(big, cap.astype(mul.dtype),
+                                                  jnp.power(mul, jnp.where(big, 0, index))))
+                scales = computed_once(jnp.where(big, cap / grow, 1.0))
+                factor, scale = pick(factors, last), pick(scales, last)
+            local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
         return self._finish(values.reshape(local.shape), k, last, limit, decay)
 
@@ -392,10 +398,9 @@ class Cycle(Schedule):
         if not (period >= 1 and mul >= 2 and period == np.floor(period) and mul == np.floor(mul)):
             return False
         longest = max([float(np.max(np.abs(v))) for v in leaves if v.size] + [1.0])
-        int32 = int_dtype() == np.int32
         # an upper bound of cycle_starts' count: cycles whose exact start is within its float test's margin
-        reach = (2.0**31 - 512 if int32 else 2.0**63 - 2.0**42) * (1 + 1e-5)
-        top = (float(INT32_MAX) if int32 else 2.0**62) * (1 - 1e-5)
+        reach = latest_start() * (1 + 1e-5)
+        top = _longest_stretch() * (1 - 1e-5)
         p, m = int(period), int(mul)
         start, factor = 0, 1
         while start + p * factor <= reach:

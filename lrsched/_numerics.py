@@ -32,7 +32,7 @@ __all__ = [
     "split", "cos_anneal", "cos_weights", "lerp", "anneal", "k_decay_phase", "two_product", "two_sum", "whole_and_rest",
     "product_parts", "rate_power", "computed_once", "POWER_TABLE", "int_power", "power_pair", "scaled_remainder",
     "ratio_phase", "exact_parts", "LINEAR_LOOKUP", "count_reached", "pick", "cycle_start", "cycle_index",
-    "cycle_starts", "power_of_two",
+    "cycle_starts", "latest_start", "power_of_two",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -836,6 +836,12 @@ def power_of_two(k: jax.Array) -> jax.Array:
     return jax.lax.bitcast_convert_type(jnp.left_shift(exponent, bits(info.nmant)), dtype)
 
 
+def latest_start() -> float:
+    """The largest cycle start :func:`cycle_start` counts as in the step integer's range (a float test with a
+    safety margin below the integer's maximum)."""
+    return 2.0**31 - 512 if int_dtype() == np.int32 else 2.0**63 - 2.0**42
+
+
 def cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Step at which cycle ``k`` starts, ``period * (mul**k - 1) / (mul - 1)``
     (``k * period`` when ``mul == 1``), and whether that is out of the step
@@ -847,7 +853,7 @@ def cycle_start(k: jax.Array, period: jax.Array, mul: jax.Array) -> tuple[jax.Ar
     if jnp.issubdtype(k.dtype, jnp.integer):
         # start = period * (q + (q - 1) / (mul - 1)) with q = mul**(k-1): no intermediate exceeds
         # the start itself; whether the start fits is checked in float with a safety margin
-        top = 2.0**31 - 512 if int_dtype() == np.int32 else 2.0**63 - 2.0**42
+        top = latest_start()
         mf = as_float(mul)
         approx = as_float(period) * (mf ** as_float(k) - 1.0) / jnp.where(geometric, mf - 1.0, 1.0)
         out_of_range = geometric & (approx > top)
