@@ -12,7 +12,7 @@ import torch
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
-from lrsched_torch._writes import TensorWrites
+from lrsched_torch._writes import TensorWrites, other_write
 
 if TYPE_CHECKING:
     import lrsched
@@ -275,11 +275,7 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
     def _set(i: int, group: dict[str, Any], value: Any, written: Any, tensors: TensorWrites) -> None:
         """Write group i's lr; `written` (None: unchecked) is what this scheduler wrote at its last step."""
         old = group["lr"]
-        found = old
-        if isinstance(old, torch.Tensor):
-            found = None if written is None else tensors.rewritten(i, old, written)
-        elif written is None or old is written or old == written:
-            found = None
+        found = None if written is None else other_write(tensors, i, old, written)
         if found is not None:
             raise ValueError(
                 f"LambdaLR: param group {i}'s lr is {found!r}, but this scheduler set it to {written!r} at its "

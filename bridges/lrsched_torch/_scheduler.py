@@ -15,7 +15,7 @@ from lrsched_torch._distributed import mean_over_ranks
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
-from lrsched_torch._writes import TensorWrites
+from lrsched_torch._writes import TensorWrites, other_write
 
 if TYPE_CHECKING:
     import lrsched
@@ -347,21 +347,17 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     def _write(self, row: list[float], check: bool = True) -> None:
         """Set every target from `row` (one value per column), reading the groups now."""
         groups = self.optimizer.param_groups
-        if len(groups) != self._n_groups:
-            last = self._last_row if check and groups is self._seen_groups else None
-            if last is not None:  # the groups it wrote before: another writer's change first (followed or refused)
-                for i, key, col in self._targets:
-                    if i < len(groups):
-                        self._check(groups[i], key, i, last[col])
-            self._groups_changed(groups)
-            row, check = self._current_row(), False
         last = self._last_row if check and groups is self._seen_groups else None
         followed = False
+        if last is not None:  # another writer's change first: followed (the schedule rebuilt below) or refused
+            for i, key, col in self._targets:
+                if i < len(groups):
+                    followed |= self._check(groups[i], key, i, last[col])
+        if len(groups) != self._n_groups:
+            self._groups_changed(groups)  # (rebuilds, a followed schedule included)
+            row, followed = self._current_row(), False
         for i, key, col in self._targets:
-            group = groups[i]
-            if last is not None:
-                followed |= self._check(group, key, i, last[col])
-            _set(group, key, row[col], self._tensors, i)
+            _set(groups[i], key, row[col], self._tensors, i)
         self._seen_groups = groups
         self._last_row = row
         if followed:
@@ -393,12 +389,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> bool:
         """Whether the value is still the one this scheduler wrote at its last step; if another writer changed
         it, the scheduler follows the change (True: see :meth:`_follow`) or raises."""
-        old = _current(group, key)
-        found = old
-        if isinstance(old, torch.Tensor):
-            found = self._tensors.rewritten((i, key), old, written)
-        elif old is written or old == written:
-            found = None
+        found = other_write(self._tensors, (i, key), _current(group, key), written)
         if found is None:
             return False
         if self._follow(i, key, found, written):

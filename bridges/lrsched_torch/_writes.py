@@ -47,3 +47,12 @@ class TensorWrites:
         found = float(tensor.detach().item())
         expected = float(torch.tensor(float(written), dtype=tensor.dtype).item())  # the fill rounded it to the dtype
         return None if found == expected or (found != found and expected != expected) else found
+
+
+def other_write(tensors: TensorWrites, key: Hashable, current: Any, written: Any) -> Any:
+    """What another writer left in a value where this scheduler wrote `written` at its last step (the value
+    found), or None: a float still that one (by identity, then value), a tensor as :meth:`TensorWrites.rewritten`
+    says."""
+    if isinstance(current, torch.Tensor):
+        return tensors.rewritten(key, current, written)
+    return None if current is written or current == written else current
