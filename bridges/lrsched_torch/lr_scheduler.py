@@ -43,6 +43,7 @@ Examples:
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import numbers
 from typing import Any, Callable, Literal, Mapping, Sequence
@@ -157,9 +158,7 @@ class _TorchScheduler(ScheduleLR):
     def state_dict(self) -> dict[str, Any]:
         """:meth:`ScheduleLR.state_dict`, with torch's arguments (``step_size``, ``gamma``, ``T_0``, ...)."""
         state = ScheduleLR.state_dict(self)
-        state["arguments"] = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
-        if self._lr_bases is not None:
-            state["arguments"]["_lr_bases"] = list(self._lr_bases)
+        state["arguments"] = self._saved_arguments()
         return state
 
     def load_state_dict(self, state_dict: Any) -> None:
@@ -169,7 +168,18 @@ class _TorchScheduler(ScheduleLR):
         if state_dict.get("format") is None and ("last_epoch" in state_dict or state_dict.get("_schedulers")):
             state_dict = self._from_torch(state_dict)
         ScheduleLR.load_state_dict(self, state_dict)
-        for name, value in dict(state_dict.get("arguments") or {}).items():
+        self._restore_arguments(state_dict.get("arguments") or {})
+
+    def _saved_arguments(self) -> dict[str, Any]:
+        """torch's arguments as plain data (and the groups' bases, see ``_lr_bases``)."""
+        saved = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
+        if self._lr_bases is not None:
+            saved["_lr_bases"] = list(self._lr_bases)
+        return saved
+
+    def _restore_arguments(self, saved: Mapping[str, Any]) -> None:
+        """Set the arguments of :meth:`_saved_arguments` (or torch's state dict) this class keeps."""
+        for name, value in saved.items():
             if name == "_lr_bases" and self._lr_bases is not None:
                 self._lr_bases = [float(v) for v in value]
             elif name in self._arguments:
@@ -191,6 +201,13 @@ class _TorchScheduler(ScheduleLR):
         scale = (_float(target) - floor) / (value - floor) if value != floor else math.nan
         return floor + (base - floor) * scale if math.isfinite(scale) and scale >= 0 else None
 
+    def _through(self, schedule_from: Callable[[float], Any], base: float, step: int, target: float) -> float:
+        """The base whose schedule (``schedule_from(base)``'s, from another base) has `target` at `step`: torch's
+        recursive form carried on from `target` there; `base` itself where no base does."""
+        at = float(evaluate64(describe(schedule_from(base)), np.array([max(step, 0)]))[0])
+        anchored = self._anchored(base, at, target)
+        return base if anchored is None else anchored
+
     def _from_torch(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """torch's state dict of this class as this scheduler's: its step and arguments; a recursive
         scheduler's schedules through torch's current lrs (``_last_lr``: torch's values carried on, whatever
@@ -199,11 +216,7 @@ class _TorchScheduler(ScheduleLR):
         n = len(self.optimizer.param_groups)
         # (torch's ChainedScheduler saves only its children's states, each with the step)
         last_epoch = int(state["last_epoch"] if "last_epoch" in state else state["_schedulers"][0]["last_epoch"])
-        for name in self._arguments:
-            if name in state and not name.startswith("_"):
-                current = getattr(self, name, None)
-                value = state[name]
-                setattr(self, name, collections.Counter(value) if isinstance(current, collections.Counter) else value)
+        self._restore_arguments({k: v for k, v in state.items() if not k.startswith("_")})
         last_lr = [_float(v) for v in state.get("_last_lr") or []]
         configs = list(self._lr_configs)
         plateaus: list[dict[str, Any]] = []
@@ -214,10 +227,8 @@ class _TorchScheduler(ScheduleLR):
                 if plateau:  # torch reduces from the current lr on
                     base = last_lr[i]
                 else:
-                    b = _float(state.get("base_lrs", self.base_lrs)[i])
-                    at = float(evaluate64(describe(self._group_lr(i, b)), np.array([max(last_epoch, 0)]))[0])
-                    anchored = self._anchored(b, at, last_lr[i])
-                    base = b if anchored is None else anchored
+                    base = self._through(functools.partial(self._group_lr, i),
+                                         _float(state.get("base_lrs", self.base_lrs)[i]), last_epoch, last_lr[i])
                 bases.append(base)
                 configs[i] = describe(self._group_lr(i, base))
             self._lr_bases = bases
@@ -234,9 +245,7 @@ class _TorchScheduler(ScheduleLR):
                      "base_lrs": [_float(b) for b in base_lrs], "lr": [_saved_config(c) for c in configs],
                      "plateau_of": list(range(len(plateaus))) if plateaus else ours["plateau_of"],
                      "plateau": plateaus or ours["plateau"]})
-        ours["arguments"] = {name: _plain(getattr(self, name)) for name in self._arguments if hasattr(self, name)}
-        if self._lr_bases is not None:
-            ours["arguments"]["_lr_bases"] = list(self._lr_bases)
+        ours["arguments"] = self._saved_arguments()
         return ours
 
     def _follow(self, i: int, key: str, found: Any, written: float) -> bool:
@@ -286,14 +295,10 @@ class _TorchScheduler(ScheduleLR):
         schedule for the group's initial lr; one without a rule for new groups, none."""
         if what != "lr":
             return (not any(c is not None for c in self._momentum_configs), None)
-        lr = _float(group["lr"])
         base = _float(group.get("initial_lr", group["lr"]))
-        if self._lr_bases is not None and self._recursive:
-            s = self._make_lr(lr)
-            if s is not None:  # the schedule through lr at the step before this one
-                at = float(evaluate64(describe(s), np.array([max(self.last_epoch - 1, 0)]))[0])
-                anchored = self._anchored(lr, at, lr)
-                base = lr if anchored is None else anchored
+        if self._lr_bases is not None and self._recursive:  # the schedule through its lr at the step before this
+            lr = _float(group["lr"])
+            base = self._through(self._make_lr, lr, self.last_epoch - 1, lr)
         s = self._make_lr(base)
         if s is None:
             return False, None
