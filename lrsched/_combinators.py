@@ -55,6 +55,7 @@ from lrsched._numerics import (
     float_dtype,
     int_dtype,
     int_power,
+    largest_count,
     latest_start,
     phase,
     pick,
@@ -305,15 +306,23 @@ class Cycle(Schedule):
         return self._growing_cycles(t, period, mul, limit, decay, doubling=kind == 2.0)
 
     def _finish(self, inner: jax.Array, k: jax.Array, last: jax.Array, limit: jax.Array | None,
-                decay: Known) -> jax.Array:
-        """The decay ``d**last`` (nothing computed where d is known to be 1) and the value after the last cycle."""
+                decay: Known, most: int | None = None) -> jax.Array:
+        """The decay ``d**last`` (nothing computed where d is known to be 1) and the value after the last cycle;
+        `most`: the largest cycle index, when known (see :func:`lrsched._numerics.int_power`)."""
         if decay.value == 1.0:
             value = inner * unit_power(decay.leaf, last)
         else:
-            value = inner * int_power(self.decay, last, self.low("decay"))
+            value = inner * int_power(self.decay, last, self.low("decay"), most=self._most(most))
         if self.end_value is not None and limit is not None:
             value = jnp.where(k >= limit.astype(k.dtype), as_float(self.end_value), value)
         return value
+
+    def _most(self, most: int | None) -> int | None:
+        """The largest cycle index: `most` (None: unknown), or below a concrete `limit`."""
+        limit = concrete(self.limit)
+        if limit is None or limit.ndim:
+            return most
+        return max(int(limit) - 1, 0) if most is None else min(most, max(int(limit) - 1, 0))
 
     def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None, decay: Known) -> jax.Array:
         """Integer steps, every cycle `period` long: an integer division, and the schedule's own time."""
@@ -322,7 +331,8 @@ class Cycle(Schedule):
         if limit is not None:
             last = jnp.minimum(k, limit.astype(k.dtype) - 1)
             local = t - last * period
-        return self._finish(self.schedule(local), k, last, limit, decay)
+        most = largest_count(k.dtype, concrete(self.period))
+        return self._finish(self.schedule(local), k, last, limit, decay, most)
 
     def _growing_cycles(self, t: jax.Array, period: jax.Array, mul: jax.Array, limit: jax.Array | None,
                         decay: Known, doubling: bool = False) -> jax.Array:
@@ -335,6 +345,7 @@ class Cycle(Schedule):
         factor ``2**k`` and its float are shifts: no search, no gather in the loop over
         the steps (which would make the whole loop scalar on XLA CPU)."""
         starts, size = cycle_starts(period, mul)
+        most = starts.shape[-1] - 1  # the table holds every cycle that starts within the step integer
         if doubling:
             whole, _ = split(t, period, non_negative=True)
             unsigned = jnp.dtype(f"uint{8 * t.dtype.itemsize}")
@@ -350,7 +361,7 @@ class Cycle(Schedule):
             last = k if limit is None else jnp.minimum(k, limit.astype(k.dtype) - 1)
             local = t - pick(starts, last)
         if not self.stretch:
-            return self._finish(self.schedule(local), k, last, limit, decay)
+            return self._finish(self.schedule(local), k, last, limit, decay, most)
         entries = starts.shape[-1]
         grow = as_float(mul) ** jnp.arange(entries, dtype=float_dtype())  # mul**i as floats
         if not doubling:
@@ -358,7 +369,7 @@ class Cycle(Schedule):
         if not self.schedule.can_stretch():  # the float step (t - start) / mul**i
             # doubling: times 2**-i, the same float as the division (a power of two scales exactly)
             step = as_float(local) * power_of_two(-last) if doubling else as_float(local) / grown
-            return self._finish(self.schedule(step), k, last, limit, decay)
+            return self._finish(self.schedule(step), k, last, limit, decay, most)
         # Cycle i plays the schedule with its durations multiplied by mul**i. They must fit the step
         # integers: where the longest would not (cycles longer than ~2**31 steps in int32), the largest
         # factor that fits is used and the step scaled to it (one rounding of the step, as precise as a
@@ -383,7 +394,7 @@ class Cycle(Schedule):
                 factor, scale = pick(factors, last), pick(scales, last)
             local = jnp.where(scale < 1, jnp.round(as_float(local) * scale).astype(local.dtype), local)
         values = jax.vmap(lambda f, step: self.schedule.stretched(f)(step))(factor.reshape(-1), local.reshape(-1))
-        return self._finish(values.reshape(local.shape), k, last, limit, decay)
+        return self._finish(values.reshape(local.shape), k, last, limit, decay, most)
 
     def _stretch_fits(self) -> bool:
         """Whether every cycle that starts within the step integer, stretched by its ``period_mul**i``, keeps

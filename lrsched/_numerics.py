@@ -18,6 +18,7 @@ This module imports only jax and numpy: it is the bottom layer.
 
 from __future__ import annotations
 
+import fractions
 import itertools
 from functools import partial
 from typing import Any, Callable, NamedTuple
@@ -597,7 +598,23 @@ def _exact_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
 exact_parts = _exact_parts
 
 
-def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> jax.Array:
+def _significand_limit() -> int:
+    """The first integer the float type may not hold: ``2**24`` in float32, ``2**53`` under x64."""
+    return 2 ** (np.finfo(float_dtype()).nmant + 1)
+
+
+def largest_count(step_dtype: Any, period: np.ndarray | None) -> int | None:
+    """An upper bound of ``floor(t / period)`` over every step ``t >= 0`` of the integer `step_dtype`, for a
+    concrete scalar ``period >= 1`` (a schedule closed over); None when unknown (a traced or batched period,
+    float steps). Lets :func:`int_power` and :func:`rate_power` skip work counts that large never need."""
+    if period is None or np.ndim(period) or not jnp.issubdtype(step_dtype, jnp.integer) or not period >= 1:
+        return None
+    # exact (a Fraction); +1: a step converted to float for a float period may round up
+    return int(np.iinfo(step_dtype).max // fractions.Fraction(float(period))) + 1
+
+
+def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None, most: int | None = None
+               ) -> jax.Array:
     """``rate ** (t / steps)`` for a positive `rate` and ``t >= 0``: the precise exponential
     of :func:`lrsched.exponential` (``t`` a whole count of periods for a staircase).
 
@@ -615,7 +632,12 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> 
     :meth:`lrsched.Schedule.low`): ``log(r + lo) = log r + lo / r`` to first order,
     folded into the exponent's correction, so a rate that float32 cannot hold keeps
     its precision over any number of steps.
+
+    `most`, when known, is the largest ``t`` (an integer count: a cycle, a staircase
+    period): counts that one float holds exactly need no low part (a fifth less work).
     """
+    if most is not None and jnp.issubdtype(t.dtype, jnp.integer) and most < _significand_limit():
+        t = as_float(t)  # exact: every count fits the float's significand
     rate = as_float(rate)
     hi, lo = _split_log(rate)
     if rate_lo is not None:
@@ -628,12 +650,14 @@ def rate_power(rate: Any, t: jax.Array, steps: Any = 1, rate_lo: Any = None) -> 
     product, error = two_product(c, steps_hi)
     c_lo = (((hi - product) - error) - c * steps_lo + lo) / per
     t_hi, t_lo = _exact_parts(t)
-    p1, e1 = two_product(t_hi, c)
-    p2, e2 = two_product(t_lo, c)
-    total, carry = two_sum(p1, p2)
+    total, small = two_product(t_hi, c)
+    if jnp.issubdtype(t.dtype, jnp.integer):  # an integer beyond the significand: its low part's product too
+        p2, e2 = two_product(t_lo, c)
+        total, carry = two_sum(total, p2)
+        small = carry + small + e2
     # the small terms join the exponent's high part first: t * c_lo is not small when a rate near 1 lost
     # its last bits (rate_lo) over many steps (0.01 at 0.9999**8e5), and exp(s) (1 + c) is only first order
-    tail = jax.lax.stop_gradient(carry + e1 + e2 + (t_hi + t_lo) * c_lo)
+    tail = jax.lax.stop_gradient(small + (t_hi + t_lo) * c_lo)
     total, correction = two_sum(total, tail)
     correction = jax.lax.stop_gradient(correction)
     # exp(total) * (1 + correction), not exp(total) * exp(correction): XLA would fuse the latter into one exp
@@ -691,7 +715,7 @@ def int_power(base: Any, k: jax.Array, base_lo: Any = None, most: int | None = N
         return small
     positive = base > 0
     # beyond the table the low part joins rate_power's two-float exponent (no expm1 per step)
-    large = rate_power(jnp.where(positive, base, 1.0), k, rate_lo=base_lo)
+    large = rate_power(jnp.where(positive, base, 1.0), k, rate_lo=base_lo, most=most)
     return jnp.where(k < size, small, jnp.where(positive, large, 0.0))
 
 

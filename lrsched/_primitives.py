@@ -49,6 +49,7 @@ from lrsched._numerics import (
     int_power,
     k_decay_phase,
     known_cases,
+    largest_count,
     lerp,
     phase,
     pick,
@@ -314,7 +315,8 @@ class Exponential(Schedule):
         lo = self.low("rate")  # the rate as passed, not its float32 rounding (raised to the power t)
         if self.staircase:
             periods = split(t, self.steps, non_negative=True)[0]
-            value = as_float(self.init_value) * rate_power(self.rate, periods, rate_lo=lo)
+            most = largest_count(periods.dtype, concrete(self.steps))
+            value = as_float(self.init_value) * rate_power(self.rate, periods, rate_lo=lo, most=most)
         else:
             value = as_float(self.init_value) * rate_power(self.rate, t, self.steps, rate_lo=lo)
         if self.end_value is not None:
@@ -368,7 +370,8 @@ class StepDecay(Schedule):
 
     def compute(self, t):
         k, _ = split(t, self.step_size, non_negative=True)
-        return as_float(self.init_value) * int_power(self.gamma, k, self.low("gamma"))
+        most = largest_count(k.dtype, concrete(self.step_size))
+        return as_float(self.init_value) * int_power(self.gamma, k, self.low("gamma"), most=most)
 
 
 def step_decay(init_value: Leaf, step_size: Leaf, gamma: Leaf) -> StepDecay:

@@ -7,6 +7,9 @@ batched marks under ``jax.vmap``, and with memory that does not grow with the
 number of pieces (the compiled program's temporaries, not a timing).
 """
 
+import dataclasses
+import fractions
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrsched
+from lrsched import _numerics
 from lrsched._numerics import LINEAR_LOOKUP, Known, count_reached
 
 BIG = 2**31 - 1
@@ -278,6 +282,57 @@ def test_growing_cycles_known_to_fit_skip_the_scaling_with_the_same_values(x64, 
         monkeypatch.setattr(Cycle, "_stretch_fits", lambda self: False)
         for (c, _), got in zip(cycles, fast):
             np.testing.assert_array_equal(got, np.asarray(jax.jit(lambda t, c=c: c(t))(steps)), err_msg=str(c))
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_counts_known_to_fit_one_float_give_the_same_powers(x64, monkeypatch):
+    """A power's count with a known bound (a closed-over step_size or period, the table of a growing cycle's
+    starts, a concrete limit, multistep's number of milestones) that one float holds exactly skips the low
+    part of the two-float exponent: the same values bit for bit as the general path, at every step."""
+    from lrsched import _combinators, _primitives
+
+    with jax.enable_x64(x64):
+        dtype = np.int64 if x64 else np.int32
+        rng = np.random.default_rng(11)
+        steps = np.concatenate([np.arange(5000), [BIG, BIG - 1, 2**24 + 1, 2**30 - 1, 2**31 - 512],
+                                rng.integers(0, BIG, 5000)]).astype(dtype)
+        schedules = [lrsched.step_decay(0.1, 1000, 0.97), lrsched.step_decay(1.0, 200, 0.999_9),
+                     lrsched.step_decay(1.0, 3, 0.9),  # a count past the significand: the general path
+                     lrsched.exponential(1.0, 0.93, 500, staircase=True),
+                     lrsched.multistep(1.0, list(range(100, 2100, 100)), 0.9),
+                     lrsched.cycle(lrsched.cosine(1.0, 1000), 1000, decay=0.9),
+                     lrsched.cycle(lrsched.cosine(1.0, 1000), 1000, decay=0.9, limit=40, end_value=0.01),
+                     lrsched.cycle(lrsched.cosine(1.0, 977, end_value=0.1), 977, period_mul=2, decay=0.97),
+                     lrsched.cycle(lrsched.linear(1.0, 0.0, 100), 100, period_mul=3, decay=0.8)]
+        fast = [np.asarray(jax.jit(lambda t, s=s: s(t))(steps)) for s in schedules]
+        monkeypatch.setattr(_primitives, "largest_count", lambda *a: None)
+        monkeypatch.setattr(_combinators, "largest_count", lambda *a: None)
+        monkeypatch.setattr(_numerics, "_significand_limit", lambda: 0)  # no count fits: the general path
+        for s, got in zip(schedules, fast):
+            np.testing.assert_array_equal(got, np.asarray(jax.jit(lambda t, s=s: s(t))(steps)), err_msg=str(s))
+
+
+def test_largest_count_bounds_every_quotient():
+    for dtype in (np.int32, np.int64):
+        top = np.iinfo(dtype).max
+        for period in (1, 2, 3, 127, 128, 1000, 2.5, 10**9):
+            most = _numerics.largest_count(dtype, np.asarray(period))
+            exact = int(top // fractions.Fraction(period))
+            assert most is not None and exact <= most <= exact + 1, (dtype, period)
+    assert _numerics.largest_count(np.int32, None) is None
+    assert _numerics.largest_count(np.float32, np.asarray(100)) is None  # float steps: no bound
+    assert _numerics.largest_count(np.int32, np.asarray([100, 200])) is None  # batched
+    assert _numerics.largest_count(np.int32, np.asarray(0.5)) is None
+
+
+def test_powers_of_a_growing_cycle_have_the_derivative_of_the_decay():
+    """A growing cycle's count is always bounded (its table of starts): d/dd of d**k inner through the float
+    count path."""
+    c = lrsched.cycle(lrsched.constant(1.0), 10, period_mul=2, decay=0.9)
+    t = jnp.asarray([0, 9, 10, 29, 30, 1000, 10**6], jnp.int32)
+    k = np.asarray([0, 0, 1, 1, 2, 6, 16], np.float64)
+    grad = jax.vmap(jax.grad(lambda d, t: dataclasses.replace(c, decay=d)(t)), (None, 0))(jnp.float32(0.9), t)
+    np.testing.assert_allclose(np.asarray(grad, np.float64), k * 0.9 ** np.maximum(k - 1, 0), rtol=2e-6)
 
 
 def test_powers_of_a_rate_near_one_keep_float32_precision_over_many_steps():
