@@ -381,7 +381,10 @@ class Cycle(Schedule):
             # jnp.maximum, not Python's max: the durations are traced when the schedule is an argument
             durations = (jnp.max(jnp.abs(as_float(v))) for v in _time_leaves(self.schedule))
             longest = functools.reduce(jnp.maximum, durations, jnp.zeros((), float_dtype()))
-            cap = jnp.floor(_longest_stretch() / jnp.maximum(longest, 1.0))
+            # the quotient made low by a few roundings' worth, so the floor never exceeds the exact one (in
+            # float32 the integer's top rounds up to 2**31: a cap 1 too large wrapped the stretched step)
+            margin = 1.0 - 4.0 * float(np.finfo(float_dtype()).eps)
+            cap = jnp.floor(_longest_stretch() / jnp.maximum(longest, 1.0) * margin)
             big = grow > cap
             if doubling:  # the entries of the tables below, computed for this step's cycle
                 over = grown > cap

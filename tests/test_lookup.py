@@ -284,6 +284,25 @@ def test_growing_cycles_known_to_fit_skip_the_scaling_with_the_same_values(x64, 
             np.testing.assert_array_equal(got, np.asarray(jax.jit(lambda t, c=c: c(t))(steps)), err_msg=str(c))
 
 
+@pytest.mark.parametrize("period, mul", [(10, 3), (7, 5), (3, 7), (1000, 3)])
+def test_the_last_cycle_longer_than_the_step_integer_still_restarts_and_anneals(period, mul):
+    """A growing cycle whose last cycle starts within int32 but lasts longer than the integer holds: its
+    duration is capped and the step scaled (``Cycle._growing_cycles``). The cap was the float32 quotient
+    ``2**31 / longest`` rounded up (214748368 for 10 steps): the stretched duration wrapped negative and the
+    whole last cycle held the end value."""
+    k = 0
+    while period * (mul ** (k + 1) - 1) // (mul - 1) <= BIG:
+        k += 1
+    start, length = period * (mul**k - 1) // (mul - 1), period * mul**k
+    assert start <= BIG < start + length
+    c = lrsched.cycle(lrsched.cosine(0.1, period, 1e-6), period, period_mul=mul)
+    t = np.array([start, start + 1, min(start + 10**8, BIG - 1), start + (BIG - start) // 2, BIG], np.int64)
+    want = 1e-6 + (0.1 - 1e-6) * (1 + np.cos(np.pi * (t - start) / length)) / 2
+    steps = jnp.asarray(t, jnp.int32)
+    for got in (c(steps), jax.jit(lambda t: c(t))(steps), jax.jit(lambda c, t: c(t))(c, steps)):
+        np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=2e-6, err_msg=str(c))
+
+
 @pytest.mark.parametrize("x64", [False, True])
 def test_counts_known_to_fit_one_float_give_the_same_powers(x64, monkeypatch):
     """A power's count with a known bound (a closed-over step_size or period, the table of a growing cycle's
