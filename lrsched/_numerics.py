@@ -97,8 +97,8 @@ def check_step_range(step: Any) -> None:
             return  # a concrete signed jax integer array is already in the step integer's range
         a = np.asarray(step)
     elif isinstance(step, (int, float, np.number, np.ndarray, list, tuple)):
-        if isinstance(step, int) and abs(step) > 2**62:  # beyond numpy's int64 (an object array)
-            _range_error(step)
+        if isinstance(step, int) and abs(step) > int(np.iinfo(int_dtype()).max):  # (before numpy sees it: an
+            _range_error(step)                                                    # object array past int64)
         try:
             a = np.asarray(step)
         except (TypeError, ValueError):

@@ -91,6 +91,12 @@ def test_python_int_step_outside_int32_raises_clearly():
     with jax.enable_x64(True):
         s = lrsched.linear(0.0, 1.0, 2**40)
         assert float(s(2**39)) == 0.5
+        # every int64 step is a step, as a Python int too (those past 2**62 were refused as not fitting)
+        c = lrsched.cosine(0.1, 1000, periodic=True)
+        for t in (2**62 + 3, 2**63 - 1):
+            assert float(c(t)) == float(c(np.int64(t)))
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            c(2**63)
 
 
 BAD = [
