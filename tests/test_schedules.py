@@ -76,6 +76,29 @@ def test_vmap_over_batched_schedule(case):
     assert_close(values[1], lrsched.evaluate(two, STEPS))
 
 
+@pytest.mark.parametrize("x64", [False, True])
+def test_grad_of_a_factor_of_zero_is_that_of_its_powers(x64):
+    """d/dg of ``g**k`` at ``g = 0`` (allowed: a decay to nothing) is 1 for ``k = 1`` and 0 otherwise, not NaN
+    (the correctly rounded table ``g ** arange(16)`` has ``0 * 0**-1`` in its derivative)."""
+    steps = np.array([0, 5, 10, 15, 25, 200], np.int64)
+    k = steps // 10
+    want = 0.1 * (k == 1)
+    builds = [lambda g: lrsched.step_decay(0.1, 10, g), lambda g: lrsched.multistep(0.1, [10, 20, 30], g),
+              lambda g: lrsched.cycle(lrsched.constant(0.1), 10, decay=g),
+              lambda g: lrsched.cycle(lrsched.constant(0.1), 10, decay=g, limit=25)]
+    with jax.enable_x64(x64):
+        t = jnp.asarray(steps)
+        for build in builds:
+            for grad in (jax.vmap(jax.grad(lambda g, t: build(g)(t)), (None, 0)),
+                         jax.jit(jax.vmap(jax.grad(lambda g, t: build(g)(t)), (None, 0)))):
+                got = np.asarray(grad(jnp.asarray(0.0), t), np.float64)
+                np.testing.assert_allclose(got, want if build is not builds[1] else 0.1 * (np.minimum(k, 3) == 1),
+                                           rtol=1e-6, err_msg=str(build(0.0)))
+        # a power past the float range stays inf (no NaN from the derivative's construction)
+        huge = 1e300 if x64 else 1e30
+        assert np.asarray(lrsched.step_decay(1.0, 1, huge)(jnp.asarray([0, 1, 2, 40]))).tolist()[2:] == [np.inf] * 2
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=[c.name for c in CASES if c.grad])
 def test_grad_matches_finite_differences(case):
     steps = np.array([0, 3, 17, 42, 99, 150, 230], np.float64)
