@@ -60,6 +60,7 @@ from lrsched._numerics import (
     phase,
     pick,
     power_of_two,
+    shifted,
     split,
     unit_power,
 )
@@ -543,14 +544,16 @@ class Shift(Schedule):
     steps: Leaf = time_field()
 
     def compute(self, t):
-        t, steps = common(t, as_number(self.steps))
-        return self.schedule(t - steps)
+        return self.schedule(shifted(t, self.steps))
 
 
 def shift(schedule: Schedule, steps: Leaf) -> Shift:
     r"""Delay a schedule by `steps` (negative: advance it).
 
     .. math:: v(t) = s(\max(t - k, 0))
+
+    On integer steps ``t - k`` is held at the step integer's top where an advance
+    (``k < 0``) would pass it (it would wrap to a negative step).
 
     Args:
       schedule: the schedule to move in time.

@@ -218,6 +218,29 @@ def split(offset: Any, period: Any, non_negative: bool = False) -> tuple[jax.Arr
     return k, offset - k * period
 
 
+def split_sum(offset: Any, first: Any, second: Any) -> tuple[jax.Array, jax.Array]:
+    """``split(offset, first + second)`` for ``offset >= 0`` and a period that is the sum of two non-negative
+    step counts, which may pass the step integer's top (a cyclic rate with two 2**30-step halves, a periodic
+    cosine over 2**30 steps, in int32): such a period is longer than every step, so ``(0, offset)``; the sum
+    would wrap to a negative period."""
+    offset, first, second = common(as_number(offset), as_number(first), as_number(second))
+    if not jnp.issubdtype(offset.dtype, jnp.integer):
+        return split(offset, first + second, non_negative=True)
+    fits = first <= jnp.iinfo(offset.dtype).max - second
+    k, r = split(offset, jnp.where(fits, first + second, jnp.ones((), first.dtype)), non_negative=True)
+    return jnp.where(fits, k, jnp.zeros((), k.dtype)), jnp.where(fits, r, offset)
+
+
+def shifted(t: Any, steps: Any) -> jax.Array:
+    """``t - steps`` on the step integer, held at its top where a negative shift would pass it (and wrap to a
+    negative step: the value at step 0 where the end is due)."""
+    t, steps = common(as_number(t), as_number(steps))
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        return t - steps
+    top = jnp.iinfo(t.dtype).max
+    return jnp.where((steps < 0) & (t > top + steps), top, t - steps)
+
+
 def _floor_divmod(offset: jax.Array, period: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Floor division and modulo of integers by positive periods, exact for every value of
     the integer type, without an integer division (XLA CPU does not vectorise it: 2.5-4.5

@@ -58,6 +58,7 @@ from lrsched._numerics import (
     rate_power,
     ratio_phase,
     split,
+    split_sum,
     whole_and_rest,
 )
 
@@ -235,8 +236,8 @@ class Cosine(Schedule):
             return t
         # mirror the step into [0, steps]: period 2 * steps, exact for integer steps
         t, steps = common(t, as_number(self.steps))
-        _, r = split(t, 2 * steps, non_negative=True)
-        return jnp.where(r <= steps, r, 2 * steps - r)
+        _, r = split_sum(t, steps, steps)
+        return jnp.where(r <= steps, r, steps - (r - steps))  # (2 steps - r: 2 steps may pass the integer's top)
 
     def at_ratio(self, num, den):
         """The value at the step ``num / den`` (each two floats ``(hi, lo)``), the ratio never rounded."""
@@ -646,9 +647,9 @@ class Cyclic(Schedule):
         up = as_number(self.up_steps)
         down = up if self.down_steps is None else as_number(self.down_steps)
         t, up, down = common(t, up, down)
-        k, pos = split(t, up + down, non_negative=True)
+        k, pos = split_sum(t, up, down)
         rising, below = phase(pos, up)
-        falling, above = phase(up + down - pos, down)
+        falling, above = phase(down - (pos - up), down)  # (up + down - pos: the sum may pass the integer's top)
         up_side = pos <= up
         height = jnp.where(up_side, rising, falling)
         depth = jnp.where(up_side, below, above)  # 1 - height, from exact integers too

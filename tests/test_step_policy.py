@@ -83,6 +83,23 @@ def test_past_the_end_holds_and_periodic_ones_keep_cycling():
     assert cyc.tolist() == [0.5, 0.5, 0.5]
 
 
+def test_periods_and_shifts_past_the_step_integers_top_do_not_wrap():
+    """int32 sums of step counts that pass 2**31 - 1 wrapped to negative periods and steps: a periodic cosine
+    over 2**30 steps held its initial value, a cyclic rate with two 2**30-step halves its base, an advanced
+    schedule near the top gave its value at step 0."""
+    big = 2**31 - 1
+    cos = lrsched.cosine(0.1, 2**30 + 10, 0.0, periodic=True)
+    tri = lrsched.cyclic(0.0, 1.0, 2**30, 2**30)
+    ahead = lrsched.shift(lrsched.linear(0.0, 1.0, big), -1000)
+    cases = [(cos, [(2**30 + 10) // 2, 2**30 + 10, big], [0.05, 0.0, 0.1 * np.sin(np.pi / 2 * 21 / (2**30 + 10))**2]),
+             (tri, [2**29, 2**30, big], [0.5, 1.0, 1.0 / 2**30]),
+             (ahead, [big - 1001, big - 1000, big], [1.0, 1.0, 1.0])]
+    for s, steps, want in cases:
+        t = jnp.asarray(steps, jnp.int32)
+        for got in (s(t), jax.jit(lambda t, s=s: s(t))(t), jax.jit(lambda s, t: s(t))(s, t)):
+            np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-5, atol=1e-9, err_msg=str(s))
+
+
 def test_python_int_step_outside_int32_raises_clearly():
     with pytest.raises(ValueError, match="does not fit in int32.*jax_enable_x64"):
         lrsched.cosine(1.0, 10)(2**31)
