@@ -188,7 +188,7 @@ def _values_at(batch_dims: int) -> Callable:
 def _metric(where: str, extra_args: dict[str, Any]) -> Any:
     value = extra_args.get("value")
     if value is None:
-        raise ValueError(
+        raise ScheduleError(
             f"{where}: a plateau schedule needs the monitored metric at every update; "
             "pass it as an extra argument: tx.update(grads, state, params, value=loss)"
         )
