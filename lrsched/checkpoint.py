@@ -112,8 +112,11 @@ def _lrsched_states(tree: Any) -> list[Any]:
     return [st for _, st in _state_paths(tree)]
 
 
-def _pure(tree: Any) -> Any:
-    """`tree` with Flax NNX variables replaced by their values (when Flax NNX is in use)."""
+def pure(tree: Any) -> Any:
+    """`tree` with Flax NNX variables (``nnx.Optimizer.opt_state``'s ``OptArray`` leaves) replaced by their
+    values; any other tree unchanged. flax is never imported for it: NNX variables exist only once
+    ``flax.nnx`` has been imported. Works eagerly and under ``nnx.jit`` (the variables then hold tracers).
+    :func:`check`, :func:`restore` and :func:`lrsched.optax.current` read NNX states through it."""
     if "flax.nnx" in sys.modules:
         from flax import nnx
 
@@ -153,7 +156,7 @@ def check(state: Any) -> Any:
       ...
       ValueError: check: lrsched optimizer state #0 holds schedules of another structure than ...
     """
-    for i, (path, st) in enumerate(_state_paths(_pure(state))):
+    for i, (path, st) in enumerate(_state_paths(pure(state))):
         batch = np.ndim(st.count)  # a sweep's batched state: one configuration tells the structure
         schedules = jax.tree.map(lambda x: x[(0,) * batch], _schedules_of(st))
         stored = np.asarray(st.structure).reshape(-1)

@@ -310,3 +310,55 @@ def test_nnx_resume_with_the_codes_schedule(saved_nnx, decay):
     assert now["schedule"] == before["schedule"] < 1.0  # the plateau's reductions kept
     for a, b in zip(_leaves(optimizer.opt_state[0].inner_state), _leaves(saved.opt_state[0].inner_state)):
         np.testing.assert_array_equal(a, b)  # Adam's moments kept
+
+
+# ------------------------------------------------------------------ current(optimizer.opt_state), as documented
+
+
+@nnx.jit
+def train_step_reading(model, optimizer, x, y):
+    """Read the values inside the compiled step, straight from ``optimizer.opt_state`` (OptArray leaves)."""
+    now = lo.current(optimizer.opt_state)
+    loss, grads = nnx.value_and_grad(loss_fn)(model, x, y)
+    optimizer.update(model, grads)
+    return now
+
+
+@pytest.mark.parametrize("kind", ["inject", "scale_by_schedule"])
+def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kind):
+    lr = lrsched.warmup(lrsched.cosine(0.0123456789, 12), 3)
+    b1 = lrsched.linear(0.95, 0.85, 15)
+    if kind == "inject":
+        tx = lo.inject(optax.adamw, learning_rate=lr, b1=b1, weight_decay=1e-3)
+        expected = {"learning_rate": lr, "b1": b1}
+    else:
+        tx = optax.chain(optax.scale_by_adam(), lo.scale_by_schedule(lr), optax.scale(-1.0))
+        expected = {"schedule": lr}
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    assert any(isinstance(x, nnx.Variable) for x in jax.tree.leaves(optimizer.opt_state,
+                                                                    is_leaf=lambda v: isinstance(v, nnx.Variable)))
+    for k in range(18):  # past the end of the schedules too
+        eager = lo.current(optimizer.opt_state)  # the documented call: no nnx.as_pure
+        inside = train_step_reading(model, optimizer, X[k], Y[k])
+        for name, s in expected.items():
+            want = lrsched.evaluate(s, [k])[0]
+            assert eager[name] == want and inside[name] == want, (k, name)
+        if kind == "inject":
+            assert eager["weight_decay"] == inside["weight_decay"] == np.float32(1e-3)
+        assert eager.keys() == inside.keys()
+    assert int(optimizer.step[...]) == 18
+
+
+def test_current_on_an_optax_factory_holding_a_schedule_says_where_the_schedule_is():
+    """optax.adamw(schedule) keeps the schedule in the transformation, not in the state: current() says so
+    (eagerly and inside nnx.jit) instead of failing on NNX's OptArray leaves; training itself works."""
+    lr = lrsched.warmup(lrsched.cosine(0.01, 10), 2)
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.adamw(lr, weight_decay=1e-3), wrt=nnx.Param)
+    train_step(model, optimizer, X[0], Y[0])
+    with pytest.raises(ValueError, match=r"no lrsched\.optax state.*optax\.adamw\(schedule\).*schedule\(count\)"):
+        lo.current(optimizer.opt_state)
+    with pytest.raises(ValueError, match=r"no lrsched\.optax state.*inject\(optax\.adamw"):
+        train_step_reading(model, optimizer, X[1], Y[1])
+
