@@ -15,6 +15,7 @@ Every run is a real NNX training loop under ``nnx.jit``:
 
 from __future__ import annotations
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -362,3 +363,66 @@ def test_current_on_an_optax_factory_holding_a_schedule_says_where_the_schedule_
     with pytest.raises(ValueError, match=r"no lrsched\.optax state.*inject\(optax\.adamw"):
         train_step_reading(model, optimizer, X[1], Y[1])
 
+
+# ------------------------------------------------------------------ msgpack bytes of nnx.state(optimizer)
+
+
+def _bytes(node):
+    """flax.serialization bytes of an NNX object's state (flax cannot serialize an NNX State itself)."""
+    return flax.serialization.to_bytes(nnx.to_pure_dict(nnx.state(node)))
+
+
+def _load_model(model, data):
+    state = nnx.state(model)
+    nnx.replace_by_pure_dict(state, flax.serialization.from_bytes(nnx.to_pure_dict(state), data))
+    nnx.update(model, state)
+
+
+def test_checkpoint_restore_takes_msgpack_bytes_of_the_nnx_state_and_resumes_exactly():
+    n, stop = 24, 11
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, _tx(), wrt=nnx.Param)
+    _run(model, optimizer, 0, stop)
+    model_bytes, data = _bytes(model), _bytes(optimizer)
+    saved = _leaves(nnx.state(optimizer))
+    rest = _run(model, optimizer, stop, n)  # the uninterrupted run
+
+    model2 = MLP(nnx.Rngs(1))  # other initial parameters: everything must come from the bytes
+    optimizer2 = nnx.Optimizer(model2, _tx(), wrt=nnx.Param)
+    _load_model(model2, model_bytes)
+    assert checkpoint.restore(optimizer2, data) is optimizer2  # in place, like the orbax forms
+    assert int(optimizer2.step[...]) == stop and int(optimizer2.opt_state[0].count) == stop
+    resumed = _run(model2, optimizer2, stop, n)
+    for a, b in zip(rest, resumed):
+        assert a.keys() == b.keys() == {"learning_rate", "b1", "schedule"}
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    for a, b in zip(_leaves(nnx.state(model)), _leaves(nnx.state(model2))):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(_leaves(nnx.state(optimizer)), _leaves(nnx.state(optimizer2))):
+        np.testing.assert_array_equal(a, b)
+    # bytearray and memoryview as bytes, and the same as msgpack_restore first, as for a plain optax state
+    for form in (bytearray(data), memoryview(data), flax.serialization.msgpack_restore(data)):
+        again = nnx.Optimizer(MLP(nnx.Rngs(2)), _tx(), wrt=nnx.Param)
+        checkpoint.restore(again, form)
+        for a, b in zip(_leaves(nnx.state(again)), saved):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_msgpack_bytes_into_an_nnx_optimizer_check_the_structure_and_take_schedules_code():
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, _tx_steps(24), wrt=nnx.Param)
+    _run(model, optimizer, 0, 11)
+    data = _bytes(optimizer)
+    other = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24, decay="linear"), wrt=nnx.Param)
+    with pytest.raises(ValueError, match="different schedule structure"):
+        checkpoint.restore(other, data)
+    checkpoint.restore(other, data, schedules="code")  # the saved position, the code's schedules
+    assert int(other.step[...]) == 11 and int(other.opt_state[0].count) == 11
+    now, before = lo.current(other.opt_state), lo.current(optimizer.opt_state)
+    assert now["learning_rate"] == lrsched.evaluate(lrsched.warmup(lrsched.linear(0.03, 0.0, 24), 4), [11])[0]
+    assert now["schedule"] == before["schedule"] < 1.0  # the plateau's reductions kept
+    for a, b in zip(_leaves(other.opt_state[0].inner_state), _leaves(optimizer.opt_state[0].inner_state)):
+        np.testing.assert_array_equal(a, b)  # Adam's moments kept
+    with pytest.raises(ValueError, match=r"got a dict with keys \['l1', 'l2'\].*Save nnx.state\(optimizer\)"):
+        checkpoint.restore(other, _bytes(model))  # the model's bytes, not the optimizer's
