@@ -325,8 +325,14 @@ def train_step_reading(model, optimizer, x, y):
     return now
 
 
+@pytest.mark.parametrize("x64", [False, True])
 @pytest.mark.parametrize("kind", ["inject", "scale_by_schedule"])
-def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kind):
+def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kind, x64):
+    with jax.enable_x64(x64):
+        _current_reads_the_nnx_opt_state(kind, jnp.float64 if x64 else jnp.float32)
+
+
+def _current_reads_the_nnx_opt_state(kind, dtype):
     lr = lrsched.warmup(lrsched.cosine(0.0123456789, 12), 3)
     b1 = lrsched.linear(0.95, 0.85, 15)
     if kind == "inject":
@@ -335,7 +341,7 @@ def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kin
     else:
         tx = optax.chain(optax.scale_by_adam(), lo.scale_by_schedule(lr), optax.scale(-1.0))
         expected = {"schedule": lr}
-    model = MLP(nnx.Rngs(0))
+    model = MLP(nnx.Rngs(0), dtype=dtype)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     assert any(isinstance(x, nnx.Variable) for x in jax.tree.leaves(optimizer.opt_state,
                                                                     is_leaf=lambda v: isinstance(v, nnx.Variable)))
@@ -344,9 +350,10 @@ def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kin
         inside = train_step_reading(model, optimizer, X[k], Y[k])
         for name, s in expected.items():
             want = lrsched.evaluate(s, [k])[0]
+            assert eager[name].dtype == inside[name].dtype == want.dtype == dtype, (k, name)
             assert eager[name] == want and inside[name] == want, (k, name)
         if kind == "inject":
-            assert eager["weight_decay"] == inside["weight_decay"] == np.float32(1e-3)
+            assert eager["weight_decay"] == inside["weight_decay"] == np.asarray(1e-3, dtype)
         assert eager.keys() == inside.keys()
     assert int(optimizer.step[...]) == 18
 
