@@ -32,11 +32,43 @@ from lrsched._numerics import as_float, as_number, as_step, float_dtype, int_dty
 __all__ = ["plateau", "Plateau", "PlateauState"]
 
 
+_METRIC_IS = ("a real number (a Python int or float) or a 0-d or one-element array of a float or integer "
+              "dtype, traced values included")
+
+
+def _show(metric: Any, m: jax.Array) -> str:
+    """The metric as an error message shows it: the value for a Python scalar, dtype and shape for an array
+    (a tracer's repr says nothing useful)."""
+    return repr(metric) if isinstance(metric, (bool, int, float, complex)) else (
+        f"an array of dtype {m.dtype} and shape {tuple(m.shape)}")
+
+
 def scalar_metric(where: str, metric: Any) -> jax.Array:
-    """The monitored metric as a 0-d array: one number, or an array of one element (torch's
-    ``float(metric)`` takes those too). Anything larger is refused here, at the call, rather than
-    reshaping every field of the plateau state and failing later inside JAX."""
-    m = jnp.asarray(metric)
+    """The monitored metric as a 0-d array: one real number, or an array of one element of a float or
+    integer dtype (torch's ``float(metric)`` takes those too). Anything else is refused here, at the call,
+    with a :class:`ScheduleError` that says what the metric must be, rather than failing later inside JAX
+    or being silently taken as a number: None, strings, bools (a Python bool, or a bool array, traced ones
+    included: judged by dtype), complex numbers, and arrays of more than one element."""
+    if metric is None:
+        raise ScheduleError(f"{where}: the monitored metric is None; it must be {_METRIC_IS}. Pass the loss "
+                            "(or accuracy) of this step, e.g. value=loss")
+    if isinstance(metric, (str, bytes)):
+        raise ScheduleError(f"{where}: the monitored metric is the {type(metric).__name__} {metric!r}; it must be "
+                            f"{_METRIC_IS}. Convert it first, e.g. float({metric!r})")
+    try:
+        m = jnp.asarray(metric)
+    except TypeError as e:  # what JAX cannot hold (an object, an array of strings): say what a metric is
+        raise ScheduleError(f"{where}: the monitored metric {metric!r} ({type(metric).__name__}) is not a number: "
+                            f"it must be {_METRIC_IS}. Pass the loss as a number or a JAX/numpy scalar") from e
+    if m.dtype == jnp.bool_:
+        raise ScheduleError(
+            f"{where}: the monitored metric is a bool ({_show(metric, m)}); it must be {_METRIC_IS}, never a bool "
+            "(True would silently count as 1.0). Pass the loss or accuracy itself; a flag such as 'improved' is "
+            "not a metric: the plateau decides improvement itself")
+    if not (jnp.issubdtype(m.dtype, jnp.floating) or jnp.issubdtype(m.dtype, jnp.integer)):
+        raise ScheduleError(
+            f"{where}: the monitored metric has dtype {m.dtype} ({_show(metric, m)}); it must be {_METRIC_IS}. "
+            "A plateau compares metrics by size: pass a real value (the loss, or jnp.abs of a complex one)")
     if m.size != 1:
         raise ScheduleError(
             f"{where}: the monitored metric must be one number; got an array of shape {tuple(m.shape)}. "

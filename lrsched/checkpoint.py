@@ -112,8 +112,11 @@ def _lrsched_states(tree: Any) -> list[Any]:
     return [st for _, st in _state_paths(tree)]
 
 
-def _pure(tree: Any) -> Any:
-    """`tree` with Flax NNX variables replaced by their values (when Flax NNX is in use)."""
+def pure(tree: Any) -> Any:
+    """`tree` with Flax NNX variables (``nnx.Optimizer.opt_state``'s ``OptArray`` leaves) replaced by their
+    values; any other tree unchanged. flax is never imported for it: NNX variables exist only once
+    ``flax.nnx`` has been imported. Works eagerly and under ``nnx.jit`` (the variables then hold tracers).
+    :func:`check`, :func:`restore` and :func:`lrsched.optax.current` read NNX states through it."""
     if "flax.nnx" in sys.modules:
         from flax import nnx
 
@@ -153,7 +156,7 @@ def check(state: Any) -> Any:
       ...
       ValueError: check: lrsched optimizer state #0 holds schedules of another structure than ...
     """
-    for i, (path, st) in enumerate(_state_paths(_pure(state))):
+    for i, (path, st) in enumerate(_state_paths(pure(state))):
         batch = np.ndim(st.count)  # a sweep's batched state: one configuration tells the structure
         schedules = jax.tree.map(lambda x: x[(0,) * batch], _schedules_of(st))
         stored = np.asarray(st.structure).reshape(-1)
@@ -346,11 +349,16 @@ def restore(target: Any, source: bytes | Any, *, schedules: str = "checkpoint") 
 
     Args:
       target: a state built like the saved one (e.g. ``tx.init(params)``), or a
-        tree holding it (a flax ``TrainState``, a dict).
+        tree holding it (a flax ``TrainState``, a dict), or a Flax NNX
+        ``nnx.Optimizer`` built like the saved one (restored in place: its optax
+        state and step count).
       source: ``flax.serialization.to_bytes(state)`` bytes, a state dict
         (``flax.serialization.to_state_dict`` or orbax restored without a
         target), or a pytree of the target's structure (orbax restored with a
-        target).
+        target). For an NNX optimizer, the same forms of the whole
+        ``nnx.state(optimizer)``: bytes of
+        ``to_bytes(nnx.to_pure_dict(nnx.state(optimizer)))`` (flax cannot
+        serialize an NNX ``State`` itself), its state dict, or orbax's restore of it.
       schedules: ``"checkpoint"`` or ``"code"`` (above).
 
     Returns:
@@ -378,16 +386,16 @@ def restore(target: Any, source: bytes | Any, *, schedules: str = "checkpoint") 
       >>> int(checkpoint.restore(other, data, schedules="code").count)  # the position, the code's schedule
       1
     """
+    if isinstance(source, (bytes, bytearray, memoryview)):  # msgpack bytes: the state dict they hold
+        register(force=True)
+        from flax import serialization
+
+        source = serialization.msgpack_restore(bytes(source))
     if _is_nnx_optimizer(target):
         return _restore_nnx(target, source, schedules)
     if schedules not in _OPTIONS:
         raise ValueError(f"restore(schedules={schedules!r}): must be 'checkpoint' (the checkpoint's schedule numbers "
                          "replace the code's) or 'code' (keep the saved position, take the code's schedules)")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        register(force=True)
-        from flax import serialization
-
-        source = serialization.msgpack_restore(bytes(source))
     if schedules == "checkpoint":
         lines = code_in([st for _, st in _state_paths(target)])
         if lines:
@@ -415,7 +423,7 @@ def _plain(tree: Any) -> Any:
     """An NNX ``State`` (orbax restored with ``nnx.state(...)`` as the target) as nested dicts of arrays."""
     from flax import nnx
 
-    return tree.to_pure_dict() if isinstance(tree, nnx.State) else tree
+    return nnx.to_pure_dict(tree) if isinstance(tree, nnx.State) else tree
 
 
 def _restore_nnx(optimizer: Any, source: Any, schedules: str) -> Any:
@@ -424,9 +432,14 @@ def _restore_nnx(optimizer: Any, source: Any, schedules: str) -> Any:
 
     source = _plain(source)
     if not isinstance(source, dict) or "opt_state" not in source:
-        raise ValueError("restore(optimizer, source): with a Flax NNX optimizer, source is the checkpoint of "
-                         "nnx.state(optimizer) (orbax restored with or without a target); it has no 'opt_state'")
-    restored = restore(nnx.as_pure(optimizer.opt_state), source["opt_state"], schedules=schedules)
+        got = f"a dict with keys {sorted(map(str, source))}" if isinstance(source, dict) else type(source).__name__
+        raise ValueError(
+            f"restore(optimizer, source): with a Flax NNX optimizer, source is the checkpoint of the whole "
+            "nnx.state(optimizer): msgpack bytes of "
+            "flax.serialization.to_bytes(nnx.to_pure_dict(nnx.state(optimizer))), "
+            f"or orbax's restore of nnx.state(optimizer) (with or without a target); got {got}, which has no "
+            "'opt_state' entry. Save nnx.state(optimizer), not optimizer.opt_state or the model's state")
+    restored = restore(pure(optimizer.opt_state), source["opt_state"], schedules=schedules)
     nnx.update(optimizer.opt_state, nnx.state(restored))
     if "step" in source:
         optimizer.step[...] = _variable_value(source["step"])
@@ -437,8 +450,6 @@ def _restore(target: Any, source: Any) -> Any:
     register(force=True)
     from flax import serialization
 
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = serialization.msgpack_restore(bytes(source))
     if cast(Any, jax.tree.structure(source)) == jax.tree.structure(target):
         _check_fingerprints(target, source)
         for x, y in zip(jax.tree.leaves(target), jax.tree.leaves(source)):

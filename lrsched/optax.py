@@ -44,6 +44,7 @@ from lrsched._core import (
 from lrsched._numerics import INT32_MAX, as_float, float_dtype
 from lrsched._plateau import PlateauState, scalar_metric
 from lrsched._tree import fingerprint
+from lrsched.checkpoint import pure as _pure
 from lrsched.checkpoint import register as _register_flax
 from lrsched.checkpoint import restore as restore
 
@@ -188,7 +189,7 @@ def _values_at(batch_dims: int) -> Callable:
 def _metric(where: str, extra_args: dict[str, Any]) -> Any:
     value = extra_args.get("value")
     if value is None:
-        raise ValueError(
+        raise ScheduleError(
             f"{where}: a plateau schedule needs the monitored metric at every update; "
             "pass it as an extra argument: tx.update(grads, state, params, value=loss)"
         )
@@ -412,7 +413,9 @@ def current(state: Any) -> dict[str, jax.Array]:
     """The values the next update will use, by name, for logging.
 
     Finds every :func:`inject` and :func:`scale_by_schedule` state in `state`
-    (an optax chain's tuple, nested states, ...). Inject states give their
+    (an optax chain's tuple, nested states, a Flax NNX ``optimizer.opt_state``
+    whose leaves are ``OptArray`` variables, eagerly or inside ``nnx.jit``, ...).
+    Inject states give their
     hyperparameters by name; a ``scale_by_schedule`` state gives ``"schedule"``
     (repeated names get ``_1``, ``_2``, ... suffixes). After ``k`` updates the
     values are those at count ``k`` (torch's ``get_last_lr()`` convention), with
@@ -425,11 +428,13 @@ def current(state: Any) -> dict[str, jax.Array]:
       Array(0.001, dtype=float32)
     """
     found: list = []
-    _collect(state, found)
+    _collect(_pure(state), found)
     if not found:
         raise ValueError(
             "current(state): no lrsched.optax state found in it; build the optimizer with "
-            "lrsched.optax.inject(...) or lrsched.optax.scale_by_schedule(...)"
+            "lrsched.optax.inject(...) or lrsched.optax.scale_by_schedule(...). A schedule given to an optax "
+            "factory (optax.adamw(schedule)) lives in the transformation, not in the state: read it as "
+            "schedule(count), or pass inject(optax.adamw, learning_rate=schedule) to report it from the state"
         )
     out: dict[str, jax.Array] = {}
 

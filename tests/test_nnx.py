@@ -15,6 +15,7 @@ Every run is a real NNX training loop under ``nnx.jit``:
 
 from __future__ import annotations
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -310,3 +311,125 @@ def test_nnx_resume_with_the_codes_schedule(saved_nnx, decay):
     assert now["schedule"] == before["schedule"] < 1.0  # the plateau's reductions kept
     for a, b in zip(_leaves(optimizer.opt_state[0].inner_state), _leaves(saved.opt_state[0].inner_state)):
         np.testing.assert_array_equal(a, b)  # Adam's moments kept
+
+
+# ------------------------------------------------------------------ current(optimizer.opt_state), as documented
+
+
+@nnx.jit
+def train_step_reading(model, optimizer, x, y):
+    """Read the values inside the compiled step, straight from ``optimizer.opt_state`` (OptArray leaves)."""
+    now = lo.current(optimizer.opt_state)
+    loss, grads = nnx.value_and_grad(loss_fn)(model, x, y)
+    optimizer.update(model, grads)
+    return now
+
+
+@pytest.mark.parametrize("x64", [False, True])
+@pytest.mark.parametrize("kind", ["inject", "scale_by_schedule"])
+def test_current_reads_the_nnx_opt_state_as_it_is_eagerly_and_inside_nnx_jit(kind, x64):
+    with jax.enable_x64(x64):
+        _current_reads_the_nnx_opt_state(kind, jnp.float64 if x64 else jnp.float32)
+
+
+def _current_reads_the_nnx_opt_state(kind, dtype):
+    lr = lrsched.warmup(lrsched.cosine(0.0123456789, 12), 3)
+    b1 = lrsched.linear(0.95, 0.85, 15)
+    if kind == "inject":
+        tx = lo.inject(optax.adamw, learning_rate=lr, b1=b1, weight_decay=1e-3)
+        expected = {"learning_rate": lr, "b1": b1}
+    else:
+        tx = optax.chain(optax.scale_by_adam(), lo.scale_by_schedule(lr), optax.scale(-1.0))
+        expected = {"schedule": lr}
+    model = MLP(nnx.Rngs(0), dtype=dtype)
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    assert any(isinstance(x, nnx.Variable) for x in jax.tree.leaves(optimizer.opt_state,
+                                                                    is_leaf=lambda v: isinstance(v, nnx.Variable)))
+    for k in range(18):  # past the end of the schedules too
+        eager = lo.current(optimizer.opt_state)  # the documented call: no nnx.as_pure
+        inside = train_step_reading(model, optimizer, X[k], Y[k])
+        for name, s in expected.items():
+            want = lrsched.evaluate(s, [k])[0]
+            assert eager[name].dtype == inside[name].dtype == want.dtype == dtype, (k, name)
+            assert eager[name] == want and inside[name] == want, (k, name)
+        if kind == "inject":
+            assert eager["weight_decay"] == inside["weight_decay"] == np.asarray(1e-3, dtype)
+        assert eager.keys() == inside.keys()
+    assert int(optimizer.step[...]) == 18
+
+
+def test_current_on_an_optax_factory_holding_a_schedule_says_where_the_schedule_is():
+    """optax.adamw(schedule) keeps the schedule in the transformation, not in the state: current() says so
+    (eagerly and inside nnx.jit) instead of failing on NNX's OptArray leaves; training itself works."""
+    lr = lrsched.warmup(lrsched.cosine(0.01, 10), 2)
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.adamw(lr, weight_decay=1e-3), wrt=nnx.Param)
+    train_step(model, optimizer, X[0], Y[0])
+    with pytest.raises(ValueError, match=r"no lrsched\.optax state.*optax\.adamw\(schedule\).*schedule\(count\)"):
+        lo.current(optimizer.opt_state)
+    with pytest.raises(ValueError, match=r"no lrsched\.optax state.*inject\(optax\.adamw"):
+        train_step_reading(model, optimizer, X[1], Y[1])
+
+
+# ------------------------------------------------------------------ msgpack bytes of nnx.state(optimizer)
+
+
+def _bytes(node):
+    """flax.serialization bytes of an NNX object's state (flax cannot serialize an NNX State itself)."""
+    return flax.serialization.to_bytes(nnx.to_pure_dict(nnx.state(node)))
+
+
+def _load_model(model, data):
+    state = nnx.state(model)
+    nnx.replace_by_pure_dict(state, flax.serialization.from_bytes(nnx.to_pure_dict(state), data))
+    nnx.update(model, state)
+
+
+def test_checkpoint_restore_takes_msgpack_bytes_of_the_nnx_state_and_resumes_exactly():
+    n, stop = 24, 11
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, _tx(), wrt=nnx.Param)
+    _run(model, optimizer, 0, stop)
+    model_bytes, data = _bytes(model), _bytes(optimizer)
+    saved = _leaves(nnx.state(optimizer))
+    rest = _run(model, optimizer, stop, n)  # the uninterrupted run
+
+    model2 = MLP(nnx.Rngs(1))  # other initial parameters: everything must come from the bytes
+    optimizer2 = nnx.Optimizer(model2, _tx(), wrt=nnx.Param)
+    _load_model(model2, model_bytes)
+    assert checkpoint.restore(optimizer2, data) is optimizer2  # in place, like the orbax forms
+    assert int(optimizer2.step[...]) == stop and int(optimizer2.opt_state[0].count) == stop
+    resumed = _run(model2, optimizer2, stop, n)
+    for a, b in zip(rest, resumed):
+        assert a.keys() == b.keys() == {"learning_rate", "b1", "schedule"}
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    for a, b in zip(_leaves(nnx.state(model)), _leaves(nnx.state(model2))):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(_leaves(nnx.state(optimizer)), _leaves(nnx.state(optimizer2))):
+        np.testing.assert_array_equal(a, b)
+    # bytearray and memoryview as bytes, and the same as msgpack_restore first, as for a plain optax state
+    for form in (bytearray(data), memoryview(data), flax.serialization.msgpack_restore(data)):
+        again = nnx.Optimizer(MLP(nnx.Rngs(2)), _tx(), wrt=nnx.Param)
+        checkpoint.restore(again, form)
+        for a, b in zip(_leaves(nnx.state(again)), saved):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_msgpack_bytes_into_an_nnx_optimizer_check_the_structure_and_take_schedules_code():
+    model = MLP(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, _tx_steps(24), wrt=nnx.Param)
+    _run(model, optimizer, 0, 11)
+    data = _bytes(optimizer)
+    other = nnx.Optimizer(MLP(nnx.Rngs(1)), _tx_steps(24, decay="linear"), wrt=nnx.Param)
+    with pytest.raises(ValueError, match="different schedule structure"):
+        checkpoint.restore(other, data)
+    checkpoint.restore(other, data, schedules="code")  # the saved position, the code's schedules
+    assert int(other.step[...]) == 11 and int(other.opt_state[0].count) == 11
+    now, before = lo.current(other.opt_state), lo.current(optimizer.opt_state)
+    assert now["learning_rate"] == lrsched.evaluate(lrsched.warmup(lrsched.linear(0.03, 0.0, 24), 4), [11])[0]
+    assert now["schedule"] == before["schedule"] < 1.0  # the plateau's reductions kept
+    for a, b in zip(_leaves(other.opt_state[0].inner_state), _leaves(optimizer.opt_state[0].inner_state)):
+        np.testing.assert_array_equal(a, b)  # Adam's moments kept
+    with pytest.raises(ValueError, match=r"got a dict with keys \['l1', 'l2'\].*Save nnx.state\(optimizer\)"):
+        checkpoint.restore(other, _bytes(model))  # the model's bytes, not the optimizer's
