@@ -381,3 +381,24 @@ def test_metric_names_match_installed_transformers(name, kwargs, metrics):
             np.testing.assert_array_equal(got, ref)
         else:
             np.testing.assert_allclose(got, ref, rtol=2e-6)
+
+
+@pytest.mark.parametrize("warmup_lr_rate", [None, 0.1, 0.35])
+@pytest.mark.parametrize("warmup", [0.5, 1.5, 2.5, 7.25, 30.7, 0, 1, 2, 30])
+def test_cosine_warmup_with_min_lr_fractional_warmup_matches_installed_transformers(warmup, warmup_lr_rate):
+    """transformers branches on ``t < W`` and its ramps are not clamped, so with a fractional W the last warmup
+    step (floor(W)) rises above base_lr and the decay starts at ceil(W): step by step against the installed
+    transformers, x64 (1e-12) and float32 (2e-6), also with W traced (jit, and vmap over W)."""
+    kwargs = {"num_cycles": 0.5, "min_lr_rate": 0.05, "warmup_lr_rate": warmup_lr_rate}
+    ref = _transformers_rates("cosine_warmup_with_min_lr", warmup, 90, kwargs, 120)
+    with jax.enable_x64(True):
+        ours64 = lrsched.evaluate(hf.get_scheduler("cosine_warmup_with_min_lr", BASE, warmup, 90, **kwargs), 120)
+        traced = jax.jit(lambda w: hf.get_scheduler("cosine_warmup_with_min_lr", BASE, w, 90, **kwargs)(
+            np.arange(120)))(float(warmup))
+        batched = jax.vmap(lambda w: hf.get_scheduler("cosine_warmup_with_min_lr", BASE, w, 90, **kwargs)(
+            np.arange(120)))(np.array([float(warmup), 3.0]))
+    np.testing.assert_allclose(ours64, ref, rtol=1e-12, atol=1e-12 * BASE)
+    np.testing.assert_allclose(traced, ref, rtol=1e-12, atol=1e-12 * BASE)
+    np.testing.assert_allclose(batched[0], ref, rtol=1e-12, atol=1e-12 * BASE)
+    ours32 = lrsched.evaluate(hf.get_scheduler("cosine_warmup_with_min_lr", BASE, warmup, 90, **kwargs), 120)
+    np.testing.assert_allclose(ours32.astype(np.float64), ref, rtol=2e-6, atol=1e-15 * BASE)

@@ -491,8 +491,11 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
 
     Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
-    ``w + (1 - w) t / max(1, W - 1)``), then the min-lr cosine with
+    ``w + (1 - w) t / max(1, W - 1)``) while ``t < W``, then the min-lr cosine with
     ``p = (t - W + 1) / max(1, N - W)``, so it reaches its minimum at ``N - 1``.
+    As in transformers, a fractional `W` is taken literally: the warmup's last
+    step ``floor(W)`` goes on past `base_lr` (e.g. ``W=2.5``: 0.4, 0.8, 1.2 times
+    `base_lr`) and the cosine starts at ``ceil(W)``.
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right),\quad t \ge W
 
@@ -520,10 +523,15 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
     decay = _cosine_decay(base_lr, steps, num_cycles, rate)
+    # transformers' branch is ``t < W`` and its ramp is not clamped: with a fractional W the last warmup
+    # step t = floor(W) lies past the ramp's nominal end (above base_lr). Each ramp is therefore a linear
+    # over twice its length, which it never reaches before W (no clamp), and the decay starts at t = W.
     if warmup_lr_rate is None:
-        # value(t) = g(t + 1) with g the plain min-lr cosine schedule: warmup t/W, then decay(t - W)
-        return shift(warmup(decay, num_warmup_steps), -1)
-    ramp = linear(base_lr * warmup_lr_rate, base_lr, _sub(num_warmup_steps, 1, 1))
+        # (t + 1) / max(1, W): 2 b (t + 1) / (2 D) is b (t + 1) / D with one rounding (a power of two apart)
+        ramp = shift(linear(0.0, 2 * base_lr, 2 * _sub(num_warmup_steps, 0, 1)), -1)
+    else:
+        # w + (1 - w) t / E with E = max(1, W - 1): from b w to b (w + 2 (1 - w)) = b (2 - w) over 2 E steps
+        ramp = linear(base_lr * warmup_lr_rate, base_lr * (2 - warmup_lr_rate), 2 * _sub(num_warmup_steps, 1, 1))
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
