@@ -304,6 +304,11 @@ def test_grad_through_lr_max_and_pct_start():
     (lambda: fa.sgdr(0, 1, 0.1), r"n_cycles must be a positive Python int"),
     (lambda: fa.sgdr(2, 1, 0.1, cycle_mult=0.5), r"cycle_mult must be >= 1"),
     (lambda: fa.one_cycle_momentum(10, moms=(0.9, 0.8)), r"moms must be three values"),
+    # fastai divides by div / div_final (ZeroDivisionError): ours says which argument and the fix
+    (lambda: fa.one_cycle(100, 0.1, div=0), r"one_cycle\(div=0\): div must be non-zero .*div=25.0"),
+    (lambda: fa.one_cycle(100, 0.1, div_final=0.0), r"one_cycle\(div_final=0.0\): div_final must be non-zero"),
+    (lambda: fa.fit_one_cycle(100, 0.1, div=np.float32(0)), r"fit_one_cycle\(div=0.0\): div must be non-zero"),
+    (lambda: fa.flat_cos(100, 0.1, div_final=0), r"flat_cos\(div_final=0\): div_final must be non-zero .*1e5"),
 ])
 def test_errors_say_what_and_how(build, match):
     with pytest.raises(lrsched.ScheduleError, match=match):

@@ -380,3 +380,46 @@ def test_vmap_dict_scales_sgdr_and_join():
     for row, peak, decay in zip(got, [1.0, 0.5], [20, 25]):
         kw = dict(init_value=0.0, peak_value=peak, warmup_steps=3, decay_steps=decay)
         np.testing.assert_allclose(row, lrsched.evaluate(ox.sgdr_schedule([kw, kw]), steps), rtol=2e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("build, anchor, match", [
+    # optax divides by div_factor / final_div_factor (ZeroDivisionError): ours names the argument and the fix
+    (lambda m: m.cosine_onecycle_schedule(100, 0.1, div_factor=0), ZeroDivisionError,
+     r"cosine_onecycle_schedule\(div_factor=0\): div_factor must be non-zero .*div_factor=25.0"),
+    (lambda m: m.cosine_onecycle_schedule(100, 0.1, final_div_factor=0.0), ZeroDivisionError,
+     r"cosine_onecycle_schedule\(final_div_factor=0.0\): final_div_factor must be non-zero"),
+    (lambda m: m.linear_onecycle_schedule(100, 0.1, div_factor=0), ZeroDivisionError,
+     r"linear_onecycle_schedule\(div_factor=0\): div_factor must be non-zero"),
+    (lambda m: m.linear_onecycle_schedule(100, 0.1, final_div_factor=0), ZeroDivisionError,
+     r"linear_onecycle_schedule\(final_div_factor=0\): final_div_factor must be non-zero .*1e4"),
+    # 1-element arrays: optax raises (int() of an array, or a stack of mixed shapes); lrsched reads leading
+    # axes as a batch, so a lone 1-element argument is refused by name, at construction (numpy's stack error
+    # before)
+    (lambda m: m.cosine_onecycle_schedule(np.array([100]), 0.1), TypeError,
+     r"cosine_onecycle_schedule\(transition_steps=\[100\]\): transition_steps must be of the shape of the other"),
+    (lambda m: m.cosine_onecycle_schedule(100, np.array([0.1])), ValueError,
+     r"cosine_onecycle_schedule\(peak_value=\[0.1\]\).*peak_value.item\(\)"),
+    (lambda m: m.linear_onecycle_schedule(100, 0.1, pct_final=np.array([0.8])), TypeError,
+     r"linear_onecycle_schedule\(pct_final=\[0.8\]\)"),
+])
+def test_onecycle_bad_numbers_are_schedule_errors(build, anchor, match):
+    with pytest.raises(anchor):  # optax raises at construction, or (a (1,) peak_value) at its first call
+        build(optax)(5)
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        build(ox)
+
+
+def test_piecewise_one_element_arrays():
+    # optax broadcasts a (1,) init_value into (1,)-shaped rates; in lrsched that is a batch of one schedule,
+    # so the lone 1-element argument among plain numbers is refused by name (numpy's stack error before)
+    with pytest.raises(lrsched.ScheduleError, match=r"piecewise_constant_schedule\(init_value=\[0.1\]\)"):
+        ox.piecewise_constant_schedule(np.array([0.1]), {10: 0.5})
+    with pytest.raises(lrsched.ScheduleError, match=r"piecewise_interpolate_schedule\(boundaries_and_scales\[10\]="):
+        ox.piecewise_interpolate_schedule("linear", 0.1, {10: np.array([0.5])})
+    # 0-d arrays are numbers, as in optax
+    for ours, theirs in [(ox.piecewise_constant_schedule(np.array(0.1), {10: np.float32(0.5)}),
+                          optax.piecewise_constant_schedule(np.array(0.1), {10: np.float32(0.5)})),
+                         (ox.cosine_onecycle_schedule(np.array(100), np.array(0.1)),
+                          optax.cosine_onecycle_schedule(np.array(100), np.array(0.1)))]:
+        np.testing.assert_allclose(lrsched.evaluate(ours, 120), [theirs(t) for t in range(120)], rtol=2e-6,
+                                   atol=2e-8)  # optax's own float32 cosine near its end

@@ -510,6 +510,11 @@ def test_vmap_sequential_milestones_and_one_cycle_sweep():
     (lambda: tc.MultiStepLR(0.1, [-1, 3]), "milestones"),
     (lambda: tc.SequentialLR([tc.StepLR(0.1, 2)], [3]), "milestones"),
     (lambda: tc.StepLR(0.1, step_size=0), "step_size"),
+    # a 1-element array is a batch of one in lrsched, not the number (numpy's stack error before)
+    (lambda: tc.ConstantLR(0.1, 0.5, np.array([5])),
+     r"ConstantLR\(total_iters=\[5\]\): total_iters must be of the shape of the other arguments \(factor: \(\)\), "
+     r"not \(1,\).*total_iters.item\(\)"),
+    (lambda: tc.ConstantLR(0.1, np.array([0.5]), 5), r"ConstantLR\(factor=\[0.5\]\)"),
 ])
 def test_errors_name_the_argument(call, match):
     with pytest.raises(lrsched.ScheduleError, match=match):
@@ -565,3 +570,24 @@ def test_plateau_quirks_of_torch_are_kept(mode, metrics, threshold_mode):
         assert plain == [pytest.approx(0.1)] * len(metrics)
     else:
         np.testing.assert_allclose(plain, ours, rtol=1e-6)
+
+
+def test_constant_lr_takes_0d_arrays_and_same_shape_batches():
+    """A 0-d array is a number (as in torch); arguments batched with one shape build a batch (each entry
+    torch's ConstantLR)."""
+    def torch_rates(factor, total_iters, n=9):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        sched = lr_sched.ConstantLR(opt, factor, total_iters)
+        out = []
+        for _ in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    np.testing.assert_allclose(lrsched.evaluate(tc.ConstantLR(0.1, np.array(0.5), np.array(5)), 9),
+                               torch_rates(0.5, 5), rtol=1e-7)
+    batch = tc.ConstantLR(0.1, np.array([0.5, 0.25]), np.array([5, 0]))
+    for i, (f, t) in enumerate([(0.5, 5), (0.25, 0)]):
+        one = jax.tree.map(lambda x, i=i: x[i] if np.ndim(x) else x, batch)
+        np.testing.assert_allclose(one(jnp.arange(9)), torch_rates(f, t), rtol=1e-7)

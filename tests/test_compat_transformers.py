@@ -381,3 +381,116 @@ def test_metric_names_match_installed_transformers(name, kwargs, metrics):
             np.testing.assert_array_equal(got, ref)
         else:
             np.testing.assert_allclose(got, ref, rtol=2e-6)
+
+
+@pytest.mark.parametrize("warmup_lr_rate", [None, 0.1, 0.35])
+@pytest.mark.parametrize("warmup", [0.5, 1.5, 2.5, 7.25, 30.7, 0, 1, 2, 30])
+def test_cosine_warmup_with_min_lr_fractional_warmup_matches_installed_transformers(warmup, warmup_lr_rate):
+    """transformers branches on ``t < W`` and its ramps are not clamped, so with a fractional W the last warmup
+    step (floor(W)) rises above base_lr and the decay starts at ceil(W): step by step against the installed
+    transformers, x64 (1e-12) and float32 (2e-6), also with W traced (jit, and vmap over W)."""
+    kwargs = {"num_cycles": 0.5, "min_lr_rate": 0.05, "warmup_lr_rate": warmup_lr_rate}
+    ref = _transformers_rates("cosine_warmup_with_min_lr", warmup, 90, kwargs, 120)
+    with jax.enable_x64(True):
+        ours64 = lrsched.evaluate(hf.get_scheduler("cosine_warmup_with_min_lr", BASE, warmup, 90, **kwargs), 120)
+        traced = jax.jit(lambda w: hf.get_scheduler("cosine_warmup_with_min_lr", BASE, w, 90, **kwargs)(
+            np.arange(120)))(float(warmup))
+        batched = jax.vmap(lambda w: hf.get_scheduler("cosine_warmup_with_min_lr", BASE, w, 90, **kwargs)(
+            np.arange(120)))(np.array([float(warmup), 3.0]))
+    np.testing.assert_allclose(ours64, ref, rtol=1e-12, atol=1e-12 * BASE)
+    np.testing.assert_allclose(traced, ref, rtol=1e-12, atol=1e-12 * BASE)
+    np.testing.assert_allclose(batched[0], ref, rtol=1e-12, atol=1e-12 * BASE)
+    ours32 = lrsched.evaluate(hf.get_scheduler("cosine_warmup_with_min_lr", BASE, warmup, 90, **kwargs), 120)
+    np.testing.assert_allclose(ours32.astype(np.float64), ref, rtol=2e-6, atol=1e-15 * BASE)
+
+
+
+@pytest.mark.parametrize("base", [0, 0.0, np.float32(0)])
+@pytest.mark.parametrize("name", ["cosine_with_min_lr", "cosine_warmup_with_min_lr"])
+def test_zero_base_lr_with_min_lr_is_a_schedule_error(name, base):
+    """transformers computes min_lr / optimizer lr (a ZeroDivisionError for lr=0); ours names base_lr, says why
+    and what to pass instead (a bare ZeroDivisionError, or min_lr_rate=inf with a numpy zero, before)."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=float(base))
+    with pytest.raises(ZeroDivisionError):
+        transformers.get_scheduler(name, opt, 0, 10, scheduler_specific_kwargs={"min_lr": 1e-5})
+    with pytest.raises(lrsched.ScheduleError, match=r"\(base_lr=0(\.0)?\): base_lr must be non-zero when min_lr is "
+                       r"given.*undefined.*Pass min_lr_rate instead of min_lr.*or a non-zero base_lr"):
+        hf.get_scheduler(name, base, 0, 10, min_lr=1e-5)
+    # min_lr_rate with base_lr = 0 is defined (every rate 0), as in transformers
+    assert not np.any(lrsched.evaluate(hf.get_scheduler(name, base, 0, 10, min_lr_rate=0.1), 12))
+
+
+def test_scheduler_specific_kwargs_as_transformers_passes_them():
+    """transformers drops scheduler_specific_kwargs only for constant and constant_with_warmup (ours raises);
+    for the other names it passes them on: inverse_sqrt's timescale is honoured by both, an unknown key is
+    transformers' TypeError and our ScheduleError naming the key (docs/migrating-fastai-transformers-timm.md)."""
+    def theirs(name, kwargs, warmup=2, total=None):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=1.0)
+        return transformers.get_scheduler(name, opt, num_warmup_steps=warmup, num_training_steps=total,
+                                          scheduler_specific_kwargs=kwargs)
+
+    for name in ("constant", "constant_with_warmup"):
+        theirs(name, {"bogus": 1})  # silently dropped
+        with pytest.raises(lrsched.ScheduleError, match=rf"get_scheduler\('{name}'\): unexpected argument\(s\) "
+                                                         r"\['bogus'\]"):
+            hf.get_scheduler(name, 1.0, 2, bogus=1)
+    with pytest.raises(TypeError, match="bogus"):
+        theirs("inverse_sqrt", {"bogus": 1})
+    with pytest.raises(lrsched.ScheduleError, match=r"get_scheduler\('inverse_sqrt'\): unexpected argument\(s\) "
+                                                     r"\['bogus'\]; 'inverse_sqrt' takes timescale"):
+        hf.get_scheduler("inverse_sqrt", 1.0, 2, bogus=1)
+    ref = theirs("inverse_sqrt", {"timescale": 50})
+    want = [ref.lr_lambdas[0](t) for t in range(60)]
+    assert want != [theirs("inverse_sqrt", {}).lr_lambdas[0](t) for t in range(60)]  # timescale changes it
+    with jax.enable_x64(True):
+        np.testing.assert_allclose(lrsched.evaluate(hf.get_scheduler("inverse_sqrt", 1.0, 2, timescale=50), 60),
+                                   want, rtol=1e-14)
+
+
+def test_hard_restarts_default_and_docstring():
+    import inspect
+
+    ours = inspect.signature(hf.get_cosine_with_hard_restarts_schedule_with_warmup).parameters["num_cycles"].default
+    theirs = inspect.signature(transformers.get_cosine_with_hard_restarts_schedule_with_warmup).parameters
+    assert ours == theirs["num_cycles"].default == 1
+    assert "the default 1" in hf.get_cosine_with_hard_restarts_schedule_with_warmup.__doc__
+
+
+def test_float32_restart_exception_is_as_documented():
+    """The documented float32 exception: num_cycles == N (one step per cycle), N=22, step 15: transformers'
+    float64 (22 * 15/22) % 1 rounds to just below 1 (about 0 there), float32 lrsched restarts (base_lr);
+    x64 lrsched reproduces transformers. Every other step agrees within 2e-6."""
+    ref = _transformers_rates("cosine_with_restarts", 0, 22, {"num_cycles": 22}, 22)
+    ours32 = lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", BASE, 0, 22, num_cycles=22), 22)
+    with jax.enable_x64(True):
+        ours64 = lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", BASE, 0, 22, num_cycles=22), 22)
+    assert ref[15] < 1e-12 * BASE and ours32[15] == np.float32(BASE)
+    np.testing.assert_allclose(ours64, ref, rtol=1e-12, atol=1e-12 * BASE)
+    differ = np.nonzero(~np.isclose(ours32.astype(np.float64), ref, rtol=2e-6, atol=1e-15 * BASE))[0]
+    assert 15 in differ and all((22 * int(t)) % 22 == 0 for t in differ)  # restarts only (c t / N whole)
+
+
+def test_greedy_runs_in_lrsched_optax_like_transformers_greedy_lr():
+    """The docs' claim: greedy runs in JAX through lrsched.optax (the metric as update(..., value=loss)), rate by
+    rate as transformers' GreedyLR sets them."""
+    optax = pytest.importorskip("optax")
+    import lrsched.optax as lo
+
+    kwargs = {"patience": 1, "factor": 0.5, "min_lr": 1e-4, "max_lr": 0.4}
+    metrics = [3.0, 2.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3]
+    tx = optax.chain(lo.scale_by_schedule(hf.get_scheduler("greedy", 0.1, **kwargs)), optax.scale(-1.0))
+    params = jax.numpy.zeros(2)
+    state = tx.init(params)
+    update = jax.jit(lambda s, m: tx.update(jax.numpy.ones(2), s, params, value=m))
+    got = []
+    for m in metrics:
+        u, state = update(state, m)
+        got.append(float(-u[0]))
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = transformers.get_scheduler("greedy", opt, scheduler_specific_kwargs=kwargs)
+    want = []
+    for m in metrics:  # the rate of update i was set by the metrics before it
+        want.append(opt.param_groups[0]["lr"])
+        sched.step(m)
+    assert want[2] > want[0] and min(want[3:]) < max(want)  # it rose and fell
+    np.testing.assert_allclose(got, want, rtol=2e-7)

@@ -63,7 +63,7 @@ from lrsched._numerics import (
 )
 
 __all__ = [
-    "any_traced", "choose", "vector", "is_concretely", "wide_count",
+    "any_traced", "choose", "vector", "same_shape", "is_concretely", "wide_count",
     # validation
     "Leaf", "Leaves", "Real", "NUMBER", "argument_error", "check_kind", "checked", "concrete", "require",
     # declaring a library-specific node
@@ -90,10 +90,34 @@ def choose(cond: Any, a: Any, b: Any) -> Any:
 
 
 def vector(xs: Sequence[Any]) -> Any:
-    """A 1-d (or batched) leaf from a list of numbers that may be traced."""
+    """A 1-d (or batched) leaf from a list of numbers that may be traced.
+
+    The entries are broadcast to one shape first, so a constructor's own constants
+    join a batch of arguments (``[factor, 1.0]`` with a batched `factor`); arguments
+    of different shapes from the caller are refused first by :func:`same_shape`."""
     if any_traced(*xs):
-        return jnp.stack([jnp.asarray(x) for x in xs], axis=-1)
-    return np.stack([np.asarray(x) for x in xs], axis=-1)
+        return jnp.stack(jnp.broadcast_arrays(*[jnp.asarray(x) for x in xs]), axis=-1)
+    return np.stack(np.broadcast_arrays(*[np.asarray(x) for x in xs]), axis=-1)
+
+
+def same_shape(where: str, **fields: Any) -> None:
+    """Refuse concrete arguments of different shapes that one :func:`vector` would stack.
+
+    lrsched reads leading axes as a batch of schedules, so a 1-element array is a
+    batch of one, not the number it holds; the anchors take numbers. Arguments
+    that enter one vector must therefore share one shape (all plain numbers, or
+    one batch shape); anything else is this error rather than numpy's."""
+    shapes = {f: np.shape(a) for f, v in fields.items() if v is not None and (a := concrete(v)) is not None}
+    if len(set(shapes.values())) <= 1:
+        return
+    plain = [f for f, shape in shapes.items() if shape == ()]
+    odd = next(f for f, shape in shapes.items() if shape != ())
+    others = ", ".join(f"{f}: {shapes[f]}" for f in shapes if f != odd)
+    raise argument_error(
+        where, odd, fields[odd], f"of the shape of the other arguments ({others}), not {shapes[odd]}",
+        "lrsched reads leading axes as a batch of schedules (a 1-element array is a batch of one, not a number): "
+        + (f"pass a plain number ({odd}.item()) for one schedule, " if plain else "")
+        + f"give every argument of {where} the same batch shape, or build a batch with jax.vmap over {where}")
 
 
 def is_concretely(x: Any, value: float) -> bool:

@@ -595,6 +595,11 @@ def _check_fraction(func: str, field: str, value: Any) -> None:
         raise argument_error(func, field, value, "in [0, 1]", "Pass the fraction of training, such as 0.25")
 
 
+def _check_divisor(func: str, field: str, value: Any, why: str, example: str) -> None:
+    require(func, field, value, lambda a: a != 0, f"non-zero ({why})",
+            f"fastai divides by it too (a ZeroDivisionError); pass e.g. {field}={example}")
+
+
 # ---------------------------------------------------- fastai's fit_* schedules
 
 
@@ -650,6 +655,8 @@ def _one_cycle(func: str, total_steps: Any, lr_max: Any, div: Any, div_final: An
                n_groups: Any) -> Schedules:
     """:func:`one_cycle`, its errors naming `func` (``fit_one_cycle`` calls it too)."""
     _check_fraction(func, "pct_start", pct_start)
+    _check_divisor(func, "div", div, "the start rate is lr_max / div", "25.0")
+    _check_divisor(func, "div_final", div_final, "the final rate is lr_max / div_final", "1e5")
     rates = _group_rates(func, "lr_max", lr_max, n_groups)
     return _per_group(func, lambda lr_max: per_step(combined_cos(pct_start, lr_max / div, lr_max,
                                                                  lr_max / div_final), total_steps),
@@ -749,6 +756,7 @@ def flat_cos(total_steps: Real, lr: Real | Leaves | slice, div_final: Real = 1e5
       array([1.    , 1.    , 1.    , 1.    , 1.    , 0.8536, 0.5   , 0.1464], dtype=float32)
     """
     _check_fraction("flat_cos", "pct_start", pct_start)
+    _check_divisor("flat_cos", "div_final", div_final, "the final rate is lr / div_final", "1e5")
     return _per_group("flat_cos", lambda lr: per_step(combined_cos(pct_start, lr, lr, lr / div_final), total_steps),
                       lr=_group_rates("flat_cos", "lr", lr, n_groups))
 

@@ -42,6 +42,7 @@ from lrsched.compat._common import (
     choose,
     is_concretely,
     require,
+    same_shape,
     vector,
     wide_count,
 )
@@ -63,7 +64,8 @@ def _begin(schedule: Schedule, transition_begin: Any) -> Schedule:
     return schedule if is_concretely(begin, 0) else lrsched.shift(schedule, begin)
 
 
-def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[Any], list[Any]]:
+def _sorted_items(where: str, boundaries_and_scales: dict | None,
+                  init_value: Any = None) -> tuple[list[Any], list[Any]]:
     if not boundaries_and_scales:
         return [], []
     if not isinstance(boundaries_and_scales, dict):
@@ -72,6 +74,10 @@ def _sorted_items(where: str, boundaries_and_scales: dict | None) -> tuple[list[
     for k, v in boundaries_and_scales.items():  # steps and scales are numbers: checked before any sorting
         check_kind(where, f"boundaries_and_scales[{k!r}]", k, NUMBER)
         check_kind(where, f"boundaries_and_scales[{k!r}]", v, NUMBER)
+    # the scales (with init_value) and the steps each become one vector
+    same_shape(where, init_value=init_value, **{f"boundaries_and_scales[{k!r}]": v
+                                                for k, v in boundaries_and_scales.items()})
+    same_shape(where, **{f"boundaries_and_scales key {k!r}": k for k in boundaries_and_scales})
     items = sorted(boundaries_and_scales.items())
     items = [(wide_count(k), v) for k, v in items]
     scales = [v for _, v in items]
@@ -280,7 +286,7 @@ def piecewise_constant_schedule(init_value: Real, boundaries_and_scales: dict | 
       >>> lrsched.evaluate(s, 6).round(4)
       array([1.  , 1.  , 0.1 , 0.1 , 0.05, 0.05], dtype=float32)
     """
-    keys, scales = _sorted_items("piecewise_constant_schedule", boundaries_and_scales)
+    keys, scales = _sorted_items("piecewise_constant_schedule", boundaries_and_scales, init_value)
     if not keys:
         return lrsched.constant(init_value)
     return lrsched.piecewise_constant(vector(keys), _cumprod(init_value, scales))
@@ -326,8 +332,18 @@ def piecewise_interpolate_schedule(interpolate_type: str, init_value: Real,
     if interpolate_type not in ("linear", "cosine"):
         raise ScheduleError(f"piecewise_interpolate_schedule(interpolate_type={interpolate_type!r}): "
                             "interpolate_type must be 'linear' or 'cosine'. Pick one of ['linear', 'cosine']")
-    keys, scales = _sorted_items("piecewise_interpolate_schedule", boundaries_and_scales)
+    keys, scales = _sorted_items("piecewise_interpolate_schedule", boundaries_and_scales, init_value)
     return _interpolate("piecewise_interpolate_schedule", interpolate_type, init_value, keys, scales)
+
+
+def _onecycle_args(where: str, **fields: Any) -> None:
+    """The one-cycle factories' numbers: one shape (they become one table of steps and values), and divisors
+    that are not zero (optax divides by them: a ZeroDivisionError)."""
+    same_shape(where, **fields)
+    require(where, "div_factor", fields["div_factor"], lambda a: a != 0, "non-zero (the start value is "
+            "peak_value / div_factor)", "optax divides by it too; pass e.g. div_factor=25.0")
+    require(where, "final_div_factor", fields["final_div_factor"], lambda a: a != 0, "non-zero (the last value is "
+            "the start value / final_div_factor)", "optax divides by it too; pass e.g. final_div_factor=1e4")
 
 
 def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, pcts: dict[str, Any],
@@ -389,6 +405,8 @@ def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
       >>> lrsched.evaluate(s, [0, 3, 8, 10]).round(4)
       array([0.1 , 1.  , 0.1 , 0.01], dtype=float32)
     """
+    _onecycle_args("linear_onecycle_schedule", transition_steps=transition_steps, peak_value=peak_value,
+                   pct_start=pct_start, pct_final=pct_final, div_factor=div_factor, final_div_factor=final_div_factor)
     marks = [(pct_start * transition_steps, div_factor, True), (pct_final * transition_steps, 1.0 / div_factor, True),
              (transition_steps, 1.0 / final_div_factor, False)]  # optax's last key is T itself, not int(T)
     return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor,
@@ -424,6 +442,8 @@ def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
       >>> lrsched.evaluate(s, [0, 1, 2, 6, 10]).round(4)
       array([0.1 , 0.55, 1.  , 0.5 , 0.  ], dtype=float32)
     """
+    _onecycle_args("cosine_onecycle_schedule", transition_steps=transition_steps, peak_value=peak_value,
+                   pct_start=pct_start, div_factor=div_factor, final_div_factor=final_div_factor)
     marks = [(pct_start * transition_steps, div_factor, True),
              (transition_steps, 1.0 / (div_factor * final_div_factor), True)]
     return _onecycle("cosine_onecycle_schedule", "cosine", transition_steps, peak_value / div_factor,

@@ -45,7 +45,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaves, Real, any_traced, checked, choose, require, vector
+from lrsched.compat._common import Leaves, Real, any_traced, checked, choose, require, same_shape, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
@@ -159,6 +159,7 @@ def ConstantLR(base_lr: Real, factor: Real = 1.0 / 3, total_iters: Real = 5) -> 
     require("ConstantLR", "factor", factor, lambda a: (a >= 0) & (a <= 1), "in [0, 1]",
              "Pass the fraction of base_lr to hold, as torch requires")
     require("ConstantLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative", "Pass a step count >= 0")
+    same_shape("ConstantLR", factor=factor, total_iters=total_iters)
     after = choose(total_iters > 0, 1.0, factor)
     schedule = lrsched.piecewise_constant(vector([total_iters]), vector([factor, after])) * base_lr
     if _zero_iters(total_iters) is not False:  # restarted by SequentialLR: the closed form

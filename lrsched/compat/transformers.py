@@ -343,13 +343,17 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(base_lr: Real, num_warmup
     .. math:: v(t) = b \tfrac12 (1 + \cos(\pi ((c p) \bmod 1))),\quad p < 1
 
     ``(c p) mod 1`` is computed in floating point in transformers' order, so
-    under x64 a restart lands on exactly the step it lands on in transformers.
+    under x64 a restart lands on exactly the step it lands on in transformers. In
+    float32 a restart lands where ``c p`` is a whole number exactly; where
+    transformers' float64 rounds that just below 1 it stays at the cycle's end
+    (about 0) for that step (:class:`CosineRestarts`).
 
     Args:
       base_lr: the optimizer's learning rate.
       num_warmup_steps: the length of the linear warmup from 0 (>= 0).
       num_training_steps: the total number of updates, warmup included.
-      num_cycles: the number of cosine waves (the default 0.5: one decay to the minimum).
+      num_cycles: the number of hard restarts, each a cosine decay from `base_lr` to 0 (the default 1: one
+        decay over the whole run).
 
     Returns:
       An lrsched Schedule.
@@ -442,6 +446,10 @@ def _min_lr_rate(func: str, base_lr: Real, min_lr: Real | None, min_lr_rate: Rea
     if min_lr is not None and min_lr_rate is not None:
         raise ScheduleError(f"{func}: only one of min_lr or min_lr_rate may be set; got both. Drop one of them")
     if min_lr is not None:
+        require(func, "base_lr", base_lr, lambda a: a != 0,
+                "non-zero when min_lr is given (min_lr_rate = min_lr / base_lr; with base_lr=0 that is undefined, "
+                "and transformers raises ZeroDivisionError)",
+                "Pass min_lr_rate instead of min_lr (every rate is then base_lr * factor = 0), or a non-zero base_lr")
         return min_lr / base_lr
     if min_lr_rate is None:
         raise ScheduleError(f"{func}: one of min_lr or min_lr_rate must be set (transformers requires it too). "
@@ -491,8 +499,11 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     r"""transformers' ``cosine_warmup_with_min_lr``: the min-lr cosine shifted one step early.
 
     Warmup ``(t + 1) / max(1, W)`` (or, with `warmup_lr_rate` ``w``,
-    ``w + (1 - w) t / max(1, W - 1)``), then the min-lr cosine with
+    ``w + (1 - w) t / max(1, W - 1)``) while ``t < W``, then the min-lr cosine with
     ``p = (t - W + 1) / max(1, N - W)``, so it reaches its minimum at ``N - 1``.
+    As in transformers, a fractional `W` is taken literally: the warmup's last
+    step ``floor(W)`` goes on past `base_lr` (e.g. ``W=2.5``: 0.4, 0.8, 1.2 times
+    `base_lr`) and the cosine starts at ``ceil(W)``.
 
     .. math:: v(t) = b \max\left(0, r + (1 - r) \tfrac12 (1 + \cos(2 \pi c p))\right),\quad t \ge W
 
@@ -520,10 +531,16 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     rate = _min_lr_rate(func, base_lr, min_lr, min_lr_rate)
     steps = _sub(num_training_steps, num_warmup_steps)
     decay = _cosine_decay(base_lr, steps, num_cycles, rate)
+    # transformers' branch is ``t < W`` and its ramp is not clamped: with a fractional W the last warmup
+    # step t = floor(W) lies past the ramp's nominal end (above base_lr). Each ramp is therefore a linear
+    # over twice its length, which it never reaches before W (no clamp), and the decay starts at t = W.
+    ramp: Schedule
     if warmup_lr_rate is None:
-        # value(t) = g(t + 1) with g the plain min-lr cosine schedule: warmup t/W, then decay(t - W)
-        return shift(warmup(decay, num_warmup_steps), -1)
-    ramp = linear(base_lr * warmup_lr_rate, base_lr, _sub(num_warmup_steps, 1, 1))
+        # (t + 1) / max(1, W): 2 b (t + 1) / (2 D) is b (t + 1) / D with one rounding (a power of two apart)
+        ramp = shift(linear(0.0, 2 * base_lr, 2 * _sub(num_warmup_steps, 0, 1)), -1)
+    else:
+        # w + (1 - w) t / E with E = max(1, W - 1): from b w to b (w + 2 (1 - w)) = b (2 - w) over 2 E steps
+        ramp = linear(base_lr * warmup_lr_rate, base_lr * (2 - warmup_lr_rate), 2 * _sub(num_warmup_steps, 1, 1))
     return join([ramp, shift(decay, -1)], _bounds(num_warmup_steps))
 
 
@@ -864,9 +881,10 @@ def get_scheduler(name: Any, base_lr: Real, num_warmup_steps: Real | None = None
     arguments (``num_cycles``, ``lr_end``, ``power``, ``min_lr``, ``min_lr_rate``,
     ``warmup_lr_rate``, ``num_decay_steps``, ``num_stable_steps``, ``warmup_type``,
     ``decay_type``, ``min_lr_ratio``, ``timescale``) go as keywords or, as in
-    transformers, in a ``scheduler_specific_kwargs`` dict. Unlike transformers, an
-    argument the schedule does not take is an error rather than silently dropped,
-    and ``inverse_sqrt`` honours ``timescale``.
+    transformers, in a ``scheduler_specific_kwargs`` dict. An argument the schedule
+    does not take is a ``lrsched.ScheduleError`` naming it (transformers
+    raises ``TypeError``, or for ``constant`` and ``constant_with_warmup`` silently
+    drops it).
 
     Args:
       name: a transformers schedule name (or a ``SchedulerType`` member).
