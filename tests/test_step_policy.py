@@ -91,7 +91,7 @@ def test_periods_and_shifts_past_the_step_integers_top_do_not_wrap():
     cos = lrsched.cosine(0.1, 2**30 + 10, 0.0, periodic=True)
     tri = lrsched.cyclic(0.0, 1.0, 2**30, 2**30)
     ahead = lrsched.shift(lrsched.linear(0.0, 1.0, big), -1000)
-    cases = [(cos, [(2**30 + 10) // 2, 2**30 + 10, big], [0.05, 0.0, 0.1 * np.sin(np.pi / 2 * 21 / (2**30 + 10))**2]),
+    cases = [(cos, [(2**30 + 10) // 2, 2**30 + 10, big], [0.05, 0.0, 0.1 * np.cos(np.pi / 2 * 21 / (2**30 + 10))**2]),
              (tri, [2**29, 2**30, big], [0.5, 1.0, 1.0 / 2**30]),
              (ahead, [big - 1001, big - 1000, big], [1.0, 1.0, 1.0])]
     for s, steps, want in cases:
