@@ -144,10 +144,87 @@ def test_bridge_resume_is_exact_in_every_order(name, order, kind):
 
 
 def test_saved_schedules_win_over_the_ones_the_new_scheduler_was_built_with():
-    straight, resumed, final, final_resumed = run_both(
-        one_cycle, "optimizer first", make_resumed=lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.constant(1.0),
-                                                                                       momentum=0.5))
+    with pytest.warns(UserWarning, match=r"lr schedule for param group 0 \(and param groups 1\) differs.*"
+                                         r"saved one_cycle\(.*built constant\(value=1.0\).*keep_schedule=True"):
+        straight, resumed, final, final_resumed = run_both(
+            one_cycle, "optimizer first", make_resumed=lambda o: lrsched_torch.ScheduleLR(o, lr=lrsched.constant(1.0),
+                                                                                           momentum=0.5))
     assert resumed == straight
+
+
+def _extended(opt, steps, **kw):
+    return lrsched_torch.ScheduleLR(opt, lr=lrsched.linear(0.1, 0.0, steps), **kw)
+
+
+def _extended_lambda(opt, steps, **kw):
+    return lrsched_torch.lambda_lr(opt, lrsched.linear(0.1, 0.0, steps), **kw)
+
+
+@pytest.mark.parametrize("make", [_extended, _extended_lambda], ids=["ScheduleLR", "lambda_lr"])
+def test_a_run_extended_with_a_rebuilt_schedule_warns_or_keeps_it(make):
+    """A run of 10 steps resumed for 20 with the schedule rebuilt for 20 (a larger max_steps): by default the
+    saved schedule continues (torch's rule: a state dict restores its scheduler's arguments), with a warning that
+    names both; the saved one had reached its end, so it holds 0 (silently before). ``keep_schedule=True``
+    continues the new schedule from the loaded step, as transformers' own (unsaved) lambdas do."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    sched = make(opt, 10)
+    for _ in range(10):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+
+    def resumed(**kw):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+        sched = make(opt, 20, **kw)
+        sched.load_state_dict(state)
+        lrs = []
+        for _ in range(5):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return lrs
+
+    with pytest.warns(UserWarning, match=r"saved linear\(init_value=0.1, end_value=0.0, steps=10\); built "
+                                         r"linear\(init_value=0.1, end_value=0.0, steps=20\)"):
+        assert resumed() == [0.0] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(resumed(keep_schedule=True), [0.1 * (1 - k / 20) for k in range(10, 15)],
+                                   rtol=1e-12)
+        # the same schedule rebuilt (a plain resume): nothing to say
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+        make(opt, 10).load_state_dict(state)
+
+
+def test_keep_schedule_needs_the_saved_plateaus_a_place():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    sched = lrsched_torch.ScheduleLR(opt, lr=plateau(lrsched.constant(0.1), patience=0))
+    sched.step(1.0)
+    sched.step(2.0)  # worse: reduced (patience 0)
+    assert int(sched.plateau_states[0].num_reductions) == 1
+    state = sched.state_dict()
+    other = lrsched_torch.ScheduleLR(opt, lr=lrsched.constant(0.2), keep_schedule=True)
+    with pytest.raises(ValueError, match=r"keep_schedule=True\): the state has 1 plateau schedule\(s\), this "
+                                         "scheduler 0"):
+        other.load_state_dict(state)
+    kept = lrsched_torch.ScheduleLR(opt, lr=plateau(lrsched.constant(0.2), patience=0), keep_schedule=True)
+    kept.load_state_dict(state)  # the plateau's reductions load into the kept schedule
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.2 * 0.1)
+
+
+def test_drop_ins_restore_torch_arguments_silently_as_torch_does():
+    from lrsched_torch.lr_scheduler import StepLR
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    sched = StepLR(opt, step_size=3, gamma=0.5)
+    for _ in range(4):
+        sched.step()
+    state = sched.state_dict()
+    again = StepLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1), step_size=10, gamma=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.load_state_dict(state)
+    assert again.step_size == 3
 
 
 @pytest.mark.parametrize("native", ["OneCycleLR", "LambdaLR"])

@@ -187,6 +187,32 @@ def test_hf_trainer_one_cycle_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(again.momenta, record.momenta[20:])
 
 
+def test_hf_trainer_run_extended_with_a_rebuilt_schedule_keeps_it(tmp_path):
+    """max_steps 20 -> 40 on resume, the schedule rebuilt for 40 steps: with ``keep_schedule=True`` the new
+    schedule continues from step 20, as transformers' own "linear" does (its lambdas are not saved); by default
+    the saved schedule would continue, with a warning (tests/test_torch_resume.py)."""
+    from lrsched.compat import transformers as hf
+
+    def ours(steps):
+        return lambda opt: lrsched_torch.ScheduleLR(opt, lr=hf.get_scheduler("linear", 0.05, 4, steps),
+                                                    keep_schedule=True)
+
+    def theirs(steps):
+        return lambda opt: transformers.get_linear_schedule_with_warmup(opt, 4, steps)
+
+    lrs = {}
+    for name, make in (("ours", ours), ("theirs", theirs)):
+        hf_run(tmp_path / name, make(20), max_steps=20)
+        again, _ = hf_run(tmp_path / name, make(40), max_steps=40, resume=str(tmp_path / name / "checkpoint-20"))
+        lrs[name] = again.lrs
+    assert len(lrs["ours"]) == 20
+    # transformers' first resumed step runs at the optimizer's saved lr (the old schedule's end, 0): torch's
+    # LambdaLR does not re-apply its lr on load (pytorch#65342); the bridge does
+    assert lrs["theirs"][0] == 0.0
+    np.testing.assert_allclose(lrs["ours"][1:], lrs["theirs"][1:], rtol=1e-12)
+    np.testing.assert_allclose(lrs["ours"], [0.05 * (40 - k) / 36 for k in range(20, 40)], rtol=1e-12)
+
+
 def test_hf_trainer_drives_the_drop_in_reduce_lr_on_plateau_itself(tmp_path):
     """lrsched_torch.lr_scheduler.ReduceLROnPlateau is a torch ReduceLROnPlateau: the Trainer feeds it."""
     from lrsched_torch.lr_scheduler import ReduceLROnPlateau

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
+from lrsched_torch._loading import changed, warn_replaced
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
 from lrsched_torch._writes import TensorWrites, other_write
@@ -117,7 +118,7 @@ class ScheduleFactor:
 class _Bridge:
     """LambdaLR internals the bridge keeps out of ``state_dict()``."""
 
-    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast", "tensors")
+    __slots__ = ("table", "columns", "seen", "last", "n_groups", "single", "fast", "tensors", "keep")
 
     def __init__(self) -> None:
         self.table: Table | None = None
@@ -128,6 +129,7 @@ class _Bridge:
         self.single = False
         self.fast: list[tuple[Any, int, float]] | None = None  # (base_lr, column, factor base) per group
         self.tensors = TensorWrites()  # the tensor lrs written in place
+        self.keep = False  # lambda_lr(keep_schedule=...): load_state_dict keeps the built schedules
 
     def __setstate__(self, state: Any) -> None:
         slots = state[1] if isinstance(state, tuple) else state
@@ -135,6 +137,8 @@ class _Bridge:
             setattr(self, name, value)
         if not hasattr(self, "tensors"):  # (pickled before tensor values were tracked)
             self.tensors = TensorWrites()
+        if not hasattr(self, "keep"):  # (pickled before the option existed)
+            self.keep = False
 
 
 def _as_factor(fn: Any, i: int) -> Callable[[int], float]:
@@ -352,7 +356,16 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
         """torch's ``load_state_dict``, then the lrs of the loaded step are re-applied (exact resume)."""
         state = dict(state_dict)
         state.pop("_lrsched", None)
+        factors = [fn if isinstance(fn, ScheduleFactor) else None for fn in self.lr_lambdas]
+        built = [None if fn is None else fn.config for fn in factors]
         super().load_state_dict(state)
+        loaded = [None if fn is None else fn.config for fn in factors]
+        groups = changed(built, loaded)
+        if groups and self._bridge.keep:
+            for i in groups:
+                factors[i].config = built[i]  # type: ignore[union-attr]
+        elif groups:
+            warn_replaced("LambdaLR", "lr", groups, built, loaded)
         for fn in self.lr_lambdas:
             if isinstance(fn, ScheduleFactor) and isinstance(fn.config, dict):
                 _no_plateau(fn.config, "LambdaLR.load_state_dict")
@@ -384,7 +397,7 @@ def _per_group(optimizer: torch.optim.Optimizer, schedule: Any, where: str) -> l
 
 def lambda_lr(optimizer: torch.optim.Optimizer,
               schedule: lrsched.Schedule | Sequence[lrsched.Schedule],
-              last_epoch: int = -1) -> LambdaLR:
+              last_epoch: int = -1, *, keep_schedule: bool = False) -> LambdaLR:
     r"""A ``torch.optim.lr_scheduler.LambdaLR`` whose lr is `schedule`'s value.
 
     Each param group gets a :class:`ScheduleFactor` with that group's initial lr,
@@ -404,6 +417,9 @@ def lambda_lr(optimizer: torch.optim.Optimizer,
       optimizer: a torch optimizer (its groups' lr must be non-zero).
       schedule: one Schedule for every group, or a list with one per group.
       last_epoch: as in torch (``-1`` starts a new run).
+      keep_schedule: what ``load_state_dict`` does with a state whose schedules
+        differ from these: False (torch's rule for callable objects) continues the
+        saved ones, with a warning naming both; True keeps these (the step loads).
 
     Returns:
       A :class:`LambdaLR`.
@@ -430,4 +446,5 @@ def lambda_lr(optimizer: torch.optim.Optimizer,
         factors.append(ScheduleFactor(config, float(base)))
     scheduler = LambdaLR(optimizer, factors, last_epoch=last_epoch)
     scheduler._bridge.single = not isinstance(schedule, (list, tuple))
+    scheduler._bridge.keep = bool(keep_schedule)
     return scheduler

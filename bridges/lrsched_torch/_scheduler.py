@@ -13,6 +13,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched_torch._distributed import mean_over_ranks
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
+from lrsched_torch._loading import changed, warn_replaced
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
 from lrsched_torch._writes import TensorWrites, other_write
@@ -196,6 +197,10 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         (all-reduce) before the plateau sees it, so every rank decides alike.
       chunk: steps per table chunk (default: 1024 when every schedule has a numpy
         evaluator, else 4096; at least 256 per distinct schedule).
+      keep_schedule: what :meth:`load_state_dict` does with a state whose schedules
+        differ from these: False (torch's rule) continues the saved run's schedules,
+        with a warning naming both; True keeps these (the step and plateau states
+        load): a run resumed with more steps and the schedule rebuilt for them.
       last_epoch: as in torch (``-1`` starts a new run; otherwise the groups
         need ``'initial_lr'`` and the scheduler starts at step ``last_epoch + 1``).
 
@@ -217,7 +222,8 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, lr: Any = None, momentum: Any = None, *,
-                 sync_metric: bool = False, chunk: int | None = None, last_epoch: int = -1) -> None:
+                 sync_metric: bool = False, chunk: int | None = None, keep_schedule: bool = False,
+                 last_epoch: int = -1) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"{type(self).__name__}(optimizer=...): {type(optimizer).__name__} is not a torch "
                             "Optimizer")
@@ -230,6 +236,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         moms = _assign(groups, momentum, "momentum")
         self.sync_metric = bool(sync_metric)
         self.chunk = None if chunk is None else int(chunk)
+        self.keep_schedule = bool(keep_schedule)
         # what state_dict saves: per group the config (or the schedule when it has none)
         described: dict[int, Any] = {}
         self._lr_configs = [None if s is None else described.setdefault(id(s), describe(s)) for s in lrs]
@@ -308,6 +315,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_tensors", TensorWrites())  # (pickled before tensor values were tracked)
+        self.__dict__.setdefault("keep_schedule", False)  # (pickled before the option existed)
 
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """The schedule config of a param group added later: (has one, config). One schedule for every group
@@ -650,7 +658,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         for p in plateau_of:
             if p is not None and p not in order:
                 order.append(p)
-        self._lr_configs, self._momentum_configs = lr_configs, momentum_configs
+        self._lr_configs, self._momentum_configs = self._continued(lr_configs, momentum_configs, len(order))
         self.sync_metric = bool(state_dict.get("sync_metric", self.sync_metric))
         chunk = state_dict.get("chunk", self.chunk)
         self.chunk = None if chunk is None else int(chunk)
@@ -667,6 +675,30 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             self._slow = False
             self._position = float(self.last_epoch)
             self._write(self._row(self.last_epoch), check=False)
+
+    #: whether :meth:`load_state_dict` compares the loaded schedules with the built ones (torch's drop-ins do not:
+    #: their schedules follow other writers, so a resumed run's differ from a fresh build's by design)
+    _compares_loaded = True
+
+    def _continued(self, lr: list[Any], momentum: list[Any], plateaus: int) -> tuple[list[Any], list[Any]]:
+        """The schedules to continue with after loading `lr` and `momentum` (see ``keep_schedule``)."""
+        built = {"lr": self._lr_configs, "momentum": self._momentum_configs}
+        loaded = {"lr": lr, "momentum": momentum}
+        changes = {what: groups for what in built if (groups := changed(built[what], loaded[what]))}
+        if not changes or not self._compares_loaded:
+            return lr, momentum
+        if not getattr(self, "keep_schedule", False):
+            for what, groups in changes.items():
+                warn_replaced(type(self).__name__, what, groups, built[what], loaded[what])
+            return lr, momentum
+        mine = len({_key(c) for c in self._lr_configs if c is not None and is_plateau(c)})
+        if mine != plateaus:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict(keep_schedule=True): the state has {plateaus} plateau "
+                f"schedule(s), this scheduler {mine}, so the saved plateau states have nowhere to go. Keep the "
+                "plateaus as they were (change the schedules inside them), or build with keep_schedule=False"
+            )
+        return self._lr_configs, self._momentum_configs
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(step={self.last_epoch}, lr={self.schedules!r}, "

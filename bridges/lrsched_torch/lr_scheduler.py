@@ -138,6 +138,8 @@ def _set_momentum(group: dict[str, Any], value: Any, use_beta1: bool) -> None:
 class _TorchScheduler(ScheduleLR):
     """A drop-in: a ScheduleLR whose schedules come from torch's arguments (one per param group)."""
 
+    _compares_loaded = False  # torch's rule: the saved arguments win, silently (and followed schedules differ)
+
     #: torch's chaining multiplies this scheduler's factor into the lr (recursive form), so
     #: ChainedScheduler can build the product; schedulers that set the lr outright are not.
     _multiplicative = False
