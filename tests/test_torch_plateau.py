@@ -178,6 +178,44 @@ def test_plateau_where_no_metric_can_arrive_is_refused_at_construction():
         lrsched_torch.ScheduleLR(opt, lr=lrsched.warmup(p, 10))
     with pytest.raises(ValueError, match="nested inside"):
         lrsched_torch.ScheduleLR(opt, lr=p * 2.0)
+    from lrsched.compat import transformers as hf
+
+    with pytest.raises(ValueError, match="transformers' greedy.*LambdaLR has no way to receive one"):
+        lrsched_torch.lambda_lr(opt, hf.get_scheduler("greedy", 0.1))
+
+
+GREEDY = [dict(patience=1, factor=0.5, min_lr=0.01, max_lr=1.0), dict(patience=2, cooldown=1, warmup=1, factor=0.8),
+          dict(patience=1, smooth=True, window_size=3, reset_start=2, min_lr=0.05, factor=0.5),
+          dict(mode="max", patience=0, threshold_mode="rel", threshold=0.01)]
+
+
+@pytest.mark.parametrize("kw", GREEDY)
+def test_transformers_greedy_driven_by_step_metric_equals_greedy_lr(kw):
+    """transformers' GreedyLR (a metric-driven schedule like reduce-on-plateau, raising the lr too) through
+    ScheduleLR(lr=compat.transformers.get_scheduler("greedy", ...)) and step(metric): the same lr at every step as
+    transformers' own on a torch optimizer, and a resume from a state dict mid-run continues exactly."""
+    import transformers.optimization
+
+    from lrsched.compat import transformers as hf
+
+    metrics = np.cumsum(np.random.default_rng(len(kw)).normal(0, 1, 60)).tolist()
+    theirs_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    theirs = transformers.optimization.GreedyLR(theirs_opt, **kw)
+    ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    ours = lrsched_torch.ScheduleLR(ours_opt, lr=hf.get_scheduler("greedy", 0.1, **kw))
+    want, got = [], []
+    for i, m in enumerate(metrics):
+        want.append(theirs_opt.param_groups[0]["lr"])
+        got.append(ours_opt.param_groups[0]["lr"])
+        theirs.step(m)
+        ours.step(m)
+        if i == 29:  # resume in a fresh optimizer and scheduler
+            state = ours.state_dict()
+            ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+            ours = lrsched_torch.ScheduleLR(ours_opt, lr=hf.get_scheduler("greedy", 0.1, **kw))
+            ours.load_state_dict(state)
+    assert len(set(want)) >= 4, "the schedule must act in this run"
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_a_plateau_never_fed_warns_once():

@@ -26,10 +26,10 @@ __all__ = ["ScheduleFactor", "LambdaLR", "lambda_lr"]
 def _no_plateau(config: Any, where: str) -> None:
     if is_plateau(config):
         raise ValueError(
-            f"{where}: the schedule is a plateau schedule, which needs the monitored metric, and a LambdaLR has no "
-            "way to receive one (its step() takes no metric): it would never reduce. Use "
-            "lrsched_torch.ScheduleLR(optimizer, lr=plateau) and call step(metric) or observe(metric), or "
-            "lrsched_torch.lr_scheduler.ReduceLROnPlateau"
+            f"{where}: the schedule follows a metric (a plateau schedule, or transformers' greedy), and a LambdaLR "
+            "has no way to receive one (its step() takes no metric): it would never change. Use "
+            "lrsched_torch.ScheduleLR(optimizer, lr=schedule) and call step(metric) or observe(metric) (for "
+            "reduce-on-plateau also lrsched_torch.lr_scheduler.ReduceLROnPlateau)"
         )
 
 

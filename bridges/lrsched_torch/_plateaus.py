@@ -21,17 +21,21 @@ from lrsched_torch._table import Column, jitted, on_cpu, rebuild64
 __all__ = ["metric_value", "PlateauColumn", "is_plateau", "nested_plateau"]
 
 
+#: The config types of stateful schedules (``init``/``update``/``(step, state)``), driven by a metric.
+STATEFUL = ("plateau", "transformers.greedy")
+
+
 def is_plateau(config: Any) -> bool:
     """A reduce-on-plateau schedule (its config's type, or an object with ``init``/``update``)."""
     if isinstance(config, dict):
-        return config.get("type") == "plateau"
+        return config.get("type") in STATEFUL
     return callable(getattr(config, "init", None)) and callable(getattr(config, "update", None))
 
 
 def nested_plateau(config: Any, top: bool = True) -> bool:
     """Whether a plateau sits below the top of `config` (its state could never be updated there)."""
     if isinstance(config, dict):
-        if not top and config.get("type") == "plateau":
+        if not top and config.get("type") in STATEFUL:
             return True
         return any(nested_plateau(v, False) for k, v in config.items() if k != "type")
     if isinstance(config, list):
@@ -135,8 +139,10 @@ class PlateauColumn(Column):
         self.state = _state_from_python(self.state, merged)
 
     @property
-    def num_reductions(self) -> int:
-        return int(np.asarray(self.state.num_reductions))
+    def evaluations(self) -> int:
+        """How many metrics the schedule has seen (a plateau's ``count``, greedy's ``last_epoch``)."""
+        fields = self.saved()
+        return int(next((fields[k] for k in ("count", "last_epoch") if k in fields), 0))
 
 
 def is_integral(x: Any) -> bool:

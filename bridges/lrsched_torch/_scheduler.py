@@ -191,7 +191,8 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
       lr: the lr schedule: one ``Schedule`` for all groups, a list with one per
         group, or a dict keyed by group index or by a group's ``"name"``; groups
         given None (or left out of the dict) keep their lr. A number is a
-        constant. May be a plateau schedule (at the top level).
+        constant. May be a plateau schedule (at the top level), or another schedule
+        that follows a metric (compat.transformers' greedy).
       momentum: the momentum schedule, in the same forms (None: not driven).
       sync_metric: average the metric over ranks with ``torch.distributed``
         (all-reduce) before the plateau sees it, so every rank decides alike.
@@ -665,7 +666,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
         self._build(self.optimizer, [saved_states[p] for p in order])
-        seen = any(int(np.asarray(getattr(self._plateau(c).state, "count", 0))) > 0 for c in self._plateau_columns)
+        seen = any(self._plateau(c).evaluations > 0 for c in self._plateau_columns)
         self._unfed = 0 if self._plateau_columns and not seen else None
         position = state_dict.get("position")
         self.last_epoch = int(state_dict["last_epoch"])
