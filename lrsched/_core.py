@@ -545,6 +545,21 @@ def batch_shape(schedule: Schedule) -> tuple[int, ...]:
     return next(walk(schedule, 0), ())
 
 
+def _value_shape(schedule: Schedule, values: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a call's values: the steps' shape, broadcast with the leading axes of a schedule whose numbers
+    are arrays (numpy's rule, as optax's schedules follow it: a batch of two peaks at one step gives two values);
+    shapes that do not broadcast are a clear error here, not one from inside JAX."""
+    try:
+        return jnp.broadcast_shapes(values, steps)
+    except ValueError:
+        raise ScheduleError(
+            f"{schedule.factory_name}(...)(step): its numbers are arrays that give values of shape {values}, and the "
+            f"steps have shape {steps}: the two do not broadcast (numpy's rule). Call it at one step or at steps "
+            f"of a shape that broadcasts with {values}, evaluate one entry at a time, or jax.vmap over a stacked "
+            "batch (lrsched.sweep)"
+        ) from None
+
+
 def check_evaluate(schedule: Any, steps: Any) -> None:
     """:func:`evaluate`'s arguments: one schedule (not a batch of them) and an int count or an array of steps."""
     where = "evaluate"
@@ -666,10 +681,19 @@ class Schedule:
         raise NotImplementedError
 
     def __call__(self, step: Any) -> jax.Array:
+        """The value at `step` (an int or float, or an array of them: values of its shape). A schedule whose
+        numbers are arrays (a batch of them, as ``lrsched.sweep.stack`` builds) gives values of the batch's shape
+        broadcast with the steps', by numpy's rule, as optax's schedules do."""
         t = step_array(step)
         # the clamp at 0 inside the branch: one fused loop from the step to the value
-        out = jnp.asarray(known_cases(lambda *known: self.compute(clamp_step(t), *known), *self.cases()))
-        return jnp.broadcast_to(out, t.shape).astype(float_dtype())
+        try:
+            out = jnp.asarray(known_cases(lambda *known: self.compute(clamp_step(t), *known), *self.cases()))
+        except (ValueError, TypeError):
+            batch = batch_shape(self)
+            if batch:  # numbers that are arrays, at steps of a shape they do not broadcast with: say so
+                _value_shape(self, batch, t.shape)
+            raise
+        return jnp.broadcast_to(out, _value_shape(self, out.shape, t.shape)).astype(float_dtype())
 
     # ---- arithmetic builds nodes
     def __add__(self, other: Any) -> Schedule:

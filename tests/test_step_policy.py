@@ -261,3 +261,22 @@ def test_one_cycle_phases_are_exact_past_2_24_steps(total):
     t = np.array([0, 1, k - 2, k - 1, k, k + 1, total - 7, total - 2, total - 1, total + 5])
     got = lrsched.evaluate(lrsched.one_cycle(total, peak, anneal="linear"), t)
     np.testing.assert_allclose(got, [ref(x) for x in t], rtol=1e-6)
+
+
+def test_a_batch_of_schedules_at_one_step_gives_a_value_per_entry():
+    """Numbers that are arrays (a stacked sweep, or a numpy user's array argument) broadcast with the steps by
+    numpy's rule, as optax's schedules do: at one step, one value per entry (a late JAX broadcasting error
+    before); steps of a shape they do not broadcast with are a clear error."""
+    from lrsched import sweep
+
+    one, two = lrsched.cosine(0.1, 100), lrsched.cosine(0.2, 100)
+    stacked = sweep.stack([one, two])
+    want = np.array([float(one(5)), float(two(5))], np.float32)
+    for s in (stacked, lrsched.cosine(jnp.array([0.1, 0.2]), 100)):
+        np.testing.assert_array_equal(np.asarray(s(5)), want)
+        np.testing.assert_array_equal(np.asarray(jax.jit(lambda s: s(5))(s)), want)
+        np.testing.assert_array_equal(np.asarray(s(jnp.array([5, 5]))), want)
+        with pytest.raises(ValueError, match=r"values of shape \(2,\), and the steps have shape \(3,\): the two "
+                                             r"do not broadcast"):
+            s(jnp.arange(3))
+    assert lrsched.cosine(jnp.array([[0.1], [0.2]]), 100)(jnp.arange(3)).shape == (2, 3)
