@@ -72,6 +72,18 @@ def current(opt_state):
     return _current(nnx.as_pure(opt_state))
 
 
+def _assert_same_run(rest, resumed, first, second) -> None:
+    """A resumed run equals the uninterrupted one: the logged values step by step, the model's and the
+    optimizer's states leaf by leaf (`first`, `second`: (model, optimizer) of each)."""
+    for a, b in zip(rest, resumed):
+        assert a.keys() == b.keys() == {"learning_rate", "b1", "schedule"}
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    for one, two in zip(first, second):
+        for a, b in zip(_leaves(nnx.state(one)), _leaves(nnx.state(two))):
+            np.testing.assert_array_equal(a, b)
+
+
 def _leaves(tree):
     return [np.asarray(x) for x in jax.tree.leaves(nnx.as_pure(tree))]
 
@@ -239,14 +251,7 @@ def test_orbax_checkpoint_of_the_nnx_state_resumes_exactly(tmp_path, how):
     assert int(optimizer2.step[...]) == stop and int(optimizer2.opt_state[0].count) == stop
     resumed = _run(model2, optimizer2, stop, n)
 
-    for a, b in zip(rest, resumed):
-        assert a.keys() == b.keys() == {"learning_rate", "b1", "schedule"}
-        for name in a:
-            np.testing.assert_array_equal(a[name], b[name])
-    for a, b in zip(_leaves(nnx.state(model)), _leaves(nnx.state(model2))):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(_leaves(nnx.state(optimizer)), _leaves(nnx.state(optimizer2))):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_run(rest, resumed, (model, optimizer), (model2, optimizer2))
     factors = [float(r["schedule"]) for r in first + rest]
     assert min(factors[:stop]) < 1.0 and min(factors[stop:]) < min(factors[:stop])  # reduced on both sides
 
@@ -400,14 +405,7 @@ def test_checkpoint_restore_takes_msgpack_bytes_of_the_nnx_state_and_resumes_exa
     assert checkpoint.restore(optimizer2, data) is optimizer2  # in place, like the orbax forms
     assert int(optimizer2.step[...]) == stop and int(optimizer2.opt_state[0].count) == stop
     resumed = _run(model2, optimizer2, stop, n)
-    for a, b in zip(rest, resumed):
-        assert a.keys() == b.keys() == {"learning_rate", "b1", "schedule"}
-        for name in a:
-            np.testing.assert_array_equal(a[name], b[name])
-    for a, b in zip(_leaves(nnx.state(model)), _leaves(nnx.state(model2))):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(_leaves(nnx.state(optimizer)), _leaves(nnx.state(optimizer2))):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_run(rest, resumed, (model, optimizer), (model2, optimizer2))
     # bytearray and memoryview as bytes, and the same as msgpack_restore first, as for a plain optax state
     for form in (bytearray(data), memoryview(data), flax.serialization.msgpack_restore(data)):
         again = nnx.Optimizer(MLP(nnx.Rngs(2)), _tx(), wrt=nnx.Param)

@@ -86,6 +86,11 @@ def test_a_vmapped_sweep_still_gives_each_configuration_its_scalar():
 
 # ------------------------------------------------------------------ what is not a metric
 
+class _Opaque:  # an object that is no number (a stable repr: test ids must agree across xdist workers)
+    def __repr__(self) -> str:
+        return "_Opaque()"
+
+
 NOT_METRICS = [
     ("1.0", r"is the str '1\.0'.*real number.*float\('1\.0'\)"),
     (b"1.0", r"is the bytes b'1\.0'.*real number"),
@@ -96,7 +101,7 @@ NOT_METRICS = [
     (jnp.asarray(1.0 + 0j, jnp.complex64), r"has dtype complex64 \(an array of dtype complex64"),
     (None, r"metric is None.*real number.*value=loss"),
     (np.asarray(["a"]), r"is not a number.*real number"),
-    (object(), r"is not a number.*real number"),
+    (_Opaque(), r"is not a number.*real number"),
 ]
 
 
