@@ -120,7 +120,12 @@ def pure(tree: Any) -> Any:
     if "flax.nnx" in sys.modules:
         from flax import nnx
 
-        return nnx.as_pure(tree)
+        def variable(x: Any) -> bool:
+            return isinstance(x, nnx.Variable)
+
+        # only a tree that holds variables is rebuilt (a rebuilt tree's dicts come back in sorted key order)
+        if any(variable(x) for x in jax.tree.leaves(tree, is_leaf=variable)):
+            return nnx.as_pure(tree)
     return tree
 
 

@@ -431,3 +431,11 @@ def test_msgpack_bytes_into_an_nnx_optimizer_check_the_structure_and_take_schedu
         np.testing.assert_array_equal(a, b)  # Adam's moments kept
     with pytest.raises(ValueError, match=r"got a dict with keys \['l1', 'l2'\].*Save nnx.state\(optimizer\)"):
         checkpoint.restore(other, _bytes(model))  # the model's bytes, not the optimizer's
+
+
+def test_current_of_a_plain_state_keeps_its_order_with_flax_imported():
+    """With flax.nnx imported, a plain optax state (no NNX variables) is read as it is: ``current`` gives the
+    hyperparameters in the order inject was given them (a rebuilt tree's dicts come back sorted)."""
+    tx = lrsched.optax.inject(optax.adam, learning_rate=lrsched.one_cycle(1000, 1e-2),
+                              b1=lrsched.one_cycle_momentum(1000))
+    assert list(lrsched.optax.current(tx.init({"w": jnp.zeros(3)}))) == ["learning_rate", "b1"]
