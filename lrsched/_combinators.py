@@ -323,7 +323,8 @@ class Cycle(Schedule):
         limit = concrete(self.limit)
         if limit is None or limit.ndim:
             return most
-        return max(int(limit) - 1, 0) if most is None else min(most, max(int(limit) - 1, 0))
+        last = max(int(limit) - 1, 0)
+        return last if most is None else min(most, last)
 
     def _equal_cycles(self, t: jax.Array, period: jax.Array, limit: jax.Array | None, decay: Known) -> jax.Array:
         """Integer steps, every cycle `period` long: an integer division, and the schedule's own time."""
@@ -346,7 +347,8 @@ class Cycle(Schedule):
         factor ``2**k`` and its float are shifts: no search, no gather in the loop over
         the steps (which would make the whole loop scalar on XLA CPU)."""
         starts, size = cycle_starts(period, mul)
-        most = starts.shape[-1] - 1  # the table holds every cycle that starts within the step integer
+        entries = starts.shape[-1]
+        most = entries - 1  # the table holds every cycle that starts within the step integer
         if doubling:
             whole, _ = split(t, period, non_negative=True)
             unsigned = jnp.dtype(f"uint{8 * t.dtype.itemsize}")
@@ -363,7 +365,6 @@ class Cycle(Schedule):
             local = t - pick(starts, last)
         if not self.stretch:
             return self._finish(self.schedule(local), k, last, limit, decay, most)
-        entries = starts.shape[-1]
         grow = as_float(mul) ** jnp.arange(entries, dtype=float_dtype())  # mul**i as floats
         if not doubling:
             grown = pick(computed_once(grow), last)

@@ -731,9 +731,10 @@ def int_power(base: Any, k: jax.Array, base_lo: Any = None, most: int | None = N
         return value if base_lo is None else _lo_factor(value, base, k, base_lo, jnp.expm1)
     size = POWER_TABLE if most is None else min(POWER_TABLE, most + 1)
     j = jnp.arange(size, dtype=base.dtype)
+    zeroth = j == 0
     # correctly rounded powers; b**0 is 1 from a base of 1, so its derivative is 0 where b = 0 (0 * 0**-1, NaN,
     # from b itself: d/db of g**k at g = 0 is then 1 for k = 1 and 0 otherwise)
-    table = computed_once(jnp.where(j == 0, 1.0, jnp.where(j == 0, 1.0, base) ** j))
+    table = computed_once(jnp.where(zeroth, 1.0, jnp.where(zeroth, 1.0, base) ** j))
     small = pick(table, k.astype(jnp.int32) if jnp.issubdtype(k.dtype, jnp.floating) else k)
     if base_lo is not None:  # k < 16 here: k lo / b is below 2**-20, so exp(x) - 1 = x to 2**-41
         small = _lo_factor(small, base, jnp.minimum(k, size - 1), base_lo, lambda x: x)

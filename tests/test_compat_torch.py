@@ -575,15 +575,8 @@ def test_plateau_quirks_of_torch_are_kept(mode, metrics, threshold_mode):
 def test_constant_lr_takes_0d_arrays_and_same_shape_batches():
     """A 0-d array is a number (as in torch); arguments batched with one shape build a batch (each entry
     torch's ConstantLR)."""
-    def torch_rates(factor, total_iters, n=9):
-        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-        sched = lr_sched.ConstantLR(opt, factor, total_iters)
-        out = []
-        for _ in range(n):
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-        return out
+    def torch_rates(factor, total_iters):
+        return drive(lambda opt: lr_sched.ConstantLR(opt, factor, total_iters), n=9, lr=0.1)
 
     np.testing.assert_allclose(lrsched.evaluate(tc.ConstantLR(0.1, np.array(0.5), np.array(5)), 9),
                                torch_rates(0.5, 5), rtol=1e-7)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
-from lrsched_torch._loading import changed, warn_replaced
+from lrsched_torch._loading import continued
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
 from lrsched_torch._writes import TensorWrites, other_write
@@ -360,12 +360,10 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
         built = [None if fn is None else fn.config for fn in factors]
         super().load_state_dict(state)
         loaded = [None if fn is None else fn.config for fn in factors]
-        groups = changed(built, loaded)
-        if groups and self._bridge.keep:
-            for i in groups:
-                factors[i].config = built[i]  # type: ignore[union-attr]
-        elif groups:
-            warn_replaced("LambdaLR", "lr", groups, built, loaded)
+        kept = continued("LambdaLR", "lr", built, loaded, self._bridge.keep, stacklevel=2)
+        for factor, config in zip(factors, kept):
+            if factor is not None:
+                factor.config = config
         for fn in self.lr_lambdas:
             if isinstance(fn, ScheduleFactor) and isinstance(fn.config, dict):
                 _no_plateau(fn.config, "LambdaLR.load_state_dict")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Sequence
 
-__all__ = ["changed", "brief", "warn_replaced"]
+__all__ = ["changed", "brief", "warn_replaced", "continued"]
 
 
 def changed(built: Sequence[Any], loaded: Sequence[Any]) -> list[int]:
@@ -37,7 +37,20 @@ def brief(config: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def warn_replaced(where: str, what: str, groups: list[int], built: Sequence[Any], loaded: Sequence[Any]) -> None:
+def continued(where: str, what: str, built: Sequence[Any], loaded: Sequence[Any], keep: bool,
+              stacklevel: int = 2) -> list[Any]:
+    """The `what` schedule configs to continue with: the `built` ones with `keep`, else the `loaded` ones, with a
+    warning naming the groups whose schedule they replace (`stacklevel`: the caller's, as for ``warnings.warn``)."""
+    if keep:
+        return list(built)
+    groups = changed(built, loaded)
+    if groups:
+        warn_replaced(where, what, groups, built, loaded, stacklevel + 1)
+    return list(loaded)
+
+
+def warn_replaced(where: str, what: str, groups: list[int], built: Sequence[Any], loaded: Sequence[Any],
+                  stacklevel: int = 2) -> None:
     """Warn that the loaded `what` schedules of `groups` replace the built ones."""
     i = groups[0]
     more = f" (and param groups {', '.join(map(str, groups[1:]))})" if len(groups) > 1 else ""
@@ -48,5 +61,5 @@ def warn_replaced(where: str, what: str, groups: list[int], built: Sequence[Any]
         "schedule is intended (training extended, e.g. a larger max_steps), build the scheduler with "
         "keep_schedule=True: the step (and plateau states) load and the schedules stay as built",
         UserWarning,
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )

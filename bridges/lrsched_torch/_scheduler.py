@@ -13,7 +13,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched_torch._distributed import mean_over_ranks
 from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
-from lrsched_torch._loading import changed, warn_replaced
+from lrsched_torch._loading import continued
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
 from lrsched_torch._writes import TensorWrites, other_write
@@ -659,7 +659,14 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         for p in plateau_of:
             if p is not None and p not in order:
                 order.append(p)
-        self._lr_configs, self._momentum_configs = self._continued(lr_configs, momentum_configs, len(order))
+        if self._compares_loaded:
+            lr_configs = continued(type(self).__name__, "lr", self._lr_configs, lr_configs, self.keep_schedule,
+                                   stacklevel=2)
+            momentum_configs = continued(type(self).__name__, "momentum", self._momentum_configs, momentum_configs,
+                                         self.keep_schedule, stacklevel=2)
+            if self.keep_schedule:
+                self._plateaus_kept(len(order))
+        self._lr_configs, self._momentum_configs = lr_configs, momentum_configs
         self.sync_metric = bool(state_dict.get("sync_metric", self.sync_metric))
         chunk = state_dict.get("chunk", self.chunk)
         self.chunk = None if chunk is None else int(chunk)
@@ -681,25 +688,15 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     #: their schedules follow other writers, so a resumed run's differ from a fresh build's by design)
     _compares_loaded = True
 
-    def _continued(self, lr: list[Any], momentum: list[Any], plateaus: int) -> tuple[list[Any], list[Any]]:
-        """The schedules to continue with after loading `lr` and `momentum` (see ``keep_schedule``)."""
-        built = {"lr": self._lr_configs, "momentum": self._momentum_configs}
-        loaded = {"lr": lr, "momentum": momentum}
-        changes = {what: groups for what in built if (groups := changed(built[what], loaded[what]))}
-        if not changes or not self._compares_loaded:
-            return lr, momentum
-        if not getattr(self, "keep_schedule", False):
-            for what, groups in changes.items():
-                warn_replaced(type(self).__name__, what, groups, built[what], loaded[what])
-            return lr, momentum
+    def _plateaus_kept(self, saved: int) -> None:
+        """With ``keep_schedule``, the built schedules must hold as many plateaus as the state's `saved` states."""
         mine = len({_key(c) for c in self._lr_configs if c is not None and is_plateau(c)})
-        if mine != plateaus:
+        if mine != saved:
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict(keep_schedule=True): the state has {plateaus} plateau "
+                f"{type(self).__name__}.load_state_dict(keep_schedule=True): the state has {saved} plateau "
                 f"schedule(s), this scheduler {mine}, so the saved plateau states have nowhere to go. Keep the "
                 "plateaus as they were (change the schedules inside them), or build with keep_schedule=False"
             )
-        return self._lr_configs, self._momentum_configs
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(step={self.last_epoch}, lr={self.schedules!r}, "
