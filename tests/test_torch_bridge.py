@@ -373,8 +373,7 @@ def test_no_jax_call_per_step(monkeypatch):
 
     monkeypatch.setattr(_table, "jitted", counting_jitted)
     monkeypatch.setattr(_numpy.Evaluator, "stages", counting_stages)
-    monkeypatch.setattr(_table, "BUDGET_NS", 0)
-    monkeypatch.setattr(_table.Table, "_pace", lambda self, spent: None)  # no budget: one stage per step
+    monkeypatch.setattr(_table, "SPREAD", 1)  # one stage per step (the chunk's stages over all its steps)
     opt = make_optimizer("sgd", 10)
     noisy = lrsched.noise(lrsched.constant(0.9), pct=0.01)
     sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.cosine(0.1, 5000), momentum=noisy, chunk=1000)
@@ -390,34 +389,37 @@ def test_no_jax_call_per_step(monkeypatch):
     assert all(4 < n < 750 for n in per_chunk), per_chunk
 
 
-def test_refill_is_spread_over_a_few_steps_and_ready_in_time(monkeypatch):
+def test_refill_is_spread_over_a_few_steps_and_ready_in_time():
     """Ten distinct schedules (cosines with their own floors: no column is proportional to another): the next
-    chunk is computed over a few steps (a time budget per step paced by the last chunk's cost: not all of it
-    in one step, not one stage per step for hundreds of steps), and it is ready before the step that
-    crosses into it, at every chunk. On a clock that moves 5 us per reading (every stage "takes" 5 us), so
-    the count does not depend on this machine's load."""
-    ticks = iter(range(0, 10**15, 5_000))
-    monkeypatch.setattr(_table, "time", types.SimpleNamespace(perf_counter_ns=lambda: next(ticks)))
+    chunk is computed over a few dozen steps: a stage per step for the first chunk, then as many stages per
+    step as spread the last chunk's over one step in SPREAD (not all in one step, not one stage per step for
+    hundreds of steps), and it is ready before the step that crosses into it, at every chunk. Stages are
+    counted, not timed: the same on any machine."""
     opt = make_optimizer("sgd", 10)
     sched = lrsched_torch.ScheduleLR(opt, lr=[lrsched.cosine(0.1, 5000, end_value=1e-4 * (i + 1)) for i in range(10)])
     table = sched._table
-    assert len(table._jobs) == 10 and table.chunk == 1024
-    working, ready = [], []
+    n = table.chunk
+    assert len(table._jobs) == 10 and n == _table.NUMPY_CHUNK
+    working, ready, stages = [], [], []
     real_work = table.work
 
     def work(chunk):
-        before = None if table._next is None else (table._next.done, table._next.job)
+        nxt = table._next
+        before = None if nxt is None or nxt.start != chunk.stop else nxt.done
         real_work(chunk)
         working.append(chunk.start)
         if before is not None and table._next.done == len(table._jobs):
             ready.append(chunk.start)
+            stages.append(table._next.stages)
 
     table.work = work
-    for _ in range(6 * 1024):
+    for _ in range(6 * n):
         sched.step()
-    per_chunk = [working.count(start) for start in range(0, 5 * 1024, 1024)]
-    assert all(3 <= n <= 16 for n in per_chunk), per_chunk
-    assert sorted(set(ready)) == list(range(0, 6 * 1024, 1024))  # every chunk's successor finished ahead
+    per_chunk = [working.count(start) for start in range(0, 5 * n, n)]
+    assert 10 * 10 < stages[0] == per_chunk[0] - 1 < n // 2  # one stage per step (and the step that allocates)
+    spread = n // _table.SPREAD
+    assert all(spread // 2 <= k <= spread + 2 for k in per_chunk[1:]), (per_chunk, spread)
+    assert sorted(set(ready)) == list(range(0, 6 * n, n))  # every chunk's successor finished ahead
 
 
 def test_metric_without_plateau_is_an_error():

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 
-__all__ = ["values", "evaluator", "Evaluator", "finish", "ERRORS", "supported", "proportion", "Unsupported", "Spec",
-           "SPECS", "FORMAT", "Stages"]
+__all__ = ["values", "evaluator", "Evaluator", "finish", "quiet", "ERRORS", "supported", "proportion", "Unsupported",
+           "Spec", "SPECS", "FORMAT", "Stages"]
 
 F64 = np.float64
 I64 = np.int64
@@ -47,13 +48,35 @@ _FORMATS = (1, 2)
 _META = frozenset({"type", "lrsched_config"})
 
 
-#: An evaluation in stages (a generator): it yields between stages of a few array operations each and returns
+#: An evaluation in stages (a generator): it yields between stages of about one array operation each and returns
 #: its result, so a torch scheduler computes its next values a stage per step (see :class:`Evaluator`).
 Stages = Generator[None, None, Any]
 
 
 class Unsupported(Exception):
     """This config (or a part of it) has no numpy evaluator: use JAX."""
+
+
+#: Elements per stage of a transcendental function (``sin``, ``exp``, ``log``...: 5-15 ns an element here), so
+#: that no stage takes much more than one plain pass over a table chunk (see :class:`Evaluator`).
+SLICE = 512
+
+
+def _each(fn: Callable[..., np.ndarray], *args: Any) -> Stages:
+    """``fn(*args)`` for an elementwise `fn` of arrays of one shape (and scalars), in stages of :data:`SLICE`
+    elements (the same values: each element is computed alone)."""
+    arrays = [isinstance(a, np.ndarray) and a.ndim > 0 for a in args]
+    shape = next((a.shape for a, array in zip(args, arrays) if array), ())
+    if math.prod(shape) <= SLICE or any(array and a.shape != shape for a, array in zip(args, arrays)):
+        return fn(*args)
+    flat = [a.ravel() if array else a for a, array in zip(args, arrays)]
+    out = np.empty(math.prod(shape), F64)
+    for start in range(0, out.size, SLICE):
+        if start:
+            yield
+        stop = start + SLICE
+        out[start:stop] = fn(*[a[start:stop] if array else a for a, array in zip(flat, arrays)])
+    return out.reshape(shape)
 
 
 # ----------------------------------------------------------------- numbers and steps
@@ -95,33 +118,44 @@ def _common(*xs: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple([x.astype(dtype, copy=False) for x in xs])
 
 
-def _phase(offset: np.ndarray, length: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``phase``: (done, left) in [0, 1], from exact integers scaled by one reciprocal."""
+def _phase(offset: np.ndarray, length: Any) -> Stages:
+    """The core's ``phase``: (done, left) in [0, 1], from exact integers scaled by one reciprocal. In stages."""
     offset, length = _common(offset, length)
     if length.ndim == 0:  # one length (the usual case): its part in scalar arithmetic, the same operations
         n = length[()]
         n = n if not n < 0 else n.dtype.type(0)  # np.maximum(n, 0), NaN kept
         empty = n <= 0
-        done = np.minimum(np.maximum(offset, n.dtype.type(0)), n)  # np.clip(offset, 0, n)
+        done = np.maximum(offset, n.dtype.type(0))  # np.clip(offset, 0, n)
+        yield
+        done = np.minimum(done, n)
+        yield
         left = n - done
+        yield
         inverse = F64(1.0) / (F64(1.0) if empty else F64(n))
         plus = F64(1.0) if empty else None if _integer(done) else F64(0.0)  # (+0.0: -0.0 becomes 0.0)
-        done = done.astype(F64) * inverse
-        return (done if plus is None else done + plus), left.astype(F64) * inverse
+        done = np.multiply(done, inverse, dtype=F64)  # (an integer converted exactly, then one rounding)
+        yield
+        if plus is not None:
+            done += plus
+            yield
+        return done, np.multiply(left, inverse, dtype=F64)
     zero = np.zeros((), length.dtype)
     length = np.maximum(length, zero)
     done = np.clip(offset, zero, length)
     left = length - done
+    yield
     empty = length <= 0
     scale = 1.0 / np.where(empty, np.ones((), length.dtype), length).astype(F64)
     finished = np.where(empty, 1.0, 0.0)
+    yield
     return done.astype(F64) * scale + finished, left.astype(F64) * scale
 
 
-def _split(offset: np.ndarray, period: Any) -> tuple[np.ndarray, np.ndarray]:
+def _split(offset: np.ndarray, period: Any) -> Stages:
     """The core's ``split``: floor division on integers; on floats ``k = floor(offset / period)`` and the
     remainder ``offset - k period`` rounded once, as XLA computes it (a fused multiply-add; exact products
-    here): a separately rounded ``k period`` would be off by ``offset * 2**-53``, 1e-4 at step 2**40."""
+    here): a separately rounded ``k period`` would be off by ``offset * 2**-53``, 1e-4 at step 2**40. In
+    stages."""
     offset, period = _common(offset, period)
     if period.ndim == 0:
         period = period[()]
@@ -129,39 +163,57 @@ def _split(offset: np.ndarray, period: Any) -> tuple[np.ndarray, np.ndarray]:
     else:
         period = np.where(period > 0, period, np.ones((), period.dtype))
     if _integer(offset):
-        k = np.floor_divide(offset, period)
-        return k, offset - k * period
+        return tuple(np.divmod(offset, period))  # (floor division and its remainder, exactly, in one pass)
     k = np.floor(offset / period)
-    p, e = _two_product(k, period)
+    yield
+    p, e = yield from _two_product(k, period)
+    yield
     return k, (offset - p) - e  # offset - p is exact (Sterbenz): one rounding in all
 
 
-def _cos_anneal(left: np.ndarray) -> np.ndarray:
-    """The core's ``cos_anneal(done, left)``: ``(1 + cos(pi done)) / 2`` as ``sin(pi left / 2)**2``."""
-    return np.sin(HALF_PI * left) ** 2
+def _cos_anneal(left: np.ndarray) -> Stages:
+    """The core's ``cos_anneal(done, left)``: ``(1 + cos(pi done)) / 2`` as ``sin(pi left / 2)**2``. In stages
+    of :data:`SLICE` elements."""
+    return (yield from _each(_sin_squared, left))
 
 
-def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> np.ndarray:
-    return _f(start) * left + _f(end) * done
+def _sin_squared(left: np.ndarray) -> np.ndarray:
+    w = np.sin(HALF_PI * left)
+    w *= w  # (``w ** 2``: the same product)
+    return w
+
+
+def _lerp(start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> Stages:
+    """``start * left + end * done``. In stages."""
+    a = _f(start) * left
+    yield
+    b = _f(end) * done
+    yield
+    return a + b
 
 
 def _cos_weights(done: np.ndarray, left: np.ndarray) -> Stages:
     """The core's ``cos_weights``: the smaller weight from the smaller phase (one sine), the other one minus it.
     In stages."""
     near_end = left <= done
-    small = _cos_anneal(np.where(near_end, left, done))
+    yield
+    small = yield from _cos_anneal(np.where(near_end, left, done))
     yield
     big = 1.0 - small
-    return np.where(near_end, small, big), np.where(near_end, big, small)
+    yield
+    w = np.where(near_end, small, big)
+    yield
+    return w, np.where(near_end, big, small)
 
 
 def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> Stages:
     """The core's ``anneal``: the cosine's weight of the nearer end from its own phase (one sine), the other
     weight one minus it. In stages."""
     if kind == "linear":
-        return _lerp(start, end, done, left)
+        return (yield from _lerp(start, end, done, left))
     w, rest = yield from _cos_weights(done, left)
-    return _f(start) * w + _f(end) * rest
+    yield
+    return (yield from _lerp(start, end, rest, w))  # start * w + end * rest
 
 
 def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> Stages:
@@ -173,15 +225,23 @@ def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> Stages:
     if e == 1.0:  # the core's fast exponents: the complement from `rest`
         return weight, rest
     if e == 2.0:
-        return weight * weight, rest * (1.0 + weight)
-    powered = weight**e
+        squared = weight * weight
+        yield
+        return squared, rest * (1.0 + weight)
+    powered = yield from _each(np.power, weight, e)
     yield
     near_one = weight > 0.5
     positive = weight > 0
-    log_w = np.where(near_one, np.log1p(-np.where(near_one, rest, 0.0)),
-                     np.log(np.where(positive & ~near_one, weight, 1.0)))
     yield
-    return powered, np.where(positive, -np.expm1(e * log_w), 1.0)
+    log_near = yield from _each(np.log1p, -np.where(near_one, rest, 0.0))
+    yield
+    log_far = yield from _each(np.log, np.where(positive & ~near_one, weight, 1.0))
+    yield
+    log_w = np.where(near_one, log_near, log_far)
+    yield
+    complement = yield from _each(np.expm1, e * log_w)
+    yield
+    return powered, np.where(positive, -complement, 1.0)
 
 
 def _warped(done: np.ndarray, left: np.ndarray, k: Any) -> Stages:
@@ -202,33 +262,52 @@ def _count_reached(marks: np.ndarray, t: np.ndarray) -> np.ndarray:
 _VELTKAMP = 134217729.0  # 2**27 + 1: splits a float64 significand in two exact halves
 
 
-def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``two_product`` (Dekker): ``p = fl(a b)`` and ``p + e = a b`` exactly."""
+def _two_product(a: np.ndarray, b: np.ndarray) -> Stages:
+    """The core's ``two_product`` (Dekker): ``p = fl(a b)`` and ``p + e = a b`` exactly. In stages."""
     p = a * b
+    a_hi, a_lo = yield from _halves(a)
+    b_hi, b_lo = yield from _halves(b)
+    e = a_hi * b_hi - p
+    yield
+    e += a_hi * b_lo
+    yield
+    e += a_lo * b_hi
+    yield
+    return p, e + a_lo * b_lo
 
-    def halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y = _VELTKAMP * x
-        high = y - (y - x)
-        return high, x - high
 
-    a_hi, a_lo = halves(a)
-    b_hi, b_lo = halves(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+def _halves(x: np.ndarray) -> Stages:
+    """Veltkamp's split of float64s into two halves of 26 bits (their products are exact)."""
+    y = _VELTKAMP * x
+    yield
+    high = y - (y - x)
+    yield
+    return high, x - high
 
 
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _two_sum(a: np.ndarray, b: np.ndarray) -> Stages:
+    """Knuth's ``s = fl(a + b)`` and ``s + e = a + b`` exactly. In stages."""
     s = a + b
     bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
+    yield
+    low = a - (s - bb)
+    yield
+    return s, low + (b - bb)
 
 
-def _exact_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``_exact_parts``: an int64 as two float64s that hold it exactly (a float is its own)."""
+def _exact_parts(x: np.ndarray) -> Stages:
+    """The core's ``_exact_parts``: an int64 as two float64s that hold it exactly (a float is its own). In
+    stages."""
     if not _integer(x):
         return x.astype(F64), np.zeros((), F64)
     low = max(8 * x.dtype.itemsize - 1 - (np.finfo(F64).nmant + 1), 0) + 1
     top = x & ~((1 << low) - 1)
-    return top.astype(F64), (x - top).astype(F64)
+    yield
+    high = top.astype(F64)
+    yield
+    top -= x  # (``top`` is this function's own array: ``x - top`` negated, exactly)
+    yield
+    return high, np.negative(top, dtype=F64)
 
 
 def _split_log(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,13 +327,13 @@ def _exponent_rate(rate: Any, steps: Any) -> tuple[Any, Any]:
     """``log(rate) / steps`` as a double float ``c + c_lo``: the part of :func:`_rate_power` that does not
     depend on the step."""
     hi, lo = _split_log(rate)
-    steps_hi, steps_lo = _exact_parts(steps)
+    steps_hi, steps_lo = finish(_exact_parts(steps))
     per = steps_hi + steps_lo
     c = hi / per
-    product, error = _two_product(c, steps_hi)
+    product, error = finish(_two_product(c, steps_hi))
     # ``x - c * steps_lo`` rounded once, as XLA's fused multiply-add computes it (steps below 2**11 are all
     # `steps_lo`, so this is the residual ``log(rate) - c * steps`` that makes the exponent precise)
-    low, low_error = _two_product(c, steps_lo)
+    low, low_error = finish(_two_product(c, steps_lo))
     return c, ((((hi - product) - error) - low) - low_error + lo) / per
 
 
@@ -270,16 +349,26 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
         c, c_lo = _scalar_exponent_rate(rate[()], steps[()])
     else:
         c, c_lo = _exponent_rate(rate, steps)
-    t_hi, t_lo = _exact_parts(t)
+    t_hi, t_lo = yield from _exact_parts(t)
     yield
-    p1, e1 = _two_product(t_hi, c)
+    p1, e1 = yield from _two_product(t_hi, c)
     yield
-    p2, e2 = _two_product(t_lo, c)
+    p2, e2 = yield from _two_product(t_lo, c)
     yield
-    total, carry = _two_sum(p1, p2)
-    total, correction = _two_sum(total, carry + e1 + e2 + (t_hi + t_lo) * c_lo)
+    total, carry = yield from _two_sum(p1, p2)
     yield
-    value = np.exp(total)
+    carry += e1
+    carry += e2
+    yield
+    t_hi += t_lo  # (t_hi is this evaluation's own array)
+    yield
+    t_hi *= c_lo
+    carry += t_hi
+    yield
+    total, correction = yield from _two_sum(total, carry)
+    yield
+    value = yield from _each(np.exp, total)
+    yield
     return np.where(np.isinf(value), value, value + value * correction)  # the core's _times_one_plus
 
 
@@ -362,6 +451,7 @@ def _eval(config: Any, t: np.ndarray) -> Stages:
     if not isinstance(config, dict):
         return np.broadcast_to(_f(config), t.shape)  # a number operand of add/mul
     t = np.maximum(t, np.zeros((), t.dtype))
+    yield
     out = SPECS[config["type"]].evaluate(config, t)
     if isinstance(out, types.GeneratorType):
         out = yield from out
@@ -379,16 +469,18 @@ def _constant(c, t):
 
 @_evaluator("linear", ("init_value", "end_value", "steps"), scale=("init_value", "end_value"))
 def _linear(c, t):
-    done, left = _phase(t, _num(c["steps"]))
-    return _lerp(c["init_value"], c["end_value"], done, left)
+    done, left = yield from _phase(t, _num(c["steps"]))
+    return (yield from _lerp(c["init_value"], c["end_value"], done, left))
 
 
 @_evaluator("polynomial", ("init_value", "end_value", "steps", "power", "k_decay"), scale=("init_value", "end_value"))
 def _polynomial(c, t):
-    done, left = yield from _warped(*_phase(t, _num(c["steps"])), c["k_decay"])
+    done, left = yield from _phase(t, _num(c["steps"]))
+    done, left = yield from _warped(done, left, c["k_decay"])
     yield
     w, rest = yield from _power_pair(left, done, c["power"])
-    return _f(c["init_value"]) * w + _f(c["end_value"]) * rest
+    yield
+    return (yield from _lerp(c["init_value"], c["end_value"], rest, w))  # init * w + end * rest
 
 
 @_evaluator("cosine", ("init_value", "steps", "end_value", "exponent", "k_decay", "periodic"),
@@ -397,35 +489,44 @@ def _cosine(c, t):
     steps = _num(c["steps"])
     if c["periodic"]:  # the step mirrored into [0, steps]: period 2 steps, integer arithmetic
         t, period = _common(t, steps)
-        _, r = _split(t, 2 * period)
+        _, r = yield from _split(t, 2 * period)
         yield
-        t = np.where(r <= period, r, 2 * period - r)
+        mirrored = 2 * period - r
         yield
-    done, left = yield from _warped(*_phase(t, steps), c["k_decay"])
+        t = np.where(r <= period, r, mirrored)
+        yield
+    done, left = yield from _phase(t, steps)
+    done, left = yield from _warped(done, left, c["k_decay"])
     yield
     init, end = _f(c["init_value"]), _f(c["end_value"])
     if c["exponent"] is not None:  # both weights direct (the core's power_pair)
         w, rest = yield from _cos_weights(done, left)
         yield
         w, rest = yield from _power_pair(w, rest, c["exponent"])
-        return init * w + end * rest
-    if init < end:  # rising: the weight of the nearer end computed directly, as the core does
-        weight = _cos_anneal(done)
         yield
-        return init + (end - init) * weight
-    weight = _cos_anneal(left)
+        return (yield from _lerp(init, end, rest, w))  # init * w + end * rest
+    # rising: the weight of the nearer end computed directly, as the core does: init + (end - init) weight
+    start, stop, phase = (init, end, done) if init < end else (end, init, left)
+    weight = yield from _cos_anneal(phase)
     yield
-    return end + (init - end) * weight
+    weight *= stop - start
+    yield
+    return start + weight
 
 
 @_evaluator("exponential", ("init_value", "rate", "steps", "staircase", "end_value"),
             scale=("init_value", "end_value"), choices={"staircase": _FLAG})
 def _exponential(c, t):
     if c["staircase"]:
-        value = _f(c["init_value"]) * (yield from _rate_power(c["rate"], _split(t, _num(c["steps"]))[0]))
+        k, _ = yield from _split(t, _num(c["steps"]))
+        yield
+        power = yield from _rate_power(c["rate"], k)
     else:
-        value = _f(c["init_value"]) * (yield from _rate_power(c["rate"], t, c["steps"]))
+        power = yield from _rate_power(c["rate"], t, c["steps"])
+    yield
+    value = _f(c["init_value"]) * power
     if c["end_value"] is not None:
+        yield
         end = _f(c["end_value"])
         value = np.maximum(value, end) if _f(c["rate"]) < 1 else np.minimum(value, end)
     return value
@@ -442,53 +543,83 @@ def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> Stages:
     size = _POWER_TABLE if most is None else min(_POWER_TABLE, most + 1)
     table = base ** np.arange(size, dtype=F64)
     k = k.astype(I64) if k.dtype.kind == "f" else k
-    small = table[np.clip(k, 0, size - 1)]
-    if (most is not None and most < size) or not (k >= size).any():
+    index = np.clip(k, 0, size - 1)
+    yield
+    small = table[index]
+    if most is not None and most < size:
+        return small
+    yield
+    if not (k >= size).any():
         return small
     yield
     positive = base > 0
     rate = np.where(positive, base, 1.0)
     low, high = int(k.min()), int(k.max())
+    yield
     if np.ndim(base) == 0 and k.ndim == 1 and 4 * (high - low + 1) <= k.size:
         # consecutive steps share their counts (a chunk of a step decay spans a few): each count's power once,
         # the same float as computing it per element (the evaluation is elementwise)
-        large = (yield from _rate_power(rate, np.arange(low, high + 1, dtype=k.dtype)))[k - low]
+        powers = yield from _rate_power(rate, np.arange(low, high + 1, dtype=k.dtype))
+        yield
+        large = powers[k - low]
     else:
         large = yield from _rate_power(rate, k)
-    return np.where(k < size, small, np.where(positive, large, 0.0))
+    yield
+    large = np.where(positive, large, 0.0)
+    yield
+    return np.where(k < size, small, large)
 
 
 @_evaluator("step_decay", ("init_value", "step_size", "gamma"), scale=("init_value",))
 def _step_decay(c, t):
-    k, _ = _split(t, _num(c["step_size"]))
+    k, _ = yield from _split(t, _num(c["step_size"]))
     yield
-    return _f(c["init_value"]) * (yield from _int_power(c["gamma"], k))
+    power = yield from _int_power(c["gamma"], k)
+    yield
+    return _f(c["init_value"]) * power
 
 
 @_evaluator("multistep", ("init_value", "milestones", "gamma"), scale=("init_value",))
 def _multistep(c, t):
     marks = _vector(c["milestones"])
     n = _count_reached(marks, t)
-    return _f(c["init_value"]) * (yield from _int_power(c["gamma"], n, most=marks.shape[-1]))
+    yield
+    power = yield from _int_power(c["gamma"], n, most=marks.shape[-1])
+    yield
+    return _f(c["init_value"]) * power
 
 
 @_evaluator("inverse_sqrt", ("init_value", "timescale", "offset"), scale=("init_value",))
 def _inverse_sqrt(c, t):
     t, offset = _common(t, _num(c["offset"]))
-    since = np.maximum(t - offset, np.zeros((), t.dtype)).astype(F64)
-    return _f(c["init_value"]) * (1.0 / np.sqrt(1.0 + since / _f(c["timescale"])))
+    since = np.maximum(t - offset, np.zeros((), t.dtype))
+    yield
+    x = np.divide(since, _f(c["timescale"]), dtype=F64)  # (an integer converted exactly, then one rounding)
+    yield
+    x += 1.0
+    root = yield from _each(np.sqrt, x)
+    yield
+    return _f(c["init_value"]) * (1.0 / root)
 
 
 @_evaluator("inverse_time", ("init_value", "rate", "steps"), scale=("init_value",))
 def _inverse_time(c, t):
-    k, r = _split(t, _num(c["steps"]))
-    x = k.astype(F64) + r.astype(F64) / _f(c["steps"])
-    return _f(c["init_value"]) / (1.0 + _f(c["rate"]) * x)
+    k, r = yield from _split(t, _num(c["steps"]))
+    yield
+    x = np.divide(r, _f(c["steps"]), dtype=F64)
+    yield
+    x = np.add(k, x, dtype=F64)
+    yield
+    x *= _f(c["rate"])
+    x += 1.0
+    yield
+    return _f(c["init_value"]) / x
 
 
 @_evaluator("piecewise_constant", ("boundaries", "values"), scale=("values",))
 def _piecewise_constant(c, t):
     i = _count_reached(_vector(c["boundaries"]), t)
+    yield
     return _vector(c["values"], F64)[i]
 
 
@@ -500,11 +631,18 @@ def _piecewise_linear(c, t):
     if n == 1:
         return np.broadcast_to(v[0], t.shape)
     i = np.clip(_count_reached(b, t) - 1, 0, n - 2)
+    yield
     t, b = _common(t, b)
     lo, hi = b[i], b[i + 1]
-    done, left = _phase(t - lo, hi - lo)
     yield
-    return (yield from _anneal(c["kind"], v[i], v[i + 1], done, left))
+    offset = t - lo
+    length = hi - lo
+    yield
+    done, left = yield from _phase(offset, length)
+    yield
+    start, stop = v[i], v[i + 1]
+    yield
+    return (yield from _anneal(c["kind"], start, stop, done, left))
 
 
 # scale_mode only matters with a scale_fn (a Python function: such a schedule has no config)
@@ -515,24 +653,35 @@ def _cyclic(c, t):
     up = _num(c["up_steps"])
     down = up if c["down_steps"] is None else _num(c["down_steps"])
     t, up, down = _common(t, up, down)
-    k, pos = _split(t, up + down)
-    rising, below = _phase(pos, up)
+    k, pos = yield from _split(t, up + down)
     yield
-    falling, above = _phase(up + down - pos, down)
+    rising, below = yield from _phase(pos, up)
+    yield
+    falling, above = yield from _phase(up + down - pos, down)
+    yield
     up_side = pos <= up
     height = np.where(up_side, rising, falling)
+    yield
     depth = np.where(up_side, below, above)  # the core's weights: the peak's height * s, the base's the rest
     yield
     if c["mode"] == "triangular2":
         scale = yield from _int_power(0.5, k)
+        yield
         unscaled = 1.0 - scale
     elif c["mode"] == "exp_range":
         scale = yield from _rate_power(c["gamma"], t)
-        unscaled = -np.expm1(t.astype(F64) * np.log(_f(c["gamma"])))  # the core adds low / gamma: 0 in float64
+        yield
+        # the core adds low / gamma: 0 in float64
+        unscaled = -(yield from _each(np.expm1, t.astype(F64) * np.log(_f(c["gamma"]))))
     else:
         scale, unscaled = np.ones((), F64), np.zeros((), F64)
+    yield
     top = height * scale
-    return _f(c["base_value"]) * (depth + height * unscaled) + _f(c["peak_value"]) * top
+    height *= unscaled
+    yield
+    depth += height
+    yield
+    return (yield from _lerp(c["peak_value"], c["base_value"], depth, top))  # base (depth + h u) + peak top
 
 
 def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -551,6 +700,31 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
     return ends + [last]
 
 
+def _from(t: np.ndarray, n: np.ndarray, f: np.ndarray) -> Stages:
+    """``(t - n) - f`` in float64 for an integer mark ``n`` and its fraction ``f`` (the core's offset from a phase
+    end). In stages."""
+    offset = np.subtract(*_common(t, n))
+    yield
+    return np.subtract(offset, f, dtype=F64)
+
+
+def _to(t: np.ndarray, n: np.ndarray, f: np.ndarray) -> Stages:
+    """``(n - t) + f`` in float64: the steps left to a phase end. In stages."""
+    offset = np.subtract(*_common(n, t))
+    yield
+    return np.add(offset, f, dtype=F64)
+
+
+def _unit(x: np.ndarray, length: Any) -> Stages:
+    """``np.clip(x, 0, length) / length`` (x: this evaluation's own float64 array). In stages."""
+    np.maximum(x, 0.0, out=x)
+    yield
+    np.minimum(x, length, out=x)
+    yield
+    x /= length
+    return x
+
+
 def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> Stages:
     """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
     element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
@@ -560,8 +734,9 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
     which = np.zeros(t.shape, np.intp)
     for i in range(1, len(ends)):
         yield
-        s_n, s_f = starts[i]
-        which[np.subtract(*_common(t, s_n)).astype(F64) - s_f > 0] = i
+        since = yield from _from(t, *starts[i])
+        yield
+        which[since > 0] = i
     first, last = int(which.min()), int(which.max())
     out = np.empty(t.shape, F64)
     for i in range(first, last + 1):
@@ -572,18 +747,22 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: 
             continue
         ti = t if here is None else t[here]
         length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)  # a scalar: the ends are config's
-        since = np.subtract(*_common(ti, s_n)).astype(F64) - s_f
-        until = np.subtract(*_common(e_n, ti)).astype(F64) + e_f
         yield
-        if length > 0:  # np.clip(x, 0, length) / length
-            done = np.minimum(np.maximum(since, 0.0), length) / length
-            left = np.minimum(np.maximum(until, 0.0), length) / length
+        since = yield from _from(ti, s_n, s_f)
+        yield
+        until = yield from _to(ti, e_n, e_f)
+        yield
+        if length > 0:
+            done = yield from _unit(since, length)
+            yield
+            left = yield from _unit(until, length)
         else:
             done, left = np.ones(ti.shape, F64), np.zeros(ti.shape, F64)
         yield
         value = yield from _anneal(kind, values[i], values[i + 1], done, left)
         if here is None:
             return np.asarray(value, F64)
+        yield
         out[here] = value
     return out
 
@@ -616,18 +795,24 @@ def _warmup_cosine(c, t):
     t, w = _common(t, _num(c["warmup_steps"]))
     out = np.empty(t.shape, F64)
     rising = t < w
+    yield
     if rising.any():
-        out[rising] = _lerp(c["init_value"], c["peak_value"], *_phase(t[rising], w))
+        done, left = yield from _phase(t[rising], w)
+        yield
+        out[rising] = yield from _lerp(c["init_value"], c["peak_value"], done, left)
         yield
     falling = ~rising
     if falling.any():
-        done, left = _phase(t[falling] - w, np.subtract(*_common(_num(c["total_steps"]), w)))
+        offset = t[falling] - w
+        yield
+        done, left = yield from _phase(offset, np.subtract(*_common(_num(c["total_steps"]), w)))
         yield
         shape, rest = yield from _cos_weights(done, left)
         if c["exponent"] is not None:
             yield
             shape, rest = yield from _power_pair(shape, rest, c["exponent"])
-        out[falling] = _f(c["peak_value"]) * shape + _f(c["end_value"]) * rest
+        yield
+        out[falling] = yield from _lerp(c["peak_value"], c["end_value"], rest, shape)  # peak shape + end rest
     return out
 
 
@@ -635,29 +820,46 @@ def _warmup_cosine(c, t):
             scale=("peak_value", "init_value", "end_value"), choices={"decay": ("linear", "cosine", "sqrt")})
 def _wsd(c, t):
     t, w, n, d = _common(t, *(_num(c[k]) for k in ("warmup_steps", "total_steps", "decay_steps")))
-    up = _lerp(c["init_value"], c["peak_value"], *_phase(t, w))
+    done, left = yield from _phase(t, w)
     yield
-    done, left = _phase(t - (n - d), d)
+    up = yield from _lerp(c["init_value"], c["peak_value"], done, left)
+    yield
+    offset = t - (n - d)
+    yield
+    done, left = yield from _phase(offset, d)
     yield
     peak, end = _f(c["peak_value"]), _f(c["end_value"])
     if c["decay"] == "linear":
-        down = _lerp(peak, end, done, left)
+        down = yield from _lerp(peak, end, done, left)
     elif c["decay"] == "cosine":
         down = yield from _anneal("cos", peak, end, done, left)
     else:  # 1 - sqrt(p) as (1 - p) / (1 + sqrt(p))
         started = done > 0
-        root = np.where(started, np.sqrt(np.where(started, done, 1.0)), 0.0)
-        down = peak * np.where(started, left / (1.0 + root), 1.0) + end * root
-    return np.where(t < w, up, np.where(t < n - d, peak, down))
+        root = yield from _each(np.sqrt, np.where(started, done, 1.0))
+        yield
+        root = np.where(started, root, 0.0)
+        yield
+        below = np.where(started, left / (1.0 + root), 1.0)
+        yield
+        down = yield from _lerp(peak, end, root, below)  # peak below + end root
+    yield
+    down = np.where(t < n - d, peak, down)
+    yield
+    return np.where(t < w, up, down)
 
 
 @_evaluator("tanh", ("init_value", "steps", "end_value", "lower", "upper"), scale=("init_value", "end_value"))
 def _tanh(c, t):
-    done, left = _phase(t, _num(c["steps"]))
-    x = _lerp(c["lower"], c["upper"], done, left)
+    done, left = yield from _phase(t, _num(c["steps"]))
+    yield
+    x = yield from _lerp(c["lower"], c["upper"], done, left)
     yield
     # the core's weights sigmoid(-2x) = (1 - tanh x) / 2 and sigmoid(2x), as XLA's logistic: 1 / (1 + exp(-y))
-    return _f(c["init_value"]) * _sigmoid(-2.0 * x) + _f(c["end_value"]) * _sigmoid(2.0 * x)
+    falling = yield from _each(_sigmoid, -2.0 * x)
+    yield
+    rising = yield from _each(_sigmoid, 2.0 * x)
+    yield
+    return (yield from _lerp(c["init_value"], c["end_value"], rising, falling))  # init falling + end rising
 
 
 def _sigmoid(y: np.ndarray) -> np.ndarray:
@@ -668,15 +870,19 @@ def _sigmoid(y: np.ndarray) -> np.ndarray:
             choices={"kind": ("linear", "cosine", "constant")})
 def _warmup(c, t):
     t, steps = _common(t, _num(c["steps"]))
-    out = np.array(np.broadcast_to((yield from _eval(c["schedule"], t - steps)), t.shape), F64)
+    inner = yield from _eval(c["schedule"], t - steps)
+    yield
+    out = np.array(np.broadcast_to(inner, t.shape), F64)
     ramping = t < steps  # the ramp only where it is used (the same arithmetic per element)
     if ramping.any():
         yield
         tr, after = t[ramping], out[ramping]
-        done, left = _phase(tr, steps)
+        yield
+        done, left = yield from _phase(tr, steps)
+        yield
         init = _f(c["init_value"])
         if c["kind"] == "linear":
-            ramp = init * left + after * done
+            ramp = yield from _lerp(init, after, done, left)
         elif c["kind"] == "cosine":
             ramp = yield from _anneal("cos", init, after, done, left)
         else:
@@ -692,13 +898,16 @@ def _join(c, t):
     if not isinstance(pieces, list) or len(pieces) != bounds.shape[0] + 1:
         raise Unsupported("join: pieces and boundaries disagree")
     which = np.searchsorted(bounds, t, side="right") if bounds.size else np.zeros(t.shape, np.intp)
+    yield
     t, b = _common(t, bounds)
     starts = np.concatenate([np.zeros((1,), b.dtype), b])
     local = t - starts[which]
     out = np.empty(t.shape, F64)
     for i, piece in enumerate(pieces):
+        yield
         here = which == i
         if here.any():
+            yield
             out[here] = yield from _eval(piece, local[here])
     return out
 
@@ -713,8 +922,10 @@ def _shift(c, t):
 def _clip(c, t):
     v = yield from _eval(c["schedule"], t)
     if c["min_value"] is not None:
+        yield
         v = np.maximum(v, _f(c["min_value"]))
     if c["max_value"] is not None:
+        yield
         v = np.minimum(v, _f(c["max_value"]))
     return v
 
@@ -722,27 +933,35 @@ def _clip(c, t):
 @_evaluator("add", ("left", "right"), scale=("left", "right"))
 def _add(c, t):
     left = yield from _eval(c["left"], t)
-    return left + (yield from _eval(c["right"], t))
+    right = yield from _eval(c["right"], t)
+    yield
+    return left + right
 
 
 # a product is homogeneous of degree one in each side separately: (r1 a) (r2 b) = r1 r2 (a b); see _proportion
 @_evaluator("mul", ("left", "right"), scale=("left", "right"))
 def _mul(c, t):
     left = yield from _eval(c["left"], t)
-    return left * (yield from _eval(c["right"], t))
+    right = yield from _eval(c["right"], t)
+    yield
+    return left * right
 
 
 # a quotient scales with its numerator only; a different denominator is a different shape
 @_evaluator("div", ("left", "right"), scale=("left",))
 def _div(c, t):
     left = yield from _eval(c["left"], t)
-    return left / (yield from _eval(c["right"], t))
+    right = yield from _eval(c["right"], t)
+    yield
+    return left / right
 
 
 @_evaluator("pow", ("left", "right"))
 def _pow(c, t):
     left = yield from _eval(c["left"], t)
-    return np.power(left, (yield from _eval(c["right"], t)))
+    right = yield from _eval(c["right"], t)
+    yield
+    return (yield from _each(np.power, left, right))
 
 
 # ------------------------------------------------------------------------ compat.transformers
@@ -752,27 +971,38 @@ def _scaled_remainder(n: np.ndarray, c: np.ndarray, period: np.ndarray) -> Stage
     """The core's ``scaled_remainder`` (its ``c_lo`` is 0 in float64): ``c n = k period + r``, ``0 <= r <
     period``, with ``r`` as ``(r_hi, r_lo)``, the product and the remainder each carried in two floats. In
     stages."""
-    n_hi, n_lo = _exact_parts(n)
-    p1, e1 = _two_product(c, n_hi)
+    n_hi, n_lo = yield from _exact_parts(n)
     yield
-    p2, e2 = _two_product(c, n_lo)
+    p1, e1 = yield from _two_product(c, n_hi)
     yield
-    s, e3 = _two_sum(p1, p2)
-    s, tail = _two_sum(s, (e1 + e2 + e3))
+    p2, e2 = yield from _two_product(c, n_lo)
+    yield
+    s, e3 = yield from _two_sum(p1, p2)
+    yield
+    e1 += e2
+    e1 += e3
+    yield
+    s, tail = yield from _two_sum(s, e1)
     yield
     size = period.astype(F64)
     k = np.floor(s / size)
-    q, qe = _two_product(k, size)
     yield
-    r_hi, r1e = _two_sum(s, -q)
-    r_lo = (r1e - qe) + tail
-    r_hi, r_lo = _two_sum(r_hi, r_lo)
+    q, qe = yield from _two_product(k, size)
+    yield
+    r_hi, r1e = yield from _two_sum(s, -q)
+    yield
+    r1e -= qe
+    r1e += tail
+    yield
+    r_hi, r_lo = yield from _two_sum(r_hi, r1e)
     for _ in range(2):  # the float quotient may be one off either way
         yield
-        below = r_hi + r_lo < 0
-        above = r_hi + r_lo >= size
-        fix = np.where(below, size, np.where(above, -size, 0.0))
-        r_hi, r_lo = _two_sum(r_hi + fix, r_lo)
+        total = r_hi + r_lo
+        yield
+        fix = np.where(total < 0, size, np.where(total >= size, -size, 0.0))
+        yield
+        r_hi += fix
+        r_hi, r_lo = yield from _two_sum(r_hi, r_lo)
     return r_hi, r_lo
 
 
@@ -790,11 +1020,19 @@ def _transformers_cosine(c, t):
     r_hi, r_lo = yield from _scaled_remainder(t, np.abs(_f(c["num_cycles"])), d)
     yield
     half = 0.5 * d.astype(F64)
-    trough = np.abs((r_hi - half) + r_lo)
-    wave = _cos_anneal(trough / half)
+    r_hi -= half
+    r_hi += r_lo
+    yield
+    trough = np.abs(r_hi)
+    trough /= half
+    yield
+    wave = yield from _cos_anneal(trough)
     yield
     rate = _f(c["min_lr_rate"])
-    return _f(c["base_lr"]) * np.maximum((1.0 - rate) * wave + rate, 0.0)
+    wave *= 1.0 - rate
+    wave += rate
+    yield
+    return _f(c["base_lr"]) * np.maximum(wave, 0.0)
 
 
 # ``get_cosine_with_hard_restarts_schedule_with_warmup``'s decay: under x64 (the float64 tables) the core takes
@@ -802,11 +1040,19 @@ def _transformers_cosine(c, t):
 @_evaluator("transformers.cosine_with_restarts", ("base_lr", "steps", "num_cycles"), scale=("base_lr",))
 def _transformers_restarts(c, t):
     t, steps = _common(t, _num(c["steps"]))
-    progress = t.astype(F64) / _at_least_one(steps).astype(F64)
+    progress = np.divide(t, _at_least_one(steps), dtype=F64)
+    yield
     x = np.mod(_f(c["num_cycles"]) * progress, 1.0)
     yield
-    factor = np.cos(HALF_PI * x) ** 2
+    factor = yield from _each(_cos_squared, x)
+    yield
     return _f(c["base_lr"]) * np.where(progress >= 1.0, 0.0, factor)
+
+
+def _cos_squared(x: np.ndarray) -> np.ndarray:
+    w = np.cos(HALF_PI * x)
+    w *= w
+    return w
 
 
 # ------------------------------------------------------------------------ proportional schedules
@@ -914,10 +1160,16 @@ def supported(config: Any) -> bool:
 
 class Evaluator:
     """A checked config's numpy evaluation: ``evaluate(steps)`` its values (integer steps in, float64 values
-    out, a new array); ``evaluate.stages(steps)`` the same as a generator that yields between stages of a few
-    array operations (a few microseconds to a few tens at a thousand steps) and returns the values, so a torch
-    scheduler spreads its next chunk over several steps. Floating-point warnings are off inside each stage
-    only (never in the caller's code between stages)."""
+    out, a new array); ``evaluate.stages(steps)`` the same as a generator that yields between stages and returns
+    the values (float64, possibly a read-only view: copy it), so a torch scheduler spreads its next chunk over
+    several steps.
+
+    A stage is about one pass over the steps: one array operation (a few on scalars or small arrays), or
+    :data:`SLICE` elements of a transcendental function; at a table chunk of 4,096 steps, a few microseconds.
+    What makes a scheduler's worst step is a stage that meets one of the machine's slow spells (everything
+    running several times slower for a fraction of a millisecond), so stages stay that short. Whoever runs the
+    stages turns floating-point warnings off around them (:func:`quiet`; :func:`finish` does), never in the
+    caller's code between stages."""
 
     __slots__ = ("config",)
 
@@ -925,26 +1177,26 @@ class Evaluator:
         self.config = config
 
     def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
-        evaluation = _eval(self.config, np.asarray(steps, I64))
-        while True:
-            with np.errstate(all="ignore"):
-                try:
-                    next(evaluation)
-                except StopIteration as done:
-                    return np.array(done.value, dtype=F64)
-            yield
+        return np.asarray((yield from _eval(self.config, np.asarray(steps, I64))), dtype=F64)
 
     def __call__(self, steps: np.ndarray) -> np.ndarray:
-        return finish(self.stages(steps))
+        return np.array(finish(self.stages(steps)), dtype=F64)
+
+
+def quiet() -> np.errstate:
+    """The floating-point state stages run in: no warnings (the evaluators compute both sides of a
+    ``np.where``, an overflow or a division by zero included)."""
+    return np.errstate(all="ignore")
 
 
 def finish(stages: Generator[None, None, Any]) -> Any:
-    """Run an evaluation in stages to its end; its result."""
-    while True:
-        try:
-            next(stages)
-        except StopIteration as done:
-            return done.value
+    """Run an evaluation in stages to its end (floating-point warnings off); its result."""
+    with quiet():
+        while True:
+            try:
+                next(stages)
+            except StopIteration as done:
+                return done.value
 
 
 #: What an evaluator may raise on a config its checks let through (the caller evaluates it with JAX instead).

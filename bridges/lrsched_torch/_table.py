@@ -12,14 +12,13 @@ step reads its row with one ``tolist()``.
 Chunks are immutable snapshots replaced with one attribute assignment, and refills
 take a lock, so any number of threads may read a table while another steps it
 (a monitor thread reading rates during training). The next chunk is computed ahead,
-one stage per step (a few array operations of one numpy schedule, or one JAX
+one stage per step (about one array operation of one numpy schedule, or one JAX
 schedule's whole column), so no single step pays for a refill.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
 
 import numpy as np
@@ -181,34 +180,33 @@ class Chunk:
         self.prefetch_at = n // 4 if prefetch and n > 1 and k > 0 else n
 
 
-NUMPY_CHUNK = 1024
+NUMPY_CHUNK = 4096
 JAX_CHUNK = 4096
-#: Work on the next chunk per scheduler step: stages run until a budget of time has passed (the last one may
-#: overrun it by a stage of a few microseconds): the time the last chunk took to compute, over one step in
-#: :data:`SPREAD` of the chunk (at least :data:`BUDGET_NS`). A chunk's refill thus takes about 0.4% of the steps
-#: (a p99 step is never one of them): a cosine's 1024 steps (40-90 us of numpy) 3-4 steps of about 20 us; ten
-#: distinct schedules, 4-5 steps of about 150 us.
-BUDGET_NS = 20_000
-SPREAD = 256
-#: Stages per numpy evaluation a chunk allows for (most take 3-8), and columns multiplied per stage from a
-#: column they are proportional to: the chunk grows with the number of distinct schedules so their stages fit
-#: in the steps from a quarter into it to its end.
-STAGES = 12
-DERIVED = 16
+#: Work on the next chunk per scheduler step: one stage (about one array operation of a numpy column, see
+#: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole), or as many as it takes to compute a chunk in
+#: one step in :data:`SPREAD` of it (counted on the last chunk). So a chunk's refill takes about 0.6% of the
+#: steps (a p99 step is never one of them): a cosine's 4,096 steps in about 20 steps of 5-15 us. Short work
+#: steps are what keeps the worst step down: on a shared machine everything now and then runs several times
+#: slower for a fraction of a millisecond, and a step that works then is slowed in proportion.
+SPREAD = 160
+#: Stages per numpy evaluation a chunk allows for (most take 10-40), and the elements of the columns multiplied
+#: per stage from a column they are proportional to: the chunk grows with the number of distinct schedules so
+#: their stages fit in the steps from a quarter into it to its end.
+STAGES = 40
+DERIVED = 8192
 
 
 class _Next:
-    """The chunk after the current one (its `steps`), computed a few stages per step (a time budget): `done`
-    evaluations (jobs) finished, the next one's stages in `job` (a generator, once started), `spent` the time
-    so far."""
+    """The chunk after the current one (its `steps`), computed a few stages per step: `done` evaluations (jobs)
+    finished, the next one's stages in `job` (a generator, once started), `stages` run so far."""
 
-    __slots__ = ("start", "generation", "values", "steps", "done", "job", "spent")
+    __slots__ = ("start", "generation", "values", "steps", "done", "job", "stages")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
         self.steps = np.arange(start, start + values.shape[0], dtype=np.int64)
         self.job: Generator[None, None, None] | None = None
-        self.spent = 0  # nanoseconds
+        self.stages = 0
 
 
 class Table:
@@ -220,10 +218,10 @@ class Table:
     another step does not make the stepping thread recompute.
 
     With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
-    each chunk on, and every such call computes stages of the next chunk for
-    :data:`BUDGET_NS` (a stage: a few array operations of a numpy column, see
-    :meth:`Column.stages`, a JAX column whole, or the columns proportional to one).
-    So no single step pays for a whole refill,
+    each chunk on, and every such call computes a stage of the next chunk (a few when
+    the chunk has many, see :data:`SPREAD`; a stage: about one array operation of a
+    numpy column, see :meth:`Column.stages`, a JAX column whole, or a product for
+    columns proportional to one). So no single step pays for a whole refill,
     and the step that crosses into the next chunk finds it ready. A numpy schedule
     proportional to an earlier column (the same schedule for another group's lr:
     ``tc.StepLR(0.2, ...)`` next to ``tc.StepLR(0.1, ...)``) is that column times a
@@ -231,9 +229,8 @@ class Table:
 
     Args:
       columns: what to compute (see :class:`Column`).
-      chunk: steps per chunk (None: 1024 when every column is evaluated with
-        numpy, 4096 otherwise, and at least 256 per JAX evaluation and
-        :data:`STAGES` per numpy one a chunk needs).
+      chunk: steps per chunk (None: 4096, and at least 256 per JAX evaluation
+        and 2 x :data:`STAGES` per numpy one the chunk needs).
       prefetch: compute the next chunk ahead, a stage per step (see above).
     """
 
@@ -241,16 +238,15 @@ class Table:
         self.columns = list(columns)
         self._jobs = self._plan()
         if chunk is None:
-            # numpy columns refill cheaply in small chunks, a JAX call is worth a bigger one; and with several
-            # JAX calls per chunk (one step each) the chunk grows, so they stay under 0.4% of the steps, and
-            # with many numpy ones so that their stages fit in the chunk's last three quarters
+            # with several JAX calls per chunk (one step each) the chunk grows, so they stay under 0.4% of the
+            # steps, and with many numpy evaluations so that their stages fit in the chunk's last three quarters
             staged = sum(1 for i, _ in self._jobs if isinstance(c := self.columns[i], ScheduleColumn) and c.numpy)
             whole = len(self._jobs) - staged
             chunk = max(JAX_CHUNK if whole else NUMPY_CHUNK, 256 * whole + 2 * STAGES * staged)
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
-        self._budget = BUDGET_NS
+        self._per_step = 1  # stages per work step (see SPREAD)
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
@@ -289,9 +285,10 @@ class Table:
         i, derived = job
         column = values[:, i]
         column[:] = yield from self.columns[i].stages(steps)
-        for k in range(0, len(derived), DERIVED):
+        per = max(DERIVED // max(len(column), 1), 1)
+        for k in range(0, len(derived), per):
             yield
-            targets, ratios = zip(*derived[k:k + DERIVED])
+            targets, ratios = zip(*derived[k:k + per])
             values[:, list(targets)] = np.multiply.outer(column, ratios)
 
     def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no partial chunk
@@ -302,60 +299,50 @@ class Table:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_budget", BUDGET_NS)  # (a table pickled before the budget existed)
+        self.__dict__.pop("_budget", None)  # (a table pickled when the pace was a time budget)
+        self.__dict__.setdefault("_per_step", 1)
         self._lock = threading.Lock()
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
                  ) -> Chunk:
-        began = time.perf_counter_ns()
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
         values = self._empty()
-        whole = True
         for job in self._jobs:
             i = job[0]
             if given is not None and i in given:
                 values[:, i] = given[i]
-                whole = False
             elif reuse is not None and reuse.start == start:
                 for j in [i] + [d for d, _ in job[1]]:
                     values[:, j] = reuse.values[:, j]
-                whole = False
             else:
                 _numpy.finish(self._job(job, steps, values))
         values.flags.writeable = False
-        if whole:
-            self._pace(time.perf_counter_ns() - began)
         return Chunk(start, values, self.prefetching)
 
     def work(self, chunk: Chunk) -> None:
-        """Compute stages of the chunk after `chunk` for :data:`BUDGET_NS` (a stepping scheduler's call, see
-        above)."""
+        """Compute a stage (or a few, see :data:`SPREAD`) of the chunk after `chunk` (a stepping scheduler's call,
+        see above)."""
         with self._lock:
             start, generation = chunk.stop, self._generation
             nxt = self._next
             if nxt is None or nxt.start != start or nxt.generation != generation:
                 self._next = _Next(start, generation, self._empty())
                 return  # (this step allocates the next chunk; its stages start at the next step)
-            clock = time.perf_counter_ns
-            began = clock()
-            until = began + self._budget
-            while nxt.done < len(self._jobs):
-                if nxt.job is None:
-                    nxt.job = self._job(self._jobs[nxt.done], nxt.steps, nxt.values)
-                try:
-                    next(nxt.job)
-                except StopIteration:
-                    nxt.job, nxt.done = None, nxt.done + 1
-                if clock() >= until:
-                    break
-            nxt.spent += clock() - began
-            if nxt.done >= len(self._jobs):
-                self._pace(nxt.spent)
+            with _numpy.quiet():
+                for _ in range(self._per_step):
+                    if nxt.done == len(self._jobs):
+                        break
+                    if nxt.job is None:
+                        nxt.job = self._job(self._jobs[nxt.done], nxt.steps, nxt.values)
+                    nxt.stages += 1
+                    try:
+                        next(nxt.job)
+                    except StopIteration:
+                        nxt.job, nxt.done = None, nxt.done + 1
+            if nxt.done == len(self._jobs):
+                # the pace for the next chunk: its stages in about chunk / SPREAD steps
+                self._per_step = max(-(-nxt.stages // max(self.chunk // SPREAD, 1)), 1)
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
-
-    def _pace(self, spent: int) -> None:
-        """The budget per step from the time a whole chunk took (`spent` nanoseconds)."""
-        self._budget = max(BUDGET_NS, spent // max(self.chunk // SPREAD, 1))
 
     def _take(self, step: int) -> Chunk | None:
         """The chunk prefetched for `step`, finished here if some columns are left."""
