@@ -64,7 +64,7 @@ SLICE = 512
 
 def _each(fn: Callable[..., np.ndarray], *args: Any) -> Stages:
     """``fn(*args)`` for an elementwise `fn` of arrays of one shape (and scalars), in stages of :data:`SLICE`
-    elements (the same values: each element is computed alone)."""
+    elements (the same values: each element is computed alone), after a stage that prepares them."""
     arrays = [isinstance(a, np.ndarray) and a.ndim > 0 for a in args]
     shape = next((a.shape for a, array in zip(args, arrays) if array), ())
     if math.prod(shape) <= SLICE or any(array and a.shape != shape for a, array in zip(args, arrays)):
@@ -72,8 +72,7 @@ def _each(fn: Callable[..., np.ndarray], *args: Any) -> Stages:
     flat = [a.ravel() if array else a for a, array in zip(args, arrays)]
     out = np.empty(math.prod(shape), F64)
     for start in range(0, out.size, SLICE):
-        if start:
-            yield
+        yield
         stop = start + SLICE
         out[start:stop] = fn(*[a[start:stop] if array else a for a, array in zip(flat, arrays)])
     return out.reshape(shape)
@@ -162,8 +161,10 @@ def _split(offset: np.ndarray, period: Any) -> Stages:
         period = period if period > 0 else period.dtype.type(1)  # np.where(period > 0, period, 1), NaN too
     else:
         period = np.where(period > 0, period, np.ones((), period.dtype))
-    if _integer(offset):
-        return tuple(np.divmod(offset, period))  # (floor division and its remainder, exactly, in one pass)
+    if _integer(offset):  # (numpy divides by one integer 2-3x faster than it takes a remainder or a divmod)
+        k = np.floor_divide(offset, period)
+        yield
+        return k, offset - k * period
     k = np.floor(offset / period)
     yield
     p, e = yield from _two_product(k, period)
@@ -197,9 +198,13 @@ def _cos_weights(done: np.ndarray, left: np.ndarray) -> Stages:
     In stages."""
     near_end = left <= done
     yield
-    small = yield from _cos_anneal(np.where(near_end, left, done))
+    everywhere, nowhere = bool(near_end.all()), not near_end.any()
+    side = True if everywhere else False if nowhere else None  # (a table chunk is usually on one side)
+    small = yield from _cos_anneal(np.where(near_end, left, done) if side is None else left if side else done)
     yield
     big = 1.0 - small
+    if side is not None:
+        return (small, big) if side else (big, small)
     yield
     w = np.where(near_end, small, big)
     yield
@@ -310,45 +315,59 @@ def _exact_parts(x: np.ndarray) -> Stages:
     return high, np.negative(top, dtype=F64)
 
 
-def _split_log(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core's ``_split_log``: ``log(rate)`` as ``hi + lo``."""
+def _split_log(rate: np.ndarray) -> Stages:
+    """The core's ``_split_log``: ``log(rate)`` as ``hi + lo``. In stages."""
     hi = np.log(rate)
     size = np.abs(hi)
     usable = (size > 0) & np.isfinite(size)
     safe = np.where(usable, size, 1.0)
+    yield
     scale = np.ldexp(np.ones_like(safe), np.floor(np.log2(64.0 / safe)).astype(np.int32))
     exact = np.power(rate, scale)
+    yield
     rounded = np.exp(scale * hi)
     lo = np.where(usable, (exact - rounded) / rounded / scale, 0.0)
     return hi, lo
 
 
-def _exponent_rate(rate: Any, steps: Any) -> tuple[Any, Any]:
+def _exponent_rate(rate: Any, steps: Any) -> Stages:
     """``log(rate) / steps`` as a double float ``c + c_lo``: the part of :func:`_rate_power` that does not
-    depend on the step."""
-    hi, lo = _split_log(rate)
-    steps_hi, steps_lo = finish(_exact_parts(steps))
+    depend on the step. In stages."""
+    hi, lo = yield from _split_log(rate)
+    yield
+    steps_hi, steps_lo = yield from _exact_parts(steps)
     per = steps_hi + steps_lo
     c = hi / per
-    product, error = finish(_two_product(c, steps_hi))
+    yield
+    product, error = yield from _two_product(c, steps_hi)
+    yield
     # ``x - c * steps_lo`` rounded once, as XLA's fused multiply-add computes it (steps below 2**11 are all
     # `steps_lo`, so this is the residual ``log(rate) - c * steps`` that makes the exponent precise)
-    low, low_error = finish(_two_product(c, steps_lo))
+    low, low_error = yield from _two_product(c, steps_lo)
     return c, ((((hi - product) - error) - low) - low_error + lo) / per
 
 
-# a schedule's rate and steps are the same at every refill: their constants computed once (typed: an integer
-# steps is split differently from the equal float)
-_scalar_exponent_rate = functools.lru_cache(maxsize=256, typed=True)(_exponent_rate)
+# a schedule's rate and steps are the same at every refill: their constants computed once (by type too: an
+# integer steps is split differently from the equal float)
+_EXPONENT_RATES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 
 def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
     """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent. In stages."""
     rate, steps = _f(rate), _num(steps)
     if np.ndim(rate) == 0 and np.ndim(steps) == 0:
-        c, c_lo = _scalar_exponent_rate(rate[()], steps[()])
+        key = (type(rate[()]), rate[()], type(steps[()]), steps[()])
+        constants = _EXPONENT_RATES.get(key)
+        if constants is None:
+            constants = yield from _exponent_rate(rate[()], steps[()])
+            if len(_EXPONENT_RATES) >= 256:
+                _EXPONENT_RATES.clear()
+            _EXPONENT_RATES[key] = constants
+            yield
+        c, c_lo = constants
     else:
-        c, c_lo = _exponent_rate(rate, steps)
+        c, c_lo = yield from _exponent_rate(rate, steps)
+        yield
     t_hi, t_lo = yield from _exact_parts(t)
     yield
     p1, e1 = yield from _two_product(t_hi, c)
@@ -493,7 +512,7 @@ def _cosine(c, t):
         yield
         mirrored = 2 * period - r
         yield
-        t = np.where(r <= period, r, mirrored)
+        t = np.minimum(r, mirrored)  # r where r <= period (then r <= 2 period - r, rounded or not), else the mirror
         yield
     done, left = yield from _phase(t, steps)
     done, left = yield from _warped(done, left, c["k_decay"])
@@ -684,7 +703,8 @@ def _cyclic(c, t):
     return (yield from _lerp(c["peak_value"], c["base_value"], depth, top))  # base (depth + h u) + peak top
 
 
-def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+@functools.lru_cache(maxsize=256, typed=True)  # (the same for every chunk of a schedule)
+def _one_cycle_ends(total: Any, pct: Any, three_phase: bool) -> tuple[tuple[Any, Any], ...]:
     x = pct * total.astype(F64)
     whole = np.floor(x)
     rest = x - whole
@@ -697,22 +717,18 @@ def _one_cycle_ends(total: np.ndarray, pct: np.ndarray, three_phase: bool) -> li
     else:
         w = np.floor(total)
         last = (w.astype(I64) - 1, total - w)
-    return ends + [last]
+    return tuple(ends + [last])
 
 
-def _from(t: np.ndarray, n: np.ndarray, f: np.ndarray) -> Stages:
+def _from(t: Any, n: Any, f: Any) -> Any:
     """``(t - n) - f`` in float64 for an integer mark ``n`` and its fraction ``f`` (the core's offset from a phase
-    end). In stages."""
-    offset = np.subtract(*_common(t, n))
-    yield
-    return np.subtract(offset, f, dtype=F64)
+    end): it grows with `t`."""
+    return np.subtract(np.subtract(*_common(t, n)), f, dtype=F64)
 
 
-def _to(t: np.ndarray, n: np.ndarray, f: np.ndarray) -> Stages:
-    """``(n - t) + f`` in float64: the steps left to a phase end. In stages."""
-    offset = np.subtract(*_common(n, t))
-    yield
-    return np.add(offset, f, dtype=F64)
+def _to(t: Any, n: Any, f: Any) -> Any:
+    """``(n - t) + f`` in float64: the steps left to a phase end."""
+    return np.add(np.subtract(*_common(n, t)), f, dtype=F64)
 
 
 def _unit(x: np.ndarray, length: Any) -> Stages:
@@ -725,32 +741,41 @@ def _unit(x: np.ndarray, length: Any) -> Stages:
     return x
 
 
-def _segments(t: np.ndarray, total: np.ndarray, ends: list, values: list, kind: str) -> Stages:
+def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind: str) -> Stages:
     """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
     element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
     t = np.minimum(*_common(t, total - 1))
-    starts = [(np.zeros((), I64), np.zeros((), F64))] + ends[:-1]
-    # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one)
-    which = np.zeros(t.shape, np.intp)
+    starts = [(np.zeros((), I64), np.zeros((), F64))] + list(ends[:-1])
+    yield
+    # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one); `since` grows
+    # with the step, so the smallest and largest steps tell whether the steps are all in or out of it
+    lowest, highest = t.min(), t.max()
+    which, only = None, 0  # which: each step's segment; None: every step is in segment `only`
     for i in range(1, len(ends)):
+        if _from(highest, *starts[i]) <= 0:
+            continue
+        if _from(lowest, *starts[i]) > 0:
+            which, only = None, i
+            continue
         yield
-        since = yield from _from(t, *starts[i])
+        if which is None:
+            which = np.full(t.shape, only, np.intp)
+        since = _from(t, *starts[i])
         yield
         which[since > 0] = i
-    first, last = int(which.min()), int(which.max())
+    first, last = (only, only) if which is None else (int(which.min()), int(which.max()))
     out = np.empty(t.shape, F64)
     for i in range(first, last + 1):
         yield
         (s_n, s_f), (e_n, e_f) = starts[i], ends[i]
-        here = None if first == last else which == i  # None: every step is in this segment
+        here = None if which is None else which == i  # None: every step is in this segment
         if here is not None and not here.any():
             continue
         ti = t if here is None else t[here]
         length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)  # a scalar: the ends are config's
+        since = _from(ti, s_n, s_f)
         yield
-        since = yield from _from(ti, s_n, s_f)
-        yield
-        until = yield from _to(ti, e_n, e_f)
+        until = _to(ti, e_n, e_f)
         yield
         if length > 0:
             done = yield from _unit(since, length)

@@ -19,6 +19,7 @@ schedule's whole column), so no single step pays for a refill.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
 
 import numpy as np
@@ -126,7 +127,7 @@ class Column:
 
 
 class ScheduleColumn(Column):
-    """A schedule's values: numpy when its config has a numpy evaluator (in stages of a few array operations),
+    """A schedule's values: numpy when its config has a numpy evaluator (in stages of about one array operation),
     else JAX (float64, CPU; one stage: a dispatch costs tens of microseconds whatever its size)."""
 
     def __init__(self, config: dict[str, Any] | lrsched.Schedule) -> None:
@@ -182,12 +183,16 @@ class Chunk:
 
 NUMPY_CHUNK = 4096
 JAX_CHUNK = 4096
-#: Work on the next chunk per scheduler step: one stage (about one array operation of a numpy column, see
-#: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole), or as many as it takes to compute a chunk in
-#: one step in :data:`SPREAD` of it (counted on the last chunk). So a chunk's refill takes about 0.6% of the
-#: steps (a p99 step is never one of them): a cosine's 4,096 steps in about 20 steps of 5-15 us. Short work
-#: steps are what keeps the worst step down: on a shared machine everything now and then runs several times
-#: slower for a fraction of a millisecond, and a step that works then is slowed in proportion.
+#: Work on the next chunk per scheduler step: stages (about one array operation of a numpy column each, see
+#: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole) packed up to a budget of time: the time the
+#: last chunk's stages took, over one step in :data:`SPREAD` of the chunk (at least :data:`BUDGET_NS`). A step
+#: starts another stage only if that stage took no longer than what is left of the budget in the last chunk
+#: (an evaluation is the same sequence of stages every chunk), and always runs one. So a chunk's refill takes
+#: about 0.6% of the steps (a p99 step is never one of them), each within the budget or one stage: a cosine's
+#: 4,096 steps (about 150 us of numpy in 20 stages) in about 20 steps of 5-10 us. Short work steps are what
+#: keeps the worst step down: on a shared machine everything now and then runs several times slower for a
+#: fraction of a millisecond, and a step that works then is slowed in proportion.
+BUDGET_NS = 3_000
 SPREAD = 160
 #: Stages per numpy evaluation a chunk allows for (most take 10-40), and the elements of the columns multiplied
 #: per stage from a column they are proportional to: the chunk grows with the number of distinct schedules so
@@ -198,15 +203,16 @@ DERIVED = 8192
 
 class _Next:
     """The chunk after the current one (its `steps`), computed a few stages per step: `done` evaluations (jobs)
-    finished, the next one's stages in `job` (a generator, once started), `stages` run so far."""
+    finished, the next one's stages in `job` (a generator, once started), `costs` the time each stage so far
+    took (nanoseconds)."""
 
-    __slots__ = ("start", "generation", "values", "steps", "done", "job", "stages")
+    __slots__ = ("start", "generation", "values", "steps", "done", "job", "costs")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
         self.steps = np.arange(start, start + values.shape[0], dtype=np.int64)
         self.job: Generator[None, None, None] | None = None
-        self.stages = 0
+        self.costs: list[int] = []
 
 
 class Table:
@@ -246,7 +252,8 @@ class Table:
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
-        self._per_step = 1  # stages per work step (see SPREAD)
+        self._budget = BUDGET_NS  # nanoseconds of work per step (see SPREAD)
+        self._costs: list[int] = []  # each stage's time in the last chunk computed ahead
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
@@ -299,8 +306,9 @@ class Table:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.pop("_budget", None)  # (a table pickled when the pace was a time budget)
-        self.__dict__.setdefault("_per_step", 1)
+        self.__dict__.pop("_per_step", None)
+        self.__dict__.setdefault("_budget", BUDGET_NS)  # (a table pickled before the pace existed)
+        self.__dict__.setdefault("_costs", [])
         self._lock = threading.Lock()
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
@@ -328,20 +336,25 @@ class Table:
             if nxt is None or nxt.start != start or nxt.generation != generation:
                 self._next = _Next(start, generation, self._empty())
                 return  # (this step allocates the next chunk; its stages start at the next step)
+            clock, costs = time.perf_counter_ns, self._costs
+            until = clock() + self._budget
             with _numpy.quiet():
-                for _ in range(self._per_step):
-                    if nxt.done == len(self._jobs):
-                        break
+                while nxt.done < len(self._jobs):
+                    k = len(nxt.costs)
                     if nxt.job is None:
                         nxt.job = self._job(self._jobs[nxt.done], nxt.steps, nxt.values)
-                    nxt.stages += 1
+                    t0 = clock()
                     try:
                         next(nxt.job)
                     except StopIteration:
                         nxt.job, nxt.done = None, nxt.done + 1
+                    t1 = clock()
+                    nxt.costs.append(t1 - t0)
+                    if t1 + (costs[k + 1] if k + 1 < len(costs) else 0) > until:
+                        break  # (the next stage would not fit in this step's budget)
             if nxt.done == len(self._jobs):
-                # the pace for the next chunk: its stages in about chunk / SPREAD steps
-                self._per_step = max(-(-nxt.stages // max(self.chunk // SPREAD, 1)), 1)
+                self._costs = nxt.costs
+                self._budget = max(BUDGET_NS, sum(nxt.costs) // max(self.chunk // SPREAD, 1))
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
 
     def _take(self, step: int) -> Chunk | None:
