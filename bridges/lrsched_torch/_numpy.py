@@ -562,7 +562,10 @@ def _int_power(base: Any, k: np.ndarray, most: int | None = None) -> Stages:
     size = _POWER_TABLE if most is None else min(_POWER_TABLE, most + 1)
     table = base ** np.arange(size, dtype=F64)
     k = k.astype(I64) if k.dtype.kind == "f" else k
-    index = np.clip(k, 0, size - 1)
+    yield
+    index = np.maximum(k, 0)  # np.clip(k, 0, size - 1)
+    yield
+    np.minimum(index, size - 1, out=index)
     yield
     small = table[index]
     if most is not None and most < size:

@@ -194,11 +194,9 @@ JAX_CHUNK = 4096
 #: fraction of a millisecond, and a step that works then is slowed in proportion.
 BUDGET_NS = 3_000
 SPREAD = 160
-#: Stages per numpy evaluation a chunk allows for (most take 10-40), and the elements of the columns multiplied
-#: per stage from a column they are proportional to: the chunk grows with the number of distinct schedules so
-#: their stages fit in the steps from a quarter into it to its end.
+#: Stages per numpy evaluation a chunk allows for (most take 10-50): the chunk grows with the number of
+#: distinct schedules so their stages fit in the steps from a quarter into it to its end.
 STAGES = 40
-DERIVED = 8192
 
 
 class _Next:
@@ -287,16 +285,14 @@ class Table:
 
     def _job(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray
              ) -> Generator[None, None, None]:
-        """Column ``job[0]`` at `steps` into `values`, in stages: its evaluation's, then the columns proportional
-        to it, :data:`DERIVED` per stage (one product each: many param groups of one schedule shape)."""
+        """Column ``job[0]`` at `steps` into `values`, in stages: its evaluation's, then each column proportional
+        to it (a product: many param groups of one schedule shape)."""
         i, derived = job
         column = values[:, i]
         column[:] = yield from self.columns[i].stages(steps)
-        per = max(DERIVED // max(len(column), 1), 1)
-        for k in range(0, len(derived), per):
+        for j, ratio in derived:
             yield
-            targets, ratios = zip(*derived[k:k + per])
-            values[:, list(targets)] = np.multiply.outer(column, ratios)
+            np.multiply(column, ratio, out=values[:, j])  # (a column of a column-major array: contiguous)
 
     def __getstate__(self) -> dict[str, Any]:  # copy.deepcopy and pickle: no lock, no partial chunk
         state = dict(self.__dict__)
