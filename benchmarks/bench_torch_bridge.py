@@ -8,7 +8,12 @@ timed with ``perf_counter_ns`` into a preallocated numpy array, and full garbage
 collections (generation 2) are counted with ``gc.callbacks`` while each side runs.
 No best-of-N: the mean, median, p99 and worst single step of the whole run are
 reported, and the ratios bridge / torch (goal: mean <= 0.5, p99 and max <= 1.0,
-no full GC pass caused by the bridge).
+no full GC pass caused by the bridge). For the bridge also: its worst step among
+those that compute the next chunk (from a quarter into each chunk, for a quarter
+of it: the refill's work steps and their neighbours) and among all the others
+("work/other": the first is the bridge's own, the second one of the machine's
+events, as torch's worst step is), and the median and worst of the steps that
+cross into the next chunk.
 
 Cases (the same schedule on both sides):
 
@@ -139,6 +144,14 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
         row[side]["boundary_max_us"] = float(us[boundary].max()) if boundary.size else 0.0
         rest = np.delete(us, boundary)
         row[side]["max_off_boundary_us"] = float(rest.max())
+    # the steps that compute the next chunk: from a quarter into each chunk (step i ends at count i + 1) for a
+    # quarter of it (a refill takes about 0.6% of the steps): the worst of them is the bridge's own worst
+    # step; the worst of the others is one of the machine's events, as torch's is
+    window = (np.arange(steps) + 1) % size
+    window = (window >= size // 4) & (window < size // 2)
+    us = times["bridge"] / 1000.0
+    row["bridge"]["refill_window_max_us"] = float(us[window].max()) if window.any() else 0.0
+    row["bridge"]["max_outside_window_us"] = float(us[~window].max())
     for stat in ("mean_us", "median_us", "p99_us", "max_us"):
         row[f"ratio_{stat[:-3]}"] = row["bridge"][stat] / row["torch"][stat]
     return row
@@ -184,8 +197,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     all_cases = cases()
     names = args.cases or list(all_cases)
     header = (f"{'case':<31}{'groups':>6}{'torch mean':>11}{'bridge mean':>12}{'mean':>6}{'median':>7}"
-              f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'refill med/max us':>18}"
-              f"{'full GC t/b':>12}")
+              f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'work/other':>12}"
+              f"{'crossing med/max us':>20}{'full GC t/b':>12}")
     print(f"load average: {os.getloadavg()}")
     print(header)
     print("-" * len(header))
@@ -200,6 +213,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 print(f"{name:<31}{groups:>6}{t['mean_us']:>11.2f}{b['mean_us']:>12.2f}{row['ratio_mean']:>6.2f}"
                       f"{row['ratio_median']:>7.2f}{row['ratio_p99']:>6.2f}{row['ratio_max']:>6.2f}"
                       f"{t['max_us']:>13.0f}{b['max_us']:>14.0f}"
+                      f"{b['refill_window_max_us']:>7.0f}/{b['max_outside_window_us']:<4.0f}"
                       f"{b['boundary_median_us']:>10.0f}/{b['boundary_max_us']:<7.0f}"
                       f"{t['full_gc']:>6}/{b['full_gc']:<5}", flush=True)
     finally:
