@@ -11,9 +11,10 @@ step reads its row with one ``tolist()``.
 
 Chunks are immutable snapshots replaced with one attribute assignment, and refills
 take a lock, so any number of threads may read a table while another steps it
-(a monitor thread reading rates during training). The next chunk is computed ahead,
-one stage per step (about one array operation of one numpy schedule, or one JAX
-schedule's whole column), so no single step pays for a refill.
+(a monitor thread reading rates during training). The next chunk is computed ahead in
+stages (about one array operation of a numpy schedule each, or one JAX schedule's
+whole column), a few per step up to a time budget (see :data:`SPREAD`), so no single
+step pays for a refill.
 """
 
 from __future__ import annotations
@@ -222,10 +223,10 @@ class Table:
     another step does not make the stepping thread recompute.
 
     With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
-    each chunk on, and every such call computes a stage of the next chunk (a few when
-    the chunk has many, see :data:`SPREAD`; a stage: about one array operation of a
-    numpy column, see :meth:`Column.stages`, a JAX column whole, or a product for
-    columns proportional to one). So no single step pays for a whole refill,
+    each chunk on, and every such call computes stages of the next chunk up to a time
+    budget (see :data:`SPREAD`; a stage: about one array operation of a numpy column,
+    see :meth:`Column.stages`, a JAX column whole, or the product that fills a column
+    proportional to another). So no single step pays for a whole refill,
     and the step that crosses into the next chunk finds it ready. A numpy schedule
     proportional to an earlier column (the same schedule for another group's lr:
     ``tc.StepLR(0.2, ...)`` next to ``tc.StepLR(0.1, ...)``) is that column times a
@@ -324,8 +325,8 @@ class Table:
         return Chunk(start, values, self.prefetching)
 
     def work(self, chunk: Chunk) -> None:
-        """Compute a stage (or a few, see :data:`SPREAD`) of the chunk after `chunk` (a stepping scheduler's call,
-        see above)."""
+        """Compute stages of the chunk after `chunk` up to this step's budget, at least one (a stepping
+        scheduler's call, see :data:`SPREAD`)."""
         with self._lock:
             start, generation = chunk.stop, self._generation
             nxt = self._next
