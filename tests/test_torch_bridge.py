@@ -367,9 +367,9 @@ def test_no_jax_call_per_step(monkeypatch):
         fn = real_jitted(name)
         return (lambda s, t: (calls.append(("jax", int(t.shape[0]))), fn(s, t))[1]) if name == "values" else fn
 
-    def counting_stages(self, steps):
+    def counting_stages(self, steps, **options):
         calls.append(("numpy", int(steps.shape[0])))
-        return (yield from real_stages(self, steps))
+        return (yield from real_stages(self, steps, **options))
 
     monkeypatch.setattr(_table, "jitted", counting_jitted)
     monkeypatch.setattr(_numpy.Evaluator, "stages", counting_stages)

@@ -463,14 +463,16 @@ def _spec(config: dict[str, Any]) -> Spec:
     return spec
 
 
-def _eval(config: Any, t: np.ndarray) -> Stages:
-    """``Schedule.__call__`` of a config :func:`evaluator` has checked, in stages: negative steps count as 0,
-    the result broadcast to the steps, float64. An evaluator returns its values, or is itself in stages (a
-    generator: ``yield`` ends a stage)."""
+def _eval(config: Any, t: np.ndarray, clamp: bool = True) -> Stages:
+    """``Schedule.__call__`` of a config :func:`evaluator` has checked, in stages: negative steps count as 0
+    (`clamp`: False when the caller knows there are none), the result broadcast to the steps, float64. An
+    evaluator returns its values, or is itself in stages (a generator: ``yield`` ends a stage); none changes
+    `t` in place."""
     if not isinstance(config, dict):
         return np.broadcast_to(_f(config), t.shape)  # a number operand of add/mul
-    t = np.maximum(t, np.zeros((), t.dtype))
-    yield
+    if clamp:
+        t = np.maximum(t, np.zeros((), t.dtype))
+        yield
     out = SPECS[config["type"]].evaluate(config, t)
     if isinstance(out, types.GeneratorType):
         out = yield from out
@@ -1204,8 +1206,9 @@ class Evaluator:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
 
-    def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
-        return np.asarray((yield from _eval(self.config, np.asarray(steps, I64))), dtype=F64)
+    def stages(self, steps: np.ndarray, nonnegative: bool = False) -> Generator[None, None, np.ndarray]:
+        """The evaluation in stages (`nonnegative`: the steps are known to be >= 0, as a table's are)."""
+        return np.asarray((yield from _eval(self.config, np.asarray(steps, I64), clamp=not nonnegative)), dtype=F64)
 
     def __call__(self, steps: np.ndarray) -> np.ndarray:
         return np.array(finish(self.stages(steps)), dtype=F64)

@@ -115,9 +115,9 @@ def evaluate64(schedule: lrsched.Schedule | dict[str, Any], steps: np.ndarray) -
 
 
 class Column:
-    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps; ``stages(steps)`` the
-    same in stages (a generator that yields between stages and returns the values): a table computes its next
-    chunk a stage per scheduler step. By default one stage."""
+    """One column of a table: ``compute(steps)`` gives float64 values at int64 steps (a table's: consecutive,
+    never negative); ``stages(steps)`` the same in stages (a generator that yields between stages and returns
+    the values): a table computes its next chunk a few stages per scheduler step. By default one stage."""
 
     def compute(self, steps: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -150,7 +150,7 @@ class ScheduleColumn(Column):
     def stages(self, steps: np.ndarray) -> Generator[None, None, np.ndarray]:
         if self._numpy is not None:
             try:
-                return (yield from self._numpy.stages(steps))
+                return (yield from self._numpy.stages(steps, nonnegative=True))
             except _numpy.ERRORS:
                 self._numpy = None  # (a config the checks let through that the evaluator cannot read: JAX)
         if self._schedule is None:
