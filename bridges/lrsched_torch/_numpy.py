@@ -124,6 +124,7 @@ def _phase(offset: np.ndarray, length: Any) -> Stages:
         n = length[()]
         n = n if not n < 0 else n.dtype.type(0)  # np.maximum(n, 0), NaN kept
         empty = n <= 0
+        yield
         done = np.maximum(offset, n.dtype.type(0))  # np.clip(offset, 0, n)
         yield
         done = np.minimum(done, n)
@@ -161,6 +162,7 @@ def _split(offset: np.ndarray, period: Any) -> Stages:
         period = period if period > 0 else period.dtype.type(1)  # np.where(period > 0, period, 1), NaN too
     else:
         period = np.where(period > 0, period, np.ones((), period.dtype))
+    yield
     if _integer(offset):  # (numpy divides by one integer 2-3x faster than it takes a remainder or a divmod)
         k = np.floor_divide(offset, period)
         yield
@@ -749,12 +751,14 @@ def _unit(x: np.ndarray, length: Any) -> Stages:
 def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind: str) -> Stages:
     """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
     element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
+    yield
     t = np.minimum(*_common(t, total - 1))
     starts = [(np.zeros((), I64), np.zeros((), F64))] + list(ends[:-1])
     yield
     # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one); `since` grows
     # with the step, so the smallest and largest steps tell whether the steps are all in or out of it
     lowest, highest = t.min(), t.max()
+    yield
     which, only = None, 0  # which: each step's segment; None: every step is in segment `only`
     for i in range(1, len(ends)):
         if _from(highest, *starts[i]) <= 0:
@@ -778,6 +782,7 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind:
             continue
         ti = t if here is None else t[here]
         length = np.subtract(*_common(e_n, s_n)).astype(F64) + (e_f - s_f)  # a scalar: the ends are config's
+        yield
         since = _from(ti, s_n, s_f)
         yield
         until = _to(ti, e_n, e_f)
@@ -1208,7 +1213,9 @@ class Evaluator:
 
     def stages(self, steps: np.ndarray, nonnegative: bool = False) -> Generator[None, None, np.ndarray]:
         """The evaluation in stages (`nonnegative`: the steps are known to be >= 0, as a table's are)."""
-        return np.asarray((yield from _eval(self.config, np.asarray(steps, I64), clamp=not nonnegative)), dtype=F64)
+        evaluation = _eval(self.config, np.asarray(steps, I64), clamp=not nonnegative)
+        yield  # (a stage of setting up only: after a while of other work, every new piece of code runs slowly)
+        return np.asarray((yield from evaluation), dtype=F64)
 
     def __call__(self, steps: np.ndarray) -> np.ndarray:
         return np.array(finish(self.stages(steps)), dtype=F64)

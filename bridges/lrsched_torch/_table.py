@@ -209,9 +209,15 @@ class _Next:
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
-        self.steps = np.arange(start, start + values.shape[0], dtype=np.int64)
+        self.steps: np.ndarray | None = None
         self.job: Generator[None, None, None] | None = None
         self.costs: list[int] = []
+
+    def arange(self) -> np.ndarray:
+        """The chunk's steps (made on first use)."""
+        if self.steps is None:
+            self.steps = np.arange(self.start, self.start + self.values.shape[0], dtype=np.int64)
+        return self.steps
 
 
 class Table:
@@ -332,14 +338,19 @@ class Table:
             nxt = self._next
             if nxt is None or nxt.start != start or nxt.generation != generation:
                 self._next = _Next(start, generation, self._empty())
-                return  # (this step allocates the next chunk; its stages start at the next step)
+                return  # (this step allocates the next chunk, the next one its steps, and then the stages: after
+                # a while of other work every new piece of code runs several times slower, so the first steps
+                # of a refill do little each)
+            if nxt.steps is None:
+                nxt.arange()
+                return
             clock, costs = time.perf_counter_ns, self._costs
             until = clock() + self._budget
             with _numpy.quiet():
                 while nxt.done < len(self._jobs):
                     k = len(nxt.costs)
                     if nxt.job is None:
-                        nxt.job = self._job(self._jobs[nxt.done], nxt.steps, nxt.values)
+                        nxt.job = self._job(self._jobs[nxt.done], nxt.arange(), nxt.values)
                     t0 = clock()
                     try:
                         next(nxt.job)
@@ -364,7 +375,7 @@ class Table:
             _numpy.finish(nxt.job)
             nxt.done += 1
         for job in self._jobs[nxt.done:]:
-            _numpy.finish(self._job(job, nxt.steps, nxt.values))
+            _numpy.finish(self._job(job, nxt.arange(), nxt.values))
         nxt.values.flags.writeable = False
         return Chunk(step, nxt.values, self.prefetching)
 
