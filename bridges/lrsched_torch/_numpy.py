@@ -1202,7 +1202,9 @@ class Evaluator:
     A stage is about one pass over the steps: one array operation (a few on scalars or small arrays), or
     :data:`SLICE` elements of a transcendental function; at a table chunk of 4,096 steps, a few microseconds.
     What makes a scheduler's worst step is a stage that meets one of the machine's slow spells (everything
-    running several times slower for a fraction of a millisecond), so stages stay that short. Whoever runs the
+    running several times slower for a fraction of a millisecond), so stages stay that short; and the first
+    time after a while of other work every piece of code runs about 3x slower, so an evaluation's setup (its
+    config read into numbers) is a stage of its own before its first array operation. Whoever runs the
     stages turns floating-point warnings off around them (:func:`quiet`; :func:`finish` does), never in the
     caller's code between stages."""
 
