@@ -358,10 +358,11 @@ def _rate_power(rate: Any, t: np.ndarray, steps: Any = 1) -> Stages:
     """The core's ``rate_power``: ``rate ** (t / steps)`` with a double-float exponent. In stages."""
     rate, steps = _f(rate), _num(steps)
     if np.ndim(rate) == 0 and np.ndim(steps) == 0:
-        key = (type(rate[()]), rate[()], type(steps[()]), steps[()])
+        r, s = rate[()], steps[()]
+        key = (type(r), r, type(s), s)
         constants = _EXPONENT_RATES.get(key)
         if constants is None:
-            constants = yield from _exponent_rate(rate[()], steps[()])
+            constants = yield from _exponent_rate(r, s)
             if len(_EXPONENT_RATES) >= 256:
                 _EXPONENT_RATES.clear()
             _EXPONENT_RATES[key] = constants

@@ -242,7 +242,7 @@ class Table:
       columns: what to compute (see :class:`Column`).
       chunk: steps per chunk (None: 4096, and at least 256 per JAX evaluation
         and 2 x :data:`STAGES` per numpy one the chunk needs).
-      prefetch: compute the next chunk ahead, a stage per step (see above).
+      prefetch: compute the next chunk ahead, a few stages per step (see above).
     """
 
     def __init__(self, columns: Sequence[Column], chunk: int | None = None, prefetch: bool = True) -> None:
@@ -309,7 +309,6 @@ class Table:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.pop("_per_step", None)
         self.__dict__.setdefault("_budget", BUDGET_NS)  # (a table pickled before the pace existed)
         self.__dict__.setdefault("_costs", [])
         self._lock = threading.Lock()
