@@ -131,7 +131,9 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
     setup_bridge = time.perf_counter() - t0
     table = getattr(bridge, "_table", None) or bridge._lrsched.table
     worked = count_work(table)
-    times = {"torch": np.zeros(steps, np.int64), "bridge": np.zeros(steps, np.int64)}
+    # (filled, not zeros: the pages are touched here, not at a step; a first write to fresh memory faults in
+    # pages, a 2 MB huge page for an array this size, and evicts the caches just before the next step)
+    times = {"torch": np.full(steps, -1, np.int64), "bridge": np.full(steps, -1, np.int64)}
     sides = {"torch": native.step, "bridge": bridge.step}
     order = ["torch", "bridge"]
     for k, start in enumerate(range(0, steps, chunk)):

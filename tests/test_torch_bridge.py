@@ -373,7 +373,7 @@ def test_no_jax_call_per_step(monkeypatch):
 
     monkeypatch.setattr(_table, "jitted", counting_jitted)
     monkeypatch.setattr(_numpy.Evaluator, "stages", counting_stages)
-    monkeypatch.setattr(_table, "SPREAD", 1)  # one stage per step (a budget of the chunk's stages' time / n)
+    monkeypatch.setattr(_table, "SPREAD", 1)  # one stage per step (a share: the chunk's stages' time / n)
     monkeypatch.setattr(_table, "BUDGET_NS", 0)
     opt = make_optimizer("sgd", 10)
     noisy = lrsched.noise(lrsched.constant(0.9), pct=0.01)
@@ -390,26 +390,35 @@ def test_no_jax_call_per_step(monkeypatch):
     assert all(4 < n < 750 for n in per_chunk), per_chunk
 
 
-def test_refill_is_spread_over_a_few_steps_and_ready_in_time(monkeypatch):
-    """Ten distinct schedules (cosines with their own floors: no column is proportional to another): the next
-    chunk is computed over a few dozen steps, each packing stages up to a time budget (the last chunk's stages'
-    time over one step in SPREAD; at first BUDGET_NS: one stage per step), not all in one step, not one stage
-    per step for hundreds of steps, and it is ready before the step that crosses into it, at every chunk. On a
-    clock that moves 5 us per reading (a stage measures 5 us), so the counts do not depend on this machine."""
-    ticks = iter(range(0, 10**15, 5_000))
-    monkeypatch.setattr(_table, "time", types.SimpleNamespace(perf_counter_ns=lambda: next(ticks)))
+def _refill_counts(monkeypatch, slow_call: tuple[int, int] | None = None, untimed: bool = False):
+    """Ten distinct schedules (cosines of different lengths: no column is derived from another) stepped over
+    six chunks on a clock that moves 5 us per reading (so the counts do not depend on this machine), or 500 us
+    during the `slow_call` = (chunk, n)-th work call: per chunk, the steps that worked, and the stages of each
+    chunk computed ahead, and the chunks whose successor was ready in time. `untimed`: the first chunk's stage
+    times forgotten (as in a table pickled by a version without them)."""
+    slow, now = [False], [0]
+
+    def clock():
+        now[0] += 500_000 if slow[0] else 5_000
+        return now[0]
+
+    monkeypatch.setattr(_table, "time", types.SimpleNamespace(perf_counter_ns=clock))
     opt = make_optimizer("sgd", 10)
-    sched = lrsched_torch.ScheduleLR(opt, lr=[lrsched.cosine(0.1, 5000, end_value=1e-4 * (i + 1)) for i in range(10)])
+    sched = lrsched_torch.ScheduleLR(opt, lr=[lrsched.cosine(0.1, 5000 + i, end_value=1e-4) for i in range(10)])
     table = sched._table
     n = table.chunk
     assert len(table._jobs) == 10 and n == _table.NUMPY_CHUNK
+    if untimed:
+        table._costs = []
     working, ready, stages = [], [], []
     real_work = table.work
 
     def work(chunk):
         nxt = table._next
         before = None if nxt is None or nxt.start != chunk.stop else nxt.done
+        slow[0] = slow_call == (chunk.start // n, working.count(chunk.start))
         real_work(chunk)
+        slow[0] = False
         working.append(chunk.start)
         if before is not None and table._next.done == len(table._jobs):
             ready.append(chunk.start)
@@ -418,15 +427,36 @@ def test_refill_is_spread_over_a_few_steps_and_ready_in_time(monkeypatch):
     table.work = work
     for _ in range(6 * n):
         sched.step()
-    per_chunk = [working.count(start) for start in range(0, 5 * n, n)]
-    # the first chunk: no stage times yet, a budget of 3 us: one stage per step (and the steps that allocate the
-    # chunk and its steps)
-    assert 10 * 10 < stages[0] == per_chunk[0] - 2 < n // 2
-    # then the stages' time over 25 steps per step (170 stages of 5 us: 34 us; on this clock a stage spends 10
-    # us, so 3 fit in a step: 58 steps a chunk)
+    in_time = sorted(set(ready)) == list(range(0, 6 * n, n))
+    return [working.count(start) for start in range(0, 5 * n, n)], stages, in_time
+
+
+def test_refill_is_spread_over_a_few_steps_and_ready_in_time(monkeypatch):
+    """The next chunk is computed over a few dozen steps, each running its share of the stages (planned from
+    the last chunk's stage times: one step in SPREAD; at first within BUDGET_NS: one stage per step), not all
+    in one step, not one stage per step for hundreds of steps, and it is ready before the step that crosses into
+    it, at every chunk."""
+    per_chunk, stages, in_time = _refill_counts(monkeypatch)
+    n = _table.NUMPY_CHUNK
+    # as planned from the last chunk's stage times (the first chunk ahead: from the one computed when the table was
+    # first read): one step in SPREAD of the chunk runs stages (180 of 5 us: 10 a step), and two allocate
     spread = n // _table.SPREAD
-    assert all(spread <= k <= 3 * spread for k in per_chunk[1:]), (per_chunk, spread, stages)
-    assert sorted(set(ready)) == list(range(0, 6 * n, n))  # every chunk's successor finished ahead
+    assert stages[0] == 180 and all(spread <= k - 2 <= spread + 1 for k in per_chunk), (per_chunk, spread, stages)
+    assert in_time  # every chunk's successor finished ahead
+    # without stage times (a table pickled by an older version), within 3 us of the clock: one stage per step
+    per_chunk, stages, in_time = _refill_counts(monkeypatch, untimed=True)
+    assert stages[0] == per_chunk[0] - 2 == 180 and all(spread <= k - 2 <= spread + 1 for k in per_chunk[1:])
+    assert in_time
+
+
+def test_a_slow_stage_adds_no_working_steps(monkeypatch):
+    """A stage slowed 100x (the machine's slow spells) does not cut its step short: the plan from the last
+    chunk's times, not the clock, says how many stages a step runs; and one slow stage in the plan of the chunk
+    after makes at most one more step (per_chunk[c]: the steps of chunk c that computed chunk c + 1)."""
+    steady, _, _ = _refill_counts(monkeypatch)
+    per_chunk, _, in_time = _refill_counts(monkeypatch, slow_call=(2, 5))
+    assert per_chunk[:3] == steady[:3] and steady[3] <= per_chunk[3] <= steady[3] + 1, (per_chunk, steady)
+    assert per_chunk[4] == steady[4] and in_time, (per_chunk, steady)
 
 
 def test_metric_without_plateau_is_an_error():

@@ -510,6 +510,26 @@ def _polynomial(c, t):
 @_evaluator("cosine", ("init_value", "steps", "end_value", "exponent", "k_decay", "periodic"),
             scale=("init_value", "end_value"), choices={"periodic": _FLAG})
 def _cosine(c, t):
+    done, left = yield from _cosine_phase(c, t)
+    yield
+    init, end = _f(c["init_value"]), _f(c["end_value"])
+    if c["exponent"] is not None:  # both weights direct (the core's power_pair)
+        w, rest = yield from _cos_weights(done, left)
+        yield
+        w, rest = yield from _power_pair(w, rest, c["exponent"])
+        yield
+        return (yield from _lerp(init, end, rest, w))  # init * w + end * rest
+    # rising: the weight of the nearer end computed directly, as the core does: init + (end - init) weight
+    weight = yield from _cos_anneal(done if init < end else left)
+    yield
+    start, span = cosine_ends(c)
+    weight *= span
+    yield
+    return start + weight
+
+
+def _cosine_phase(c, t):
+    """A cosine's (done, left), the step mirrored into [0, steps] when periodic, warped by k_decay. In stages."""
     steps = _num(c["steps"])
     if c["periodic"]:  # the step mirrored into [0, steps]: period 2 steps, integer arithmetic
         t, period = _common(t, steps)
@@ -520,22 +540,36 @@ def _cosine(c, t):
         t = np.minimum(r, mirrored)  # r where r <= period (then r <= 2 period - r, rounded or not), else the mirror
         yield
     done, left = yield from _phase(t, steps)
-    done, left = yield from _warped(done, left, c["k_decay"])
+    return (yield from _warped(done, left, c["k_decay"]))
+
+
+def cosine_family(config: Any) -> tuple[Any, ...] | None:
+    """For a checked cosine config without an exponent, the key of the cosines whose values are
+    ``start + w * span`` with the same weight ``w`` at every step (the same steps, k_decay, periodic and
+    direction: they differ only in their two ends; see :func:`cosine_weight`), else None."""
+    if not isinstance(config, dict) or config.get("type") != "cosine" or config.get("exponent") is not None:
+        return None
+    init, end = _f(config["init_value"]), _f(config["end_value"])
+    steps, k = config["steps"], config["k_decay"]  # (with their types: integer steps are integer arithmetic)
+    return ("cosine", type(steps), steps, type(k), k, config["periodic"], bool(init < end))
+
+
+def cosine_weight(config: dict[str, Any], t: np.ndarray) -> Stages:
+    """The weight ``w`` of a cosine of a :func:`cosine_family` at steps `t` (>= 0), in stages: its values are
+    ``np.add(np.multiply(w, span), start)`` with ``(start, span) = cosine_ends(config)``, the operations of
+    :func:`_cosine` itself (the same values, bit for bit)."""
+    done, left = yield from _cosine_phase(config, np.asarray(t, I64))
     yield
-    init, end = _f(c["init_value"]), _f(c["end_value"])
-    if c["exponent"] is not None:  # both weights direct (the core's power_pair)
-        w, rest = yield from _cos_weights(done, left)
-        yield
-        w, rest = yield from _power_pair(w, rest, c["exponent"])
-        yield
-        return (yield from _lerp(init, end, rest, w))  # init * w + end * rest
-    # rising: the weight of the nearer end computed directly, as the core does: init + (end - init) weight
-    start, stop, phase = (init, end, done) if init < end else (end, init, left)
-    weight = yield from _cos_anneal(phase)
-    yield
-    weight *= stop - start
-    yield
-    return start + weight
+    init, end = _f(config["init_value"]), _f(config["end_value"])
+    return (yield from _cos_anneal(done if init < end else left))
+
+
+def cosine_ends(config: dict[str, Any]) -> tuple[Any, Any]:
+    """``(start, span)`` of a cosine without exponent: its value is ``start + w * span`` (see
+    :func:`cosine_weight`)."""
+    init, end = _f(config["init_value"]), _f(config["end_value"])
+    start, stop = (init, end) if init < end else (end, init)
+    return start, stop - start
 
 
 @_evaluator("exponential", ("init_value", "rate", "steps", "staircase", "end_value"),

@@ -13,7 +13,7 @@ Chunks are immutable snapshots replaced with one attribute assignment, and refil
 take a lock, so any number of threads may read a table while another steps it
 (a monitor thread reading rates during training). The next chunk is computed ahead in
 stages (about one array operation of a numpy schedule each, or one JAX schedule's
-whole column), a few per step up to a time budget (see :data:`SPREAD`), so no single
+whole column), a few per step as planned from the last chunk's times (see :data:`SPREAD`), so no single
 step pays for a refill.
 """
 
@@ -185,33 +185,61 @@ class Chunk:
 NUMPY_CHUNK = 4096
 JAX_CHUNK = 4096
 #: Work on the next chunk per scheduler step: stages (about one array operation of a numpy column each, see
-#: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole) packed up to a budget of time: the time the
-#: last chunk's stages took, over one step in :data:`SPREAD` of the chunk (at least :data:`BUDGET_NS`). A step
-#: starts another stage only if that stage took no longer than what is left of the budget in the last chunk
-#: (an evaluation is the same sequence of stages every chunk), and always runs one. So a chunk's refill takes
-#: about 0.6% of the steps (a p99 step is never one of them), each within the budget or one stage: a cosine's
-#: 4,096 steps (about 150 us of numpy in 20 stages) in about 20 steps of 5-10 us. Short work steps are what
-#: keeps the worst step down: on a shared machine everything now and then runs several times slower for a
-#: fraction of a millisecond, and a step that works then is slowed in proportion.
+#: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole), planned from the time each stage took in the last
+#: chunk (an evaluation is the same sequence of stages every chunk): the k-th step that works runs stages until
+#: their planned time reaches k shares, a share being the last chunk's total over one step in :data:`SPREAD` of
+#: the chunk (at least :data:`BUDGET_NS`), and always one. So a chunk's refill takes one step in SPREAD plus a few
+#: (0.5%: a p99 step is never one of them), each about one share or one stage: a cosine's 4,096 steps (about 150
+#: us of numpy in 20 stages) in about 20 steps of 5-10 us. The first chunk computed ahead is planned from the chunk
+#: computed when the table was first read (a table without times, as one pickled by an older version, runs stages
+#: while the clock stays within BUDGET_NS). Short work steps are what keeps the worst step down: on a shared
+#: machine everything now and then runs several times slower for a fraction of a millisecond, and a step that
+#: works then is slowed in proportion. A plan, not the clock, decides how many stages a step runs: a stage
+#: slowed that way does not cut its step short and so add steps that work.
 BUDGET_NS = 3_000
-SPREAD = 160
+SPREAD = 224
 #: Stages per numpy evaluation a chunk allows for (most take 10-50): the chunk grows with the number of
 #: distinct schedules so their stages fit in the steps from a quarter into it to its end.
 STAGES = 40
 
 
+def _timed(stages: Generator[None, None, None], costs: list[int] | None) -> None:
+    """Run `stages` to the end (floating-point warnings off), appending each stage's time to `costs` (None:
+    untimed)."""
+    if costs is None:
+        _numpy.finish(stages)
+        return
+    clock = time.perf_counter_ns
+    with _numpy.quiet():
+        while True:
+            t0 = clock()
+            try:
+                next(stages)
+            except StopIteration:
+                costs.append(clock() - t0)
+                return
+            costs.append(clock() - t0)
+
+
+#: One evaluation per chunk: (column, [(column scaled from it, factor)], [(column, start, span)]): with the last
+#: list non-empty, the column and the others listed are cosines sharing one weight ``w``, each ``start + w *
+#: span`` (see :func:`lrsched_torch._numpy.cosine_weight`).
+Job = tuple[int, list[tuple[int, float]], list[tuple[int, Any, Any]]]
+
+
 class _Next:
     """The chunk after the current one (its `steps`), computed a few stages per step: `done` evaluations (jobs)
     finished, the next one's stages in `job` (a generator, once started), `costs` the time each stage so far
-    took (nanoseconds)."""
+    took (nanoseconds), `calls` the steps that ran stages, `planned` those stages' time in the last chunk."""
 
-    __slots__ = ("start", "generation", "values", "steps", "done", "job", "costs")
+    __slots__ = ("start", "generation", "values", "steps", "done", "job", "costs", "calls", "planned")
 
     def __init__(self, start: int, generation: int, values: np.ndarray) -> None:
         self.start, self.generation, self.values, self.done = start, generation, values, 0
         self.steps: np.ndarray | None = None
         self.job: Generator[None, None, None] | None = None
         self.costs: list[int] = []
+        self.calls = self.planned = 0
 
     def arange(self) -> np.ndarray:
         """The chunk's steps (made on first use)."""
@@ -229,8 +257,8 @@ class Table:
     another step does not make the stepping thread recompute.
 
     With `prefetch`, a stepping scheduler calls ``work(chunk)`` from a quarter into
-    each chunk on, and every such call computes stages of the next chunk up to a time
-    budget (see :data:`SPREAD`; a stage: about one array operation of a numpy column,
+    each chunk on, and every such call computes stages of the next chunk, as many as
+    planned from the last chunk's times (see :data:`SPREAD`; a stage: about one array operation of a numpy column,
     see :meth:`Column.stages`, a JAX column whole, or the product that fills a column
     proportional to another). So no single step pays for a whole refill,
     and the step that crosses into the next chunk finds it ready. A numpy schedule
@@ -251,13 +279,13 @@ class Table:
         if chunk is None:
             # with several JAX calls per chunk (one step each) the chunk grows, so they stay under 0.4% of the
             # steps, and with many numpy evaluations so that their stages fit in the chunk's last three quarters
-            staged = sum(1 for i, _ in self._jobs if isinstance(c := self.columns[i], ScheduleColumn) and c.numpy)
+            staged = sum(1 for i, *_ in self._jobs if isinstance(c := self.columns[i], ScheduleColumn) and c.numpy)
             whole = len(self._jobs) - staged
             chunk = max(JAX_CHUNK if whole else NUMPY_CHUNK, 256 * whole + 2 * STAGES * staged)
         if int(chunk) < 1:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
-        self._budget = BUDGET_NS  # nanoseconds of work per step (see SPREAD)
+        self._share = BUDGET_NS  # nanoseconds of planned work per step (see SPREAD)
         self._costs: list[int] = []  # each stage's time in the last chunk computed ahead
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
@@ -271,33 +299,58 @@ class Table:
         # of many schedules is filled a stage per step without one step faulting in the whole array
         return np.empty((self.chunk, len(self.columns)), np.float64, order="F")
 
-    def _plan(self) -> list[tuple[int, list[tuple[int, float]]]]:
-        """Evaluations per chunk: (column, [(column scaled from it, factor)]). A numpy schedule proportional to
-        an earlier one (the same schedule for another group's lr) is a multiplication, not an evaluation."""
-        jobs: list[tuple[int, list[tuple[int, float]]]] = []
+    def _plan(self) -> list[Job]:
+        """Evaluations per chunk (see :data:`Job`). A numpy schedule proportional to an earlier one (the same
+        schedule for another group's lr) is a multiplication, not an evaluation; cosines that differ only in
+        their ends (torch's per-group ``CosineAnnealingLR`` with an ``eta_min``) share one weight."""
+        jobs: list[Job] = []
+        families: dict[Any, tuple[int, dict[str, Any]]] = {}  # a cosine family's key: its job, the job's config
         for j, column in enumerate(self.columns):
             if isinstance(column, ScheduleColumn) and column.numpy:
-                for i, derived in jobs[:8]:
+                for i, scaled, _ in jobs[:8]:
                     source = self.columns[i]
                     if isinstance(source, ScheduleColumn) and source.numpy:
                         r = _numpy.proportion(source.config, column.config)
                         if r is not None:
-                            derived.append((j, r))
+                            scaled.append((j, r))
                             break
                 else:
-                    jobs.append((j, []))
+                    key = _numpy.cosine_family(column.config)
+                    if key in families:
+                        k, first = families[key]
+                        i, _, shared = jobs[k]
+                        if not shared:
+                            shared.append((i, *_numpy.cosine_ends(first)))
+                        shared.append((j, *_numpy.cosine_ends(column.config)))  # type: ignore[arg-type]
+                        continue
+                    if key is not None:
+                        families[key] = len(jobs), column.config  # type: ignore[assignment]
+                    jobs.append((j, [], []))
                 continue
-            jobs.append((j, []))
+            jobs.append((j, [], []))
         return jobs
 
-    def _job(self, job: tuple[int, list[tuple[int, float]]], steps: np.ndarray, values: np.ndarray
-             ) -> Generator[None, None, None]:
-        """Column ``job[0]`` at `steps` into `values`, in stages: its evaluation's, then each column proportional
-        to it (a product: many param groups of one schedule shape)."""
-        i, derived = job
+    def _job(self, job: Job, steps: np.ndarray, values: np.ndarray) -> Generator[None, None, None]:
+        """The columns of `job` at `steps` into `values`, in stages: its evaluation's (or its cosine weight's, then
+        a product and a sum per cosine sharing it), then a product per column proportional to it."""
+        i, scaled, shared = job
         column = values[:, i]
-        column[:] = yield from self.columns[i].stages(steps)
-        for j, ratio in derived:
+        if shared:
+            try:
+                weight = yield from _numpy.cosine_weight(self.columns[i].config, steps)  # type: ignore[attr-defined]
+            except _numpy.ERRORS:
+                weight = None  # (a config the checks let through that the evaluator cannot read: each alone)
+            for j, start, span in shared:
+                yield
+                out = values[:, j]
+                if weight is None:
+                    out[:] = yield from self.columns[j].stages(steps)
+                else:  # (_numpy._cosine's last two operations: the same values)
+                    np.multiply(weight, span, out=out)
+                    np.add(out, start, out=out)
+        else:
+            column[:] = yield from self.columns[i].stages(steps)
+        for j, ratio in scaled:
             yield
             np.multiply(column, ratio, out=values[:, j])  # (a column of a column-major array: contiguous)
 
@@ -309,7 +362,8 @@ class Table:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_budget", BUDGET_NS)  # (a table pickled before the pace existed)
+        self.__dict__.pop("_budget", None)  # (a table pickled before the plan: a budget of time per step)
+        self.__dict__.setdefault("_share", BUDGET_NS)  # (... or before the pace existed)
         self.__dict__.setdefault("_costs", [])
         self._lock = threading.Lock()
 
@@ -317,20 +371,25 @@ class Table:
                  ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
         values = self._empty()
+        costs: list[int] | None = [] if not self._costs else None  # (the first: the plan of the first chunk ahead)
         for job in self._jobs:
             i = job[0]
             if given is not None and i in given:
                 values[:, i] = given[i]
+                costs = None
             elif reuse is not None and reuse.start == start:
-                for j in [i] + [d for d, _ in job[1]]:
+                for j in [i] + [d for d, _ in job[1]] + [d for d, _, _ in job[2]]:
                     values[:, j] = reuse.values[:, j]
+                costs = None
             else:
-                _numpy.finish(self._job(job, steps, values))
+                _timed(self._job(job, steps, values), costs)
+        if costs is not None:
+            self._pace(costs)
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
 
     def work(self, chunk: Chunk) -> None:
-        """Compute stages of the chunk after `chunk` up to this step's budget, at least one (a stepping
+        """Compute stages of the chunk after `chunk`, this step's share of them, at least one (a stepping
         scheduler's call, see :data:`SPREAD`)."""
         with self._lock:
             start, generation = chunk.stop, self._generation
@@ -343,26 +402,43 @@ class Table:
             if nxt.steps is None:
                 nxt.arange()
                 return
-            clock, costs = time.perf_counter_ns, self._costs
-            until = clock() + self._budget
+            clock, costs, jobs = time.perf_counter_ns, self._costs, len(self._jobs)
             with _numpy.quiet():
-                while nxt.done < len(self._jobs):
-                    k = len(nxt.costs)
-                    if nxt.job is None:
-                        nxt.job = self._job(self._jobs[nxt.done], nxt.arange(), nxt.values)
-                    t0 = clock()
-                    try:
-                        next(nxt.job)
-                    except StopIteration:
-                        nxt.job, nxt.done = None, nxt.done + 1
-                    t1 = clock()
-                    nxt.costs.append(t1 - t0)
-                    if t1 + (costs[k + 1] if k + 1 < len(costs) else 0) > until:
-                        break  # (the next stage would not fit in this step's budget)
-            if nxt.done == len(self._jobs):
-                self._costs = nxt.costs
-                self._budget = max(BUDGET_NS, sum(nxt.costs) // max(self.chunk // SPREAD, 1))
+                if costs:  # planned: stages until their time in the last chunk reaches this step's quota
+                    share = self._share
+                    nxt.calls += 1
+                    quota = nxt.calls * share
+                    while nxt.done < jobs:
+                        k = len(nxt.costs)
+                        self._stage(nxt, clock)
+                        nxt.planned += costs[k] if k < len(costs) else share  # (a stage the last chunk lacked)
+                        if nxt.planned + (costs[k + 1] if k + 1 < len(costs) else share) > quota:
+                            break
+                else:  # no stage times (a table pickled by an older version): the clock, within BUDGET_NS
+                    until = clock() + BUDGET_NS
+                    while nxt.done < jobs and self._stage(nxt, clock) < until:
+                        pass
+            if nxt.done == jobs:
+                self._pace(nxt.costs)
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
+
+    def _pace(self, costs: list[int]) -> None:
+        """Plan the next chunk's work from the time each stage of this one took (see :data:`SPREAD`)."""
+        self._costs = costs
+        self._share = max(BUDGET_NS, sum(costs) // max(self.chunk // SPREAD, 1))
+
+    def _stage(self, nxt: _Next, clock: Any) -> int:
+        """Run the next chunk's next stage, record its time; the clock after it."""
+        if nxt.job is None:
+            nxt.job = self._job(self._jobs[nxt.done], nxt.arange(), nxt.values)
+        t0 = clock()
+        try:
+            next(nxt.job)
+        except StopIteration:
+            nxt.job, nxt.done = None, nxt.done + 1
+        t1: int = clock()
+        nxt.costs.append(t1 - t0)
+        return t1
 
     def _take(self, step: int) -> Chunk | None:
         """The chunk prefetched for `step`, finished here if some columns are left."""
