@@ -189,7 +189,7 @@ JAX_CHUNK = 4096
 #: chunk (an evaluation is the same sequence of stages every chunk): the k-th step that works runs stages until
 #: their planned time reaches k shares, a share being the last chunk's total over one step in :data:`SPREAD` of
 #: the chunk (at least :data:`BUDGET_NS`), and always one. So a chunk's refill takes one step in SPREAD plus a few
-#: (0.5%: a p99 step is never one of them), each about one share or one stage: a cosine's 4,096 steps (about 150
+#: (0.6%: a p99 step is never one of them), each about one share or one stage: a cosine's 4,096 steps (about 150
 #: us of numpy in 20 stages) in about 20 steps of 5-10 us. The first chunk computed ahead is planned from the chunk
 #: computed when the table was first read (a table without times, as one pickled by an older version, runs stages
 #: while the clock stays within BUDGET_NS). Short work steps are what keeps the worst step down: on a shared
@@ -197,7 +197,9 @@ JAX_CHUNK = 4096
 #: works then is slowed in proportion. A plan, not the clock, decides how many stages a step runs: a stage
 #: slowed that way does not cut its step short and so add steps that work.
 BUDGET_NS = 3_000
-SPREAD = 224
+#: Why 176: the steps that work must stay well under 1% (with room for the machine's own slow steps) for the p99
+#: step to be a plain one, and be as many as that allows, since the worst of them scales with their length.
+SPREAD = 176
 #: Stages per numpy evaluation a chunk allows for (most take 10-50): the chunk grows with the number of
 #: distinct schedules so their stages fit in the steps from a quarter into it to its end.
 STAGES = 40
