@@ -348,8 +348,8 @@ def test_proportional_columns_are_one_evaluation_and_a_product(a, b, proportiona
     from lrsched_torch._table import ScheduleColumn, Table
 
     table = Table([ScheduleColumn(ca), ScheduleColumn(cb)], chunk=600)
-    family = _numpy.cosine_family(ca) is not None and _numpy.cosine_family(ca) == _numpy.cosine_family(cb)
-    assert len(table._jobs) == (1 if proportional or family else 2)  # (a cosine family: one weight, see below)
+    family = _numpy.family(ca) is not None and _numpy.family(ca) == _numpy.family(cb)
+    assert len(table._jobs) == (1 if proportional or family else 2)  # (a family: shared weights, see below)
     steps = np.arange(0, 1200)
     got = np.array([table.row(int(k)) for k in steps])
     for j, c in enumerate((ca, cb)):
@@ -377,9 +377,21 @@ def test_shape_options_must_agree_for_proportional_schedules():
         assert _numpy.proportion(lrsched.to_config(a), lrsched.to_config(b)) is None, (a, b)
 
 
-# cosines that differ only in their ends share one weight (torch's CosineAnnealingLR with an eta_min, one per param
-# group): each column is ``start + w * span``, the evaluator's own last two operations
+# schedules of one family share their weights (torch's CosineAnnealingLR with an eta_min, one per param group;
+# a one-cycle's lr and momentum): each column from them with its evaluator's own last operations
 _FAMILY_SHAPES = [dict(), dict(periodic=True), dict(k_decay=2.0), dict(k_decay=0.5, periodic=True)]
+
+
+def _table_equals_each_alone(configs, start, chunk=1000):
+    from lrsched_torch._table import ScheduleColumn, Table
+
+    columns = [ScheduleColumn(c) for c in configs]
+    table = Table(columns, chunk=chunk, prefetch=False)
+    got = table.at(start).values
+    t = np.arange(start, start + chunk, dtype=np.int64)
+    for j, (c, column) in enumerate(zip(configs, columns)):
+        np.testing.assert_array_equal(got[:, j], column.compute(t), err_msg=str(c))
+    return table
 
 
 @pytest.mark.parametrize("shape", _FAMILY_SHAPES, ids=str)
@@ -388,41 +400,55 @@ _FAMILY_SHAPES = [dict(), dict(periodic=True), dict(k_decay=2.0), dict(k_decay=0
                      min_size=2, max_size=6),
        steps=st.sampled_from([1, 7, 300, 4099, 300.5]), start=st.sampled_from([0, 5, 2**31 - 9, 2**40]))
 def test_cosines_sharing_a_weight_equal_each_alone_bit_for_bit(shape, ends, steps, start):
-    from lrsched_torch._table import ScheduleColumn, Table
-
     configs = [lrsched.to_config(lrsched.cosine(a, steps, b, **shape)) for a, b in ends]
-    columns = [ScheduleColumn(c) for c in configs]
-    table = Table(columns, chunk=1000, prefetch=False)
-    directions = {a < b for a, b in ends}
+    table = _table_equals_each_alone(configs, start)
     # one evaluation per direction (a rising and a falling cosine weight different phases), less the proportional
-    assert len(table._jobs) <= len(directions), table._jobs
-    got = table.at(start).values
-    t = np.arange(start, start + 1000, dtype=np.int64)
-    for j, (c, column) in enumerate(zip(configs, columns)):
-        np.testing.assert_array_equal(got[:, j], column.compute(t), err_msg=str(c))
+    assert len(table._jobs) <= len({a < b for a, b in ends}), table._jobs
 
 
-def test_a_cosine_family_is_one_weight_a_product_and_a_sum_per_column():
+@settings(max_examples=25, deadline=None)
+@given(total=st.sampled_from([10, 997, 3000, 10**7, 2500.5]), pct=st.sampled_from([0.0, 0.25, 0.3, 0.999, 1]),
+       three=st.booleans(), anneal=st.sampled_from(["cos", "linear"]),
+       peaks=st.lists(st.floats(1e-4, 10), min_size=1, max_size=3),
+       momentum=st.tuples(st.floats(0, 1), st.floats(0, 1)), start=st.sampled_from([0, 290, 2**31 - 9]))
+def test_one_cycles_sharing_weights_equal_each_alone_bit_for_bit(total, pct, three, anneal, peaks, momentum, start):
+    configs = [lrsched.to_config(lrsched.one_cycle(total, p, pct_start=pct, anneal=anneal, three_phase=three,
+                                                   div_factor=7.0 + k)) for k, p in enumerate(peaks)]
+    configs.append(lrsched.to_config(lrsched.one_cycle_momentum(total, base_value=momentum[0], peak_value=momentum[1],
+                                                                pct_start=pct, anneal=anneal, three_phase=three)))
+    table = _table_equals_each_alone(configs, start, chunk=1000)  # (chunks across the phase ends of short cycles)
+    assert len(table._jobs) == 1 and table._jobs[0][2] == list(range(len(configs))), table._jobs
+
+
+def test_families_are_shared_weights_and_a_few_operations_per_column():
     from lrsched_torch._table import ScheduleColumn, Table
 
     def jobs(*schedules):
-        return [(i, len(scaled), len(shared)) for i, scaled, shared in
-                Table([ScheduleColumn(lrsched.to_config(s)) for s in schedules], chunk=64)._jobs]
+        return Table([ScheduleColumn(lrsched.to_config(s)) for s in schedules], chunk=64)._jobs
 
     # torch's per-group cosines with one eta_min: one weight shared by all 100
-    assert jobs(*[tc.CosineAnnealingLR(0.01 * (i + 1), 5000, 1e-4) for i in range(100)]) == [(0, 0, 100)]
+    assert jobs(*[tc.CosineAnnealingLR(0.01 * (i + 1), 5000, 1e-4) for i in range(100)]) == [(0, [], list(range(100)))]
     c = lrsched.cosine
-    # proportional ones are a product of the first column; a rising cosine weights the other phase
-    assert jobs(c(0.1, 100, 0.01), c(0.2, 100, 0.02), c(0.3, 100, 0.0), c(0.0, 100, 0.1)) == [(0, 1, 2), (3, 0, 0)]
+    # a proportional one is a product of the first column; a rising cosine weights the other phase
+    assert jobs(c(0.1, 100, 0.01), c(0.2, 100, 0.02), c(0.3, 100, 0.0), c(0.0, 100, 0.1)) == [
+        (0, [(1, 2.0)], [0, 2]), (3, [], [])]
     # different steps, k_decay, periodic or their types, or an exponent: separate evaluations
-    assert len(jobs(c(0.1, 100, 0.01), c(0.2, 101, 0.01))) == 2
-    assert len(jobs(c(0.1, 100, 0.01), c(0.2, 100.0, 0.01))) == 2
-    assert len(jobs(c(0.1, 100, 0.01, k_decay=2.0), c(0.2, 100, 0.01, k_decay=3.0))) == 2
-    assert len(jobs(c(0.1, 100, 0.01, periodic=True), c(0.2, 100, 0.01))) == 2
-    assert len(jobs(c(0.1, 100, 0.01, exponent=2.0), c(0.2, 100, 0.01, exponent=2.0))) == 2
+    for a, b in [(c(0.1, 100, 0.01), c(0.2, 101, 0.01)), (c(0.1, 100, 0.01), c(0.2, 100.0, 0.01)),
+                 (c(0.1, 100, 0.01, k_decay=2.0), c(0.2, 100, 0.01, k_decay=3.0)),
+                 (c(0.1, 100, 0.01, periodic=True), c(0.2, 100, 0.01)),
+                 (c(0.1, 100, 0.01, exponent=2.0), c(0.2, 100, 0.01, exponent=2.0)),
+                 (tc.OneCycleLR(0.1, total_steps=1000), tc.OneCycleMomentum(total_steps=1001)),
+                 (tc.OneCycleLR(0.1, total_steps=1000), tc.OneCycleMomentum(total_steps=1000, pct_start=0.4)),
+                 (tc.OneCycleLR(0.1, total_steps=1000, three_phase=True), tc.OneCycleMomentum(total_steps=1000)),
+                 (tc.OneCycleLR(0.1, total_steps=1000, anneal_strategy="linear"),
+                  tc.OneCycleMomentum(total_steps=1000))]:
+        assert len(jobs(a, b)) == 2, (a, b)
+    # a one-cycle's lr (per group: proportional) and its momentum
+    assert jobs(tc.OneCycleLR(0.125, total_steps=1000), tc.OneCycleLR(0.375, total_steps=1000),
+                tc.OneCycleMomentum(total_steps=1000)) == [(0, [(1, 3.0)], [0, 2])]
 
 
-def test_a_cosine_family_the_weight_cannot_read_is_evaluated_column_by_column(monkeypatch):
+def test_a_family_whose_weights_cannot_be_read_is_evaluated_column_by_column(monkeypatch):
     from lrsched_torch._table import ScheduleColumn, Table
 
     def unreadable(config, t):
@@ -431,7 +457,7 @@ def test_a_cosine_family_the_weight_cannot_read_is_evaluated_column_by_column(mo
 
     configs = [lrsched.to_config(tc.CosineAnnealingLR(0.1 * (i + 1), 50, 1e-3)) for i in range(3)]
     want = np.stack([ScheduleColumn(c).compute(np.arange(100, 164)) for c in configs], axis=1)
-    monkeypatch.setattr(_numpy, "cosine_weight", unreadable)
+    monkeypatch.setattr(_numpy, "family_weights", unreadable)
     table = Table([ScheduleColumn(c) for c in configs], chunk=64)
-    assert table._jobs == [(0, [], [(j, *_numpy.cosine_ends(c)) for j, c in enumerate(configs)])]
+    assert table._jobs == [(0, [], [0, 1, 2])]
     np.testing.assert_array_equal(table.at(100).values, want)

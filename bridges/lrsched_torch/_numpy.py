@@ -29,7 +29,7 @@ import dataclasses
 import functools
 import math
 import types
-from typing import Any, Callable, Generator, Mapping
+from typing import Any, Callable, Generator, Hashable, Mapping
 
 import numpy as np
 
@@ -216,11 +216,17 @@ def _cos_weights(done: np.ndarray, left: np.ndarray) -> Stages:
 def _anneal(kind: str, start: Any, end: Any, done: np.ndarray, left: np.ndarray) -> Stages:
     """The core's ``anneal``: the cosine's weight of the nearer end from its own phase (one sine), the other
     weight one minus it. In stages."""
+    w, rest = yield from _anneal_weights(kind, done, left)
+    return (yield from _lerp(start, end, rest, w))  # start * w + end * rest
+
+
+def _anneal_weights(kind: str, done: np.ndarray, left: np.ndarray) -> Stages:
+    """The weights ``(w, rest)`` of :func:`_anneal`'s ends (``start * w + end * rest``). In stages."""
     if kind == "linear":
-        return (yield from _lerp(start, end, done, left))
+        return left, done
     w, rest = yield from _cos_weights(done, left)
     yield
-    return (yield from _lerp(start, end, rest, w))  # start * w + end * rest
+    return w, rest
 
 
 def _power_pair(weight: np.ndarray, rest: np.ndarray, exponent: Any) -> Stages:
@@ -543,31 +549,30 @@ def _cosine_phase(c, t):
     return (yield from _warped(done, left, c["k_decay"]))
 
 
-def cosine_family(config: Any) -> tuple[Any, ...] | None:
-    """For a checked cosine config without an exponent, the key of the cosines whose values are
-    ``start + w * span`` with the same weight ``w`` at every step (the same steps, k_decay, periodic and
-    direction: they differ only in their two ends; see :func:`cosine_weight`), else None."""
-    if not isinstance(config, dict) or config.get("type") != "cosine" or config.get("exponent") is not None:
+def _cosine_family(c: dict[str, Any]) -> tuple[Any, ...] | None:
+    if c["exponent"] is not None:
         return None
-    init, end = _f(config["init_value"]), _f(config["end_value"])
-    steps, k = config["steps"], config["k_decay"]  # (with their types: integer steps are integer arithmetic)
-    return ("cosine", type(steps), steps, type(k), k, config["periodic"], bool(init < end))
+    steps, k = c["steps"], c["k_decay"]  # (with their types: integer steps are integer arithmetic)
+    return ("cosine", type(steps), steps, type(k), k, c["periodic"], bool(_f(c["init_value"]) < _f(c["end_value"])))
 
 
-def cosine_weight(config: dict[str, Any], t: np.ndarray) -> Stages:
-    """The weight ``w`` of a cosine of a :func:`cosine_family` at steps `t` (>= 0), in stages: its values are
-    ``np.add(np.multiply(w, span), start)`` with ``(start, span) = cosine_ends(config)``, the operations of
-    :func:`_cosine` itself (the same values, bit for bit)."""
-    done, left = yield from _cosine_phase(config, np.asarray(t, I64))
+def _cosine_weights(c: dict[str, Any], t: np.ndarray) -> Stages:
+    done, left = yield from _cosine_phase(c, t)
     yield
-    init, end = _f(config["init_value"]), _f(config["end_value"])
-    return (yield from _cos_anneal(done if init < end else left))
+    return (yield from _cos_anneal(done if _f(c["init_value"]) < _f(c["end_value"]) else left))
 
 
-def cosine_ends(config: dict[str, Any]) -> tuple[Any, Any]:
-    """``(start, span)`` of a cosine without exponent: its value is ``start + w * span`` (see
-    :func:`cosine_weight`)."""
-    init, end = _f(config["init_value"]), _f(config["end_value"])
+def _cosine_fill(c: dict[str, Any], weight: np.ndarray, out: np.ndarray) -> Stages:
+    start, span = cosine_ends(c)
+    np.multiply(weight, span, out=out)  # (_cosine's last two operations)
+    np.add(out, start, out=out)
+    return
+    yield
+
+
+def cosine_ends(c: dict[str, Any]) -> tuple[Any, Any]:
+    """``(start, span)`` of a cosine without exponent: its value is ``start + w * span``."""
+    init, end = _f(c["init_value"]), _f(c["end_value"])
     start, stop = (init, end) if init < end else (end, init)
     return start, stop - start
 
@@ -783,9 +788,10 @@ def _unit(x: np.ndarray, length: Any) -> Stages:
     return x
 
 
-def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind: str) -> Stages:
-    """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
-    element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
+def _segment_weights(t: np.ndarray, total: np.ndarray, ends: tuple, kind: str) -> Stages:
+    """The core's ``_segments`` up to its ends' weights: ``(shape, [(segment, its steps: None for all, (w,
+    rest))])``, each step in its own segment only (a fraction of the work: a table chunk usually lies within
+    one segment). In stages."""
     yield
     t = np.minimum(*_common(t, total - 1))
     starts = [(np.zeros((), I64), np.zeros((), F64))] + list(ends[:-1])
@@ -808,7 +814,7 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind:
         yield
         which[since > 0] = i
     first, last = (only, only) if which is None else (int(which.min()), int(which.max()))
-    out = np.empty(t.shape, F64)
+    parts = []  # (segment, its steps: None for all, its ends' weights)
     for i in range(first, last + 1):
         yield
         (s_n, s_f), (e_n, e_f) = starts[i], ends[i]
@@ -829,34 +835,76 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind:
         else:
             done, left = np.ones(ti.shape, F64), np.zeros(ti.shape, F64)
         yield
-        value = yield from _anneal(kind, values[i], values[i + 1], done, left)
-        if here is None:
+        parts.append((i, here, (yield from _anneal_weights(kind, done, left))))
+    return t.shape, parts
+
+
+def _segments_fill(weights: tuple, values: list, out: np.ndarray | None = None) -> Stages:
+    """The values of segments from :func:`_segment_weights` and each segment's end `values` (into `out`, or a new
+    array). In stages."""
+    shape, parts = weights
+    for i, here, (w, rest) in parts:
+        yield
+        value = yield from _lerp(values[i], values[i + 1], rest, w)  # the core's anneal: start * w + end * rest
+        if here is None and out is None:
             return np.asarray(value, F64)
         yield
-        out[here] = value
+        if out is None:
+            out = np.empty(shape, F64)
+        out[... if here is None else here] = value
     return out
+
+
+def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind: str) -> Stages:
+    """The core's ``_segments``; each step is evaluated in its own segment only (the same arithmetic per
+    element, a fraction of the work: a table chunk usually lies within one segment). In stages."""
+    weights = yield from _segment_weights(t, total, ends, kind)
+    return (yield from _segments_fill(weights, values))
 
 
 @_evaluator("one_cycle", ("total_steps", "peak_value", "pct_start", "div_factor", "final_div_factor", "anneal",
                           "three_phase"), scale=("peak_value",),
             choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
 def _one_cycle(c, t):
+    weights = yield from _one_cycle_weights(c, t)
+    return (yield from _segments_fill(weights, _one_cycle_values(c)))
+
+
+def _one_cycle_values(c: dict[str, Any]) -> list[Any]:
+    """one_cycle's values at its phase ends."""
     initial = _f(c["peak_value"]) / _f(c["div_factor"])
     low = initial / _f(c["final_div_factor"])
-    three = c["three_phase"]
-    values = [initial, _f(c["peak_value"])] + ([initial] if three else []) + [low]
-    total = _num(c["total_steps"])
-    return (yield from _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"]))
+    return [initial, _f(c["peak_value"])] + ([initial] if c["three_phase"] else []) + [low]
 
 
 @_evaluator("one_cycle_momentum", ("total_steps", "base_value", "peak_value", "pct_start", "anneal", "three_phase"),
             scale=("base_value", "peak_value"), choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
 def _one_cycle_momentum(c, t):
+    weights = yield from _one_cycle_weights(c, t)
+    return (yield from _segments_fill(weights, _momentum_values(c)))
+
+
+def _momentum_values(c: dict[str, Any]) -> list[Any]:
+    """one_cycle_momentum's values at its phase ends."""
     hi, lo = _f(c["peak_value"]), _f(c["base_value"])
-    three = c["three_phase"]
-    values = [hi, lo, hi] + ([hi] if three else [])
+    return [hi, lo, hi] + ([hi] if c["three_phase"] else [])
+
+
+def _one_cycle_family(c: dict[str, Any]) -> tuple[Any, ...]:
+    total = c["total_steps"]  # (with its type: integer steps are integer arithmetic)
+    return ("one_cycle", type(total), total, _f(c["pct_start"]), c["three_phase"], c["anneal"])
+
+
+def _one_cycle_weights(c: dict[str, Any], t: np.ndarray) -> Stages:
+    """The weights of a one-cycle's (lr or momentum) phase ends at steps `t` (see :func:`_segment_weights`)."""
     total = _num(c["total_steps"])
-    return (yield from _segments(t, total, _one_cycle_ends(total, _f(c["pct_start"]), three), values, c["anneal"]))
+    ends = _one_cycle_ends(total, _f(c["pct_start"]), c["three_phase"])
+    return (yield from _segment_weights(t, total, ends, c["anneal"]))
+
+
+def _one_cycle_fill(c: dict[str, Any], weights: tuple, out: np.ndarray) -> Stages:
+    values = _one_cycle_values(c) if c["type"] == "one_cycle" else _momentum_values(c)
+    yield from _segments_fill(weights, values, out)
 
 
 @_evaluator("warmup_cosine", ("peak_value", "warmup_steps", "total_steps", "init_value", "end_value", "exponent"),
@@ -1199,6 +1247,41 @@ def proportion(a: Any, b: Any) -> float | None:
     """``r > 0`` with ``b(t) == r * a(t)`` at every step (within rounding), from the configs; else None."""
     r = _proportion(a, b)
     return r if r is not None and r > 0 and np.isfinite(r) else None
+
+
+# ------------------------------------------------------------------------- families
+
+#: The schedule types whose values are a few operations on weights that others share: (key, weights, fill).
+_FAMILIES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "cosine": (_cosine_family, _cosine_weights, _cosine_fill),
+    "one_cycle": (_one_cycle_family, _one_cycle_weights, _one_cycle_fill),
+    "one_cycle_momentum": (_one_cycle_family, _one_cycle_weights, _one_cycle_fill),
+}
+
+
+def family(config: Any) -> Hashable | None:
+    """The key of the schedules that share `config`'s weights, or None: cosines without exponent that differ
+    only in their two ends (the same length, k-decay, periodicity and direction: torch's ``CosineAnnealingLR``
+    with one ``eta_min`` over groups with their own lrs), and one-cycles, lr and momentum, with the same total,
+    pct_start, phases and anneal. A member's values are :func:`family_fill` of :func:`family_weights` of any
+    member: its evaluator's own operations, so the same values bit for bit."""
+    if not isinstance(config, dict) or config.get("type") not in _FAMILIES:
+        return None
+    try:
+        _spec(config)
+    except Unsupported:
+        return None
+    return _FAMILIES[config["type"]][0](config)  # type: ignore[no-any-return]
+
+
+def family_weights(config: dict[str, Any], steps: np.ndarray) -> Stages:
+    """The weights a :func:`family` shares at integer `steps` (>= 0). In stages."""
+    return (yield from _FAMILIES[config["type"]][1](config, np.asarray(steps, I64)))
+
+
+def family_fill(config: dict[str, Any], weights: Any, out: np.ndarray) -> Stages:
+    """`config`'s values from its family's `weights` (see :func:`family_weights`), into `out`. In stages."""
+    yield from _FAMILIES[config["type"]][2](config, weights, out)
 
 
 # ------------------------------------------------------------------------------ API

@@ -223,10 +223,10 @@ def _timed(stages: Generator[None, None, None], costs: list[int] | None) -> None
             costs.append(clock() - t0)
 
 
-#: One evaluation per chunk: (column, [(column scaled from it, factor)], [(column, start, span)]): with the last
-#: list non-empty, the column and the others listed are cosines sharing one weight ``w``, each ``start + w *
-#: span`` (see :func:`lrsched_torch._numpy.cosine_weight`).
-Job = tuple[int, list[tuple[int, float]], list[tuple[int, Any, Any]]]
+#: One evaluation per chunk: (column, [(column scaled from it, factor)], [columns of its family]): with the last
+#: list non-empty (the column first), the columns listed are one family's, computed from weights they share (see
+#: :func:`lrsched_torch._numpy.family`).
+Job = tuple[int, list[tuple[int, float]], list[int]]
 
 
 class _Next:
@@ -303,10 +303,11 @@ class Table:
 
     def _plan(self) -> list[Job]:
         """Evaluations per chunk (see :data:`Job`). A numpy schedule proportional to an earlier one (the same
-        schedule for another group's lr) is a multiplication, not an evaluation; cosines that differ only in
-        their ends (torch's per-group ``CosineAnnealingLR`` with an ``eta_min``) share one weight."""
+        schedule for another group's lr) is a multiplication, not an evaluation; schedules of one family (see
+        :func:`lrsched_torch._numpy.family`: torch's per-group ``CosineAnnealingLR`` with an ``eta_min``, a
+        one-cycle's lr and momentum) share their weights."""
         jobs: list[Job] = []
-        families: dict[Any, tuple[int, dict[str, Any]]] = {}  # a cosine family's key: its job, the job's config
+        families: dict[Any, int] = {}  # a family's key: its job
         for j, column in enumerate(self.columns):
             if isinstance(column, ScheduleColumn) and column.numpy:
                 for i, scaled, _ in jobs[:8]:
@@ -317,39 +318,36 @@ class Table:
                             scaled.append((j, r))
                             break
                 else:
-                    key = _numpy.cosine_family(column.config)
+                    key = _numpy.family(column.config)
                     if key in families:
-                        k, first = families[key]
-                        i, _, shared = jobs[k]
-                        if not shared:
-                            shared.append((i, *_numpy.cosine_ends(first)))
-                        shared.append((j, *_numpy.cosine_ends(column.config)))  # type: ignore[arg-type]
+                        i, _, shared = jobs[families[key]]
+                        shared.extend([i, j] if not shared else [j])
                         continue
                     if key is not None:
-                        families[key] = len(jobs), column.config  # type: ignore[assignment]
+                        families[key] = len(jobs)
                     jobs.append((j, [], []))
                 continue
             jobs.append((j, [], []))
         return jobs
 
     def _job(self, job: Job, steps: np.ndarray, values: np.ndarray) -> Generator[None, None, None]:
-        """The columns of `job` at `steps` into `values`, in stages: its evaluation's (or its cosine weight's, then
-        a product and a sum per cosine sharing it), then a product per column proportional to it."""
+        """The columns of `job` at `steps` into `values`, in stages: its evaluation's (or its family's weights,
+        then each member's values from them), then a product per column proportional to it."""
         i, scaled, shared = job
         column = values[:, i]
         if shared:
+            members: Any = self.columns  # (ScheduleColumns: a family's members have configs)
             try:
-                weight = yield from _numpy.cosine_weight(self.columns[i].config, steps)  # type: ignore[attr-defined]
+                weights = yield from _numpy.family_weights(members[i].config, steps)
             except _numpy.ERRORS:
-                weight = None  # (a config the checks let through that the evaluator cannot read: each alone)
-            for j, start, span in shared:
+                weights = None  # (a config the checks let through that the evaluator cannot read: each alone)
+            for j in shared:
                 yield
                 out = values[:, j]
-                if weight is None:
+                if weights is None:
                     out[:] = yield from self.columns[j].stages(steps)
-                else:  # (_numpy._cosine's last two operations: the same values)
-                    np.multiply(weight, span, out=out)
-                    np.add(out, start, out=out)
+                else:
+                    yield from _numpy.family_fill(members[j].config, weights, out)
         else:
             column[:] = yield from self.columns[i].stages(steps)
         for j, ratio in scaled:
@@ -380,7 +378,7 @@ class Table:
                 values[:, i] = given[i]
                 costs = None
             elif reuse is not None and reuse.start == start:
-                for j in [i] + [d for d, _ in job[1]] + [d for d, _, _ in job[2]]:
+                for j in [i] + [d for d, _ in job[1]] + job[2]:
                     values[:, j] = reuse.values[:, j]
                 costs = None
             else:
