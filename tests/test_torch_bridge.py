@@ -390,16 +390,19 @@ def test_no_jax_call_per_step(monkeypatch):
     assert all(4 < n < 750 for n in per_chunk), per_chunk
 
 
-def _refill_counts(monkeypatch, slow_call: tuple[int, int] | None = None, untimed: bool = False):
+def _refill_counts(monkeypatch, slow_call: tuple[int, int] | None = None, untimed: bool = False,
+                   slow_start: bool = False):
     """Ten distinct schedules (cosines of different lengths: no column is derived from another) stepped over
     six chunks on a clock that moves 5 us per reading (so the counts do not depend on this machine), or 500 us
     during the `slow_call` = (chunk, n)-th work call: per chunk, the steps that worked, and the stages of each
-    chunk computed ahead, and the chunks whose successor was ready in time. `untimed`: the first chunk's stage
-    times forgotten (as in a table pickled by a version without them)."""
-    slow, now = [False], [0]
+    chunk computed ahead, and the chunks whose successor was ready in time. `untimed`: the table's plan forgotten
+    (as in a table pickled by a version without one); `slow_start`: the last stage of the first chunk's computation
+    100x slower (a JAX compile, code run for the first time)."""
+    slow, now, reads = [False], [0], [0]
 
     def clock():
-        now[0] += 500_000 if slow[0] else 5_000
+        reads[0] += 1  # (the first chunk's 180 stages: readings 1-360)
+        now[0] += 500_000 if slow[0] or (slow_start and reads[0] in (359, 360)) else 5_000
         return now[0]
 
     monkeypatch.setattr(_table, "time", types.SimpleNamespace(perf_counter_ns=clock))
@@ -438,11 +441,14 @@ def test_refill_is_spread_over_a_few_steps_and_ready_in_time(monkeypatch):
     it, at every chunk."""
     per_chunk, stages, in_time = _refill_counts(monkeypatch)
     n = _table.NUMPY_CHUNK
-    # as planned from the last chunk's stage times (the first chunk ahead: from the one computed when the table was
-    # first read): one step in SPREAD of the chunk runs stages (180 of 5 us: 10 a step), and two allocate
+    # as planned from the last chunk's stage times (the first chunk ahead: its stages counted in the one computed
+    # when the table was first read, as many in each step): one step in SPREAD of the chunk runs stages (180 of
+    # 5 us: 8 a step), and two allocate
     spread = n // _table.SPREAD
     assert stages[0] == 180 and all(spread <= k - 2 <= spread + 1 for k in per_chunk), (per_chunk, spread, stages)
     assert in_time  # every chunk's successor finished ahead
+    # a stage 100x slower the first time (a JAX compile) changes nothing: the first plan counts stages, not times
+    assert _refill_counts(monkeypatch, slow_start=True) == (per_chunk, stages, True)
     # without stage times (a table pickled by an older version), within 3 us of the clock: one stage per step
     per_chunk, stages, in_time = _refill_counts(monkeypatch, untimed=True)
     assert stages[0] == per_chunk[0] - 2 == 180 and all(spread <= k - 2 <= spread + 1 for k in per_chunk[1:])

@@ -852,7 +852,7 @@ def _segments_fill(weights: tuple, values: list, out: np.ndarray | None = None) 
         if out is None:
             out = np.empty(shape, F64)
         out[... if here is None else here] = value
-    return out
+    return np.empty(shape, F64) if out is None else out
 
 
 def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind: str) -> Stages:

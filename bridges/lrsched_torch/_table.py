@@ -190,9 +190,10 @@ JAX_CHUNK = 4096
 #: their planned time reaches k shares, a share being the last chunk's total over one step in :data:`SPREAD` of
 #: the chunk (at least :data:`BUDGET_NS`), and always one. So a chunk's refill takes one step in SPREAD plus a few
 #: (0.6%: a p99 step is never one of them), each about one share or one stage: a cosine's 4,096 steps (about 150
-#: us of numpy in 20 stages) in about 20 steps of 5-10 us. The first chunk computed ahead is planned from the chunk
-#: computed when the table was first read (a table without times, as one pickled by an older version, runs stages
-#: while the clock stays within BUDGET_NS). Short work steps are what keeps the worst step down: on a shared
+#: us of numpy in 20 stages) in about 20 steps of 5-10 us. The first chunk computed ahead runs as many stages in each
+#: of those steps, counted in the chunk computed when the table was first read (its times are a first run's: a
+#: JAX compile, code run for the first time); a table without a plan, as one pickled by an older version, runs
+#: stages while the clock stays within BUDGET_NS. Short work steps are what keeps the worst step down: on a shared
 #: machine everything now and then runs several times slower for a fraction of a millisecond, and a step that
 #: works then is slowed in proportion. A plan, not the clock, decides how many stages a step runs: a stage
 #: slowed that way does not cut its step short and so add steps that work.
@@ -371,7 +372,7 @@ class Table:
                  ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
         values = self._empty()
-        costs: list[int] | None = [] if not self._costs else None  # (the first: the plan of the first chunk ahead)
+        costs: list[int] | None = [] if not self._costs else None  # (the first: the first chunk ahead's plan)
         for job in self._jobs:
             i = job[0]
             if given is not None and i in given:
@@ -384,7 +385,7 @@ class Table:
             else:
                 _timed(self._job(job, steps, values), costs)
         if costs is not None:
-            self._pace(costs)
+            self._pace_evenly(len(costs))
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
 
@@ -426,6 +427,13 @@ class Table:
         """Plan the next chunk's work from the time each stage of this one took (see :data:`SPREAD`)."""
         self._costs = costs
         self._share = max(BUDGET_NS, sum(costs) // max(self.chunk // SPREAD, 1))
+
+    def _pace_evenly(self, stages: int) -> None:
+        """Plan the first chunk ahead from the number of stages of the chunk computed when the table was first
+        read, not from their times (a first run's: a JAX compile, code run for the first time): as many stages in
+        each of one step in SPREAD."""
+        self._costs = [1] * stages
+        self._share = -(-stages // max(self.chunk // SPREAD, 1))
 
     def _stage(self, nxt: _Next, clock: Any) -> int:
         """Run the next chunk's next stage, record its time; the clock after it."""
