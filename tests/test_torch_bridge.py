@@ -398,16 +398,18 @@ def _refill_counts(monkeypatch, slow_call: tuple[int, int] | None = None, untime
     chunk computed ahead, and the chunks whose successor was ready in time. `untimed`: the table's plan forgotten
     (as in a table pickled by a version without one); `slow_start`: the last stage of the first chunk's computation
     100x slower (a JAX compile, code run for the first time)."""
-    slow, now, reads = [False], [0], [0]
+    slow, now, building, reads = [False], [0], [False], [0]
 
     def clock():
-        reads[0] += 1  # (the first chunk's 180 stages: readings 1-360)
-        now[0] += 500_000 if slow[0] or (slow_start and reads[0] in (359, 360)) else 5_000
+        reads[0] += building[0]  # (a first computation timing its 180 stages would read 1-360)
+        now[0] += 500_000 if slow[0] or (slow_start and building[0] and reads[0] in (359, 360)) else 5_000
         return now[0]
 
     monkeypatch.setattr(_table, "time", types.SimpleNamespace(perf_counter_ns=clock))
     opt = make_optimizer("sgd", 10)
+    building[0] = True
     sched = lrsched_torch.ScheduleLR(opt, lr=[lrsched.cosine(0.1, 5000 + i, end_value=1e-4) for i in range(10)])
+    building[0] = False
     table = sched._table
     n = table.chunk
     assert len(table._jobs) == 10 and n == _table.NUMPY_CHUNK

@@ -516,22 +516,18 @@ def _polynomial(c, t):
 @_evaluator("cosine", ("init_value", "steps", "end_value", "exponent", "k_decay", "periodic"),
             scale=("init_value", "end_value"), choices={"periodic": _FLAG})
 def _cosine(c, t):
+    if c["exponent"] is None:  # the weight of the nearer end computed directly, as the core does: start + span w
+        weight = np.asarray((yield from _cosine_weights(c, t)))  # (an array, also for a single step: filled in place)
+        yield
+        yield from _cosine_fill(c, weight, weight)  # (a family of cosines shares the weight: the same operations)
+        return weight
     done, left = yield from _cosine_phase(c, t)
     yield
-    init, end = _f(c["init_value"]), _f(c["end_value"])
-    if c["exponent"] is not None:  # both weights direct (the core's power_pair)
-        w, rest = yield from _cos_weights(done, left)
-        yield
-        w, rest = yield from _power_pair(w, rest, c["exponent"])
-        yield
-        return (yield from _lerp(init, end, rest, w))  # init * w + end * rest
-    # rising: the weight of the nearer end computed directly, as the core does: init + (end - init) weight
-    weight = yield from _cos_anneal(done if init < end else left)
+    w, rest = yield from _cos_weights(done, left)  # both weights direct (the core's power_pair)
     yield
-    start, span = cosine_ends(c)
-    weight *= span
+    w, rest = yield from _power_pair(w, rest, c["exponent"])
     yield
-    return start + weight
+    return (yield from _lerp(c["init_value"], c["end_value"], rest, w))  # init * w + end * rest
 
 
 def _cosine_phase(c, t):
@@ -564,10 +560,9 @@ def _cosine_weights(c: dict[str, Any], t: np.ndarray) -> Stages:
 
 def _cosine_fill(c: dict[str, Any], weight: np.ndarray, out: np.ndarray) -> Stages:
     start, span = cosine_ends(c)
-    np.multiply(weight, span, out=out)  # (_cosine's last two operations)
-    np.add(out, start, out=out)
-    return
+    np.multiply(weight, span, out=out)
     yield
+    np.add(out, start, out=out)
 
 
 def cosine_ends(c: dict[str, Any]) -> tuple[Any, Any]:

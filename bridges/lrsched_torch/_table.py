@@ -206,22 +206,11 @@ SPREAD = 176
 STAGES = 40
 
 
-def _timed(stages: Generator[None, None, None], costs: list[int] | None) -> None:
-    """Run `stages` to the end (floating-point warnings off), appending each stage's time to `costs` (None:
-    untimed)."""
-    if costs is None:
-        _numpy.finish(stages)
-        return
-    clock = time.perf_counter_ns
+def _count(stages: Generator[None, None, None]) -> int:
+    """Run `stages` to the end (floating-point warnings off); how many calls that took (as :meth:`Table.work`
+    counts stages: each yield, and the last call)."""
     with _numpy.quiet():
-        while True:
-            t0 = clock()
-            try:
-                next(stages)
-            except StopIteration:
-                costs.append(clock() - t0)
-                return
-            costs.append(clock() - t0)
+        return 1 + sum(1 for _ in stages)
 
 
 #: One evaluation per chunk: (column, [(column scaled from it, factor)], [columns of its family]): with the last
@@ -372,20 +361,21 @@ class Table:
                  ) -> Chunk:
         steps = np.arange(start, start + self.chunk, dtype=np.int64)
         values = self._empty()
-        costs: list[int] | None = [] if not self._costs else None  # (the first: the first chunk ahead's plan)
+        stages: int | None = 0 if not self._costs else None  # (the first: the first chunk ahead's plan)
         for job in self._jobs:
             i = job[0]
             if given is not None and i in given:
                 values[:, i] = given[i]
-                costs = None
+                stages = None
             elif reuse is not None and reuse.start == start:
                 for j in [i] + [d for d, _ in job[1]] + job[2]:
                     values[:, j] = reuse.values[:, j]
-                costs = None
+                stages = None
             else:
-                _timed(self._job(job, steps, values), costs)
-        if costs is not None:
-            self._pace_evenly(len(costs))
+                n = _count(self._job(job, steps, values))
+                stages = None if stages is None else stages + n
+        if stages is not None:
+            self._pace_evenly(stages)
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
 
