@@ -14,6 +14,11 @@ table's ``work``) and among all the others ("work/other": the first is the
 bridge's own, the second one of the machine's events, as torch's worst step is),
 and the median and worst of the steps that cross into the next chunk.
 
+``--twin`` adds a third side, a second copy of torch's own scheduler on its own
+optimizer, timed in the same rotation: how often torch's worst step exceeds its
+own twin's is how often the machine, not the code, decides a row's worst step.
+``--cpu N`` pins the process to one core first.
+
 Cases (the same schedule on both sides):
 
 - ``ScheduleLR cosine``: ``CosineAnnealingLR(T_max=5000, eta_min=1e-4)`` vs
@@ -27,6 +32,7 @@ The per-group schedules differ (each group its own base lr), as in a real model;
 groups sharing one schedule share one table column.
 
 Run:  python benchmarks/bench_torch_bridge.py [--steps 1000000] [--chunk 10000] [--groups 1 10 100]
+      [--twin] [--cpu N]
 Writes benchmarks/results/torch_bridge.json.
 """
 
@@ -90,8 +96,8 @@ class GCCounter:
 
     def __init__(self) -> None:
         self.side: str | None = None
-        self.full = {"torch": 0, "bridge": 0}
-        self.any = {"torch": 0, "bridge": 0}
+        self.full = {"torch": 0, "bridge": 0, "twin": 0}
+        self.any = {"torch": 0, "bridge": 0, "twin": 0}
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start" and self.side is not None:
@@ -122,7 +128,8 @@ def count_work(table: Any) -> dict[int, int]:
     return worked
 
 
-def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: GCCounter) -> dict[str, Any]:
+def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: GCCounter,
+            twin: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     native = native_of(optimizer(groups))
     setup_native = time.perf_counter() - t0
@@ -133,12 +140,15 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
     worked = count_work(table)
     # (filled, not zeros: the pages are touched here, not at a step; a first write to fresh memory faults in
     # pages, a 2 MB huge page for an array this size, and evicts the caches just before the next step)
-    times = {"torch": np.full(steps, -1, np.int64), "bridge": np.full(steps, -1, np.int64)}
     sides = {"torch": native.step, "bridge": bridge.step}
-    order = ["torch", "bridge"]
+    if twin:
+        sides["twin"] = native_of(optimizer(groups)).step
+    times = {side: np.full(steps, -1, np.int64) for side in sides}
+    order = list(sides)
     for k, start in enumerate(range(0, steps, chunk)):
         stop = min(start + chunk, steps)
-        for side in (order if k % 2 == 0 else order[::-1]):
+        turn = k % len(order)  # who goes first rotates (with two sides: alternates)
+        for side in order[turn:] + order[:turn]:
             counter.side = side
             run_chunk(sides[side], times[side], start, stop)
             counter.side = None
@@ -174,6 +184,8 @@ def measure(native_of, bridge_of, groups: int, steps: int, chunk: int, counter: 
     row["bridge"]["max_other_us"] = float(us[~work].max())
     for stat in ("mean_us", "median_us", "p99_us", "max_us"):
         row[f"ratio_{stat[:-3]}"] = row["bridge"][stat] / row["torch"][stat]
+    if twin:
+        row["twin_ratio_max"] = row["twin"]["max_us"] / row["torch"]["max_us"]
     return row
 
 
@@ -207,9 +219,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--chunk", type=int, default=10_000, help="steps per alternation")
     parser.add_argument("--groups", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--cases", nargs="+", default=None, help="a subset of the case names")
+    parser.add_argument("--twin", action="store_true", help="also time a second copy of torch's scheduler")
+    parser.add_argument("--cpu", type=int, default=None, help="pin the process to this core")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "torch_bridge.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     warnings.simplefilter("ignore", UserWarning)  # torch's call-order warning: not what is measured
     counter = GCCounter()
     gc.callbacks.append(counter)
@@ -218,7 +234,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     names = args.cases or list(all_cases)
     header = (f"{'case':<31}{'groups':>6}{'torch mean':>11}{'bridge mean':>12}{'mean':>6}{'median':>7}"
               f"{'p99':>6}{'max':>6}{'torch max us':>13}{'bridge max us':>14}{'work/other':>12}"
-              f"{'crossing med/max us':>20}{'full GC t/b':>12}")
+              f"{'crossing med/max us':>20}{'full GC t/b':>12}" + (f"{'twin max us':>12}" if args.twin else ""))
     print(f"load average: {os.getloadavg()}")
     print(header)
     print("-" * len(header))
@@ -226,7 +242,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for name in names:
             native_of, bridge_of = all_cases[name]
             for groups in args.groups:
-                row = measure(native_of, bridge_of, groups, args.steps, args.chunk, counter)
+                row = measure(native_of, bridge_of, groups, args.steps, args.chunk, counter, args.twin)
                 row["case"] = name
                 rows.append(row)
                 t, b = row["torch"], row["bridge"]
@@ -235,7 +251,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       f"{t['max_us']:>13.0f}{b['max_us']:>14.0f}"
                       f"{b['work_max_us']:>7.0f}/{b['max_other_us']:<4.0f}"
                       f"{b['boundary_median_us']:>10.0f}/{b['boundary_max_us']:<7.0f}"
-                      f"{t['full_gc']:>6}/{b['full_gc']:<5}", flush=True)
+                      f"{t['full_gc']:>6}/{b['full_gc']:<5}"
+                      + (f"{row['twin']['max_us']:>12.0f}" if args.twin else ""), flush=True)
     finally:
         gc.callbacks.remove(counter)
     scaling = scaling_table(rows)
@@ -244,6 +261,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     out.write_text(json.dumps({"benchmark": "torch_bridge", "scaling": scaling, "machine": platform.platform(),
                                "processor": platform.processor(), "torch": torch.__version__,
                                "loadavg": os.getloadavg(), "steps": args.steps, "chunk": args.chunk,
+                               "twin": args.twin, "cpu": args.cpu,
                                "rows": rows}, indent=2))
     print(f"wrote {out}")
     return rows

@@ -186,9 +186,11 @@ NUMPY_CHUNK = 4096
 JAX_CHUNK = 4096
 #: Work on the next chunk per scheduler step: stages (about one array operation of a numpy column each, see
 #: :class:`lrsched_torch._numpy.Evaluator`; a JAX column whole), planned from the time each stage took in the last
-#: chunk (an evaluation is the same sequence of stages every chunk): the k-th step that works runs stages until
-#: their planned time reaches k shares, a share being the last chunk's total over one step in :data:`SPREAD` of
-#: the chunk (at least :data:`BUDGET_NS`), and always one. So a chunk's refill takes one step in SPREAD plus a few
+#: two chunks (an evaluation is the same sequence of stages every chunk; the lesser of a stage's two times, since
+#: the machine's slow spells only ever lengthen one: a stage caught by a 100 ms pause would otherwise plan the
+#: whole next refill into one step): the k-th step that works runs stages until their planned time reaches k
+#: shares, a share being the planned total over one step in :data:`SPREAD` of the chunk (at least
+#: :data:`BUDGET_NS`), and always one. So a chunk's refill takes one step in SPREAD plus a few
 #: (0.6%: a p99 step is never one of them), each about one share or one stage: a cosine's 4,096 steps (about 150
 #: us of numpy in 20 stages) in about 20 steps of 5-10 us. The first chunk computed ahead runs as many stages in each
 #: of those steps, counted in the chunk computed when the table was first read (its times are a first run's: a
@@ -278,7 +280,8 @@ class Table:
             raise ValueError(f"chunk={chunk}: the number of steps per chunk must be >= 1")
         self.chunk = int(chunk)
         self._share = BUDGET_NS  # nanoseconds of planned work per step (see SPREAD)
-        self._costs: list[int] = []  # each stage's time in the last chunk computed ahead
+        self._costs: list[int] = []  # each stage's planned time (see SPREAD)
+        self._measured: list[int] = []  # each stage's time in the last chunk computed ahead
         self.prefetching = bool(prefetch)
         self._lock = threading.Lock()
         self.current = Chunk(0, np.zeros((0, len(self.columns))))
@@ -355,6 +358,7 @@ class Table:
         self.__dict__.pop("_budget", None)  # (a table pickled before the plan: a budget of time per step)
         self.__dict__.setdefault("_share", BUDGET_NS)  # (... or before the pace existed)
         self.__dict__.setdefault("_costs", [])
+        self.__dict__.setdefault("_measured", [])
         self._lock = threading.Lock()
 
     def _compute(self, start: int, reuse: Chunk | None = None, given: Mapping[int, np.ndarray] | None = None
@@ -414,7 +418,11 @@ class Table:
                 chunk.prefetch_at = chunk.stop - chunk.start  # ready: no more calls for this chunk
 
     def _pace(self, costs: list[int]) -> None:
-        """Plan the next chunk's work from the time each stage of this one took (see :data:`SPREAD`)."""
+        """Plan the next chunk's work from the time each stage of this one and the last took, the lesser of the
+        two (see :data:`SPREAD`; this one's alone where the stages differ in number: a data-dependent branch)."""
+        last, self._measured = self._measured, costs
+        if len(last) == len(costs):
+            costs = [min(a, b) for a, b in zip(costs, last)]
         self._costs = costs
         self._share = max(BUDGET_NS, sum(costs) // max(self.chunk // SPREAD, 1))
 
