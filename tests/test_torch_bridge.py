@@ -359,7 +359,7 @@ def test_no_jax_call_per_step(monkeypatch):
     """Ten groups, two distinct schedules: one evaluation per schedule per chunk, none per step; the cosine
     (a numpy type) costs no JAX call at all, the noisy one (JAX only) one call per chunk. Five chunks are
     served; the sixth is computed ahead, a stage per step (with no time budget): the JAX column in one, the
-    numpy one in several."""
+    numpy one in several. (The numpy one also runs once at the table's few warm-up steps when it is built.)"""
     calls = []
     real_jitted, real_stages = _table.jitted, _numpy.Evaluator.stages
 
@@ -384,7 +384,8 @@ def test_no_jax_call_per_step(monkeypatch):
     for _ in range(4999):
         sched.step()
     assert sched._table._next is None or sched._table._next.start == 5000  # the next chunk, computed ahead
-    assert sorted(calls) == [("jax", 1000)] * 6 + [("numpy", 1000)] * 6
+    warm = ("numpy", len(_table.WARM_STEPS))
+    assert sorted(calls) == [("jax", 1000)] * 6 + [warm] + [("numpy", 1000)] * 6
     per_chunk = [worked.count(start) for start in range(0, 5000, 1000)]
     # a step that allocates, one for the JAX column and the columns proportional to the cosine, several for it
     assert all(4 < n < 750 for n in per_chunk), per_chunk
@@ -627,3 +628,33 @@ def test_one_cycle_any_arguments_equals_torch_and_then_holds(total, pct, div, fi
     assert_rel(lrs_b[:total], lrs_a, "lr", rtol=1e-10)  # torch's cos(pi p) + 1 cancels near the end
     assert_rel(moms_b[:total], moms_a, "momentum")
     assert (lrs_b[total - 1:] == lrs_b[total - 1]).all() and (moms_b[total - 1:] == moms_b[total - 1]).all()
+
+
+def test_each_numpy_evaluation_runs_once_at_far_steps_when_the_table_is_built(monkeypatch):
+    """A table's first computation also runs each numpy evaluation at WARM_STEPS (a step decay past its table of
+    powers: that code's first run in the process happens at construction, not in a step); the values are
+    discarded, and an evaluation that raises there changes nothing (its chunks raise or fall back in their own
+    time)."""
+    seen, fail = [], [False]
+    real_stages = _numpy.Evaluator.stages
+
+    def stages(self, steps, **options):
+        seen.append(tuple(steps.tolist()))
+        if fail[0] and len(steps) == len(_table.WARM_STEPS):
+            raise _numpy.Unsupported("far steps")
+        return (yield from real_stages(self, steps, **options))
+
+    monkeypatch.setattr(_numpy.Evaluator, "stages", stages)
+    want = None
+    for fail[0] in (False, True):
+        seen.clear()
+        sched = lrsched_torch.ScheduleLR(make_optimizer("sgd", 2), lr=[lrsched.step_decay(0.1, 1000, 0.9),
+                                                                       lrsched.cosine(0.3, 5000)])
+        assert tuple(_table.WARM_STEPS) in seen and len(seen) == 4, seen  # (two chunk evaluations, two warm-ups)
+        lrs = [g["lr"] for g in sched.optimizer.param_groups]
+        for _ in range(20_000):
+            sched.step()
+        lrs.append(sched.get_last_lr())
+        assert want is None or lrs == want
+        want = lrs
+    assert want[-1] == pytest.approx([0.1 * 0.9**20, 0.0], rel=1e-12)  # (the cosine ended at step 5000)

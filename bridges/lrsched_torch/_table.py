@@ -206,6 +206,12 @@ SPREAD = 176
 #: Stages per numpy evaluation a chunk allows for (most take 10-50): the chunk grows with the number of
 #: distinct schedules so their stages fit in the steps from a quarter into it to its end.
 STAGES = 40
+#: Steps at which each numpy evaluation of a table runs once when the table is first read (values discarded):
+#: the branches later chunks take (a step decay past its table of powers, the last phase of a one-cycle) run
+#: their code for the first time there, not in a step. After minutes of other work, numpy code that a process
+#: has not yet run takes about ten times as long the first time: a StepLR's first refill past 16 decays took
+#: 0.4-2.9 ms in one step (``benchmarks/RESULTS.md``).
+WARM_STEPS = (2**16, 2**20, 2**24, 2**31 - 1)
 
 
 def _count(stages: Generator[None, None, None]) -> int:
@@ -380,8 +386,21 @@ class Table:
                 stages = None if stages is None else stages + n
         if stages is not None:
             self._pace_evenly(stages)
+            self._warm()
         values.flags.writeable = False
         return Chunk(start, values, self.prefetching)
+
+    def _warm(self) -> None:
+        """Run each numpy evaluation once at :data:`WARM_STEPS` (see there)."""
+        steps = np.asarray(WARM_STEPS, np.int64)
+        scratch = np.empty((steps.size, len(self.columns)), np.float64, order="F")
+        for job in self._jobs:
+            column = self.columns[job[0]]
+            if isinstance(column, ScheduleColumn) and column.numpy:
+                try:
+                    _count(self._job(job, steps, scratch))
+                except _numpy.ERRORS:
+                    pass  # (a warm-up only: a chunk that reaches such steps evaluates them in its own time)
 
     def work(self, chunk: Chunk) -> None:
         """Compute stages of the chunk after `chunk`, this step's share of them, at least one (a stepping
