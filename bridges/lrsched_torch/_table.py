@@ -399,8 +399,8 @@ class Table:
             if isinstance(column, ScheduleColumn) and column.numpy:
                 try:
                     _count(self._job(job, steps, scratch))
-                except _numpy.ERRORS:
-                    pass  # (a warm-up only: a chunk that reaches such steps evaluates them in its own time)
+                except Exception:  # (a warm-up only, its values discarded: it must never change what the table
+                    pass  # does; a chunk that reaches such steps evaluates them, and raises, in its own time)
 
     def work(self, chunk: Chunk) -> None:
         """Compute stages of the chunk after `chunk`, this step's share of them, at least one (a stepping
