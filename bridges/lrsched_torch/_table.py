@@ -126,6 +126,10 @@ class Column:
         return self.compute(steps)
         yield  # (a generator of one stage)
 
+    def warm(self, steps: np.ndarray) -> None:
+        """Run the column's code once at `steps`, the values discarded, the column unchanged (see
+        :data:`WARM_STEPS`). By default nothing."""
+
 
 class ScheduleColumn(Column):
     """A schedule's values: numpy when its config has a numpy evaluator (in stages of about one array operation),
@@ -159,6 +163,16 @@ class ScheduleColumn(Column):
 
     def compute(self, steps: np.ndarray) -> np.ndarray:
         return _numpy.finish(self.stages(steps))
+
+    def warm(self, steps: np.ndarray) -> None:
+        """The numpy evaluator once at `steps` (a JAX one would compile for their shape). Unlike :meth:`stages`,
+        an error keeps the evaluator: a warm-up must never change what the column does; a chunk that reaches
+        such steps evaluates them, and falls back or raises, in its own time."""
+        if self._numpy is not None:
+            try:
+                _numpy.finish(self._numpy.stages(steps, nonnegative=True))
+            except Exception:
+                pass
 
 
 # ---------------------------------------------------------------------------- chunks
@@ -391,16 +405,11 @@ class Table:
         return Chunk(start, values, self.prefetching)
 
     def _warm(self) -> None:
-        """Run each numpy evaluation once at :data:`WARM_STEPS` (see there)."""
+        """Run each evaluation once at :data:`WARM_STEPS` (see there; a family's or a proportional column's own
+        operations are its first member's last ones, run with the chunk)."""
         steps = np.asarray(WARM_STEPS, np.int64)
-        scratch = np.empty((steps.size, len(self.columns)), np.float64, order="F")
-        for job in self._jobs:
-            column = self.columns[job[0]]
-            if isinstance(column, ScheduleColumn) and column.numpy:
-                try:
-                    _count(self._job(job, steps, scratch))
-                except Exception:  # (a warm-up only, its values discarded: it must never change what the table
-                    pass  # does; a chunk that reaches such steps evaluates them, and raises, in its own time)
+        for i, *_ in self._jobs:
+            self.columns[i].warm(steps)
 
     def work(self, chunk: Chunk) -> None:
         """Compute stages of the chunk after `chunk`, this step's share of them, at least one (a stepping
