@@ -175,6 +175,12 @@ class ScheduleColumn(Column):
                 pass
 
 
+def _numpy_column(column: Column) -> ScheduleColumn | None:
+    """`column` when a numpy evaluator computes it (in stages, its config readable for proportions and
+    families), else None."""
+    return column if isinstance(column, ScheduleColumn) and column.numpy else None
+
+
 # ---------------------------------------------------------------------------- chunks
 
 
@@ -293,7 +299,7 @@ class Table:
         if chunk is None:
             # with several JAX calls per chunk (one step each) the chunk grows, so they stay under 0.4% of the
             # steps, and with many numpy evaluations so that their stages fit in the chunk's last three quarters
-            staged = sum(1 for i, *_ in self._jobs if isinstance(c := self.columns[i], ScheduleColumn) and c.numpy)
+            staged = sum(1 for i, *_ in self._jobs if _numpy_column(self.columns[i]) is not None)
             whole = len(self._jobs) - staged
             chunk = max(JAX_CHUNK if whole else NUMPY_CHUNK, 256 * whole + 2 * STAGES * staged)
         if int(chunk) < 1:
@@ -322,16 +328,17 @@ class Table:
         jobs: list[Job] = []
         families: dict[Any, int] = {}  # a family's key: its job
         for j, column in enumerate(self.columns):
-            if isinstance(column, ScheduleColumn) and column.numpy:
+            mine = _numpy_column(column)
+            if mine is not None:
                 for i, scaled, _ in jobs[:8]:
-                    source = self.columns[i]
-                    if isinstance(source, ScheduleColumn) and source.numpy:
-                        r = _numpy.proportion(source.config, column.config)
+                    source = _numpy_column(self.columns[i])
+                    if source is not None:
+                        r = _numpy.proportion(source.config, mine.config)
                         if r is not None:
                             scaled.append((j, r))
                             break
                 else:
-                    key = _numpy.family(column.config)
+                    key = _numpy.family(mine.config)
                     if key in families:
                         i, _, shared = jobs[families[key]]
                         shared.extend([i, j] if not shared else [j])
