@@ -457,3 +457,118 @@ def test_warmup_times_plateau_through_chained_scheduler():
         native_plateau.step(m)
         sched.step(m)
     assert values(plateau_opt)[0][0] < 0.05
+
+
+@pytest.mark.parametrize("kind,n_groups", [("sgd", 1), ("adamw", 3)])
+def test_a_lambda_lr_of_a_schedule_is_a_child_like_the_others(kind, n_groups):
+    """torch's warmup idiom ``SequentialLR([LambdaLR(warmup), CosineAnnealingLR])``: with the factor an lrsched
+    schedule (``lr = initial_lr * factor(k)``) the child is what torch's LambdaLR sets, in SequentialLR and in a
+    ChainedScheduler of its own; a factor of Python code cannot be tabulated: a TypeError that says what to pass."""
+    import lrsched
+
+    def warm(m):
+        return (lambda k: min((k + 1) / 5, 1.0)) if m is L else lrsched.linear(0.2, 1.0, 4)
+
+    builds = [lambda m, o: m.SequentialLR(o, [m.LambdaLR(o, warm(m)), m.CosineAnnealingLR(o, 60, 1e-4)], [5]),
+              lambda m, o: m.ChainedScheduler([m.LambdaLR(o, (lambda k: 0.97 ** k) if m is L
+                                                          else lrsched.exponential(1.0, 0.97))])]
+    for build in builds:
+        opt_a, opt_b, native, ours = run(build, kind, n_groups)
+        for k in range(80):
+            assert close(values(opt_b)[0], values(opt_a)[0]), f"step {k}: {values(opt_b)[0]} vs {values(opt_a)[0]}"
+            assert close(ours.get_last_lr(), native.get_last_lr())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                native.step()
+            ours.step()
+        assert ours._schedulers[0].__class__ is dl.LambdaLR  # (torch's attribute keeps the children given)
+    opt = make_optimizer(kind, n_groups)
+    for combine in (lambda c: dl.SequentialLR(opt, [c, dl.StepLR(opt, 3)], [5]), lambda c: dl.ChainedScheduler([c])):
+        with pytest.raises(TypeError, match="LambdaLR of the Python function .* lrsched schedule as its factor"):
+            combine(dl.LambdaLR(opt, lambda k: 1.0))
+
+
+@pytest.mark.parametrize("name", ["ExponentialLR", "StepLR", "ReduceLROnPlateau", "ScheduleLR"])
+def test_an_lr_loaded_into_the_optimizer_is_followed_where_torch_follows_it(name):
+    """``Optimizer.load_state_dict`` replaces the group dicts. torch's recursive schedulers multiply whatever lr
+    they find, so an earlier checkpoint's lr carries on; the drop-ins do the same. ScheduleLR sets absolute
+    values: the loaded lr is overwritten at its next step (no error: the groups are new)."""
+    import lrsched_torch
+
+    import lrsched
+
+    builds = {"ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.5),
+              "StepLR": lambda m, o: m.StepLR(o, 2, 0.5),
+              "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(o, factor=0.5, patience=0)}
+    metrics = [1.0, 2.0, 3.0, 0.5, 4.0, 5.0, 6.0]
+
+    def go(sched, opt, k):
+        opt.step()
+        sched.step(metrics[k]) if name == "ReduceLROnPlateau" else sched.step()
+
+    if name == "ScheduleLR":
+        opt = make_optimizer("sgd", 2)
+        sched = lrsched_torch.ScheduleLR(opt, lr=lrsched.step_decay(0.1, 2, 0.5))
+        for k in range(2):
+            go(sched, opt, k)
+        early = opt.state_dict()
+        for k in range(2, 5):
+            go(sched, opt, k)
+        opt.load_state_dict(early)
+        go(sched, opt, 5)
+        assert values(opt)[0] == [0.1 * 0.5**3] * 2 and sched.last_epoch == 6
+        return
+    traces = []
+    for module, load in ((L, True), (dl, True), (L, False)):
+        opt = make_optimizer("sgd", 2)
+        sched = builds[name](module, opt)
+        trace = []
+        for k in range(len(metrics)):
+            if k == 4 and load:
+                opt.load_state_dict(early)  # an earlier checkpoint's lrs (new group dicts)
+            go(sched, opt, k)
+            trace.append(values(opt)[0])
+            if k == 1:
+                early = opt.state_dict()
+        traces.append(trace)
+    want, got, unloaded = traces
+    for k, (a, b) in enumerate(zip(got, want)):
+        assert close(a, b), (k, a, b)
+    assert want[4] != unloaded[4]  # (the load changed the lrs: the test sees the difference)
+
+
+def test_reduce_lr_on_plateau_reduces_a_group_added_just_before_a_reduction():
+    """torch reduces every group it finds, so a group added between two steps takes the very next reduction."""
+    runs = []
+    for module in (L, dl):
+        opt = make_optimizer("sgd", 1)
+        sched = module.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+        trace = []
+        for k, metric in enumerate([1.0, 2.0, 3.0, 4.0, 0.1, 5.0]):
+            if k == 2:
+                opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.4})
+            sched.step(metric)
+            trace.append(values(opt)[0])
+        runs.append(trace)
+    want, got = runs
+    assert want[2] == [0.025, 0.2]
+    for k, (a, b) in enumerate(zip(got, want)):
+        assert close(a, b), (k, a, b)
+
+
+def test_a_tensor_base_lr_gives_each_group_its_own_tensor():
+    """A tensor argument is copied per group (torch's ``_format_param`` clones it); one tensor shared by every
+    group's lr was filled by each group in turn and then refused as another writer's change. The values are
+    torch's for a float ``base_lr`` (torch's own with a tensor drift: its ``base_lrs`` are the groups' lr tensors,
+    which it fills in place)."""
+    runs = []
+    for module, base in ((L, 0.01), (dl, torch.tensor(0.01))):
+        opt = make_optimizer("sgd", 2)
+        sched = module.CyclicLR(opt, base_lr=base, max_lr=0.1, step_size_up=5)
+        trace = []
+        for _ in range(12):
+            sched.step()
+            trace.append(values(opt)[0])
+        assert module is L or opt.param_groups[0]["lr"] is not opt.param_groups[1]["lr"]
+        runs.append(np.asarray(trace))
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-6)  # (float32 tensors)

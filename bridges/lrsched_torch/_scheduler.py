@@ -356,12 +356,16 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     def _write(self, row: list[float], check: bool = True) -> None:
         """Set every target from `row` (one value per column), reading the groups now."""
         groups = self.optimizer.param_groups
-        last = self._last_row if check and groups is self._seen_groups else None
+        last = self._last_row if check and self._seen_groups is not None else None
+        # groups replaced since the last write (Optimizer.load_state_dict, accelerate.prepare, a range test's
+        # restore): their values are someone's to set, so a change is followed where this scheduler follows
+        # changes (torch's recursive schedulers multiply whatever lr they find) and otherwise overwritten
+        replaced = groups is not self._seen_groups
         followed = False
         if last is not None:  # another writer's change first: followed (the schedule rebuilt below) or refused
             for i, key, col in self._targets:
                 if i < len(groups):
-                    followed |= self._check(groups[i], key, i, last[col])
+                    followed |= self._check(groups[i], key, i, last[col], refuse=not replaced)
         if len(groups) != self._n_groups:
             self._groups_changed(groups)  # (rebuilds, a followed schedule included)
             row, followed = self._current_row(), False
@@ -395,15 +399,17 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         if followed:
             self._refollow()
 
-    def _check(self, group: Mapping[str, Any], key: str, i: int, written: float) -> bool:
+    def _check(self, group: Mapping[str, Any], key: str, i: int, written: float, refuse: bool = True) -> bool:
         """Whether the value is still the one this scheduler wrote at its last step; if another writer changed
-        it, the scheduler follows the change (True: see :meth:`_follow`) or raises."""
+        it, the scheduler follows the change (True: see :meth:`_follow`) or raises (with `refuse`; else the value
+        is overwritten)."""
         found = other_write(self._tensors, (i, key), _current(group, key), written)
         if found is None:
             return False
         if self._follow(i, key, found, written):
             return True
-        self._foreign(i, key, found, written)
+        if refuse:
+            self._foreign(i, key, found, written)
         return False
 
     def _follow(self, i: int, key: str, found: Any, written: float) -> bool:

@@ -107,7 +107,7 @@ def _per_group(name: str, optimizer: torch.optim.Optimizer, value: Any) -> list[
             raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
                              f"{len(value)} values, param_groups has {n}.")
         return [_copy(v) for v in value]
-    return [_copy(value)] * n
+    return [_copy(value) for _ in range(n)]  # (a tensor: one copy per group, each written in place on its own)
 
 
 def _need_momentum(optimizer: torch.optim.Optimizer) -> bool:
@@ -717,6 +717,10 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step() missing 1 required positional argument: 'metrics' (the "
                             "monitored value, e.g. the validation loss)")
+        if len(self.optimizer.param_groups) != self._n_groups:
+            # a group added since the last step takes this step's decision with the others (torch reduces every
+            # group it finds): its plateau joins before the metric, this step's values written again first
+            self._apply()
         ScheduleLR.step(self, metrics, epoch)
 
     def _state(self) -> Any:
@@ -742,14 +746,53 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
 # ------------------------------------------------------------------ combinations
 
 
+class _LambdaChild:
+    """A :class:`LambdaLR` whose factors are lrsched schedules, as a child of :class:`SequentialLR` or
+    :class:`ChainedScheduler`: group `g`'s lr schedule is what torch's LambdaLR sets, ``initial_lr *
+    factor(k)`` (the lr outright: chained with others it is refused, as for torch's other absolute
+    schedulers)."""
+
+    def __init__(self, where: str, i: int, scheduler: LambdaLR) -> None:
+        from lrsched_torch._lambda import ScheduleFactor
+
+        self.optimizer = scheduler.optimizer
+        self._factors: list[ScheduleFactor] = []
+        for f in scheduler.lr_lambdas:
+            if not isinstance(f, ScheduleFactor):
+                raise TypeError(
+                    f"{where}: scheduler {i} is a LambdaLR of the Python function {f!r}, which the combination "
+                    "cannot tabulate (it combines schedules, not code). Give the LambdaLR an lrsched schedule as "
+                    "its factor (LambdaLR(opt, lrsched.linear(0.2, 1.0, 5)): lr = initial_lr * factor(k)), or "
+                    "combine torch's own LambdaLR with torch.optim.lr_scheduler.SequentialLR"
+                )
+            self._factors.append(f)
+        self._lr_bases: list[float] | None = []  # (not None: _child_lr builds each group's schedule)
+        self._lr_configs = [f.config for f in self._factors]
+        self._momentum_configs: list[Any] = [None] * len(self._factors)
+
+    def _group_lr(self, g: int, base: float) -> Any:
+        f = self._factors[g]
+        return _schedule(f.source()) * (base / f.base_lr)
+
+    def _multiplies(self) -> bool:
+        return False
+
+
 def _children(where: str, optimizer: torch.optim.Optimizer | None, schedulers: Sequence[Any]
-              ) -> tuple[torch.optim.Optimizer, list[_TorchScheduler]]:
+              ) -> tuple[torch.optim.Optimizer, list[Any]]:
+    """The optimizer and the children as schedules per group (:class:`_TorchScheduler` or
+    :class:`_LambdaChild`)."""
     schedulers = list(schedulers)
     if len(schedulers) < 1:
         raise ValueError(f"{where} expects at least one scheduler, but got no scheduler.")
     optimizer = optimizer or schedulers[0].optimizer
+    children: list[Any] = []
     for i, s in enumerate(schedulers):
-        if not isinstance(s, _TorchScheduler):
+        if isinstance(s, LambdaLR):
+            children.append(_LambdaChild(where, i, s))
+        elif isinstance(s, _TorchScheduler):
+            children.append(s)
+        else:
             raise TypeError(
                 f"{where}: scheduler {i} is a {type(s).__module__}.{type(s).__name__}; this {where} combines the "
                 "schedules of lrsched_torch.lr_scheduler's classes. Import it from there too (same name and "
@@ -760,10 +803,10 @@ def _children(where: str, optimizer: torch.optim.Optimizer | None, schedulers: S
                              f"{type(s).__name__} at index {i} has {s.optimizer}, which is different from "
                              f"{type(optimizer).__name__}.")
     assert optimizer is not None
-    return optimizer, schedulers
+    return optimizer, children
 
 
-def _child_lr(child: _TorchScheduler, g: int, optimizer: torch.optim.Optimizer) -> Any:
+def _child_lr(child: Any, g: int, optimizer: torch.optim.Optimizer) -> Any:
     """A child's lr schedule of group `g` as torch's SequentialLR and ChainedScheduler use it: from the group's
     initial lr (a child built after another on the same optimizer started from the lr that one left, as a
     scheduler of its own would; inside the combination it does not)."""
@@ -808,6 +851,7 @@ class SequentialLR(_TorchScheduler, _torch.SequentialLR):
     def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any], milestones: list[int],
                  last_epoch: int = -1) -> None:
         optimizer, children = _children("SequentialLR", optimizer, schedulers)
+        schedulers = list(schedulers)
         if len(milestones) != len(children) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided to be one more than the number of "
@@ -815,7 +859,7 @@ class SequentialLR(_TorchScheduler, _torch.SequentialLR):
                 f"to be equal to {len(milestones)}")
         import lrsched
 
-        self._schedulers, self._milestones = children, list(milestones)  # type: ignore[assignment]
+        self._schedulers, self._milestones = schedulers, list(milestones)
         n = len(optimizer.param_groups)
         lrs: list[Any] = []
         moms: list[Any] = []
@@ -869,7 +913,7 @@ class ChainedScheduler(_TorchScheduler, _torch.ChainedScheduler):
 
     def __init__(self, schedulers: Sequence[Any], optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer, children = _children("ChainedScheduler", optimizer, schedulers)
-        self._schedulers = children
+        self._schedulers = list(schedulers)
         if len(children) > 1:
             for c in children:
                 if not c._multiplies():
