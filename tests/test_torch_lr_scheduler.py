@@ -572,3 +572,21 @@ def test_a_tensor_base_lr_gives_each_group_its_own_tensor():
         assert module is L or opt.param_groups[0]["lr"] is not opt.param_groups[1]["lr"]
         runs.append(np.asarray(trace))
     np.testing.assert_allclose(runs[1], runs[0], rtol=1e-6)  # (float32 tensors)
+
+
+def test_sequential_lr_restarts_its_children_as_torch_does():
+    """torch restarts a child at its milestone with the child's closed form: ``ConstantLR(total_iters=0)`` (which
+    alone keeps its factor) gives the base lr from there on, and ``LinearLR(total_iters=0)`` divides by zero at
+    the milestone, which here is an error at construction."""
+    build = lambda m, o: m.SequentialLR(o, [m.ExponentialLR(o, 0.9), m.ConstantLR(o, 0.5, total_iters=0)], [3])  # noqa: E731
+    opt_a, opt_b, native, ours = run(build, "adamw", 3)
+    for k in range(8):
+        assert close(values(opt_b)[0], values(opt_a)[0]), (k, values(opt_b)[0], values(opt_a)[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            native.step()
+        ours.step()
+    assert values(opt_a)[0] == [0.1, 0.2, 0.30000000000000004]
+    opt = make_optimizer("sgd", 1)
+    with pytest.raises(ValueError, match="total_iters=0.*ZeroDivisionError"):
+        dl.SequentialLR(opt, [dl.ExponentialLR(opt, 0.9), dl.LinearLR(opt, 0.5, total_iters=0)], [3])

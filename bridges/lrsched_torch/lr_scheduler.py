@@ -815,7 +815,8 @@ def _child_lr(child: Any, g: int, optimizer: torch.optim.Optimizer) -> Any:
     if child._lr_bases is None or is_plateau(child._lr_configs[g]):
         return child._lr_configs[g]
     group = optimizer.param_groups[g]
-    return describe(child._group_lr(g, _float(group.get("initial_lr", group["lr"]))))
+    # (the schedule itself, not its config: compat.torch.SequentialLR knows how torch restarts the children it made)
+    return child._group_lr(g, _float(group.get("initial_lr", group["lr"])))
 
 
 def _schedule(config: Any) -> Any:
@@ -876,10 +877,10 @@ class SequentialLR(_TorchScheduler, _torch.SequentialLR):
                 last: Any = pieces[-1]
                 schedules[-1] = lrsched.constant(_float(optimizer.param_groups[g].get(
                     "initial_lr", optimizer.param_groups[g]["lr"])))
-                joined = lrsched.join(schedules, self._milestones) if len(schedules) > 1 else schedules[0]
+                joined = _tc().SequentialLR(schedules, self._milestones) if len(schedules) > 1 else schedules[0]
                 lrs.append(_rewrap(last, joined, self._milestones[-1] if self._milestones else 0))
             else:
-                lrs.append(lrsched.join(schedules, self._milestones) if len(schedules) > 1 else schedules[0])
+                lrs.append(_tc().SequentialLR(schedules, self._milestones) if len(schedules) > 1 else schedules[0])
             mom = [c._momentum_configs[g] if g < len(c._momentum_configs) else None for c in children]
             if all(m is None for m in mom):
                 moms.append(None)
