@@ -131,8 +131,15 @@ def test_same_numbers_and_attributes_as_torch(name, kind, n_groups):
 
 @pytest.mark.parametrize("name", ["StepLR", "LinearLR", "CosineAnnealingLR", "OneCycleLR", "CyclicLR",
                                   "PolynomialLR", "MultiStepLR", "CosineAnnealingWarmRestarts"])
-def test_last_epoch_construction_resumes_as_torch(name):
-    """torch: last_epoch != -1 needs 'initial_lr' in the groups, then continues from last_epoch + 1."""
+@pytest.mark.parametrize("K,last", [(37, 36), (37, 37), (34, 33), (80, 79)])
+def test_last_epoch_construction_resumes_as_torch(name, K, last):
+    """torch: last_epoch != -1 needs 'initial_lr' in the groups, then continues from last_epoch + 1: its recursive
+    classes from the group's lr as it is, whether or not that is the lr of step last_epoch + 1 (K = last + 1:
+    torch's intended use; K = last: the lr one step behind from then on; K = 34 and 80: StepLR's and
+    MultiStepLR's boundary applied a second time)."""
+    if name == "CosineAnnealingWarmRestarts" and K > 60:
+        pytest.skip("torch's bug: built past its second restart, torch takes T_cur = last_epoch - T_0 (one restart "
+                    "taken off, not all): its lrs are not the schedule's; the drop-in keeps the closed form")
     build, _ = CASES[name]
     assert "last_epoch" in inspect.signature(getattr(dl, name).__init__).parameters
     # without initial_lr (a fresh optimizer) both raise KeyError
@@ -141,8 +148,7 @@ def test_last_epoch_construction_resumes_as_torch(name):
         cls = getattr(module, name)
         with pytest.raises(KeyError, match="initial_lr"):
             _with_last_epoch(cls, opt, name, 5)
-    # a run interrupted at step K and rebuilt with last_epoch=K-1 from the saved optimizer: the same lrs
-    K = 37
+    # a run interrupted at step K and rebuilt with last_epoch=last from the saved optimizer: the same lrs
     opt_a, opt_b, native, ours = run(build, "sgd", 2)
     for _ in range(K):
         with warnings.catch_warnings():
@@ -155,10 +161,12 @@ def test_last_epoch_construction_resumes_as_torch(name):
     new_b.load_state_dict(saved_b)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        native2 = _with_last_epoch(getattr(L, name), new_a, name, K - 1)
-    ours2 = _with_last_epoch(getattr(dl, name), new_b, name, K - 1)
-    assert ours2.last_epoch == native2.last_epoch == K
-    for _ in range(60):
+        native2 = _with_last_epoch(getattr(L, name), new_a, name, last)
+    ours2 = _with_last_epoch(getattr(dl, name), new_b, name, last)
+    assert ours2.last_epoch == native2.last_epoch == last + 1
+    # (a cosine whose lr is not its schedule's at the step it was built goes on to T_max only: past it torch's
+    # recursion adds the schedule's amplitude, not the followed one's; see the docs' "a cosine past T_max")
+    for _ in range(50 if name == "CosineAnnealingLR" and last == K else 60):
         assert close(values(new_b)[0], values(new_a)[0]) and close(values(new_b)[1], values(new_a)[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

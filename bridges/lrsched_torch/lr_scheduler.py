@@ -192,6 +192,9 @@ class _TorchScheduler(ScheduleLR):
     #: ``lr' - floor = (lr - floor) * ratio`` (floor 0 but for CosineAnnealingLR's eta_min). Such a scheduler
     #: follows another writer's change (``_follow``) and starts from the group's lr as it is.
     _recursive = False
+    #: whether torch's first step after building at ``last_epoch >= 0`` keeps the group's lr (its ``_is_initial``
+    #: branch: LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR) rather than applying its factor to it
+    _keeps_lr = False
 
     def _floor(self) -> float:
         return 0.0
@@ -283,6 +286,13 @@ class _TorchScheduler(ScheduleLR):
                 # torch's recursive form starts from the group's lr as it is (another scheduler built on the
                 # same optimizer may have changed it already: torch's back-to-back chaining); base_lrs stay
                 self._lr_bases = [_float(g["lr"]) for g in optimizer.param_groups]
+            elif self._recursive:
+                # built at last_epoch L, torch's first step carries on from the group's lr as it is: the classes
+                # that keep it (see _keeps_lr) take it as step L + 1's, the others as step L's, and apply their
+                # factor of step L + 1 to it (a boundary there a second time when the lr had passed it already)
+                at = last_epoch + 1 if self._keeps_lr else last_epoch
+                self._lr_bases = [self._through(make_lr, b, at, _float(g["lr"]))
+                                  for b, g in zip(self._lr_bases, optimizer.param_groups)]
             lrs = [make_lr(b) for b in self._lr_bases]
         ScheduleLR.__init__(self, optimizer, lr=lrs, momentum=momentum, last_epoch=last_epoch)
         self.base_lrs = [_copy(b) for b in bases]
@@ -369,6 +379,7 @@ class LinearLR(_TorchScheduler, _torch.LinearLR):
 
     _multiplicative = True
     _recursive = True
+    _keeps_lr = True
     _arguments = ("start_factor", "end_factor", "total_iters")
 
     def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -389,6 +400,7 @@ class ExponentialLR(_TorchScheduler, _torch.ExponentialLR):
 
     _multiplicative = True
     _recursive = True
+    _keeps_lr = True
     _arguments = ("gamma",)
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
@@ -404,6 +416,7 @@ class PolynomialLR(_TorchScheduler, _torch.PolynomialLR):
 
     _multiplicative = True
     _recursive = True
+    _keeps_lr = True
     _arguments = ("total_iters", "power")
 
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
@@ -421,6 +434,7 @@ class CosineAnnealingLR(_TorchScheduler, _torch.CosineAnnealingLR):
 
     _arguments = ("T_max", "eta_min")
     _recursive = True
+    _keeps_lr = True
 
     def _floor(self) -> float:
         return float(self.eta_min)
