@@ -808,7 +808,8 @@ def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_fa
     .. math:: v = e + (s - e)\,\tfrac{1 + \cos(\pi p)}{2} \quad\text{or}\quad v = s + (e - s)\,p
 
     with ``p`` the fraction of the phase done. Past ``T - 1`` it holds the final
-    value (torch raises).
+    value (torch extrapolates the last phase at ``T``, which no update of a
+    ``T``-step run uses, and raises past it).
 
     Args:
       total_steps: ``T`` (> 0).

@@ -473,8 +473,9 @@ def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | Non
               \qquad \eta = s + (e - s)\,p \quad (\text{'linear'})
 
     with ``p`` the fraction of the phase done. ``T`` is
-    `total_steps` or ``epochs * steps_per_epoch``. torch raises one step past
-    ``T`` ("Tried to step ..."); this holds the final value instead. The momentum
+    `total_steps` or ``epochs * steps_per_epoch``. From step ``T`` on this holds the
+    final value: torch raises past ``T`` ("Tried to step ...") and at ``T`` itself,
+    which no update of a ``T``-step run uses, extrapolates the last phase. The momentum
     arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
     :func:`lrsched.one_cycle` (float32 values within 1e-6 of torch's float64 ones).
 
