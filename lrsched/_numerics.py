@@ -833,18 +833,29 @@ def scaled_remainder(n: Any, c: Any, c_lo: Any, period: Any) -> tuple[jax.Array,
     s, e3 = two_sum(p1, p2)
     tail = (e1 + e2 + e3) + as_float(c_lo) * (n_hi + n_lo)
     s, tail = two_sum(s, tail)
-    size = as_float(period)
+    # the period in two floats that hold it exactly (an integer period past 2**24 does not fit one float32)
+    size_hi, size_lo = _exact_parts(as_number(period))
+    size = size_hi + size_lo
+
+    def take(r_hi: jax.Array, r_lo: jax.Array, m: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``r - m * period`` in two floats (`m` a whole number; its products exact)."""
+        q, qe = two_product(m, size_hi)
+        q2, qe2 = two_product(m, size_lo)
+        q, qe3 = two_sum(q, q2)  # the product's leading float first: r - q is then exact
+        r_hi, r1e = two_sum(r_hi, -q)
+        return two_sum(r_hi, ((((r1e - qe3) - qe) - qe2) + r_lo))
+
     k = jnp.floor(s / size)
-    q, qe = two_product(k, size)
-    r_hi, r1e = two_sum(s, -q)
-    r_lo = (r1e - qe) + tail
-    r_hi, r_lo = two_sum(r_hi, r_lo)
+    r_hi, r_lo = take(s, tail, k)
+    # a quotient beyond the float's integers (c n / period past 2**24 in float32) can be many periods off: the
+    # remainder's own quotient takes them off
+    dk = jnp.floor((r_hi + r_lo) / size)
+    r_hi, r_lo = take(r_hi, r_lo, dk)
+    k = k + dk
     for _ in range(2):  # the float quotient may be one off either way
-        below = r_hi + r_lo < 0
-        above = r_hi + r_lo >= size
-        fix = jnp.where(below, size, jnp.where(above, -size, 0.0))
-        k = k - jnp.sign(fix)
-        r_hi, r_lo = two_sum(r_hi + fix, r_lo)
+        m = jnp.where(r_hi + r_lo < 0, -1.0, jnp.where(r_hi + r_lo >= size, 1.0, 0.0)).astype(size.dtype)
+        k = k + m
+        r_hi, r_lo = take(r_hi, r_lo, m)
     return k, r_hi, r_lo
 
 

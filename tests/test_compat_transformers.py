@@ -494,3 +494,44 @@ def test_greedy_runs_in_lrsched_optax_like_transformers_greedy_lr():
         sched.step(m)
     assert want[2] > want[0] and min(want[3:]) < max(want)  # it rose and fell
     np.testing.assert_allclose(got, want, rtol=2e-7)
+
+
+def _exact_cosine(t, w, n, cycles, restarts=False):
+    """transformers' cosine (or hard restarts) at a far step, the position ``c (t - W) mod D`` taken exactly."""
+    from fractions import Fraction
+
+    d = max(1, n - w)
+    if restarts:
+        if t - w >= d:
+            return 0.0
+        x = float((Fraction(cycles) * (t - w)) % d) / d
+        return 0.5 * (1.0 + math.cos(math.pi * x))
+    x = float((Fraction(cycles) * 2 * (t - w)) % (2 * d)) / d  # cos(pi x), x in [0, 2)
+    return 0.5 * (1.0 + math.cos(math.pi * x))
+
+
+@pytest.mark.parametrize("n", [7, 10, 977, 2**24 + 1, 100_000_000])
+@pytest.mark.parametrize("cycles", [0.5, 1.0, 0.3])
+def test_float32_cosine_wave_far_past_the_end_keeps_its_precision(n, cycles):
+    """The wave goes on past N: at steps up to 2**31 - 1 ``c t mod D`` must be exact in float32 too, whether
+    the float quotient is many periods off (c t / D past 2**24) or D itself does not fit a float32 (past 2**24);
+    eagerly, jitted and in an array alike."""
+    rng = np.random.default_rng(n)
+    steps = np.concatenate([rng.integers(2**28, 2**31 - 1, 300), [2**31 - 1, 2**31 - 2]]).astype(np.int32)
+    s = hf.get_scheduler("cosine", 1.0, 0, n, num_cycles=cycles)
+    want = np.array([_exact_cosine(int(t), 0, n, cycles) for t in steps])
+    got = lrsched.evaluate(s, steps)
+    assert np.max(np.abs(got - want)) <= 2e-6, np.max(np.abs(got - want))
+    eager = np.array([float(s(int(t))) for t in steps[:4]])
+    np.testing.assert_allclose(eager, want[:4], rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("x64", [False, True])
+@pytest.mark.parametrize("cycles", [-1, -0.5, -2.5])
+def test_hard_restarts_with_negative_cycles(cycles, x64):
+    """transformers takes ``(c p) mod 1`` of a negative ``c`` too (Python's mod: in [0, 1)); the float32
+    position, from ``|c|``, is mirrored back."""
+    with jax.enable_x64(x64):
+        got = lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", 1.0, 3, 40, num_cycles=cycles), 45)
+    want = np.array([lam_restarts(t, 3, 40, cycles) for t in range(45)])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 if x64 else 2e-6)

@@ -173,7 +173,10 @@ class CosineRestarts(Schedule):
             lo = self.low("num_cycles") * jnp.sign(c)
             _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), lo)
             rest_hi, rest_lo = two_sum(d - r_hi, -r_lo)
-            factor = cos_anneal(divide(r_hi + r_lo, d), divide(rest_hi + rest_lo, d))
+            done, left = divide(r_hi + r_lo, d), divide(rest_hi + rest_lo, d)
+            # a negative c: (c p) mod 1 is 1 - (|c| p mod 1), except where that is 0
+            flip = (c < 0) & (r_hi + r_lo > 0)
+            factor = cos_anneal(jnp.where(flip, left, done), jnp.where(flip, done, left))
         return as_float(self.base_lr) * jnp.where(progress >= 1.0, 0.0, factor)
 
 
