@@ -535,3 +535,18 @@ def test_hard_restarts_with_negative_cycles(cycles, x64):
         got = lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", 1.0, 3, 40, num_cycles=cycles), 45)
     want = np.array([lam_restarts(t, 3, 40, cycles) for t in range(45)])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 if x64 else 2e-6)
+
+
+@pytest.mark.parametrize("n", [2**24 + 1, 100_000_007, 2**31 - 1])
+@pytest.mark.parametrize("cycles", [0.5, 0.0, 1.0])
+def test_float32_hard_restarts_end_at_n_itself(n, cycles):
+    """The restarts end (0) where ``t - W`` reaches ``D``; in float32 ``t / D`` rounds to 1 up to ~64 steps earlier
+    past 2**24, so the end is found on the steps themselves (transformers' values right up to N)."""
+    steps = np.arange(n - 70, n + 1, dtype=np.int64)
+    steps = steps[(steps >= 0) & (steps <= 2**31 - 1)].astype(np.int32)
+    got = lrsched.evaluate(hf.get_scheduler("cosine_with_restarts", 1.0, 0, n, num_cycles=cycles), steps)
+    want = np.array([_exact_cosine(int(t), 0, n, cycles, restarts=True) for t in steps])
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
+    assert steps[-1] == n and got[-1] == 0.0
+    if cycles != 1.0:  # (half a cycle: 0.5 just before N, none: 1; old float32: 0 from ~64 steps before N)
+        assert (got[:-1] >= 0.5 - 2e-6).all()

@@ -177,7 +177,10 @@ class CosineRestarts(Schedule):
             # a negative c: (c p) mod 1 is 1 - (|c| p mod 1), except where that is 0
             flip = (c < 0) & (r_hi + r_lo > 0)
             factor = cos_anneal(jnp.where(flip, left, done), jnp.where(flip, done, left))
-        return as_float(self.base_lr) * jnp.where(progress >= 1.0, 0.0, factor)
+        # the end where t reaches D: in float32 by comparing the steps themselves (t / D rounds to 1 up to
+        # ~D * 6e-8 steps before it past 2**24), under x64 transformers' own test of its float
+        ended = progress >= 1.0 if float_dtype() != np.float32 else t >= _at_least_one(steps)
+        return as_float(self.base_lr) * jnp.where(ended, 0.0, factor)
 
 
 _SHAPES = ("linear", "cosine", "1-sqrt")
