@@ -42,8 +42,32 @@ def _encode(value: Any, where: str) -> Any:
     raise ScheduleError(f"to_config: {where} has type {type(value).__name__}, which a config cannot hold")
 
 
+def _precise(schedule: Schedule, name: str, value: Any) -> Any:
+    """A precise field's number as the schedule evaluates it (see ``lrsched._core.precise_field``): a float32
+    value plus its low part (what float32 lost of the number passed), so a schedule whose numbers became float32
+    arrays (``jax.device_put``, a ``jit`` output, an optimizer state) keeps them in its config."""
+    lo = getattr(schedule, f"{name}_lo", None)
+    if lo is None or value is None or isinstance(value, (jax.core.Tracer, bool, int, float)):
+        return value
+    a, low = np.asarray(value), np.asarray(lo, np.float64)
+    if a.dtype.kind != "f" or a.dtype.itemsize > 4 or low.shape != a.shape or not low.any():
+        return value
+    exact = a.astype(np.float64) + low  # (exact: two float32s of magnitudes 2**24 apart fit one float64)
+    if exact.ndim:
+        return exact
+    # the shortest decimal with the same two parts (the 0.999 that was passed, not 0.99899999999999999911)
+    for digits in range(1, 18):
+        x = float(f"{float(exact):.{digits}g}")
+        if np.float32(x) == a and np.float32(x - np.float64(np.float32(x))) == np.float32(low):
+            return x
+    return float(exact)
+
+
 def _schedule_config(schedule: Schedule, where: str) -> dict[str, Any]:
-    args = schedule.config_args()
+    args = dict(schedule.config_args())
+    for name in getattr(type(schedule), "_precise", ()):
+        if name in args:
+            args[name] = _precise(schedule, name, args[name])
     return {"type": schedule.factory_name,
             **{k: _encode(v, f"{where}.{k}") for k, v in args.items()}}
 

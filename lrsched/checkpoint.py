@@ -47,6 +47,8 @@ def _schedule_to_state_dict(s: Schedule) -> dict[str, Any]:
     for f in dataclasses.fields(s):
         if not f.metadata.get("static"):
             out[f.name] = serialization.to_state_dict(getattr(s, f.name))
+    for name in _precise(s):  # what float32 lost of each precise number (see lrsched._core.precise_field)
+        out[f"{name}_lo"] = serialization.to_state_dict(getattr(s, f"{name}_lo"))
     static = [f"{s.factory_name}.{f.name} = " for f in dataclasses.fields(s) if f.metadata.get("static")]
     own = [line for line in code_in(s) if line.startswith(tuple(static))]  # nested schedules warn for theirs
     if own:
@@ -72,15 +74,27 @@ def _schedule_from_state_dict(target: Schedule, state: dict[str, Any]) -> Schedu
 
     where = serialization.current_path() or "/"
     data = [f.name for f in dataclasses.fields(target) if not f.metadata.get("static")]
+    lows = [f"{name}_lo" for name in _precise(target)]
     stored = state.get(_STRUCTURE_KEY)
-    if set(state) != {_STRUCTURE_KEY, *data} or stored is None or int(stored) != fingerprint(target):
+    # (a checkpoint written before the low parts were saved has none: they are recomputed from the numbers)
+    if (set(state) - set(lows) != {_STRUCTURE_KEY, *data} or stored is None
+            or int(stored) != fingerprint(target)):
         raise ValueError(
             f"restoring an lrsched schedule at {where}: the checkpoint holds a schedule of a different structure "
             f"than the target {target!r}. Build the target optimizer with the same schedule structure "
             "(same factories, static options and array shapes) as the one that was saved" + _code_hint(target)
         )
     fields = {k: serialization.from_state_dict(getattr(target, k), state[k], name=k) for k in data}
-    return dataclasses.replace(target, **fields)  # type: ignore[type-var]
+    restored = dataclasses.replace(target, **fields)  # type: ignore[type-var]
+    for k in lows:  # the saved low parts, not ones recomputed from float32 numbers (zero)
+        if k in state:
+            object.__setattr__(restored, k, serialization.from_state_dict(getattr(target, k), state[k], name=k))
+    return restored
+
+
+def _precise(s: Schedule) -> tuple[str, ...]:
+    """The precise fields of `s` (each with a ``<name>_lo`` companion leaf)."""
+    return tuple(getattr(type(s), "_precise", ()))
 
 
 def register(force: bool = False) -> None:

@@ -290,3 +290,30 @@ def test_state_dict_is_plain_data_with_configs_step_and_plateau():
     assert opt2.param_groups[1]["momentum"] == 0.8
     with pytest.raises(ValueError, match="not a ScheduleLR state dict"):
         other.load_state_dict(torch.optim.lr_scheduler.StepLR(opt, 3).state_dict())
+
+
+@pytest.mark.parametrize("saved_momentum", [True, False])
+def test_a_schedule_loaded_where_there_was_none_or_none_where_there_was_one_warns(saved_momentum):
+    """A state without a momentum schedule loaded into a scheduler built with one leaves the momentum undriven
+    (the saved run's), and the reverse starts driving it: both replace what the scheduler was built with, so both
+    warn as a changed schedule does (and keep_schedule=True keeps the built ones)."""
+    cos, mom = lrsched.cosine(0.1, 20), lrsched.linear(0.95, 0.85, 10)
+
+    def make(with_momentum, **kw):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1, momentum=0.9)
+        return opt, lrsched_torch.ScheduleLR(opt, lr=cos, momentum=mom if with_momentum else None, **kw)
+
+    opt, sched = make(saved_momentum)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    opt2, other = make(not saved_momentum)
+    with pytest.warns(UserWarning, match="momentum schedule for param group 0 differs.*keep_schedule=True"):
+        other.load_state_dict(state)
+    assert (other.momentum_schedules[0] is None) == (not saved_momentum)
+    opt3, kept = make(not saved_momentum, keep_schedule=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept.load_state_dict(state)
+    assert (kept.momentum_schedules[0] is None) == saved_momentum

@@ -18,8 +18,10 @@ __all__ = ["changed", "brief", "warn_replaced", "continued"]
 
 
 def changed(built: Sequence[Any], loaded: Sequence[Any]) -> list[int]:
-    """The param groups whose loaded schedule config differs from the built one."""
-    return [i for i, (b, s) in enumerate(zip(built, loaded)) if isinstance(b, dict) and isinstance(s, dict) and b != s]
+    """The param groups whose loaded schedule config differs from the built one: another config, or a schedule
+    where there was none (None: the value is not driven) or none where there was one."""
+    return [i for i, (b, s) in enumerate(zip(built, loaded))
+            if ((b is None) != (s is None)) or (isinstance(b, dict) and isinstance(s, dict) and b != s)]
 
 
 def _show(value: Any) -> str:
@@ -28,6 +30,8 @@ def _show(value: Any) -> str:
         return f"{value.get('type', '?')}({args})"
     if isinstance(value, list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
+    if value is None:
+        return "none (the value not driven)"
     return repr(value)
 
 
