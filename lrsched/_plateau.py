@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lrsched._core import (
     Leaf,
@@ -22,12 +23,13 @@ from lrsched._core import (
     check_non_negative,
     check_positive,
     choice_field,
+    concrete,
     count_field,
     need_schedule,
     schedule_class,
     schedule_field,
 )
-from lrsched._numerics import as_float, as_number, as_step, float_dtype, int_dtype
+from lrsched._numerics import as_float, as_number, as_step, check_step_range, float_dtype, int_dtype
 
 __all__ = ["plateau", "Plateau", "PlateauState"]
 
@@ -225,7 +227,7 @@ class Plateau(Schedule):
         """
         ints = state.count.dtype
         metric = scalar_metric("plateau(...).update(state, metric)", metric).astype(state.best.dtype)
-        step = state.count if step is None else as_number(step)
+        step = state.count if step is None else self._step(step)
         accept = step >= as_number(self.start).astype(step.dtype)
         if self.nan == "ignore":
             accept = accept & ~jnp.isnan(metric)
@@ -245,6 +247,23 @@ class Plateau(Schedule):
             window_sum=jnp.where(due, jnp.zeros((), window_sum.dtype), window_sum),
             window_count=jnp.where(due, jnp.zeros((), ints), window_count),
         )
+
+    @staticmethod
+    def _step(step: Any) -> jax.Array:
+        """An update's `step`, checked as a schedule's steps are (no bool, string, or integer past the step
+        integer), and one finite step: an array would batch the state (one update takes one metric at one step;
+        under ``vmap`` each member's step is one), a NaN would never reach ``start``."""
+        check_step_range(step)
+        if jnp.ndim(step) != 0:
+            raise ScheduleError(
+                f"plateau(...).update(state, metric, step): step must be one step count; got shape {jnp.shape(step)}. "
+                "One update takes one metric at one step: call update once per evaluation (under jax.vmap, each "
+                "member's own step)")
+        c = concrete(step)
+        if c is not None and not np.isfinite(c):
+            raise ScheduleError(f"plateau(...).update(state, metric, step): step must be finite; got {step!r}. "
+                                "Pass the training step the metric belongs to")
+        return as_number(step)
 
     # ---------------------------------------------------------------- value
 

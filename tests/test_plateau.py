@@ -414,3 +414,16 @@ def test_pytree_round_trip_revalidates():
     assert len(leaves) == 9  # constant's value and the 8 numbers of the plateau
     q = jax.tree.unflatten(treedef, leaves)
     assert repr(q) == repr(p)
+
+
+@pytest.mark.parametrize("step, match", [([10, 11], "one step count; got shape"), (True, "is a bool"),
+                                         (float("nan"), "must be finite"), ("5", "is a str"),
+                                         (2**31, "does not fit in int32")])
+def test_update_refuses_a_step_that_is_not_one_step_count(step, match):
+    """``update(state, metric, step)`` checks its step as a schedule checks steps, and wants one: an array would
+    silently batch the state (and fail later inside JAX), a NaN would never reach ``start`` (the metric dropped)."""
+    p = lrsched.plateau(lrsched.constant(1.0), patience=0)
+    with pytest.raises(lrsched.ScheduleError, match=match):
+        p.update(p.init(), 1.0, step)
+    assert int(jax.jit(p.update)(p.init(), 1.0, 7).count) == 1  # (one traced step is fine, and so is vmap's)
+    assert jax.vmap(p.update, in_axes=(None, 0, 0))(p.init(), jnp.ones(3), jnp.arange(3)).count.tolist() == [1] * 3
