@@ -394,6 +394,9 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
         return value
     if a.ndim < kind.rank:
         raise _type_error(where, field, value, kind, "a single number is not a sequence")
+    if kind.rank == 0 and a.size == 0:  # (a batch of no configurations: every value would be an empty array)
+        raise argument_error(where, field, value, "a number (or a batch of numbers), not an empty array",
+                             f"Pass one number for {field}")
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise argument_error(where, field, value, "finite (no NaN or inf)", "Pass a finite number")
     if name == "count" and a.dtype.kind == "f" and not np.all(a == np.floor(a)):

@@ -461,3 +461,16 @@ def test_division_and_powers_vmap_and_grad():
 ])
 def test_containers_of_the_wrong_shape_refuse_before_any_jax_call(build, message):
     refuses(build, message)
+
+
+@pytest.mark.parametrize("build", [lambda: lrsched.cosine(1.0, steps=[]), lambda: lrsched.constant(np.zeros((0,))),
+                                   lambda: lrsched.exponential(jnp.zeros((0,)), 0.9),
+                                   lambda: __import__("lrsched.compat.timm").compat.timm.poly(base_lr=[], t_initial=10)],
+                         ids=["list", "numpy", "jax", "compat"])
+def test_an_empty_array_for_a_number_is_refused_at_construction(build):
+    """A number field may hold a batch of numbers (a sweep without vmap), but not an empty one: every value
+    would be an empty array, failing later inside an optimizer ("incompatible shapes"). A sequence field may be
+    empty (multistep without milestones)."""
+    with pytest.raises(ScheduleError, match="not an empty array.*Pass one number"):
+        build()
+    assert float(lrsched.multistep(1.0, [], 0.5)(10)) == 1.0
