@@ -19,6 +19,7 @@ from lrsched._core import (
     Leaves,
     Schedule,
     ScheduleError,
+    batch_shape,
     check,
     check_length,
     check_non_negative,
@@ -109,6 +110,15 @@ class Join(Schedule):
         return jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), stack(entries))
 
     def compute(self, t):
+        lead = np.shape(self.boundaries)[:-1]
+        if lead:  # a batch of joins (lrsched.sweep.stack) called without vmap: entry by entry, as vmap does
+            shape = jnp.broadcast_shapes(lead, jnp.shape(t))  # (numpy's rule: the batch is the values' last axes)
+            k, n = len(lead), len(shape)
+            steps = jnp.moveaxis(jnp.broadcast_to(t, shape), tuple(range(n - k, n)), tuple(range(k)))
+            entry = Join.compute
+            for _ in range(k):
+                entry = jax.vmap(entry)
+            return jnp.moveaxis(entry(self, steps), tuple(range(k)), tuple(range(n - k, n)))
         piece = count_reached(self.boundaries, t)  # the active piece: memory O(steps) whatever the pieces
         t, bounds = common(t, as_number(self.boundaries))
         if bounds.shape[-1]:
@@ -165,6 +175,12 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
         raise ScheduleError("join(schedules=[]): schedules must be non-empty. Pass at least one schedule")
     for i, s in enumerate(schedules):
         need_schedule(f"join(schedules[{i}])", s)
+        if batch_shape(s):  # (its pieces are stacked along their own axis: a batch inside one is no piece)
+            raise ScheduleError(
+                f"join(schedules[{i}]={s!r}): the piece is a batch of {batch_shape(s)} schedules (its numbers are "
+                "arrays), and a join's pieces are single schedules. Build one join per configuration and stack "
+                "them (lrsched.sweep.stack), or build the join inside jax.vmap",
+                where="join", field="schedules", value=s)
     keys: list[Hashable] = []
     members: list[list[Schedule]] = []
     piece_group, piece_index = [], []

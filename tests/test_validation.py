@@ -465,7 +465,7 @@ def test_containers_of_the_wrong_shape_refuse_before_any_jax_call(build, message
 
 @pytest.mark.parametrize("build", [lambda: lrsched.cosine(1.0, steps=[]), lambda: lrsched.constant(np.zeros((0,))),
                                    lambda: lrsched.exponential(jnp.zeros((0,)), 0.9),
-                                   lambda: __import__("lrsched.compat.timm").compat.timm.poly(base_lr=[], t_initial=10)],
+                                   lambda: _timm().poly(base_lr=[], t_initial=10)],
                          ids=["list", "numpy", "jax", "compat"])
 def test_an_empty_array_for_a_number_is_refused_at_construction(build):
     """A number field may hold a batch of numbers (a sweep without vmap), but not an empty one: every value
@@ -474,3 +474,23 @@ def test_an_empty_array_for_a_number_is_refused_at_construction(build):
     with pytest.raises(ScheduleError, match="not an empty array.*Pass one number"):
         build()
     assert float(lrsched.multistep(1.0, [], 0.5)(10)) == 1.0
+
+
+def test_a_join_of_batched_pieces_is_refused_and_a_batch_of_joins_evaluates():
+    """A join's pieces are single schedules: one holding a batch (array numbers) is refused at construction
+    (it failed at the first call with a reshape error inside JAX); a batch of joins (lrsched.sweep.stack)
+    evaluates per entry without vmap too, as every batched schedule does (numpy's broadcasting rule)."""
+    with pytest.raises(ScheduleError, match=r"join\(schedules\[0\].*batch of \(2,\).*sweep.stack"):
+        lrsched.join([lrsched.constant([0.1, 0.2]), lrsched.constant(0.3)], [5])
+    joins = [lrsched.join([lrsched.linear(p, 1.0, 4), lrsched.cosine(0.3, 10)], [b]) for p, b in ((0.1, 5), (0.2, 2))]
+    batch = sweep.stack(joins)
+    np.testing.assert_array_equal(batch(3), [j(3) for j in joins])
+    steps = jnp.arange(24).reshape(12, 2)
+    np.testing.assert_array_equal(batch(steps), np.stack([joins[0](steps[:, 0]), joins[1](steps[:, 1])], -1))
+    np.testing.assert_array_equal(jax.jit(lambda s, t: s(t))(batch, 8), [j(8) for j in joins])
+
+
+def _timm():
+    from lrsched.compat import timm
+
+    return timm
