@@ -25,6 +25,7 @@ from lrsched._core import (
     choice_field,
     concrete,
     count_field,
+    fail,
     need_schedule,
     schedule_class,
     schedule_field,
@@ -141,6 +142,12 @@ class Plateau(Schedule):
               "The rate is multiplied by factor at each reduction; torch requires factor < 1")
         check_non_negative(self, "patience", "cooldown", "threshold", "min_value", "eps", "start")
         check_positive(self, "every")
+        for name in ("factor", "patience", "threshold", "cooldown", "min_value", "eps", "start", "every"):
+            value = concrete(getattr(self, name))
+            if value is not None and value.ndim:  # (its state is one state: a batch is a stack of plateaus)
+                fail(self, name, "one number (a plateau's state takes one decision per update)",
+                     "For a sweep, build one plateau per configuration and stack them (lrsched.sweep.stack), "
+                     "then jax.vmap init, update and the value")
 
     # ---------------------------------------------------------------- state
 

@@ -427,3 +427,19 @@ def test_update_refuses_a_step_that_is_not_one_step_count(step, match):
         p.update(p.init(), 1.0, step)
     assert int(jax.jit(p.update)(p.init(), 1.0, 7).count) == 1  # (one traced step is fine, and so is vmap's)
     assert jax.vmap(p.update, in_axes=(None, 0, 0))(p.init(), jnp.ones(3), jnp.arange(3)).count.tolist() == [1] * 3
+
+
+@pytest.mark.parametrize("field", ["factor", "min_value", "patience"])
+def test_a_plateau_of_array_numbers_is_refused_and_a_stack_of_plateaus_is_the_sweep(field):
+    """A plateau's state takes one decision per update, so its numbers are single numbers (an array built, then
+    failed at the first value with a broadcasting error inside JAX); a sweep stacks plateaus and vmaps them."""
+    from lrsched import sweep
+
+    values = {"factor": [0.1, 0.5], "min_value": [0.0, 0.2], "patience": [0, 3]}[field]
+    with pytest.raises(lrsched.ScheduleError, match=f"plateau\\({field}=.*one number.*sweep.stack"):
+        lrsched.plateau(lrsched.constant(1.0), **{field: values})
+    batch = sweep.stack([lrsched.plateau(lrsched.constant(1.0), **{field: v}) for v in values])
+    states = jax.vmap(lambda p: p.init())(batch)
+    for m in (1.0, 2.0, 3.0, 4.0, 5.0):
+        states = jax.vmap(lambda p, s: p.update(s, m))(batch, states)
+    assert jax.vmap(lambda p, s: p(5, s))(batch, states).shape == (2,)
