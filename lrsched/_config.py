@@ -121,6 +121,9 @@ def _import_for(kind: str) -> str:
 
 def _build(config: dict[str, Any], version: int) -> Schedule:
     kind = config["type"]
+    if not isinstance(kind, str):
+        raise ScheduleError(f"from_config: a schedule's 'type' is its name, a string; got {kind!r}. Pass a config "
+                            "that lrsched.to_config wrote (e.g. {'type': 'cosine', ...})")
     cls = Schedule._registry.get(kind)
     note = ""
     if cls is None and isinstance(kind, str) and "." in kind:  # a compat node: its module registers it

@@ -186,6 +186,8 @@ def test_config_errors_are_clear():
         lrsched.from_config({"type": "cosine", "init_value": 1.0, "steps": 0})
     with pytest.raises(lrsched.ScheduleError, match="made by lrsched.to_config"):
         lrsched.from_config([1, 2])
+    with pytest.raises(lrsched.ScheduleError, match="'type' is its name, a string; got \\['cosine'\\]"):
+        lrsched.from_config({"type": ["cosine"], "init_value": 1.0})  # (an unhashable name: a raw TypeError before)
 
     @jax.jit
     def traced(x):
