@@ -423,3 +423,12 @@ def test_piecewise_one_element_arrays():
                           optax.cosine_onecycle_schedule(np.array(100), np.array(0.1)))]:
         np.testing.assert_allclose(lrsched.evaluate(ours, 120), [theirs(t) for t in range(120)], rtol=2e-6,
                                    atol=2e-8)  # optax's own float32 cosine near its end
+
+
+@pytest.mark.parametrize("name", ["linear_onecycle_schedule", "cosine_onecycle_schedule"])
+def test_onecycle_with_a_jax_array_length_is_the_int_length(name):
+    """A concrete jax (or numpy) array for ``transition_steps`` keys the phase table as its number (it raised
+    'unhashable type' from inside the constructor)."""
+    want = lrsched.evaluate(getattr(ox, name)(100, 1.0), 120)
+    for length in (jnp.asarray(100), np.int64(100), np.asarray(100)):
+        np.testing.assert_array_equal(lrsched.evaluate(getattr(ox, name)(length, 1.0), 120), want)

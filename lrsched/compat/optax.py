@@ -360,7 +360,8 @@ def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, pct
     keys = [k for k, _, _ in marks]
     if not any_traced(*keys) and all(np.ndim(k) == 0 for k in keys):
         # a later equal key replaces an earlier one, as in optax's dict
-        table = {(int(k) if truncated else k): s for k, s, truncated in marks}
+        # (a concrete array key as its Python number: arrays are not hashable)
+        table = {(int(k) if truncated else np.asarray(k).item()): s for k, s, truncated in marks}
         keys, scales = _sorted_items(where, table)
     else:
         keys = [jnp.floor(jnp.asarray(k)) if truncated else jnp.asarray(k) for k, _, truncated in marks]
