@@ -406,7 +406,7 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
         top = int(np.iinfo(int_dtype()).max)
         if int(a.max()) > top or int(a.min()) < -top:
             raise argument_error(where, field, value, f"within {np.dtype(int_dtype()).name} range",
-                                 "Enable jax_enable_x64 for 64-bit steps, or pass a float" if top < 2**32
+                                 f"Enable jax_enable_x64 for 64-bit integers, or pass {field} as a float" if top < 2**32
                                  else "Pass a float")
     return value
 
@@ -591,10 +591,10 @@ def check_evaluate(schedule: Any, steps: Any) -> None:
     if np.ndim(steps) == 0:  # np.array(5), jnp.int32(5): a count (as int 5) or the step 5 (as [5])?
         raise argument_error(where, "steps", steps, "an int count or an array of steps; a 0-d array is ambiguous",
                              "Pass int(n) for the steps 0..n-1, or a 1-d array such as [n] for the value at step n")
-    check_step_range(steps)
     a = concrete(steps)
     if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise argument_error(where, "steps", steps, "finite (no NaN or inf)", "Pass finite steps")
+    check_step_range(steps)
 
 
 # --------------------------------------------------------------------- the base

@@ -105,6 +105,9 @@ def check_step_range(step: Any) -> None:
             raise _step_error(f"{_short(step)} is not an array of numbers", "Pass an int, a float or an array "
                               "of them with one shape (not a ragged list)") from None
         _check_step_dtype(step, a.dtype)
+        if a.dtype.kind == "f" and a.size and not np.isfinite(a).all():  # (NaN: no step; inf: no value)
+            raise _step_error(f"{_short(step)} is not finite", "Pass finite steps (a schedule holds its final "
+                              "value past its end: any large finite step gives it)")
     else:
         raise _step_error(f"{_short(step)} is a {type(step).__name__}, not a number",
                           "Pass an int or float step, or an array of them")

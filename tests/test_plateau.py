@@ -417,7 +417,7 @@ def test_pytree_round_trip_revalidates():
 
 
 @pytest.mark.parametrize("step, match", [([10, 11], "one step count; got shape"), (True, "is a bool"),
-                                         (float("nan"), "must be finite"), ("5", "is a str"),
+                                         (float("nan"), "not finite"), ("5", "is a str"),
                                          (2**31, "does not fit in int32")])
 def test_update_refuses_a_step_that_is_not_one_step_count(step, match):
     """``update(state, metric, step)`` checks its step as a schedule checks steps, and wants one: an array would

@@ -282,3 +282,12 @@ def test_a_batch_of_schedules_at_one_step_gives_a_value_per_entry():
                                              r"do not broadcast"):
             s(jnp.arange(3))
     assert lrsched.cosine(jnp.array([[0.1], [0.2]]), 100)(jnp.arange(3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("step", [float("nan"), float("inf"), -np.inf, np.array([1.0, np.nan])], ids=repr)
+def test_a_concrete_non_finite_step_is_refused(step):
+    """A NaN step is no step (a join answered its first piece's value), an infinite one has no value (an
+    exponential's was NaN): refused when called, as ``evaluate`` refuses them."""
+    s = lrsched.join([lrsched.exponential(1.0, 0.5), lrsched.constant(0.5)], [5])
+    with pytest.raises(lrsched.ScheduleError, match="is not finite"):
+        s(step)

@@ -129,8 +129,15 @@ def _drop_in_sequential(opt):
     return dl.SequentialLR(opt, [dl.LinearLR(opt, 0.2, total_iters=10), dl.CosineAnnealingLR(opt, 30)], [10])
 
 
+def _drop_in_step(opt):  # a recursive class: it follows an lr it did not write (the loaded one must not count)
+    from lrsched_torch import lr_scheduler as dl
+
+    return dl.StepLR(opt, 7, 0.5)
+
+
 SCHEDULERS = {"ScheduleLR": one_cycle, "lambda_lr": _lambda_lr, "lr_scheduler.OneCycleLR": _drop_in_one_cycle,
-              "lr_scheduler.LambdaLR": _drop_in_lambda, "lr_scheduler.SequentialLR": _drop_in_sequential}
+              "lr_scheduler.LambdaLR": _drop_in_lambda, "lr_scheduler.SequentialLR": _drop_in_sequential,
+              "lr_scheduler.StepLR": _drop_in_step}
 
 
 @pytest.mark.parametrize("order", ORDERS)
