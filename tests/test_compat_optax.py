@@ -432,3 +432,12 @@ def test_onecycle_with_a_jax_array_length_is_the_int_length(name):
     want = lrsched.evaluate(getattr(ox, name)(100, 1.0), 120)
     for length in (jnp.asarray(100), np.int64(100), np.asarray(100)):
         np.testing.assert_array_equal(lrsched.evaluate(getattr(ox, name)(length, 1.0), 120), want)
+
+
+@pytest.mark.parametrize("name", ["linear_onecycle_schedule", "cosine_onecycle_schedule"])
+@pytest.mark.parametrize("field", ["div_factor", "final_div_factor"])
+def test_onecycle_divisors_are_checked_under_their_own_names(name, field):
+    """A negative divisor gives negative values in the phase table, which it refused naming its own argument
+    (``boundaries_and_scales``, never passed here): the error names the one-cycle's argument."""
+    with pytest.raises(lrsched.ScheduleError, match=f"{name}\\({field}=-2.0\\): {field} must be positive"):
+        getattr(ox, name)(100, 1.0, **{field: -2.0})

@@ -346,6 +346,14 @@ def _onecycle_args(where: str, **fields: Any) -> None:
             "the start value / final_div_factor)", "optax divides by it too; pass e.g. final_div_factor=1e4")
 
 
+def _divisors(where: str, div_factor: Any, final_div_factor: Any) -> None:
+    """A one-cycle's divisors, checked before anything is divided by them (the phase table would refuse a negative
+    scale under another name, and a zero would divide by zero)."""
+    for name, value, example in (("div_factor", div_factor, 25.0), ("final_div_factor", final_div_factor, 1e4)):
+        require(where, name, value, lambda a: a > 0, "positive (the values are divided by it)",
+                f"Pass e.g. {name}={example}")
+
+
 def _onecycle(where: str, kind: str, transition_steps: Any, init_value: Any, pcts: dict[str, Any],
               marks: list[tuple[Any, Any, bool]]) -> Schedule:
     """optax builds a dict of ``{key: scale}`` with the keys ``int(pct * T)`` (and ``T`` itself as the
@@ -408,6 +416,7 @@ def linear_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
     """
     _onecycle_args("linear_onecycle_schedule", transition_steps=transition_steps, peak_value=peak_value,
                    pct_start=pct_start, pct_final=pct_final, div_factor=div_factor, final_div_factor=final_div_factor)
+    _divisors("linear_onecycle_schedule", div_factor, final_div_factor)
     marks = [(pct_start * transition_steps, div_factor, True), (pct_final * transition_steps, 1.0 / div_factor, True),
              (transition_steps, 1.0 / final_div_factor, False)]  # optax's last key is T itself, not int(T)
     return _onecycle("linear_onecycle_schedule", "linear", transition_steps, peak_value / div_factor,
@@ -445,6 +454,7 @@ def cosine_onecycle_schedule(transition_steps: Real, peak_value: Real, pct_start
     """
     _onecycle_args("cosine_onecycle_schedule", transition_steps=transition_steps, peak_value=peak_value,
                    pct_start=pct_start, div_factor=div_factor, final_div_factor=final_div_factor)
+    _divisors("cosine_onecycle_schedule", div_factor, final_div_factor)
     marks = [(pct_start * transition_steps, div_factor, True),
              (transition_steps, 1.0 / (div_factor * final_div_factor), True)]
     return _onecycle("cosine_onecycle_schedule", "cosine", transition_steps, peak_value / div_factor,
