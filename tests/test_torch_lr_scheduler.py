@@ -419,6 +419,10 @@ def test_torchs_argument_errors_are_kept():
             module.OneCycleLR(torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))]), 0.1, total_steps=10)
         with pytest.raises(ValueError, match="number of milestone"):
             module.SequentialLR(opt, [module.StepLR(opt, 3), module.StepLR(opt, 4)], [])
+        with pytest.raises(ValueError, match="^ChainedScheduler expects at least one scheduler to be chained, but"):
+            module.ChainedScheduler([], optimizer=opt)
+        with pytest.raises(ValueError, match="^SequentialLR expects at least one scheduler, but got no scheduler"):
+            module.SequentialLR(opt, [], [])
 
 
 def test_warmup_then_plateau_through_sequential_lr():

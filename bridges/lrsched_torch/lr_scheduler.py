@@ -798,7 +798,8 @@ def _children(where: str, optimizer: torch.optim.Optimizer | None, schedulers: S
     :class:`_LambdaChild`)."""
     schedulers = list(schedulers)
     if len(schedulers) < 1:
-        raise ValueError(f"{where} expects at least one scheduler, but got no scheduler.")
+        chained = " to be chained" if where == "ChainedScheduler" else ""  # (torch's two texts)
+        raise ValueError(f"{where} expects at least one scheduler{chained}, but got no scheduler.")
     optimizer = optimizer or schedulers[0].optimizer
     children: list[Any] = []
     for i, s in enumerate(schedulers):
