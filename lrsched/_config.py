@@ -65,7 +65,7 @@ def _precise(schedule: Schedule, name: str, value: Any) -> Any:
 
 def _schedule_config(schedule: Schedule, where: str) -> dict[str, Any]:
     args = dict(schedule.config_args())
-    for name in getattr(type(schedule), "_precise", ()):
+    for name in type(schedule)._precise:
         if name in args:
             args[name] = _precise(schedule, name, args[name])
     return {"type": schedule.factory_name,

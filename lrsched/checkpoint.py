@@ -47,7 +47,7 @@ def _schedule_to_state_dict(s: Schedule) -> dict[str, Any]:
     for f in dataclasses.fields(s):
         if not f.metadata.get("static"):
             out[f.name] = serialization.to_state_dict(getattr(s, f.name))
-    for name in _precise(s):  # what float32 lost of each precise number (see lrsched._core.precise_field)
+    for name in type(s)._precise:  # what float32 lost of each precise number (see lrsched._core.precise_field)
         out[f"{name}_lo"] = serialization.to_state_dict(getattr(s, f"{name}_lo"))
     static = [f"{s.factory_name}.{f.name} = " for f in dataclasses.fields(s) if f.metadata.get("static")]
     own = [line for line in code_in(s) if line.startswith(tuple(static))]  # nested schedules warn for theirs
@@ -74,7 +74,7 @@ def _schedule_from_state_dict(target: Schedule, state: dict[str, Any]) -> Schedu
 
     where = serialization.current_path() or "/"
     data = [f.name for f in dataclasses.fields(target) if not f.metadata.get("static")]
-    lows = [f"{name}_lo" for name in _precise(target)]
+    lows = [f"{name}_lo" for name in type(target)._precise]
     stored = state.get(_STRUCTURE_KEY)
     # (a checkpoint written before the low parts were saved has none: they are recomputed from the numbers)
     if (set(state) - set(lows) != {_STRUCTURE_KEY, *data} or stored is None
@@ -90,11 +90,6 @@ def _schedule_from_state_dict(target: Schedule, state: dict[str, Any]) -> Schedu
         if k in state:
             object.__setattr__(restored, k, serialization.from_state_dict(getattr(target, k), state[k], name=k))
     return restored
-
-
-def _precise(s: Schedule) -> tuple[str, ...]:
-    """The precise fields of `s` (each with a ``<name>_lo`` companion leaf)."""
-    return tuple(getattr(type(s), "_precise", ()))
 
 
 def register(force: bool = False) -> None:
