@@ -855,10 +855,10 @@ def scaled_remainder(n: Any, c: Any, c_lo: Any, period: Any) -> tuple[jax.Array,
     dk = jnp.floor((r_hi + r_lo) / size)
     r_hi, r_lo = take(r_hi, r_lo, dk)
     k = k + dk
-    for _ in range(2):  # the float quotient may be one off either way
+    for _ in range(2):  # the float quotient may be one off either way (m * period is then exact as it is)
         m = jnp.where(r_hi + r_lo < 0, -1.0, jnp.where(r_hi + r_lo >= size, 1.0, 0.0)).astype(size.dtype)
         k = k + m
-        r_hi, r_lo = take(r_hi, r_lo, m)
+        r_hi, r_lo = two_sum(r_hi - m * size_hi, r_lo - m * size_lo)
     return k, r_hi, r_lo
 
 
