@@ -16,8 +16,10 @@ __all__ = ["to_config", "from_config"]
 #: The config format ``to_config`` writes (the ``lrsched_config`` key). Format 2 added ``noise``'s
 #: ``generator`` (default ``"hash"``); a format-1 config predates it and drew with JAX's threefry, so
 #: :func:`from_config` loads its noise nodes with ``generator="threefry"``: the same values as when it was saved.
+#: Format 3 added ``one_cycle``'s and ``one_cycle_momentum``'s ``extrapolate`` (step ``T`` as torch computes it);
+#: older configs hold the final value there, as they did, so they load with ``extrapolate=False``.
 #: Each field added after format 1 says so (``lrsched._core.field_since``): one rule for every upgrade.
-FORMAT = 2
+FORMAT = 3
 
 
 def _encode(value: Any, where: str) -> Any:

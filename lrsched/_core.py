@@ -161,9 +161,9 @@ def numbers_field(default: Any = dataclasses.MISSING, time: bool = False) -> Any
     return _field(NUMBERS, default, time=time)
 
 
-def flag_field(default: Any = dataclasses.MISSING) -> Any:
-    """A static bool."""
-    return _field(FLAG, default, static=True)
+def flag_field(default: Any = dataclasses.MISSING, since: tuple[int, bool] | None = None) -> Any:
+    """A static bool; `since`: see :func:`field_since`."""
+    return _field(FLAG, default, static=True, since=since)
 
 
 def choice_field(*options: str, default: Any = dataclasses.MISSING, since: tuple[int, str] | None = None) -> Any:

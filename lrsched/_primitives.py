@@ -740,12 +740,21 @@ def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool,
 
 
 def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Array]], values: list[Any],
-              kind: str) -> jax.Array:
+              kind: str, extrapolate: bool = False) -> jax.Array:
     """Anneal through ``values``, segment i running up to ``ends[i]`` (torch's OneCycleLR
-    convention: a step equal to an end belongs to that segment); past ``T - 1`` hold.
+    convention: a step equal to an end belongs to that segment); past ``T - 1`` hold
+    (`extrapolate`: steps in ``(T - 1, T]`` continue their segment's formula past its end, as torch
+    computes step ``T``; where torch divides by zero, a segment of no length, they hold).
     Offsets are integer differences plus the ends' float remainders. The active segment
     is found first and only its anneal is computed (one sine per step, whatever the phases)."""
-    t = jnp.minimum(*common(t, as_number(total_steps) - 1))
+    total = as_number(total_steps)
+    free = None  # the steps whose phase is not clipped to [0, 1]
+    if extrapolate:
+        t, total = common(t, total)
+        free = (t > total - 1) & (t <= total)
+        t = jnp.where(t > total, total - 1, t)
+    else:
+        t = jnp.minimum(*common(t, total - 1))
     starts = [(jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))] + ends[:-1]
     active = jnp.zeros(t.shape, jnp.int32)
     for i in range(1, len(ends)):  # the last segment whose start t is past (torch's order)
@@ -764,9 +773,20 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
     since = as_float(jnp.subtract(*common(t, s_n))) - s_f
     until = as_float(jnp.subtract(*common(e_n, t))) + e_f
     valid = length > 0
-    safe = jnp.where(valid, length, 1.0)
-    done = jnp.where(valid, divide(jnp.clip(since, 0.0, safe), safe), 1.0)
-    left = jnp.where(valid, divide(jnp.clip(until, 0.0, safe), safe), 0.0)
+    if free is None:
+        safe = jnp.where(valid, length, 1.0)
+        since, until = jnp.clip(since, 0.0, safe), jnp.clip(until, 0.0, safe)
+        done = jnp.where(valid, divide(since, safe), 1.0)
+        left = jnp.where(valid, divide(until, safe), 0.0)
+    else:  # past the end: the segment's formula unclipped (torch's pct > 1, or < 0 for a reversed segment)
+        free = free & (length != 0)  # a segment of no length there is the last one, from T - 1: its start holds
+        valid = valid | free
+        safe = jnp.where(valid, length, 1.0)
+        since = jnp.where(free, since, jnp.clip(since, 0.0, safe))
+        until = jnp.where(free, until, jnp.clip(until, 0.0, safe))
+        stuck = (t > total - 1) & ~valid
+        done = jnp.where(valid, divide(since, safe), jnp.where(stuck, 0.0, 1.0))
+        left = jnp.where(valid, divide(until, safe), jnp.where(stuck, 1.0, 0.0))
     start = pick([as_float(v) for v in values[:-1]])
     end = pick([as_float(v) for v in values[1:]])
     return anneal(kind, start, end, done, left)
@@ -783,6 +803,7 @@ class OneCycle(Schedule):
     final_div_factor: Leaf = 1e4
     anneal: str = choice_field("cos", "linear", default="cos")
     three_phase: bool = flag_field(default=False)
+    extrapolate: bool = flag_field(default=False, since=(3, False))
 
     def validate(self):
         check_positive(self, "total_steps", "div_factor", "final_div_factor")
@@ -793,11 +814,12 @@ class OneCycle(Schedule):
         low = initial / as_float(self.final_div_factor)
         values = [initial, self.peak_value] + ([initial] if self.three_phase else []) + [low]
         ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase, self.low("pct_start"))
-        return _segments(t, self.total_steps, ends, values, self.anneal)
+        return _segments(t, self.total_steps, ends, values, self.anneal, self.extrapolate)
 
 
 def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_factor: Leaf = 25.0,
-              final_div_factor: Leaf = 1e4, anneal: str = "cos", three_phase: bool = False) -> OneCycle:
+              final_div_factor: Leaf = 1e4, anneal: str = "cos", three_phase: bool = False,
+              extrapolate: bool = False) -> OneCycle:
     r"""The 1cycle policy (Smith & Topin, arXiv:1708.07120) exactly as torch's ``OneCycleLR``.
 
     From ``peak / div_factor`` up to `peak_value` until step ``pct_start*T - 1``,
@@ -808,8 +830,10 @@ def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_fa
     .. math:: v = e + (s - e)\,\tfrac{1 + \cos(\pi p)}{2} \quad\text{or}\quad v = s + (e - s)\,p
 
     with ``p`` the fraction of the phase done. Past ``T - 1`` it holds the final
-    value (torch extrapolates the last phase at ``T``, which no update of a
-    ``T``-step run uses, and raises past it).
+    value; with `extrapolate`, step ``T`` itself continues the last phase (``p > 1``)
+    as torch does (its ``get_last_lr()`` after the ``T``-th ``step()``, which no update
+    of a ``T``-step run uses: slightly above the final value for "cos", past it, even
+    negative, for "linear"), and the final value is held after it (torch raises there).
 
     Args:
       total_steps: ``T`` (> 0).
@@ -819,6 +843,8 @@ def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_fa
       final_div_factor: the end value is the start value over this.
       anneal: "cos" or "linear".
       three_phase: torch's three-phase variant.
+      extrapolate: step ``T`` as torch computes it (``lrsched.compat.torch.OneCycleLR`` sets it);
+        False holds the final value from ``T - 1`` on.
 
     Returns:
       A :class:`OneCycle`.
@@ -827,8 +853,10 @@ def one_cycle(total_steps: Leaf, peak_value: Leaf, pct_start: Leaf = 0.3, div_fa
       >>> import lrsched
       >>> lrsched.evaluate(lrsched.one_cycle(5, peak_value=1.0, pct_start=0.4, anneal="linear"), 5).round(4)
       array([0.04  , 1.    , 0.6667, 0.3333, 0.    ], dtype=float32)
+      >>> lrsched.evaluate(lrsched.one_cycle(5, 1.0, 0.4, anneal="linear", extrapolate=True), 7).round(4)
+      array([ 0.04  ,  1.    ,  0.6667,  0.3333,  0.    , -0.3333,  0.    ], dtype=float32)
     """
-    return OneCycle(total_steps, peak_value, pct_start, div_factor, final_div_factor, anneal, three_phase)
+    return OneCycle(total_steps, peak_value, pct_start, div_factor, final_div_factor, anneal, three_phase, extrapolate)
 
 
 @schedule_class("one_cycle_momentum")
@@ -841,6 +869,7 @@ class OneCycleMomentum(Schedule):
     pct_start: Leaf = precise_field(default=0.3)
     anneal: str = choice_field("cos", "linear", default="cos")
     three_phase: bool = flag_field(default=False)
+    extrapolate: bool = flag_field(default=False, since=(3, False))
 
     def validate(self):
         check_positive(self, "total_steps")
@@ -850,11 +879,12 @@ class OneCycleMomentum(Schedule):
         hi, lo = self.peak_value, self.base_value
         values = [hi, lo, hi] + ([hi] if self.three_phase else [])
         ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase, self.low("pct_start"))
-        return _segments(t, self.total_steps, ends, values, self.anneal)
+        return _segments(t, self.total_steps, ends, values, self.anneal, self.extrapolate)
 
 
 def one_cycle_momentum(total_steps: Leaf, base_value: Leaf = 0.85, peak_value: Leaf = 0.95,
-                       pct_start: Leaf = 0.3, anneal: str = "cos", three_phase: bool = False) -> OneCycleMomentum:
+                       pct_start: Leaf = 0.3, anneal: str = "cos", three_phase: bool = False,
+                       extrapolate: bool = False) -> OneCycleMomentum:
     r"""The momentum of the 1cycle policy (torch's ``OneCycleLR`` with ``cycle_momentum``).
 
     Moves inversely to :func:`one_cycle`: `peak_value` down to `base_value` while
@@ -870,6 +900,7 @@ def one_cycle_momentum(total_steps: Leaf, base_value: Leaf = 0.85, peak_value: L
       pct_start: as :func:`one_cycle`.
       anneal: "cos" or "linear".
       three_phase: as :func:`one_cycle`.
+      extrapolate: as :func:`one_cycle` (step ``T`` as torch computes it).
 
     Returns:
       A :class:`OneCycleMomentum`.
@@ -879,7 +910,7 @@ def one_cycle_momentum(total_steps: Leaf, base_value: Leaf = 0.85, peak_value: L
       >>> lrsched.evaluate(lrsched.one_cycle_momentum(5, pct_start=0.4, anneal="linear"), 5).round(4)
       array([0.95  , 0.85  , 0.8833, 0.9167, 0.95  ], dtype=float32)
     """
-    return OneCycleMomentum(total_steps, base_value, peak_value, pct_start, anneal, three_phase)
+    return OneCycleMomentum(total_steps, base_value, peak_value, pct_start, anneal, three_phase, extrapolate)
 
 
 # ------------------------------------------------------ warmup-shaped schedules

@@ -82,7 +82,9 @@ def _schedule_from_state_dict(target: Schedule, state: dict[str, Any]) -> Schedu
         raise ValueError(
             f"restoring an lrsched schedule at {where}: the checkpoint holds a schedule of a different structure "
             f"than the target {target!r}. Build the target optimizer with the same schedule structure "
-            "(same factories, static options and array shapes) as the one that was saved" + _code_hint(target)
+            "(same factories, static options and array shapes) as the one that was saved, or restore with "
+            "lrsched.checkpoint.restore(target, data, schedules='code') to keep the target's schedules at the "
+            "saved position" + _code_hint(target)
         )
     fields = {k: serialization.from_state_dict(getattr(target, k), state[k], name=k) for k in data}
     restored = dataclasses.replace(target, **fields)  # type: ignore[type-var]

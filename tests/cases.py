@@ -112,24 +112,31 @@ def ref_cyclic(t, p, mode="triangular"):
     return p["base_value"] + (p["peak_value"] - p["base_value"]) * h * scale
 
 
-def _torch_phases(t, total, ends, values, anneal):
-    # torch.optim.lr_scheduler.OneCycleLR.get_lr: first phase with step <= end_step
-    t = np.minimum(t, total - 1)
-    out = np.empty_like(t, dtype=np.float64)
-    for j, step in enumerate(t):
-        start = 0.0
-        for i, end in enumerate(ends):
-            if step <= end or i == len(ends) - 1:
-                pct = (step - start) / (end - start)
-                a, b = values[i], values[i + 1]
-                out[j] = (b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1) if anneal == "cos"
-                          else (b - a) * pct + a)
-                break
-            start = end
-    return out
+def _torch_phase_value(step, ends, values, anneal):
+    # torch.optim.lr_scheduler.OneCycleLR.get_lr at one step: the first phase with step <= end_step, or the
+    # last; None where torch divides by zero (a phase of no length)
+    start = 0.0
+    for i, end in enumerate(ends):
+        if step <= end or i == len(ends) - 1:
+            if end == start:
+                return None
+            pct = (step - start) / (end - start)
+            a, b = values[i], values[i + 1]
+            return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1) if anneal == "cos" else (b - a) * pct + a
+        start = end
 
 
-def ref_one_cycle(t, p, anneal="cos", three_phase=False):
+def _torch_phases(t, total, ends, values, anneal, extrapolate=False):
+    # the value at total - 1 holds after it; `extrapolate`: but step `total` is torch's (its get_last_lr() after
+    # the last step()) where torch computes one
+    held = _torch_phase_value(total - 1, ends, values, anneal)
+    at_end = _torch_phase_value(total, ends, values, anneal) if extrapolate else None
+    out = [(at_end if step == total and at_end is not None else held) if step > total - 1
+           else _torch_phase_value(step, ends, values, anneal) for step in np.asarray(t, np.float64)]
+    return np.array(out, np.float64)
+
+
+def ref_one_cycle(t, p, anneal="cos", three_phase=False, extrapolate=False):
     p = _np(p)
     total, pct = float(p["total_steps"]), float(p["pct_start"])
     initial = p["peak_value"] / p["div_factor"]
@@ -140,16 +147,17 @@ def ref_one_cycle(t, p, anneal="cos", three_phase=False):
     else:
         ends = [pct * total - 1, total - 1]
         values = [initial, p["peak_value"], low]
-    return _torch_phases(t, total, ends, [float(v) for v in values], anneal)
+    return _torch_phases(t, total, ends, [float(v) for v in values], anneal, extrapolate)
 
 
-def ref_one_cycle_momentum(t, p, three_phase=False):
+def ref_one_cycle_momentum(t, p, three_phase=False, extrapolate=False):
     p = _np(p)
     total, pct = float(p["total_steps"]), float(p["pct_start"])
     hi, lo = float(p["peak_value"]), float(p["base_value"])
     if three_phase:
-        return _torch_phases(t, total, [pct * total - 1, 2 * pct * total - 2, total - 1], [hi, lo, hi, hi], "cos")
-    return _torch_phases(t, total, [pct * total - 1, total - 1], [hi, lo, hi], "cos")
+        return _torch_phases(t, total, [pct * total - 1, 2 * pct * total - 2, total - 1], [hi, lo, hi, hi], "cos",
+                             extrapolate)
+    return _torch_phases(t, total, [pct * total - 1, total - 1], [hi, lo, hi], "cos", extrapolate)
 
 
 def ref_warmup_cosine(t, p):
@@ -638,13 +646,14 @@ COMPAT_CASES: list[Case] = [
          dict(max_lr=0.1, total_steps=37, pct_start=0.9, div_factor=10.0, final_div_factor=100.0),
          lambda t, p: ref_one_cycle(t, dict(total_steps=p["total_steps"], peak_value=p["max_lr"],
                                             pct_start=p["pct_start"], div_factor=p["div_factor"],
-                                            final_div_factor=p["final_div_factor"])),
+                                            final_div_factor=p["final_div_factor"]), extrapolate=True),
          grad=("max_lr", "div_factor")),
     Case("torch.OneCycleMomentum", lambda p: tc.OneCycleMomentum(**p),
          dict(total_steps=200, pct_start=0.3, base_momentum=0.85, max_momentum=0.95),
          dict(total_steps=31, pct_start=0.5, base_momentum=0.5, max_momentum=0.99),
          lambda t, p: ref_one_cycle_momentum(t, dict(total_steps=p["total_steps"], pct_start=p["pct_start"],
-                                                     base_value=p["base_momentum"], peak_value=p["max_momentum"])),
+                                                     base_value=p["base_momentum"], peak_value=p["max_momentum"]),
+                                                extrapolate=True),
          grad=("base_momentum", "max_momentum")),
     Case("torch.SequentialLR", lambda p: tc.SequentialLR([tc.LinearLR(p["base"], 0.2, total_iters=p["w"]),
                                                           tc.CosineAnnealingLR(p["base"], p["T"])], [p["w"]]),

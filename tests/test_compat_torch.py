@@ -375,22 +375,58 @@ def test_one_cycle_unrepresentable_pct_start(anneal):
     assert_matches(tc.OneCycleLR(**kw), lrs, _one_cycle_refs(kw)[0])
 
 
-def test_one_cycle_holds_where_torch_raises():
-    kw = dict(max_lr=0.1, epochs=3, steps_per_epoch=7, pct_start=0.25)
-    total = 21
+@pytest.mark.parametrize("kw", [
+    dict(max_lr=0.1, epochs=3, steps_per_epoch=7, pct_start=0.25),
+    dict(max_lr=1.0, total_steps=5, pct_start=0.4, anneal_strategy="linear"),  # negative at step T
+    dict(max_lr=0.3, total_steps=12, pct_start=0.3, three_phase=True, anneal_strategy="linear"),
+    dict(max_lr=0.3, total_steps=6, pct_start=0.6, three_phase=True),  # a reversed last phase: pct < 0 at T
+    dict(max_lr=0.3, total_steps=5, pct_start=0.6, three_phase=True),  # torch divides by zero at T
+    dict(max_lr=0.3, total_steps=4, pct_start=1.0),  # likewise
+])
+def test_one_cycle_is_torchs_at_its_end_and_holds_past_it(kw):
+    total = kw.get("total_steps") or kw["epochs"] * kw["steps_per_epoch"]
     opt = _optimizer()
     sched = lr_sched.OneCycleLR(opt, **kw)
-    ref = []
-    for _ in range(total):
+    ref, mom_ref = [], []
+    for t in range(total + 1):
         ref.append(sched.get_last_lr()[0])
-        sched.step()
-    with pytest.raises(ValueError, match="Tried to step"):
-        sched.step()
+        mom_ref.append(opt.param_groups[0]["momentum"])
+        if t == total:
+            with pytest.raises(ValueError, match="Tried to step"):
+                sched.step()
+            break
+        try:
+            sched.step()
+        except ZeroDivisionError:  # torch cannot compute step T: lrsched holds the value of T - 1 there too
+            assert t == total - 1
+            break
     ours = lrsched.evaluate(tc.OneCycleLR(**kw), total + 50)
-    np.testing.assert_allclose(ours[:total], ref, rtol=1e-6)
-    assert np.all(ours[total:] == ours[total - 1])
     mom = lrsched.evaluate(tc.OneCycleMomentum(**kw), total + 50)
-    assert np.all(mom[total:] == mom[total - 1])
+    for got, want in ((ours, ref), (mom, mom_ref)):
+        np.testing.assert_allclose(got[:len(want)], want, rtol=1e-6, atol=1e-7)
+        assert np.all(got[len(want):] == got[total - 1])
+    # the core's one_cycle without `extrapolate` holds from T - 1 on
+    config = {k: v for k, v in lrsched.to_config(tc.OneCycleLR(**kw)).items() if k not in ("lrsched_config", "type")}
+    core = lrsched.evaluate(lrsched.one_cycle(**{**config, "extrapolate": False}), total + 50)
+    np.testing.assert_array_equal(core[:total], ours[:total])
+    assert np.all(core[total:] == core[total - 1])
+
+
+def test_one_cycles_saved_before_extrapolate_keep_their_values_and_fingerprints():
+    from lrsched._tree import fingerprint, structure_string
+
+    saved = {"lrsched_config": 2, "type": "one_cycle", "total_steps": 5, "peak_value": 1.0, "pct_start": 0.4,
+             "div_factor": 25.0, "final_div_factor": 1e4, "anneal": "linear", "three_phase": False}
+    old = lrsched.from_config(saved)
+    assert old.extrapolate is False
+    values = lrsched.evaluate(old, 8)
+    assert np.all(values[4:] == values[4])  # held from T - 1, as when it was saved
+    assert lrsched.to_config(old) == {**saved, "lrsched_config": 3, "extrapolate": False}
+    # a checkpoint's structure fingerprint of such a schedule is the one lrsched wrote before the flag existed
+    assert "extrapolate" not in structure_string(old)
+    new = lrsched.one_cycle(5, 1.0, 0.4, anneal="linear", extrapolate=True)
+    assert fingerprint(new) != fingerprint(old) and "extrapolate=True" in structure_string(new)
+    assert lrsched.evaluate(new, 8)[5] < 0  # torch's step T
 
 
 # ------------------------------------------------------------- SequentialLR

@@ -21,6 +21,7 @@ from scipy import special, stats
 
 import lrsched
 from lrsched import ScheduleError
+from lrsched._config import FORMAT
 from lrsched.compat import timm
 
 ULP = 2.0**-24  # float32's relative rounding unit
@@ -473,7 +474,7 @@ def test_format_1_configs_load_to_their_old_draws(name):
     loaded = lrsched.from_config(json.loads(before))
     assert json.dumps(config) == before  # the caller's dict is not changed
     again = lrsched.to_config(loaded)
-    assert again["lrsched_config"] == 2
+    assert again["lrsched_config"] == FORMAT
     nodes = list(_noise_nodes(again))
     assert nodes and all(n["generator"] == "threefry" for n in nodes)
     # float32: the old values (a hash draw differs from them by up to pct); x64: within float64 rounding
@@ -481,16 +482,16 @@ def test_format_1_configs_load_to_their_old_draws(name):
     with jax.enable_x64(True):
         wide = np.asarray(jax.jit(lrsched.from_config(config))(jnp.asarray(MAIN_STEPS)))
     np.testing.assert_allclose(wide, f64, rtol=1e-12)
-    # the format-2 config it writes now keeps the draws, and loads without an upgrade
+    # the current-format config it writes now keeps the draws, and loads without an upgrade
     np.testing.assert_array_equal(np.asarray(lrsched.evaluate(lrsched.from_config(again), MAIN_STEPS)),
                                   np.asarray(lrsched.evaluate(loaded, MAIN_STEPS)))
 
 
-def test_format_2_configs_carry_the_generator():
+def test_configs_from_format_2_on_carry_the_generator():
     for generator in ("hash", "threefry"):
         s = lrsched.warmup(lrsched.noise(lrsched.cosine(0.1, 100), 0.2, seed=5, generator=generator), 10)
         config = lrsched.to_config(s)
-        assert config["lrsched_config"] == 2 and config["schedule"]["generator"] == generator
+        assert config["lrsched_config"] == FORMAT and config["schedule"]["generator"] == generator
         again = lrsched.from_config(json.loads(json.dumps(config)))
         np.testing.assert_array_equal(lrsched.evaluate(again, 300), lrsched.evaluate(s, 300))
     # a format-1 config that names a generator (written by hand) keeps it
@@ -502,7 +503,7 @@ def test_format_2_configs_carry_the_generator():
 
 
 @pytest.mark.parametrize("version, match", [
-    (3, r"config format 3 is not one this lrsched reads \(1 to 2\); it was written by a newer lrsched: "
+    (4, r"config format 4 is not one this lrsched reads \(1 to 3\); it was written by a newer lrsched: "
         r"upgrade lrsched"),
     (99.0, r"newer lrsched: upgrade lrsched"),
     (0, r"config format 0 .*lrsched_config must be the format number"),

@@ -615,7 +615,7 @@ def test_lr_range_test_is_reexported_lazily():
 @settings(max_examples=8)
 @given(total=st.integers(20, 300), pct=st.floats(0.1, 0.9), div=st.floats(2.0, 100.0),
        final_div=st.floats(2.0, 1e4), anneal=st.sampled_from(["cos", "linear"]), groups=st.integers(1, 3))
-def test_one_cycle_any_arguments_equals_torch_and_then_holds(total, pct, div, final_div, anneal, groups):
+def test_one_cycle_any_arguments_equals_torch_at_its_end_and_then_holds(total, pct, div, final_div, anneal, groups):
     kw = dict(total_steps=total, pct_start=pct, anneal_strategy=anneal, div_factor=div, final_div_factor=final_div)
     opt_a, opt_b = make_optimizer("adamw", groups), make_optimizer("adamw", groups)
     native = L.OneCycleLR(opt_a, max_lr=base_lrs(opt_a), **kw)
@@ -624,10 +624,15 @@ def test_one_cycle_any_arguments_equals_torch_and_then_holds(total, pct, div, fi
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         lrs_a, moms_a = drive(opt_a, native, total, sparse=True)
+    # torch's values at step T (its extrapolation), where the next step() raises
+    lrs_a = np.vstack([lrs_a, [g["lr"] for g in opt_a.param_groups]])
+    moms_a = np.vstack([moms_a, [momentum_of(g) for g in opt_a.param_groups]])
+    with pytest.raises(ValueError, match="Tried to step"):
+        native.step()
     lrs_b, moms_b = drive(opt_b, bridge, total + 100, sparse=True)  # 100 steps past torch's end: held
-    assert_rel(lrs_b[:total], lrs_a, "lr", rtol=1e-10)  # torch's cos(pi p) + 1 cancels near the end
-    assert_rel(moms_b[:total], moms_a, "momentum")
-    assert (lrs_b[total - 1:] == lrs_b[total - 1]).all() and (moms_b[total - 1:] == moms_b[total - 1]).all()
+    assert_rel(lrs_b[:total + 1], lrs_a, "lr", rtol=1e-10)  # torch's cos(pi p) + 1 cancels near the end
+    assert_rel(moms_b[:total + 1], moms_a, "momentum")
+    assert (lrs_b[total + 1:] == lrs_b[total - 1]).all() and (moms_b[total + 1:] == moms_b[total - 1]).all()
 
 
 def test_each_numpy_evaluation_runs_once_at_far_steps_when_the_table_is_built(monkeypatch):

@@ -165,7 +165,7 @@ CHANGED = [  # a config each numpy evaluator must refuse (JAX evaluates it, or r
     ("unknown key", lambda c: {**c, "warp": 2.0}),
     ("missing key", lambda c: {k: v for k, v in c.items() if k != "end_value"}),
     ("unknown static choice", lambda c: {**c, "periodic": "sometimes"}),
-    ("newer config format", lambda c: {**c, "lrsched_config": 3}),
+    ("newer config format", lambda c: {**c, "lrsched_config": _numpy.FORMAT + 1}),
     ("unknown key in a nested schedule", lambda c: {"type": "shift", "schedule": {**c, "warp": 2.0}, "steps": 3}),
 ]
 
@@ -194,14 +194,15 @@ def test_an_unimplemented_option_away_from_its_default_is_refused():
 @settings(max_examples=30)
 @given(peak=st.floats(1e-6, 10.0), total=st.integers(1, 5000), pct=st.floats(0.0, 1.0),
        div=st.floats(1.0, 1e3), final=st.floats(1.0, 1e5), anneal=st.sampled_from(["cos", "linear"]),
-       three=st.booleans(), w=st.integers(0, 400), end=st.floats(0.0, 1.0))
-def test_random_parameters_numpy_equals_jax(peak, total, pct, div, final, anneal, three, w, end):
+       three=st.booleans(), w=st.integers(0, 400), end=st.floats(0.0, 1.0), ext=st.booleans())
+def test_random_parameters_numpy_equals_jax(peak, total, pct, div, final, anneal, three, w, end, ext):
     # a fixed number of steps: one XLA compile per schedule structure for the whole test
-    steps = np.concatenate([np.arange(0, 50), np.linspace(0, 2 * total + w, 200).astype(np.int64), STEPS_BIG[-3:]])
+    steps = np.concatenate([np.arange(0, 50), np.linspace(0, 2 * total + w, 197).astype(np.int64),
+                            [total - 1, total, total + 1], STEPS_BIG[-3:]])
     k = 0.3 + 3 * pct  # a k-decay exponent on either side of 1
     schedules = {
-        "one_cycle": lrsched.one_cycle(total, peak, pct, div, final, anneal, three),
-        "one_cycle_momentum": lrsched.one_cycle_momentum(total, 0.85, 0.95, pct, anneal, three),
+        "one_cycle": lrsched.one_cycle(total, peak, pct, div, final, anneal, three, ext),
+        "one_cycle_momentum": lrsched.one_cycle_momentum(total, 0.85, 0.95, pct, anneal, three, ext),
         "warmup_cosine": lrsched.warmup_cosine(peak, w, total + w, init_value=peak * end / 3, end_value=peak * end),
         "warmup": lrsched.warmup(lrsched.linear(peak, peak * end, total), w, peak * end / 7, "cosine"),
         "cosine": lrsched.cosine(peak, total, peak * end, exponent=1.0 + pct),
@@ -410,12 +411,15 @@ def test_cosines_sharing_a_weight_equal_each_alone_bit_for_bit(shape, ends, step
 @given(total=st.sampled_from([10, 997, 3000, 10**7, 2500.5]), pct=st.sampled_from([0.0, 0.25, 0.3, 0.999, 1]),
        three=st.booleans(), anneal=st.sampled_from(["cos", "linear"]),
        peaks=st.lists(st.floats(1e-4, 10), min_size=1, max_size=3),
-       momentum=st.tuples(st.floats(0, 1), st.floats(0, 1)), start=st.sampled_from([0, 290, 2**31 - 9]))
-def test_one_cycles_sharing_weights_equal_each_alone_bit_for_bit(total, pct, three, anneal, peaks, momentum, start):
+       momentum=st.tuples(st.floats(0, 1), st.floats(0, 1)), start=st.sampled_from([0, 290, 2**31 - 9]),
+       ext=st.booleans())
+def test_one_cycles_sharing_weights_equal_each_alone_bit_for_bit(total, pct, three, anneal, peaks, momentum, start,
+                                                                 ext):
     configs = [lrsched.to_config(lrsched.one_cycle(total, p, pct_start=pct, anneal=anneal, three_phase=three,
-                                                   div_factor=7.0 + k)) for k, p in enumerate(peaks)]
+                                                   div_factor=7.0 + k, extrapolate=ext)) for k, p in enumerate(peaks)]
     configs.append(lrsched.to_config(lrsched.one_cycle_momentum(total, base_value=momentum[0], peak_value=momentum[1],
-                                                                pct_start=pct, anneal=anneal, three_phase=three)))
+                                                                pct_start=pct, anneal=anneal, three_phase=three,
+                                                                extrapolate=ext)))
     table = _table_equals_each_alone(configs, start, chunk=1000)  # (chunks across the phase ends of short cycles)
     assert len(table._jobs) == 1 and table._jobs[0][2] == list(range(len(configs))), table._jobs
 

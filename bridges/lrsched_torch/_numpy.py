@@ -41,10 +41,11 @@ I64 = np.int64
 HALF_PI = 0.5 * np.pi
 #: The config format these evaluators read: ``lrsched._config.FORMAT`` (not imported here: that would import
 #: JAX; a test checks that the two agree).
-FORMAT = 2
+FORMAT = 3
 #: The formats read as they are: format 1 differs from 2 only in ``noise`` nodes (no ``generator``), which
-#: have no numpy evaluator (JAX evaluates them, after ``from_config``'s upgrade).
-_FORMATS = (1, 2)
+#: have no numpy evaluator (JAX evaluates them, after ``from_config``'s upgrade); format 2 from 3 only in
+#: one-cycles without ``extrapolate``, whose key sets differ from the declared ones (JAX evaluates them too).
+_FORMATS = (1, 2, 3)
 _META = frozenset({"type", "lrsched_config"})
 
 
@@ -783,12 +784,16 @@ def _unit(x: np.ndarray, length: Any) -> Stages:
     return x
 
 
-def _segment_weights(t: np.ndarray, total: np.ndarray, ends: tuple, kind: str) -> Stages:
+def _segment_weights(t: np.ndarray, total: np.ndarray, ends: tuple, kind: str, extrapolate: bool = False) -> Stages:
     """The core's ``_segments`` up to its ends' weights: ``(shape, [(segment, its steps: None for all, (w,
     rest))])``, each step in its own segment only (a fraction of the work: a table chunk usually lies within
     one segment). In stages."""
     yield
-    t = np.minimum(*_common(t, total - 1))
+    if extrapolate:  # steps in (T - 1, T] continue their segment past its end; later ones hold
+        t, total = _common(t, total)
+        t = np.where(t > total, total - 1, t)
+    else:
+        t = np.minimum(*_common(t, total - 1))
     starts = [(np.zeros((), I64), np.zeros((), F64))] + list(ends[:-1])
     yield
     # the core takes segment i where ``since_i > 0`` (a later segment overrides an earlier one); `since` grows
@@ -823,12 +828,17 @@ def _segment_weights(t: np.ndarray, total: np.ndarray, ends: tuple, kind: str) -
         yield
         until = _to(ti, e_n, e_f)
         yield
+        free = (ti > total - 1) if extrapolate and ti.size and ti.max() > total - 1 else None
+        if free is not None:  # the core's unclipped phase there (a segment of no length: its start)
+            free_since, free_until = (since[free] / length, until[free] / length) if length != 0 else (0.0, 1.0)
         if length > 0:
             done = yield from _unit(since, length)
             yield
             left = yield from _unit(until, length)
         else:
             done, left = np.ones(ti.shape, F64), np.zeros(ti.shape, F64)
+        if free is not None:
+            done[free], left[free] = free_since, free_until
         yield
         parts.append((i, here, (yield from _anneal_weights(kind, done, left))))
     return t.shape, parts
@@ -858,8 +868,8 @@ def _segments(t: np.ndarray, total: np.ndarray, ends: tuple, values: list, kind:
 
 
 @_evaluator("one_cycle", ("total_steps", "peak_value", "pct_start", "div_factor", "final_div_factor", "anneal",
-                          "three_phase"), scale=("peak_value",),
-            choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
+                          "three_phase", "extrapolate"), scale=("peak_value",),
+            choices={"anneal": ("cos", "linear"), "three_phase": _FLAG, "extrapolate": _FLAG})
 def _one_cycle(c, t):
     weights = yield from _one_cycle_weights(c, t)
     return (yield from _segments_fill(weights, _one_cycle_values(c)))
@@ -872,8 +882,10 @@ def _one_cycle_values(c: dict[str, Any]) -> list[Any]:
     return [initial, _f(c["peak_value"])] + ([initial] if c["three_phase"] else []) + [low]
 
 
-@_evaluator("one_cycle_momentum", ("total_steps", "base_value", "peak_value", "pct_start", "anneal", "three_phase"),
-            scale=("base_value", "peak_value"), choices={"anneal": ("cos", "linear"), "three_phase": _FLAG})
+@_evaluator("one_cycle_momentum", ("total_steps", "base_value", "peak_value", "pct_start", "anneal", "three_phase",
+                                   "extrapolate"),
+            scale=("base_value", "peak_value"),
+            choices={"anneal": ("cos", "linear"), "three_phase": _FLAG, "extrapolate": _FLAG})
 def _one_cycle_momentum(c, t):
     weights = yield from _one_cycle_weights(c, t)
     return (yield from _segments_fill(weights, _momentum_values(c)))
@@ -887,14 +899,14 @@ def _momentum_values(c: dict[str, Any]) -> list[Any]:
 
 def _one_cycle_family(c: dict[str, Any]) -> tuple[Any, ...]:
     total = c["total_steps"]  # (with its type: integer steps are integer arithmetic)
-    return ("one_cycle", type(total), total, _f(c["pct_start"]), c["three_phase"], c["anneal"])
+    return ("one_cycle", type(total), total, _f(c["pct_start"]), c["three_phase"], c["anneal"], c["extrapolate"])
 
 
 def _one_cycle_weights(c: dict[str, Any], t: np.ndarray) -> Stages:
     """The weights of a one-cycle's (lr or momentum) phase ends at steps `t` (see :func:`_segment_weights`)."""
     total = _num(c["total_steps"])
     ends = _one_cycle_ends(total, _f(c["pct_start"]), c["three_phase"])
-    return (yield from _segment_weights(t, total, ends, c["anneal"]))
+    return (yield from _segment_weights(t, total, ends, c["anneal"], c["extrapolate"]))
 
 
 def _one_cycle_fill(c: dict[str, Any], weights: tuple, out: np.ndarray) -> Stages:

@@ -14,7 +14,7 @@ What changes:
 - **exact resume** in every loading order (``load_state_dict`` re-applies the
   loaded step's values; torch's own use the lr of step 0 for one step when the
   optimizer state is loaded first), and ``state_dict()`` is plain data;
-- **no past-the-end error** (``OneCycleLR`` holds its final value where torch raises);
+- **no past-the-end error** (``OneCycleLR`` holds its final value past ``total_steps``, where torch raises);
 - **warmup + plateau**: ``SequentialLR`` and ``ChainedScheduler`` accept a
   ``ReduceLROnPlateau`` (torch refuses it); ``step(metric)`` then feeds it;
 - ``ChainedScheduler`` is the product of its children's factors. The recursive
@@ -570,8 +570,8 @@ class CyclicLR(_TorchScheduler, _torch.CyclicLR):
 
 
 class OneCycleLR(_TorchScheduler, _torch.OneCycleLR):
-    """torch's ``OneCycleLR`` (momentum, or ``betas[0]`` for Adam, cycling as torch does), holding its final value
-    past ``total_steps`` where torch raises."""
+    """torch's ``OneCycleLR`` (momentum, or ``betas[0]`` for Adam, cycling as torch does), torch's values up to step
+    ``total_steps`` (its extrapolation there included), then holding its final value where torch raises."""
 
     _arguments = ("total_steps", "_anneal_func_type", "three_phase", "cycle_momentum", "use_beta1")
 

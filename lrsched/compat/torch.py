@@ -462,7 +462,7 @@ def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | Non
                steps_per_epoch: Real | None = None, pct_start: Real = 0.3, anneal_strategy: str = "cos",
                cycle_momentum: bool = True, base_momentum: Real = 0.85, max_momentum: Real = 0.95,
                div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False) -> Schedule:
-    r"""torch's ``OneCycleLR`` (Smith & Topin, arXiv:1708.07120), holding its last value where torch raises.
+    r"""torch's ``OneCycleLR`` (Smith & Topin, arXiv:1708.07120), holding its final value where torch raises.
 
     From ``max_lr / div_factor`` up to `max_lr` at step ``pct_start T - 1``, then
     down to ``max_lr / (div_factor final_div_factor)`` at step ``T - 1``
@@ -473,11 +473,14 @@ def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | Non
               \qquad \eta = s + (e - s)\,p \quad (\text{'linear'})
 
     with ``p`` the fraction of the phase done. ``T`` is
-    `total_steps` or ``epochs * steps_per_epoch``. From step ``T`` on this holds the
-    final value: torch raises past ``T`` ("Tried to step ...") and at ``T`` itself,
-    which no update of a ``T``-step run uses, extrapolates the last phase. The momentum
-    arguments are accepted and ignored (see :func:`OneCycleMomentum`). This is
-    :func:`lrsched.one_cycle` (float32 values within 1e-6 of torch's float64 ones).
+    `total_steps` or ``epochs * steps_per_epoch``. Step ``T`` itself (``get_last_lr()``
+    after the last ``step()`` of a ``T``-step run, which no update uses) continues the
+    last phase with ``p > 1``, as torch does: slightly above the final rate for "cos",
+    below it (negative when ``T`` is small) for "linear". Past ``T``, where torch raises
+    ("Tried to step ..."), this holds the final rate ``max_lr / (div_factor
+    final_div_factor)``. The momentum arguments are accepted and ignored (see
+    :func:`OneCycleMomentum`). This is :func:`lrsched.one_cycle` with ``extrapolate=True``
+    (float32 values within 1e-6 of torch's float64 ones).
 
     Args:
       max_lr: the upper rate (CyclicLR's peak, OneCycleLR's maximum).
@@ -500,11 +503,12 @@ def OneCycleLR(max_lr: Real, total_steps: Real | None = None, epochs: Real | Non
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
       >>> lrsched.evaluate(tc.OneCycleLR(1.0, total_steps=5, pct_start=0.4, anneal_strategy="linear"), 7).round(4)
-      array([0.04  , 1.    , 0.6667, 0.3333, 0.    , 0.    , 0.    ], dtype=float32)
+      array([ 0.04  ,  1.    ,  0.6667,  0.3333,  0.    , -0.3333,  0.    ], dtype=float32)
     """
     total = _total_steps("OneCycleLR", total_steps, epochs, steps_per_epoch)
     _one_cycle_args("OneCycleLR", pct_start, anneal_strategy)
-    return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
+    return lrsched.one_cycle(total, max_lr, pct_start, div_factor, final_div_factor, anneal_strategy, three_phase,
+                             extrapolate=True)
 
 
 @checked
@@ -521,8 +525,9 @@ def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None
     .. math:: m = e + (s - e)\,\tfrac12 (1 + \cos(\pi p))
 
     from ``s`` to ``e`` over each phase (``p`` its fraction done). Takes :func:`OneCycleLR`'s
-    arguments (``max_lr`` and the div factors are ignored). This is
-    :func:`lrsched.one_cycle_momentum`.
+    arguments (``max_lr`` and the div factors are ignored). Step ``T`` continues the last
+    phase and later steps hold, as in :func:`OneCycleLR`. This is
+    :func:`lrsched.one_cycle_momentum` with ``extrapolate=True``.
 
     Args:
       max_lr: accepted for OneCycleLR's signature and ignored.
@@ -544,12 +549,13 @@ def OneCycleMomentum(max_lr: Real | None = None, total_steps: Real | None = None
     Examples:
       >>> import lrsched
       >>> from lrsched.compat import torch as tc
-      >>> lrsched.evaluate(tc.OneCycleMomentum(total_steps=5, pct_start=0.4, anneal_strategy="linear"), 5).round(4)
-      array([0.95  , 0.85  , 0.8833, 0.9167, 0.95  ], dtype=float32)
+      >>> lrsched.evaluate(tc.OneCycleMomentum(total_steps=5, pct_start=0.4, anneal_strategy="linear"), 7).round(4)
+      array([0.95  , 0.85  , 0.8833, 0.9167, 0.95  , 0.9833, 0.95  ], dtype=float32)
     """
     total = _total_steps("OneCycleMomentum", total_steps, epochs, steps_per_epoch)
     _one_cycle_args("OneCycleMomentum", pct_start, anneal_strategy)
-    return lrsched.one_cycle_momentum(total, base_momentum, max_momentum, pct_start, anneal_strategy, three_phase)
+    return lrsched.one_cycle_momentum(total, base_momentum, max_momentum, pct_start, anneal_strategy, three_phase,
+                                      extrapolate=True)
 
 
 # -------------------------------------------------------------- combinations
