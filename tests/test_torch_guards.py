@@ -235,10 +235,13 @@ def _chain(module, opt, names):
     return [make[n](opt) for n in names]
 
 
-@pytest.mark.parametrize("names", [("StepLR", "ExponentialLR"), ("LinearLR", "MultiStepLR"),
-                                   ("ExponentialLR", "ConstantLR"), ("CosineAnnealingLR", "ExponentialLR"),
-                                   ("PolynomialLR", "StepLR", "LinearLR"), ("ReduceLROnPlateau", "StepLR")])
-def test_recursive_drop_ins_follow_other_writers_as_torchs_do(names):
+@pytest.mark.parametrize("names, written", [
+    (("StepLR", "ExponentialLR"), 0.07), (("LinearLR", "MultiStepLR"), 0.07), (("ExponentialLR", "ConstantLR"), 0.07),
+    (("CosineAnnealingLR", "ExponentialLR"), 0.07), (("PolynomialLR", "StepLR", "LinearLR"), 0.07),
+    (("ReduceLROnPlateau", "StepLR"), 0.07),
+    (("CosineAnnealingLR",), 4e-4),  # below the cosine's eta_min: torch's form rises back to it
+])
+def test_recursive_drop_ins_follow_other_writers_as_torchs_do(names, written):
     """torch's recursive schedulers compute the next lr from the current one, so several on one optimizer
     chain (torch's documented back-to-back use), and a change by other code carries on (Lightning's
     BackboneFinetuning writing a group's lr, an lr finder's suggestion, a group added mid-run): the drop-ins
@@ -254,7 +257,7 @@ def test_recursive_drop_ins_follow_other_writers_as_torchs_do(names):
             warnings.simplefilter("ignore")
             for k in range(30):
                 if k == 10:  # code writes a group's lr (BackboneFinetuning does at every epoch start)
-                    opt.param_groups[1]["lr"] = 0.07
+                    opt.param_groups[1]["lr"] = written
                 if k == 14:  # a group added mid-run
                     opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05,
                                          "momentum": 0.9})
@@ -283,6 +286,35 @@ def test_recursive_drop_ins_follow_other_writers_as_torchs_do(names):
                 for s in ss:
                     s.step()
             np.testing.assert_allclose(lrs(opt2), lrs(opt), rtol=1e-12)
+
+
+def test_a_cosine_chained_with_a_decay_below_its_eta_min_is_torchs():
+    """torch's test_compound_cosanneal_and_exp_lr: CosineAnnealingLR(eta_min=1e-10) and ExponentialLR(0.1) back
+    to back take the lr below eta_min (the cosine's recursive form then works on a negative lr - eta_min)."""
+    runs = []
+    for module in (L, dl):
+        opt = sgd(2)
+        scheds = [module.CosineAnnealingLR(opt, T_max=10, eta_min=1e-10), module.ExponentialLR(opt, gamma=0.1)]
+        trace = []
+        for _ in range(10):
+            trace.append(lrs(opt))
+            opt.step()
+            for s in scheds:
+                s.step()
+        runs.append(trace)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12, atol=0)
+    assert min(min(t) for t in runs[1]) < 1e-10
+
+
+def test_a_recursive_drop_in_at_its_floor_names_why_it_cannot_follow():
+    opt = sgd(1)
+    sched = dl.PolynomialLR(opt, total_iters=4, power=1.0)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    opt.param_groups[0]["lr"] = 0.01  # torch's PolynomialLR carries it on past total_iters
+    with pytest.raises(ValueError, match=r"PolynomialLR: .* 0.0 at its last step, its floor.*ConstantLR"):
+        sched.step()
 
 
 def test_the_step_epoch_warning_is_torchs_text():

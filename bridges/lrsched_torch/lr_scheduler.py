@@ -201,10 +201,11 @@ class _TorchScheduler(ScheduleLR):
 
     def _anchored(self, base: float, value: float, target: float) -> float | None:
         """The base whose schedule has `target` where the schedule from `base` has `value` (torch's recursive
-        form carried from `target`), or None where no base does."""
+        form carried from `target`, on either side of the floor: a cosine's lr moved below its eta_min rises to
+        it as torch's does), or None where no base does (`value` at the floor: every base has it there)."""
         floor = self._floor()
         scale = (_float(target) - floor) / (value - floor) if value != floor else math.nan
-        return floor + (base - floor) * scale if math.isfinite(scale) and scale >= 0 else None
+        return floor + (base - floor) * scale if math.isfinite(scale) else None
 
     def _through(self, schedule_from: Callable[[float], Any], base: float, step: int, target: float) -> float:
         """The base whose schedule (``schedule_from(base)``'s, from another base) has `target` at `step`: torch's
@@ -268,6 +269,17 @@ class _TorchScheduler(ScheduleLR):
         self._lr_bases[i] = base
         self._lr_configs[i] = describe(self._group_lr(i, base))
         return True
+
+    def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
+        if key == "lr" and self._recursive and self._lr_bases is not None and written == self._floor():
+            raise ValueError(
+                f"{type(self).__name__}: param group {i}'s lr is {found!r}, but this scheduler set it to {written!r} "
+                "at its last step, its floor: something else changed it (another scheduler, or code writing "
+                "param_group['lr']). This scheduler follows such a change by rebuilding its schedule through the "
+                "new lr, and no schedule of this kind leaves its floor there (torch's recursive form carries the "
+                "new lr on). Build a new scheduler for the rest of the run from the new lr (a ConstantLR with "
+                "factor=1.0 keeps it), or change the lr before the schedule reaches its floor")
+        super()._foreign(i, key, found, written)
 
     def _group_lr(self, i: int, base: float) -> Any:
         """The lr schedule of param group `i` from `base`."""
