@@ -280,35 +280,37 @@ def test_tensor_momenta_stay_apart_from_max_momentum(name, kind):
     assert close(values(opt_b)[1], values(opt_a)[1])
 
 
-@pytest.mark.parametrize("min_lr", [0.0, [1e-5, 1e-4]], ids=["scalar", "list"])
-def test_reduce_lr_on_plateau_takes_a_group_added_later_as_torch_does(min_lr):
+@pytest.mark.parametrize("min_lr, append_at", [(0.0, None), ([1e-5, 1e-4], 8), ([1e-5, 1e-4], 10),
+                                               ([1e-5, 1e-4], None)],
+                         ids=["scalar", "list appended", "list appended late", "list never appended"])
+def test_reduce_lr_on_plateau_takes_a_group_added_later_as_torch_does(min_lr, append_at):
     """pytorch#104361: a scalar ``min_lr`` extends ``min_lrs``; with a list the caller appends the new group's
-    entry (torch's advice), else torch's ``RuntimeError``."""
-    metrics = [1.0] * 7 + [0.6] + [0.5] * 12
+    entry (torch's advice) before the next reduction, which without it raises torch's ``RuntimeError`` (torch's
+    test_add_param_group_errors_reduce_lr_on_plateau: only when it reduces, not at the next step)."""
+    metrics = [1.0] * 7 + [0.6] + [0.5] * 4 + [0.4] + [0.3] * 7
     runs = []
     for module in (L, dl):
         opt = make_optimizer("sgd", 2)
         sched = module.ReduceLROnPlateau(opt, threshold=0.1, patience=2, cooldown=1, min_lr=min_lr)
-        trace = []
+        trace, error = [], None
         for k, metric in enumerate(metrics):
             if k == 8:
                 opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05})
-                if isinstance(min_lr, list):
-                    sched.min_lrs.append(1e-6)
+            if k == append_at:
+                sched.min_lrs.append(0.02)  # (above the reduced lr: it binds)
             opt.step()
-            sched.step(metric)
+            try:
+                sched.step(metric)
+            except RuntimeError as e:
+                error = (k, str(e)[:200])  # (torch's text, then lrsched's advice)
+                break
             trace.append(values(opt)[0])
-        runs.append((trace, list(sched.min_lrs)))
-    (want, want_min), (got, got_min) = runs
-    assert got_min == want_min
+        runs.append((trace, list(sched.min_lrs), error))
+    (want, want_min, want_error), (got, got_min, got_error) = runs
+    assert got_min == want_min and got_error == want_error
+    assert len(got) == len(want) and (want_error is not None) == (append_at is None and min_lr != 0.0)
     for k, (a, b) in enumerate(zip(got, want)):
         assert close(a, b), (k, a, b)
-    if isinstance(min_lr, list):  # not appended: torch's error type and advice
-        opt = make_optimizer("sgd", 2)
-        sched = dl.ReduceLROnPlateau(opt, min_lr=min_lr)
-        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.05})
-        with pytest.raises(RuntimeError, match="The number of param groups.*min_lrs"):
-            sched.step(1.0)
 
 
 def _with_last_epoch(cls, opt, name, last_epoch):

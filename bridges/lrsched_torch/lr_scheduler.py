@@ -699,29 +699,57 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
                                        threshold=self.threshold, threshold_mode=self.threshold_mode,
                                        cooldown=self.cooldown, min_lr=float(min_lr), eps=self.eps)
 
+    #: groups added later whose ``min_lrs`` entry the caller has not appended yet (with a list ``min_lr``): they
+    #: reduce to 0 until it is there, and a reduction without it is torch's RuntimeError (see :meth:`step`)
+    _unset_min_lr: tuple[int, ...] = ()
+
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """A group added later: torch's ``min_lrs`` rule. A scalar ``min_lr`` extends ``min_lrs``; with a list,
-        the caller appends the new group's entry to ``min_lrs`` (torch's advice, pytorch#104361), and without
-        it this is torch's ``RuntimeError``."""
+        the caller appends the new group's entry to ``min_lrs`` (torch's advice, pytorch#104361) before the next
+        reduction, which without it is torch's ``RuntimeError``."""
         if what != "lr":
             return _TorchScheduler._grow(self, group, what)
         i = next(j for j, g in enumerate(self.optimizer.param_groups) if g is group)
         if self.default_min_lr is not None:
             self.min_lrs.extend([self.default_min_lr] * (i + 1 - len(self.min_lrs)))
         elif i >= len(self.min_lrs):
-            raise RuntimeError(
-                f"The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from "
-                f"when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group "
-                "being added to the optimizer. Please modify the `min_lrs` field to match the length of the "
-                "`optimizer` param groups (scheduler.min_lrs.append(min_lr) after add_param_group)."
-            )
+            self._unset_min_lr += (i,)
         base = _float(group.get("initial_lr", group["lr"]))
         if self._lr_bases is not None:
             self._lr_bases.append(base)
-        return True, describe(self._make_lr(base, self.min_lrs[i]))
+        return True, describe(self._group_lr(i, base))
 
     def _group_lr(self, i: int, base: float) -> Any:
-        return self._make_lr(base, self.min_lrs[i])
+        return self._make_lr(base, self.min_lrs[i] if i < len(self.min_lrs) else 0.0)
+
+    def _check_min_lrs(self, metrics: Any) -> None:
+        """torch's rule for a ``min_lrs`` list shorter than the param groups: the groups whose entry has been
+        appended since take it; while any is missing, the step that reduces raises torch's RuntimeError (before
+        changing anything)."""
+        n = len(self.optimizer.param_groups)
+        ready = [i for i in self._unset_min_lr if i < len(self.min_lrs)]
+        if ready and self._lr_bases is not None:
+            for i in ready:
+                self._lr_configs[i] = describe(self._group_lr(i, self._lr_bases[i]))
+            self._unset_min_lr = tuple(i for i in self._unset_min_lr if i not in ready)
+            self._refollow()
+        if len(self.min_lrs) != n and self._reduces(metrics):
+            raise RuntimeError(
+                f"The number of param groups in the `optimizer` ({n}) differs from when `ReduceLROnPlateau` was "
+                f"initialized ({len(self.min_lrs)}), usually due to a new param group being added to the optimizer. "
+                "Please modify the `min_lrs` field to match the length of the `optimizer` param groups "
+                "(scheduler.min_lrs.append(min_lr) after add_param_group)."
+            )
+
+    def _reduces(self, metrics: Any) -> bool:
+        """Whether torch's ``step(metrics)`` reduces now (its counters, its comparison)."""
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            return False  # (ScheduleLR.step refuses it with its own message)
+        is_better = getattr(_torch.ReduceLROnPlateau, "_is_better", None) or _torch.ReduceLROnPlateau.is_better
+        bad = 0 if is_better(self, current, self.best) else self.num_bad_epochs + 1
+        return not self.in_cooldown and bad > self.patience
 
     def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
         """torch decides once for every group: a group added later reduces with the others from then on (its
@@ -747,6 +775,8 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
             # a group added since the last step takes this step's decision with the others (torch reduces every
             # group it finds): its plateau joins before the metric, this step's values written again first
             self._apply()
+        if self.default_min_lr is None and (self._unset_min_lr or len(self.min_lrs) != self._n_groups):
+            self._check_min_lrs(metrics)
         ScheduleLR.step(self, metrics, epoch)
 
     def _state(self) -> Any:
