@@ -157,6 +157,38 @@ def test_fractional_epochs_of_cosine_annealing_warm_restarts_equal_torch():
     assert lrs(again.optimizer) == lrs(opt_a)
 
 
+@pytest.mark.parametrize("T_mult", [1, 2])
+@pytest.mark.parametrize("assignments", [{3: 7, 4: 8, 5: 9}, {5: 1, 9: 6}, {2: 2.5}, {6: 0}],
+                         ids=["past the cycle (torch's test_CosineAnnealingWarmRestarts_T_cur_reset)", "within",
+                              "fractional", "back to the start"])
+def test_assigning_t_cur_of_cosine_annealing_warm_restarts_is_torchs(T_mult, assignments):
+    runs = []
+    for module in (L, dl):
+        opt = sgd(2)
+        sched = module.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=T_mult, eta_min=1e-3)
+        trace = []
+        for k in range(30):
+            if k in assignments:
+                sched.T_cur = assignments[k]
+                trace.append((sched.T_cur, sched.T_i, *lrs(opt)))  # (the lr changes at the next step)
+            opt.step()
+            sched.step()
+            trace.append((sched.T_cur, sched.T_i, *lrs(opt)))
+        runs.append((trace, sched))
+    (want, _), (got, ours) = runs
+    np.testing.assert_allclose(np.array(got, float), np.array(want, float), rtol=1e-12)
+    # the moved schedule is saved: a resumed run goes on as this one
+    again = dl.CosineAnnealingWarmRestarts(sgd(2), T_0=4, T_mult=T_mult, eta_min=1e-3)
+    again.load_state_dict(ours.state_dict())
+    for _ in range(9):
+        for s in (ours, again):
+            s.optimizer.step()
+            s.step()
+        assert lrs(again.optimizer) == lrs(ours.optimizer) and again.T_cur == ours.T_cur
+    ours.step(3)  # an epoch: torch's closed form, whatever T_cur was set to
+    assert ours.T_cur == 3 and ours.T_i == 4
+
+
 # ----------------------------------------------------------- 5. two schedulers on one optimizer
 
 

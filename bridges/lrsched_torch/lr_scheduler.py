@@ -470,9 +470,16 @@ class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRes
     """torch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1)``.
 
     ``step(epoch)`` takes torch's fractional epochs (``step(epoch + i / iters)``);
-    ``T_cur`` and ``T_i`` are computed from the position."""
+    ``T_cur`` and ``T_i`` are computed from the position. Assigning ``T_cur`` moves the
+    schedule as torch's next ``step()`` would continue from it (``step(epoch)`` goes back to
+    torch's closed form of `epoch`)."""
 
-    _arguments = ("T_0", "T_mult", "eta_min")
+    _arguments = ("T_0", "T_mult", "eta_min", "_offset")
+    #: steps the schedule runs ahead of the position (a ``T_cur`` assignment; saved with the arguments)
+    _offset: float = 0
+    #: ``(T_cur, T_i)`` after a ``T_cur`` assignment the moved schedule does not show at this step (one past
+    #: the current cycle): read back until the next step
+    _assigned: tuple[float, int] | None = None
 
     def __init__(self, optimizer: torch.optim.Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -486,35 +493,70 @@ class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRes
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _make_lr(self, base: float) -> Any:
-        return _tc().CosineAnnealingWarmRestarts(base, self.T_0, self.T_mult, self.eta_min)
+        s = _tc().CosineAnnealingWarmRestarts(base, self.T_0, self.T_mult, self.eta_min)
+        if not self._offset:
+            return s
+        import lrsched
+
+        return lrsched.shift(s, -self._offset)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
         """Advance one step, or go to `epoch` (fractional allowed; not deprecated here, as in torch)."""
+        self._assigned = None
         if epoch is None:
             ScheduleLR.step(self)
             return
         if epoch < 0:
             raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        if self._offset:  # torch's closed form of `epoch`, whatever T_cur was set to
+            self._set_offset(0)
         self._step_count += 1
         self._move(epoch if not isinstance(epoch, numbers.Integral) else int(epoch))
         self._last_row = None
 
-    def _cycle(self) -> tuple[float, int]:
-        position = self._position if self._slow else float(self.last_epoch)
+    def _here(self) -> float:
+        return self._position if self._slow else float(self.last_epoch)
+
+    def _cycle(self, position: float | None = None) -> tuple[float, int]:
+        position = self._here() + self._offset if position is None else position
         T_i, start = self.T_0, 0
         while position >= start + T_i:
             start += T_i
             T_i *= self.T_mult
         return position - start, T_i
 
-    @property
-    def T_cur(self) -> float:  # type: ignore[override]  # (computed from the position, read-only)
+    def _set_offset(self, offset: float) -> None:
+        """Run the schedules `offset` steps ahead of the position from here on (this step's values stay)."""
+        self._offset = offset
+        if self._lr_bases is not None:
+            self._lr_configs = [describe(self._make_lr(b)) for b in self._lr_bases]
+            self._build(self.optimizer, self._saved_plateaus())
+
+    @property  # type: ignore[override]
+    def T_cur(self) -> float:
         """Steps since the last restart (fractional after a fractional ``step(epoch)``)."""
+        if self._assigned is not None:
+            return self._assigned[0]
         return self._cycle()[0]
+
+    @T_cur.setter
+    def T_cur(self, value: float) -> None:
+        """torch's ``sched.T_cur = v``: the next ``step()`` takes ``T_cur = v + 1`` in the current cycle, or, at
+        its end, ``(v + 1) % T_i`` in the next one (the lr changes at that step, not now)."""
+        here = self._here()
+        t_cur, T_i = self._cycle()
+        start = here + self._offset - t_cur  # where the current cycle started, in the schedule's steps
+        nxt = value + 1
+        # torch's next step: T_cur + 1 in this cycle, or at its end (T_cur + 1) % T_i of the next one
+        target = start + nxt if nxt < T_i else start + T_i + nxt % T_i
+        self._set_offset(target - (here + 1))
+        self._assigned = None if self._cycle() == (value, T_i) else (value, T_i)
 
     @property
     def T_i(self) -> int:  # type: ignore[override]
         """The length of the current cycle."""
+        if self._assigned is not None:
+            return self._assigned[1]
         return self._cycle()[1]
 
 
@@ -747,7 +789,8 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
             current = float(metrics)
         except (TypeError, ValueError):
             return False  # (ScheduleLR.step refuses it with its own message)
-        is_better = getattr(_torch.ReduceLROnPlateau, "_is_better", None) or _torch.ReduceLROnPlateau.is_better
+        is_better = (getattr(_torch.ReduceLROnPlateau, "_is_better", None)  # (torch 2.13; is_better before)
+                     or _torch.ReduceLROnPlateau.is_better)  # type: ignore[attr-defined]
         bad = 0 if is_better(self, current, self.best) else self.num_bad_epochs + 1
         return not self.in_cooldown and bad > self.patience
 
