@@ -140,7 +140,7 @@ class Plateau(Schedule):
     def validate(self):
         check(self, "factor", lambda a: (a >= 0) & (a < 1), "in [0, 1)",
               "The rate is multiplied by factor at each reduction; torch requires factor < 1")
-        check_non_negative(self, "patience", "cooldown", "threshold", "min_value", "eps", "start")
+        check_non_negative(self, "patience", "cooldown", "min_value", "eps", "start")  # (threshold: any, as torch)
         check_positive(self, "every")
         for name in ("factor", "patience", "threshold", "cooldown", "min_value", "eps", "start", "every"):
             value = concrete(getattr(self, name))
@@ -356,7 +356,8 @@ def plateau(schedule: Schedule, factor: Leaf = 0.1, patience: Leaf = 10, thresho
       schedule: the inner schedule (e.g. ``constant(1e-3)`` or a warmup).
       factor: multiplier per reduction, in [0, 1).
       patience: evaluations without improvement tolerated before reducing.
-      threshold: what counts as an improvement (see `threshold_mode`).
+      threshold: what counts as an improvement (see `threshold_mode`); negative, as torch
+        allows, counts a metric up to that much worse as an improvement (no reduction).
       threshold_mode: "rel" or "abs".
       mode: "min" (a loss) or "max" (an accuracy).
       cooldown: evaluations to skip after a reduction.

@@ -8,6 +8,7 @@ import io
 import pickle
 import sys
 import threading
+import types
 import warnings
 
 import jax
@@ -349,13 +350,38 @@ def test_a_recursive_drop_in_at_its_floor_names_why_it_cannot_follow():
         sched.step()
 
 
-def test_the_step_epoch_warning_is_torchs_text():
-    for make in (lambda o: dl.StepLR(o, 3), lambda o: lrsched_torch.lambda_lr(o, lrsched.constant(0.1)),
-                 lambda o: dl.LambdaLR(o, lambda k: 1.0)):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            make(sgd()).step(4)
-        assert [str(w.message) for w in caught] == [L.EPOCH_DEPRECATION_WARNING]
+def test_the_step_epoch_and_call_order_warnings_are_torchs_text():
+    """torch's step(epoch) deprecation, and its warnings about the first step() before optimizer.step() and about
+    an optimizer.step() replaced after the scheduler was built (pytorch#20124): the same texts, in the same order,
+    at the caller's line (torch's test_old_pattern_warning* and test_new_pattern_no_warning*)."""
+    def replaced(o):
+        o.step = types.MethodType(lambda self, *a, **k: None, o)
+
+    cases = [(lambda m, o: m.StepLR(o, 3), (4,), None), (lambda m, o: m.LambdaLR(o, lambda k: 1.0), (4,), None),
+             (lambda m, o: m.StepLR(o, 3), (), None), (lambda m, o: m.OneCycleLR(o, 1.0, 10), (), None),
+             (lambda m, o: m.ExponentialLR(o, 0.9), (), replaced),
+             (lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2), m.StepLR(o, 3)], [2]), (), None),
+             (lambda m, o: m.CosineAnnealingWarmRestarts(o, 3), (), None)]  # (torch's CAWR does not check)
+    for make, args, meddle in cases:
+        texts = []
+        for module in (L, dl):
+            opt = sgd()
+            sched = make(module, opt)
+            if meddle is not None:
+                meddle(opt)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                sched.step(*args)
+                opt.step()
+                sched.step()
+            texts.append([str(w.message) for w in caught])
+            if module is dl:  # (torch's SequentialLR points into torch, where it steps its child)
+                assert {w.filename for w in caught} <= {__file__}
+        assert texts[1] == texts[0]
+    with warnings.catch_warnings(record=True) as caught:  # lrsched's own ScheduleLR never warns about the order
+        warnings.simplefilter("always")
+        lrsched_torch.ScheduleLR(sgd(), lr=lrsched.constant(0.1)).step()
+    assert not caught
 
 
 def test_different_values_and_a_new_scheduler_for_a_restart_are_fine():
@@ -570,7 +596,7 @@ def test_deepcopy_and_pickle_of_a_running_scheduler(make):
     if hasattr(old, "_bridge"):
         object.__delattr__(old._bridge, "tensors")
     else:
-        del old.__dict__["_tensors"]
+        del old._tensors
     clones.append(pickle.loads(pickle.dumps(old)))
     want = run(sched, 150, 100)
     for clone in clones:

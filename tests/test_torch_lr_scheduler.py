@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import math
 import warnings
 
 import numpy as np
@@ -604,3 +605,98 @@ def test_sequential_lr_restarts_its_children_as_torch_does():
     opt = make_optimizer("sgd", 1)
     with pytest.raises(ValueError, match="total_iters=0.*ZeroDivisionError"):
         dl.SequentialLR(opt, [dl.ExponentialLR(opt, 0.9), dl.LinearLR(opt, 0.5, total_iters=0)], [3])
+
+
+@pytest.mark.parametrize("scale_fn, scale_mode", [
+    (lambda x: 0.5 * (1 + np.sin(x * np.pi / 2.0)), "cycle"),  # torch's docstring example (numpy)
+    (lambda x: math.pow(0.5, x), "cycle"),  # a function of Python numbers only
+    (lambda x: 1.0 / (1.0 + x / 50), "iterations"),
+], ids=["numpy sin", "math.pow", "iterations"])
+def test_cyclic_lr_takes_torchs_python_scale_fns(scale_fn, scale_mode):
+    """torch calls scale_fn with a Python int per step: any Python (numpy, math) works in the drop-in too."""
+    runs = []
+    for module in (L, dl):
+        opt = make_optimizer("sgd", 2)
+        sched = module.CyclicLR(opt, base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=3, step_size_down=5,
+                                scale_fn=scale_fn, scale_mode=scale_mode)
+        trace = []
+        for _ in range(60):
+            trace.append(values(opt))
+            opt.step()
+            sched.step()
+        runs.append(trace)
+    np.testing.assert_allclose(np.array(runs[1]), np.array(runs[0]), rtol=1e-12, atol=1e-15)
+
+
+class _ScaleFn:
+    def __init__(self, x: float = 0.5) -> None:
+        self.x = x
+
+    def __call__(self, _):
+        return self.x
+
+
+def test_cyclic_lr_saves_and_restores_a_callable_scale_fns_state_as_torch_does():
+    """torch's CyclicLR.state_dict holds a callable scale_fn object's __dict__ (``_scale_fn_custom``; None for a
+    function), and load_state_dict updates the object with it: the resumed run's lrs follow the loaded state."""
+    runs = []
+    for module in (L, dl):
+        saved = module.CyclicLR(make_optimizer("adamw", 1), base_lr=1.0, max_lr=5.0, step_size_up=2,
+                                cycle_momentum=False, scale_fn=_ScaleFn(0.25))
+        state = saved.state_dict()
+        saved_fn = state["_scale_fn_custom"]  # (torch's load_state_dict pops it from the caller's dict)
+        target = _ScaleFn(0.5)
+        opt = make_optimizer("adamw", 1)
+        resumed = module.CyclicLR(opt, base_lr=1.0, max_lr=5.0, step_size_up=2, cycle_momentum=False,
+                                  scale_fn=target)
+        resumed.load_state_dict(state)
+        trace = []
+        for _ in range(6):
+            opt.step()
+            resumed.step()
+            trace.append(values(opt)[0])
+        function = module.CyclicLR(make_optimizer("sgd", 1), 0.1, 1.0, scale_fn=lambda x: 1.0)
+        builtin = module.CyclicLR(make_optimizer("sgd", 1), 0.1, 1.0, mode="triangular2")
+        runs.append((saved_fn, target.x, trace, function.state_dict()["_scale_fn_custom"],
+                     builtin.state_dict()["_scale_fn_custom"], builtin._scale_fn_ref(3)))
+    assert runs[1] == runs[0]
+    assert runs[1][:2] == ({"x": 0.25}, 0.25)
+
+
+def _t64(x: float) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float64)  # (torch's lrs become tensors of its dtype: float64 to compare)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m.StepLR(o, 2, _t64(0.5)), lambda m, o: m.MultiStepLR(o, [2, 4], _t64(0.5)),
+    lambda m, o: m.ExponentialLR(o, _t64(0.9)), lambda m, o: m.ConstantLR(o, _t64(0.5), 3),
+    lambda m, o: m.LinearLR(o, _t64(0.25), _t64(0.75), 4),
+    lambda m, o: m.CosineAnnealingLR(o, 5, _t64(0.01)), lambda m, o: m.PolynomialLR(o, 4, _t64(2.0)),
+    lambda m, o: m.PolynomialLR(o, 4, 0.0), lambda m, o: m.PolynomialLR(o, 4, 0),
+    lambda m, o: m.ReduceLROnPlateau(o, factor=_t64(0.5), patience=0),
+    lambda m, o: m.ReduceLROnPlateau(o, threshold=-0.1, patience=0),
+    lambda m, o: m.ReduceLROnPlateau(o, threshold=-0.1, threshold_mode="abs", mode="max", patience=0),
+], ids=["StepLR gamma tensor", "MultiStepLR gamma tensor", "ExponentialLR gamma tensor", "ConstantLR factor tensor",
+        "LinearLR factor tensors", "CosineAnnealingLR eta_min tensor", "PolynomialLR power tensor",
+        "PolynomialLR power 0.0", "PolynomialLR power 0", "ReduceLROnPlateau factor tensor",
+        "ReduceLROnPlateau negative threshold", "ReduceLROnPlateau negative abs threshold, max"])
+def test_arguments_torch_accepts_are_accepted_with_torchs_values(make, request):
+    """0-d tensor arguments (torch's arithmetic takes them; its lrs then become tensors, here floats of the same
+    values), PolynomialLR(power=0) (a constant factor 1) and a negative plateau threshold (a worse metric within
+    it counts as an improvement)."""
+    metrics = [1.0, 1.05, 1.08, 1.2, 1.1, 0.9, 0.95, 1.3, 1.4, 1.5]
+    runs = []
+    for module in (L, dl):
+        opt = make_optimizer("sgd", 2)
+        sched = make(module, opt)
+        trace = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for k in range(10):
+                opt.step()
+                sched.step(metrics[k]) if isinstance(sched, L.ReduceLROnPlateau) else sched.step()
+                trace.append([float(g["lr"]) for g in opt.param_groups])
+        runs.append(trace)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12, atol=1e-15)
+    if "power 0" not in request.node.name:  # (the rate moves: the arguments took part)
+        assert len({tuple(t) for t in runs[0]}) > 1

@@ -265,3 +265,23 @@ def test_drop_in_reduce_lr_on_plateau_attributes_follow_torch():
     assert len({g["lr"] for g in opt_a.param_groups}) == 2 and opt_a.param_groups[0]["lr"] < 0.1
     with pytest.raises(TypeError, match="metrics"):
         ours.step()
+
+
+@pytest.mark.parametrize("metric", ["1.5", True, np.float32(1.5), np.array([1.5]), torch.tensor([1.5]), "loss",
+                                    [1.5]], ids=repr)
+def test_drop_in_reduce_lr_on_plateau_converts_the_metric_as_torch_does(metric):
+    """torch's ``float(metrics)``: the same accepted values (a numeric string, a bool, a one-element tensor) and the
+    same error types (a 1-d array, a word, a list), where ScheduleLR's own step(metric) is stricter."""
+    from lrsched_torch import lr_scheduler as dl
+
+    outcomes = []
+    for module in (torch.optim.lr_scheduler, dl):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        sched = module.ReduceLROnPlateau(opt, patience=0)
+        try:
+            sched.step(metric)
+            sched.step(metric)
+            outcomes.append(("ok", sched.best, opt.param_groups[0]["lr"]))
+        except (TypeError, ValueError) as e:
+            outcomes.append((type(e).__name__,))
+    assert outcomes[1] == outcomes[0]

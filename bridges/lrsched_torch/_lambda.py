@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
-from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
+from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups, warn_at_caller, warn_call_order
 from lrsched_torch._loading import continued
 from lrsched_torch._plateaus import is_plateau
 from lrsched_torch._table import ScheduleColumn, Table, describe, evaluate64
@@ -171,7 +170,6 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
       follows a single `lr_lambda`; with one lambda per group it is a clear
       error. A value changed by something else since the last step (a second
       scheduler on the same optimizer) is a clear error, not a silent overwrite.
-    - ``step()`` never warns about its order with ``optimizer.step()``.
 
     Examples:
       >>> import torch, lrsched_torch
@@ -182,6 +180,10 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
       >>> sched.get_last_lr()
       [0.125]
     """
+
+    #: the bridge's tables and write record live outside ``__dict__``, which holds torch's LambdaLR state (equal
+    #: after ``load_state_dict``, as torch's is)
+    __slots__ = ("_lrsched",)
 
     def __init__(self, optimizer: torch.optim.Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
         self._lrsched = _Bridge()  # kept out of state_dict()
@@ -296,7 +298,10 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
     # ------------------------------------------------------------------ torch API
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or, deprecated as in torch, jump to `epoch`)."""
+        """Advance one step (or, deprecated as in torch, jump to `epoch`). The first one warns as torch's does
+        when ``optimizer.step()`` has not been called yet."""
+        if self._step_count == 1:
+            warn_call_order(self.optimizer)
         self._step_count += 1
         if epoch is None:
             step = self.last_epoch = self.last_epoch + 1
@@ -325,7 +330,7 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
                 values.append(value)
             b.last = values
             return
-        warnings.warn(EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+        warn_at_caller(EPOCH_DEPRECATED)
         self.last_epoch = epoch
         self._write(check=False)
 

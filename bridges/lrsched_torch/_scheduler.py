@@ -12,7 +12,7 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched_torch._distributed import mean_over_ranks
-from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups
+from lrsched_torch._last_lr import EPOCH_DEPRECATED, LastLRFromGroups, warn_at_caller
 from lrsched_torch._loading import continued
 from lrsched_torch._plateaus import PlateauColumn, is_integral, is_plateau, metric_value, nested_plateau
 from lrsched_torch._table import Column, ScheduleColumn, Table, describe, jitted, on_cpu, rebuild64
@@ -222,6 +222,10 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
       ([0.1, 0.075, 0.05, 0.025, 0.0, 0.0], 0.8)
     """
 
+    #: what is rebuilt from the configs (the value table, its columns, the tensor-write record) lives outside
+    #: ``__dict__``, which holds the scheduler's state as torch's does: equal after ``load_state_dict``
+    __slots__ = ("_table", "_columns", "_tensors")
+
     def __init__(self, optimizer: torch.optim.Optimizer, lr: Any = None, momentum: Any = None, *,
                  sync_metric: bool = False, chunk: int | None = None, keep_schedule: bool = False,
                  last_epoch: int = -1) -> None:
@@ -262,7 +266,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._build(optimizer)
         self._unfed: int | None = 0 if self._plateau_columns else None  # see metric_warning_steps
         self._slow = False  # set while the position is fractional (the deprecated step(epoch=2.5))
-        self._position = 0.0
+        self._position: float | None = None  # the fractional position while slow (else last_epoch is)
         LRScheduler.__init__(self, optimizer, last_epoch)
 
     # ------------------------------------------------------------------ setup
@@ -313,10 +317,22 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._last_row: list[float] | None = None
         self._tensors = TensorWrites()
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: one dict, the slots' entries in it
+        state = dict(self.__dict__)
+        state.update({name: getattr(self, name) for name in ScheduleLR.__slots__ if hasattr(self, name)})
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        for name in ScheduleLR.__slots__:
+            if name in state:
+                setattr(self, name, state.pop(name))
         self.__dict__.update(state)
-        self.__dict__.setdefault("_tensors", TensorWrites())  # (pickled before tensor values were tracked)
+        if not hasattr(self, "_tensors"):  # (pickled before tensor values were tracked)
+            self._tensors = TensorWrites()
         self.__dict__.setdefault("keep_schedule", False)  # (pickled before the option existed)
+        if self.__dict__.get("_position") is not None and not self.__dict__.get("_slow"):
+            self._position = None  # (pickled when the position was kept while not fractional)
 
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """The schedule config of a param group added later: (has one, config). One schedule for every group
@@ -439,7 +455,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         return chunk.values[max(step, 0) - chunk.start].tolist()
 
     def _current_row(self) -> list[float]:
-        return self._fractional_row(self._position) if self._slow else self._row(self.last_epoch)
+        return self._fractional_row(self._position) if self._position is not None else self._row(self.last_epoch)
 
     def _apply(self, check: bool = True) -> None:
         self._write(self._current_row(), check)
@@ -500,13 +516,13 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             self._feed(metric, "step(metric)", self.last_epoch)
         self._step_count += 1
         if epoch is None:
-            if self._slow:
+            if self._position is not None:
                 self._move(self._position + 1.0)
             else:
                 self.last_epoch += 1
                 self._apply()
             return
-        warnings.warn(EPOCH_DEPRECATED, UserWarning, stacklevel=3)
+        warn_at_caller(EPOCH_DEPRECATED)
         if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
             raise TypeError(f"{type(self).__name__}.step(epoch={epoch!r}): epoch must be a number of steps")
         self._move(float(epoch) if not is_integral(epoch) else int(epoch))
@@ -516,7 +532,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         """Jump to `position` (torch's closed form); a fractional position evaluates there."""
         if is_integral(position):
             self._slow = False
-            self._position = float(position)
+            self._position = None
             self.last_epoch = int(position)
             self._write(self._row(self.last_epoch), check=False)
             return
@@ -590,7 +606,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
 
     def _update_lr(self, epoch: int | None = None) -> None:
         """torch's LRScheduler hook (``SequentialLR`` calls ``_update_lr(0)`` at a milestone)."""
-        self._slow = False
+        self._slow, self._position = False, None
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         self._write(self._row(self.last_epoch), check=epoch is None)
 
@@ -631,7 +647,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         return {
             "format": _STATE_FORMAT,
             "last_epoch": self.last_epoch,
-            "position": self._position if self._slow else None,
+            "position": self._position,
             "_step_count": self._step_count,
             "base_lrs": [_float_of(b) for b in self.base_lrs],
             "_last_lr": [_float_of(v) for v in self._last_lr],  # (torch's key; trainers read it; not loaded)
@@ -687,7 +703,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             self._move(float(position))
         else:
             self._slow = False
-            self._position = float(self.last_epoch)
+            self._position = None
             self._write(self._row(self.last_epoch), check=False)
 
     #: whether :meth:`load_state_dict` compares the loaded schedules with the built ones (torch's drop-ins do not:

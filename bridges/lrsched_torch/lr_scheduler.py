@@ -46,6 +46,7 @@ import collections
 import functools
 import math
 import numbers
+import types
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -55,6 +56,7 @@ from torch.optim.lr_scheduler import LRScheduler as LRScheduler
 from torch.optim.lr_scheduler import MultiplicativeLR as MultiplicativeLR
 
 from lrsched_torch._lambda import LambdaLR as LambdaLR
+from lrsched_torch._last_lr import track_optimizer_step, warn_call_order
 from lrsched_torch._plateaus import PlateauColumn, is_plateau
 from lrsched_torch._scheduler import ScheduleLR
 from lrsched_torch._scheduler import _saved as _saved_config
@@ -79,6 +81,13 @@ def _copy(x: Any) -> Any:
 
 def _float(x: Any) -> float:
     return float(x.detach().item()) if isinstance(x, torch.Tensor) else float(x)
+
+
+def _number(x: Any) -> Any:
+    """A numeric argument as torch's arithmetic reads it: a one-element tensor (``gamma=torch.tensor(0.9)``) as its
+    float, anything else as given (the checks see the number). torch's lrs then become tensors; here they stay
+    floats, with the same values."""
+    return _float(x) if isinstance(x, torch.Tensor) and x.numel() == 1 else x
 
 
 def _initial_lrs(optimizer: torch.optim.Optimizer, last_epoch: int) -> list[float]:
@@ -286,11 +295,15 @@ class _TorchScheduler(ScheduleLR):
         return self._make_lr(base)
 
     def step(self, epoch: Any = None) -> None:  # type: ignore[override]
-        """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump)."""
+        """torch's ``step(epoch=None)``: advance one step (an epoch is torch's deprecated closed-form jump). The
+        first one warns as torch's does when ``optimizer.step()`` has not been called yet."""
+        if self._step_count == 1:
+            warn_call_order(self.optimizer)
         ScheduleLR.step(self, None, epoch)
 
     def _drive(self, optimizer: torch.optim.Optimizer, make_lr: Callable[[float], Any] | None, last_epoch: int,
                bases: list[float], momentum: list[Any] | None = None, lrs: list[Any] | None = None) -> None:
+        track_optimizer_step(optimizer)  # (torch's: for the call-order warning of the first step())
         if lrs is None:
             assert make_lr is not None
             self._lr_bases = [_float(b) for b in bases]
@@ -343,7 +356,7 @@ class StepLR(_TorchScheduler, _torch.StepLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size, self.gamma = step_size, _number(gamma)
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _make_lr(self, base: float) -> Any:
@@ -361,7 +374,7 @@ class MultiStepLR(_TorchScheduler, _torch.MultiStepLR):
                  last_epoch: int = -1) -> None:
         milestones = list(milestones)
         self.milestones = collections.Counter(milestones)
-        self.gamma = gamma
+        self.gamma = _number(gamma)
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _make_lr(self, base: float) -> Any:
@@ -377,6 +390,7 @@ class ConstantLR(_TorchScheduler, _torch.ConstantLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
+        factor = _number(factor)
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor, self.total_iters = factor, total_iters
@@ -396,6 +410,7 @@ class LinearLR(_TorchScheduler, _torch.LinearLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
+        start_factor, end_factor = _number(start_factor), _number(end_factor)
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
         if end_factor > 1.0 or end_factor < 0:
@@ -416,7 +431,7 @@ class ExponentialLR(_TorchScheduler, _torch.ExponentialLR):
     _arguments = ("gamma",)
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = _number(gamma)
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _make_lr(self, base: float) -> Any:
@@ -433,7 +448,7 @@ class PolynomialLR(_TorchScheduler, _torch.PolynomialLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
-        self.total_iters, self.power = total_iters, power
+        self.total_iters, self.power = total_iters, _number(power)
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _make_lr(self, base: float) -> Any:
@@ -453,7 +468,7 @@ class CosineAnnealingLR(_TorchScheduler, _torch.CosineAnnealingLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max, self.eta_min = T_max, _number(eta_min)
         self._drive(optimizer, self._make_lr, last_epoch, _initial_lrs(optimizer, last_epoch))
 
     def _multiplies(self) -> bool:
@@ -515,7 +530,7 @@ class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRes
         self._last_row = None
 
     def _here(self) -> float:
-        return self._position if self._slow else float(self.last_epoch)
+        return self._position if self._position is not None else float(self.last_epoch)
 
     def _cycle(self, position: float | None = None) -> tuple[float, int]:
         position = self._here() + self._offset if position is None else position
@@ -560,6 +575,26 @@ class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRes
         return self._cycle()[1]
 
 
+class _HostScaleFn:
+    """A torch ``scale_fn`` called as torch calls it: on Python numbers (the cycle or the iteration, an int), on the
+    host, so numpy, ``math`` and any Python code work as in torch (the core's ``cyclic`` traces its ``scale_fn``
+    with JAX). Each distinct value of a table chunk is one call (a cycle's steps share one)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn, updated=())  # (its name in messages and reprs)
+
+    def _host(self, x: np.ndarray) -> np.ndarray:
+        values, where = np.unique(x, return_inverse=True)
+        out = np.array([float(self.fn(int(v) if float(v).is_integer() else float(v))) for v in values])
+        return out[where].reshape(x.shape).astype(x.dtype)
+
+    def __call__(self, x: Any) -> Any:
+        import jax
+
+        return jax.pure_callback(self._host, jax.ShapeDtypeStruct(x.shape, x.dtype), x, vmap_method="sequential")
+
+
 class CyclicLR(_TorchScheduler, _torch.CyclicLR):
     """torch's ``CyclicLR`` (Smith), momentum cycling inversely as torch does (``momentum`` or ``betas[0]``)."""
 
@@ -595,7 +630,7 @@ class CyclicLR(_TorchScheduler, _torch.CyclicLR):
         self.cycle_momentum = cycle_momentum
         tc = _tc()
         args = dict(step_size_up=step_size_up, step_size_down=step_size_down, mode=mode, gamma=gamma,
-                    scale_fn=scale_fn, scale_mode=scale_mode)
+                    scale_fn=None if scale_fn is None else _HostScaleFn(scale_fn), scale_mode=scale_mode)
         momentum = None
         if cycle_momentum:
             self.use_beta1 = _need_momentum(optimizer)
@@ -611,6 +646,27 @@ class CyclicLR(_TorchScheduler, _torch.CyclicLR):
         lrs = [tc.CyclicLR(b, _float(m), **args) for b, m in zip(bases, self.max_lrs)]
         _initial_lrs(optimizer, last_epoch)
         self._drive(optimizer, None, last_epoch, bases, momentum=momentum, lrs=lrs)
+        _torch.CyclicLR._init_scale_fn(self)  # (torch's _scale_fn_ref for a built-in mode)
+
+    def state_dict(self) -> dict[str, Any]:
+        """:meth:`_TorchScheduler.state_dict`, with torch's ``_scale_fn_custom``: a callable object's
+        ``__dict__`` (its state, as torch saves it), None for a function or a built-in mode."""
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (dict(fn.__dict__) if fn is not None and not isinstance(fn, types.FunctionType)
+                                     else None)
+        return state
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """:meth:`_TorchScheduler.load_state_dict`; a callable ``scale_fn`` object takes the saved state (torch's
+        ``__dict__`` update), and the values follow it."""
+        state_dict = dict(state_dict)
+        custom = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        if custom is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(custom)
+            self._refollow()  # (the table again, from the function's loaded state)
+        _torch.CyclicLR._init_scale_fn(self)
 
     def scale_fn(self, x: Any) -> float:
         """torch's scaling policy at cycle (or iteration) `x`."""
@@ -704,6 +760,7 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
     def __init__(self, optimizer: torch.optim.Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
                  cooldown: int = 0, min_lr: list[float] | float = 0, eps: float = 1e-8) -> None:
+        factor, threshold, eps = _number(factor), _number(threshold), _number(eps)
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -810,10 +867,12 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
         ScheduleLR.step(self)
 
     def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
-        """torch's ``step(metrics)``: feed the metric and advance."""
+        """torch's ``step(metrics)``: feed the metric (``float(metrics)``, as torch converts it: a number, a
+        numeric string, a bool, a one-element tensor) and advance."""
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step() missing 1 required positional argument: 'metrics' (the "
                             "monitored value, e.g. the validation loss)")
+        metrics = float(metrics)  # torch's conversion, with its errors
         if len(self.optimizer.param_groups) != self._n_groups:
             # a group added since the last step takes this step's decision with the others (torch reduces every
             # group it finds): its plateau joins before the metric, this step's values written again first
@@ -946,7 +1005,10 @@ class SequentialLR(_TorchScheduler, _torch.SequentialLR):
     ``step(metric)`` feeding it from its milestone on."""
 
     def step(self, metric: Any = None) -> None:  # type: ignore[override]
-        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric. The first
+        one warns as torch's children do when ``optimizer.step()`` has not been called yet."""
+        if self._step_count == 1:
+            warn_call_order(self.optimizer)
         ScheduleLR.step(self, metric)
 
     def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any], milestones: list[int],
@@ -1009,7 +1071,10 @@ class ChainedScheduler(_TorchScheduler, _torch.ChainedScheduler):
     plateau), fed by ``step(metric)``."""
 
     def step(self, metric: Any = None) -> None:  # type: ignore[override]
-        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric."""
+        """torch's ``step()``; with a ReduceLROnPlateau child, ``step(metric)`` also feeds it the metric. The first
+        one warns as torch's children do when ``optimizer.step()`` has not been called yet."""
+        if self._step_count == 1:
+            warn_call_order(self.optimizer)
         ScheduleLR.step(self, metric)
 
     def __init__(self, schedulers: Sequence[Any], optimizer: torch.optim.Optimizer | None = None) -> None:

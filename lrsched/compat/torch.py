@@ -45,7 +45,7 @@ import numpy as np
 
 import lrsched
 from lrsched import Schedule, ScheduleError
-from lrsched.compat._common import Leaves, Real, any_traced, checked, choose, require, same_shape, vector
+from lrsched.compat._common import Leaves, Real, any_traced, checked, choose, is_concretely, require, same_shape, vector
 
 __all__ = [
     "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR",
@@ -235,13 +235,14 @@ def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Sch
 
     .. math:: \eta_t = \eta_0 \left(1 - \min(t, T) / T\right)^{p}
 
-    With ``total_iters=0`` torch's ``step()`` keeps ``base_lr``; so does this.
+    With ``total_iters=0`` torch's ``step()`` keeps ``base_lr``; so does this, and
+    so does ``power=0`` (torch's factor ``x ** 0`` is 1 everywhere, ``0 ** 0`` included).
     Built as ``polynomial(1, 0, T, p) * base_lr``.
 
     Args:
       base_lr: the optimizer's learning rate (torch's ``initial_lr``).
       total_iters: the length of the decay in steps (>= 0).
-      power: the exponent of the decay (> 0).
+      power: the exponent of the decay (>= 0; 0 keeps `base_lr`).
 
     Returns:
       An lrsched Schedule.
@@ -255,6 +256,8 @@ def PolynomialLR(base_lr: Real, total_iters: Real = 5, power: Real = 1.0) -> Sch
     require("PolynomialLR", "total_iters", total_iters, lambda a: a >= 0, "non-negative",
              "Pass a step count >= 0")
     end = choose(total_iters > 0, 0.0, 1.0)
+    if is_concretely(power, 0.0):  # torch's x ** 0: a constant factor of 1 (the core's power is positive)
+        end, power = 1.0, 1.0
     schedule = lrsched.polynomial(1.0, end, total_iters, power) * base_lr
     if _zero_iters(total_iters):
         _RESTARTS[schedule] = "PolynomialLR(total_iters=0)"
