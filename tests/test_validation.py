@@ -494,3 +494,15 @@ def _timm():
     from lrsched.compat import timm
 
     return timm
+
+
+@pytest.mark.parametrize("make", [lambda: lrsched.constant(1e39), lambda: lrsched.cosine(0.1, 4e38),
+                                  lambda: lrsched.linear(0.1, -1e39, 10), lambda: lrsched.multistep(1.0, [10], 1e39)],
+                         ids=["value", "steps", "end", "gamma"])
+def test_numbers_beyond_float32_are_refused_while_schedules_compute_in_float32(make):
+    """Finite in float64, inf in float32 (JAX's default): a clear error at construction, not an inf at step 0;
+    with x64 on the same schedule is fine."""
+    with pytest.raises(ScheduleError, match=r"float32's range .* jax_enable_x64"):
+        make()
+    with jax.enable_x64(True):
+        assert np.isfinite(np.asarray(lrsched.evaluate(make(), 3))).all()
