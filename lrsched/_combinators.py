@@ -37,6 +37,7 @@ from lrsched._core import (
     schedule_class,
     schedule_field,
     schedules_field,
+    stackable,
     static_field,
     time_field,
 )
@@ -195,7 +196,7 @@ def join(schedules: Sequence[Schedule], boundaries: Leaves) -> Join:
         members[g].append(s)
     groups = tuple(stack(m) for m in members)
     traced = any(isinstance(b, jax.core.Tracer) for b in jax.tree.leaves(boundaries))
-    bounds = jnp.asarray(boundaries) if traced else np.asarray(boundaries)
+    bounds = jnp.asarray(boundaries) if traced else np.asarray(stackable(boundaries))
     if bounds.size == 0:  # no boundaries (one piece): keep integer steps
         bounds = np.zeros((0,), np.int64)
     if bounds.ndim == 0:

@@ -50,8 +50,8 @@ __all__ = [
     "Schedule", "ScheduleError", "Leaf", "Leaves", "Real", "StatefulSchedule", "schedule_class", "static_field",
     "time_field", "number_field", "count_field", "numbers_field", "flag_field", "choice_field", "function_field",
     "field_since", "schedule_field", "schedules_field", "operand_field", "precise_field", "low_part", "Kind",
-    "check_kind", "checked", "batch_shape", "evaluate", "need_schedule", "children", "Add", "Mul", "Div", "Pow",
-    "add", "mul", "div", "pow",
+    "stackable", "check_kind", "checked", "batch_shape", "evaluate", "need_schedule", "children", "Add", "Mul",
+    "Div", "Pow", "add", "mul", "div", "pow",
     # re-exported from lrsched._numerics for modules that import them from here
     "float_dtype", "int_dtype",
 ]
@@ -241,6 +241,23 @@ def _float64(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def stackable(value: Any) -> Any:
+    """A list or tuple whose bf16 (and other ml_dtypes float) entries are float64 numpy numbers: numpy cannot
+    stack JAX bf16 scalars into one array; anything else as it is."""
+    if not isinstance(value, (list, tuple)):
+        return value
+
+    def entry(x: Any) -> Any:
+        if isinstance(x, (list, tuple)):
+            return stackable(x)
+        if isinstance(x, (jax.Array, np.ndarray, np.generic)) and not isinstance(x, jax.core.Tracer):
+            a = np.asarray(x)
+            return a.astype(np.float64) if a.dtype.kind not in "biufc" else x
+        return x
+
+    return type(value)(entry(x) for x in value)
+
+
 def concrete(x: Any) -> np.ndarray | None:
     """`x` as a numeric numpy array if it is a concrete number; else None.
 
@@ -252,7 +269,7 @@ def concrete(x: Any) -> np.ndarray | None:
         return None
     if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)) or isinstance(x, jax.Array):
         try:
-            a = _float64(np.asarray(x))
+            a = _float64(np.asarray(stackable(x)))
         except Exception:  # noqa: BLE001 - anything odd is simply not concrete
             return None
         if a.dtype.kind in "biuf":
@@ -334,7 +351,7 @@ def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | Non
     if isinstance(value, int) and abs(value) > 2**62:
         raise argument_error(where, field, value, "within the int64 range", "Pass a float")
     try:
-        a = _float64(np.asarray(value))
+        a = _float64(np.asarray(stackable(value)))
     except (TypeError, ValueError):
         raise _type_error(where, field, value, kind, "its entries do not form one array (a ragged or mixed "
                           "sequence)") from None
@@ -414,9 +431,9 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
         top = int(np.iinfo(int_dtype()).max)
         if int(a.max()) > top or int(a.min()) < -top:
             raise argument_error(where, field, value, f"within {np.dtype(int_dtype()).name} range",
-                                 f"Enable jax_enable_x64 for 64-bit integers, or pass {field} as a float" if top < 2**32
-                                 else "Pass a float")
-    return value
+                                 ("Enable jax_enable_x64 for 64-bit integers" + ("" if name == "count" else
+                                  f", or pass {field} as a float")) if top < 2**32 else "Pass a float")
+    return stackable(value)  # (bf16 entries of a list as float64: numpy and JAX read the list as one array)
 
 
 def fail(schedule: Any, field: str, must: str, fix: str = "") -> None:

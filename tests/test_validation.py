@@ -506,3 +506,18 @@ def test_numbers_beyond_float32_are_refused_while_schedules_compute_in_float32(m
         make()
     with jax.enable_x64(True):
         assert np.isfinite(np.asarray(lrsched.evaluate(make(), 3))).all()
+
+
+@pytest.mark.parametrize("make, steps, want", [
+    (lambda b: lrsched.multistep(0.1, [b(10), b(20)], 0.5), [0, 12, 30], [0.1, 0.05, 0.025]),
+    (lambda b: lrsched.join([lrsched.constant(1.0), lrsched.constant(0.5)], [b(10)]), [0, 12], [1.0, 0.5]),
+    (lambda b: lrsched.piecewise_constant([b(5)], [1.0, 0.5]), [0, 7], [1.0, 0.5]),
+    (lambda b: lrsched.piecewise_linear([0, 10], [b(1.0), b(0.5)]), [0, 5, 10], [1.0, 0.75, 0.5]),
+], ids=["multistep milestones", "join boundaries", "piecewise_constant boundaries", "piecewise_linear values"])
+def test_bf16_jax_scalars_in_lists_are_numbers(make, steps, want):
+    """A model's bf16 numbers (jnp.bfloat16 scalars) inside a list: numbers as anywhere else (numpy cannot stack
+    them into one array: a raw 'expected number' TypeError before), checked (unsorted: the project's error)."""
+    np.testing.assert_allclose(np.asarray(lrsched.evaluate(make(jnp.bfloat16), steps)), want, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(jax.jit(make(jnp.bfloat16))(jnp.asarray(steps))), want, rtol=1e-6)
+    with pytest.raises(ScheduleError, match="non-decreasing"):
+        lrsched.multistep(0.1, [jnp.bfloat16(20), jnp.bfloat16(10)], 0.5)
