@@ -196,7 +196,9 @@ def phase(offset: Any, length: Any) -> tuple[jax.Array, jax.Array]:
     done = jnp.clip(offset, zero, length)
     left = length - done
     empty = length <= 0  # then done == left == 0 and `finished` supplies the 1
-    scale = 1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length))
+    # (the barrier: XLA would merge the reciprocal with a schedule's constant factor, ``a * (n * r)`` into
+    # ``(a * r) * n``, under jit with the numbers closed over: 1-2 ulp off at the ends, where n * r is exactly 1)
+    scale = jax.lax.optimization_barrier(1.0 / as_float(jnp.where(empty, jnp.ones((), length.dtype), length)))
     finished = jnp.where(empty, 1.0, 0.0).astype(float_dtype())
     return as_float(done) * scale + finished, as_float(left) * scale
 

@@ -291,3 +291,17 @@ def test_a_concrete_non_finite_step_is_refused(step):
     s = lrsched.join([lrsched.exponential(1.0, 0.5), lrsched.constant(0.5)], [5])
     with pytest.raises(lrsched.ScheduleError, match="is not finite"):
         s(step)
+
+
+@pytest.mark.parametrize("make, step", [
+    (lambda: lrsched.linear(0.3, 0.0, 7), 0), (lambda: lrsched.polynomial(25.0, 10.0, 10, 2.0), 0),
+    (lambda: lrsched.warmup(lrsched.constant(0.1), 5), 5), (lambda: lrsched.linear(0.0, 0.1, 3), 3),
+    (lambda: lrsched.warmup_cosine(0.1, 5, 50), 5), (lambda: lrsched.wsd(0.3, 100, 7, 13, decay="linear"), 7),
+], ids=["linear start", "polynomial start", "warmup end", "linear end", "warmup_cosine peak", "wsd peak"])
+def test_the_ends_are_exact_under_jit_with_the_numbers_closed_over(make, step):
+    """optax's habit (jax.jit(schedule) with its numbers as constants): XLA must not merge a phase's reciprocal
+    with the schedule's constant factor (0.30000004 instead of 0.3 at step 0 before): the ends are the numbers."""
+    s = make()
+    eager = np.asarray(s(step))
+    assert np.asarray(jax.jit(s)(step)) == eager == np.float32(np.asarray(eager, np.float64))
+    assert np.asarray(jax.jit(lambda t: s(t))(jnp.asarray(step))) == eager
