@@ -550,3 +550,24 @@ def test_float32_hard_restarts_end_at_n_itself(n, cycles):
     assert steps[-1] == n and got[-1] == 0.0
     if cycles != 1.0:  # (half a cycle: 0.5 just before N, none: 1; old float32: 0 from ~64 steps before N)
         assert (got[:-1] >= 0.5 - 2e-6).all()
+
+
+def test_the_factor_form_scales_each_param_group_as_transformers_does():
+    """The migration guide's recipe for several param groups: LambdaLR with a base_lr=1 schedule as the factor,
+    lr_end divided by the optimizer's default lr (transformers divides by it for every group)."""
+    import lrsched_torch
+
+    def optimizer():
+        return torch.optim.AdamW([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 1e-3},
+                                  {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 1e-4}], lr=1e-3)
+
+    theirs, ours = optimizer(), optimizer()
+    a = transformers.get_polynomial_decay_schedule_with_warmup(theirs, 2, 10, lr_end=1e-7, power=2.0)
+    b = lrsched_torch.LambdaLR(ours, hf.get_polynomial_decay_schedule_with_warmup(1.0, 2, 10, lr_end=1e-7 / 1e-3,
+                                                                                  power=2.0))
+    for _ in range(12):
+        for opt, sched in ((theirs, a), (ours, b)):
+            opt.step()
+            sched.step()
+        np.testing.assert_allclose([g["lr"] for g in ours.param_groups], [g["lr"] for g in theirs.param_groups],
+                                   rtol=1e-12)
