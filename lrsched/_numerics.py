@@ -858,9 +858,13 @@ def scaled_remainder(n: Any, c: Any, c_lo: Any, period: Any) -> tuple[jax.Array,
     r_hi, r_lo = take(r_hi, r_lo, dk)
     k = k + dk
     for _ in range(2):  # the float quotient may be one off either way (m * period is then exact as it is)
-        m = jnp.where(r_hi + r_lo < 0, -1.0, jnp.where(r_hi + r_lo >= size, 1.0, 0.0)).astype(size.dtype)
+        # (the signs from the exact parts: r + r_lo and the period both round to 2**31 a step below it)
+        below = r_hi + r_lo < 0
+        past = (r_hi - size_hi) + (r_lo - size_lo) >= 0
+        m = jnp.where(below, -1.0, jnp.where(past, 1.0, 0.0)).astype(size.dtype)
         k = k + m
-        r_hi, r_lo = two_sum(r_hi - m * size_hi, r_lo - m * size_lo)
+        a, a_err = two_sum(r_hi, -m * size_hi)  # (r_hi - size_hi need not fit one float: a small r, a big period)
+        r_hi, r_lo = two_sum(a, a_err + (r_lo - m * size_lo))
     return k, r_hi, r_lo
 
 

@@ -11,6 +11,7 @@ import enum
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
@@ -571,3 +572,22 @@ def test_the_factor_form_scales_each_param_group_as_transformers_does():
             sched.step()
         np.testing.assert_allclose([g["lr"] for g in ours.param_groups], [g["lr"] for g in theirs.param_groups],
                                    rtol=1e-12)
+
+
+@pytest.mark.parametrize("total, warmup", [(20_000_000, 3), (50_000_001, 10), (2**31 - 5, 7)])
+def test_float32_cosines_near_their_end_past_2_24_steps(total, warmup):
+    """A length N - W that float32 cannot hold (past 2**24): the distance to the trough is taken from the exact
+    integer length (two floats), so the last steps keep their relative precision (one step of N - W, up to 64
+    near 2**31, before; 0 for the exact 6e-15 at N - 1). References in float64 from exact integer distances."""
+    d = total - warmup
+    t = np.array([warmup + 1, warmup + d // 2 + 1, total - 100_000, total - 1000, total - 1, total], np.int64)
+    rest = (total - t).astype(np.float64)  # steps to the end: exact integers
+    cos_ref = np.sin(np.pi * rest / (2 * d)) ** 2  # (1 + cos(pi p)) / 2, p = (t - W) / D
+    k = 2 * (t - warmup) % d  # 2 cycles: (2 p) mod 1 = k / D, exactly
+    restart_ref = np.where(t >= total, 0.0, np.sin(np.pi * (d - k) / (2 * d)) ** 2)
+    steps = jnp.asarray(t.astype(np.int32))
+    cos = np.asarray(jax.jit(hf.get_cosine_schedule_with_warmup(1.0, warmup, total))(steps), np.float64)
+    restarts = np.asarray(jax.jit(hf.get_cosine_with_hard_restarts_schedule_with_warmup(1.0, warmup, total, 2))(steps),
+                          np.float64)
+    for got, want in ((cos, cos_ref), (restarts, restart_ref)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-30)

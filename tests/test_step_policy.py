@@ -305,3 +305,29 @@ def test_the_ends_are_exact_under_jit_with_the_numbers_closed_over(make, step):
     eager = np.asarray(s(step))
     assert np.asarray(jax.jit(s)(step)) == eager == np.float32(np.asarray(eager, np.float64))
     assert np.asarray(jax.jit(lambda t: s(t))(jnp.asarray(step))) == eager
+
+
+@pytest.mark.parametrize("c", [1.0, 2.0, 3.0, 0.5, 1.5, 0.3, 7.25])
+def test_scaled_remainder_is_exact_against_integer_arithmetic(c):
+    """``c n = k period + r`` (the transformers cosine's and restarts' position) for int32 steps and periods up to
+    2**31, float32: k exact and ``r_hi + r_lo`` the true remainder within 1e-14 c n, near the period's end too
+    (where ``r + r_lo`` and the period both round to 2**31: a remainder of one period instead of period - 1 before)."""
+    from fractions import Fraction
+
+    from lrsched._numerics import scaled_remainder
+
+    rng = np.random.default_rng(int(c * 100))
+    periods = np.concatenate([rng.integers(1, 2**31, 300), 2**31 - rng.integers(1, 300, 100),
+                              rng.integers(1, 2**25, 100)])
+    ns = np.concatenate([rng.integers(0, 2**31, 300), periods[300:400] - rng.integers(1, 20, 100),
+                         rng.integers(0, 2**31, 100)])
+    ns = np.minimum(ns, 2**31 - 1)
+    c32 = np.float32(c)
+    k, r_hi, r_lo = jax.jit(scaled_remainder)(jnp.asarray(ns, jnp.int32), jnp.float32(c32), jnp.float32(0),
+                                              jnp.asarray(periods, jnp.int32))
+    cf = Fraction(float(c32))
+    for i, (n, p) in enumerate(zip(ns.tolist(), periods.tolist())):
+        q, r = divmod(cf * n, p)
+        got = Fraction(float(r_hi[i])) + Fraction(float(r_lo[i]))
+        assert int(k[i]) == q, (n, p, int(k[i]), q)
+        assert abs(got - r) <= Fraction(1, 10**14) * cf * n + Fraction(1, 10**30), (n, p, float(got), float(r))

@@ -41,6 +41,7 @@ from lrsched.compat._common import (
     cos_anneal,
     count_field,
     divide,
+    exact_parts,
     flag_field,
     float_dtype,
     is_concretely,
@@ -99,12 +100,15 @@ def _cosine_decay(base_lr: Any, steps: Any, num_cycles: Any, min_lr_rate: Any = 
     return CosineWave(base_lr, steps, num_cycles, min_lr_rate)
 
 
-def _position(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> tuple[Any, Any, Any, Any]:
+def _position(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> tuple[Any, Any, Any, Any, Any]:
     """Where ``c * t / D`` (``D = max(1, steps)``) falls within a whole number of cycles: ``(k, r_hi,
-    r_lo, D)`` with ``c t = k D + r``, ``r = r_hi + r_lo`` carried in two floats (``scaled_remainder``)."""
+    r_lo, d_hi, d_lo)`` with ``c t = k D + r``, ``r = r_hi + r_lo`` carried in two floats
+    (``scaled_remainder``), and ``D = d_hi + d_lo`` exactly (a ``D`` past 2**24 does not fit one float32:
+    the distances to the period's end and middle need its last bits)."""
     t, d = common(as_number(t), _at_least_one(steps))
     k, r_hi, r_lo = scaled_remainder(t, num_cycles, cycles_lo, d)
-    return k, r_hi, r_lo, as_float(d)
+    d_hi, d_lo = two_sum(*exact_parts(d))  # (d_hi: D rounded, as before; d_lo: what that lost, exactly)
+    return k, r_hi, r_lo, d_hi, d_lo
 
 
 @schedule_class("transformers.cosine")
@@ -136,11 +140,12 @@ def _wave(t: Any, steps: Any, num_cycles: Any, cycles_lo: Any) -> Any:
     ``c t mod D`` in two floats, then ``sin(pi/2 * left)**2`` with ``left`` the distance to the nearest
     trough over half a cycle."""
     c = as_float(num_cycles)
-    _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), cycles_lo * jnp.sign(c))
-    half = 0.5 * d
-    crest, crest_lo = two_sum(jnp.where(r_hi <= half, r_hi, d - r_hi), jnp.where(r_hi <= half, r_lo, -r_lo))
-    trough = jnp.abs((r_hi - half) + r_lo)
-    return cos_anneal(divide(crest + crest_lo, half), divide(trough, half))
+    _, r_hi, r_lo, d, d_lo = _position(t, steps, jnp.abs(c), cycles_lo * jnp.sign(c))
+    half, half_lo = 0.5 * d, 0.5 * d_lo
+    first = (r_hi - half) + (r_lo - half_lo) <= 0  # (from the exact parts: the first half of the period)
+    crest, crest_lo = two_sum(jnp.where(first, r_hi, d - r_hi), jnp.where(first, r_lo, d_lo - r_lo))
+    trough = jnp.abs((r_hi - half) + (r_lo - half_lo))
+    return cos_anneal(divide(crest + crest_lo, half + half_lo), divide(trough, half + half_lo))
 
 
 @schedule_class("transformers.cosine_with_restarts")
@@ -171,9 +176,9 @@ class CosineRestarts(Schedule):
         else:
             c = as_float(self.num_cycles)
             lo = self.low("num_cycles") * jnp.sign(c)
-            _, r_hi, r_lo, d = _position(t, steps, jnp.abs(c), lo)
-            rest_hi, rest_lo = two_sum(d - r_hi, -r_lo)
-            done, left = divide(r_hi + r_lo, d), divide(rest_hi + rest_lo, d)
+            _, r_hi, r_lo, d, d_lo = _position(t, steps, jnp.abs(c), lo)
+            rest_hi, rest_lo = two_sum(d - r_hi, d_lo - r_lo)
+            done, left = divide(r_hi + r_lo, d + d_lo), divide(rest_hi + rest_lo, d + d_lo)
             # a negative c: (c p) mod 1 is 1 - (|c| p mod 1), except where that is 0
             flip = (c < 0) & (r_hi + r_lo > 0)
             factor = cos_anneal(jnp.where(flip, left, done), jnp.where(flip, done, left))
