@@ -602,3 +602,20 @@ def test_deepcopy_and_pickle_of_a_running_scheduler(make):
     for clone in clones:
         assert run(clone, 150, 100) == want
     assert len({tuple(x) for x in want}) > 10
+
+
+def test_a_pickle_with_the_old_position_flag_loads():
+    """Pickles written before the position was kept only while fractional carry a ``_slow`` flag and a whole-step
+    position: they load at their step (and a fractional one at its fraction)."""
+    sched = dl.CosineAnnealingWarmRestarts(sgd(), T_0=5)
+    for _ in range(7):
+        sched.optimizer.step()
+        sched.step()
+    for slow, position, want in ((False, 0.0, 7.0), (True, 6.5, 6.5)):
+        state = sched.__getstate__()
+        state.update(_slow=slow, _position=position, last_epoch=int(position) if slow else 7)
+        old = type(sched).__new__(type(sched))
+        old.__setstate__(state)
+        assert "_slow" not in old.__dict__ and old._here() == want
+        old.step()
+        assert old._here() == want + 1

@@ -265,8 +265,8 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
                     )
         self._build(optimizer)
         self._unfed: int | None = 0 if self._plateau_columns else None  # see metric_warning_steps
-        self._slow = False  # set while the position is fractional (the deprecated step(epoch=2.5))
-        self._position: float | None = None  # the fractional position while slow (else last_epoch is)
+        # the position while it is fractional (the deprecated step(epoch=2.5)); None: last_epoch is the position
+        self._position: float | None = None
         LRScheduler.__init__(self, optimizer, last_epoch)
 
     # ------------------------------------------------------------------ setup
@@ -331,8 +331,9 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         if not hasattr(self, "_tensors"):  # (pickled before tensor values were tracked)
             self._tensors = TensorWrites()
         self.__dict__.setdefault("keep_schedule", False)  # (pickled before the option existed)
-        if self.__dict__.get("_position") is not None and not self.__dict__.get("_slow"):
-            self._position = None  # (pickled when the position was kept while not fractional)
+        fractional = self.__dict__.pop("_slow", True)  # (pickled with a flag beside the position, which it kept
+        if not fractional or "_position" not in self.__dict__:  # at whole steps too)
+            self._position = None
 
     def _grow(self, group: dict[str, Any], what: str) -> tuple[bool, Any]:
         """The schedule config of a param group added later: (has one, config). One schedule for every group
@@ -476,7 +477,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         ``GradScaler`` skipping an optimizer step is normal), never raises past
         the end of a schedule.
         """
-        if metric is not None or epoch is not None or self._slow:
+        if metric is not None or epoch is not None or self._position is not None:
             self._step_slow(metric, epoch)
             return
         self._step_count += 1
@@ -531,14 +532,12 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
     def _move(self, position: float | int) -> None:
         """Jump to `position` (torch's closed form); a fractional position evaluates there."""
         if is_integral(position):
-            self._slow = False
             self._position = None
             self.last_epoch = int(position)
             self._write(self._row(self.last_epoch), check=False)
             return
         if not math.isfinite(position):
             raise ValueError(f"{type(self).__name__}.step(epoch={position!r}): epoch must be finite")
-        self._slow = True
         self._position = float(position)
         self.last_epoch = math.floor(position)
         self._write(self._fractional_row(self._position), check=False)
@@ -606,7 +605,7 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
 
     def _update_lr(self, epoch: int | None = None) -> None:
         """torch's LRScheduler hook (``SequentialLR`` calls ``_update_lr(0)`` at a milestone)."""
-        self._slow, self._position = False, None
+        self._position = None
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         self._write(self._row(self.last_epoch), check=epoch is None)
 
@@ -702,7 +701,6 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         if position is not None:
             self._move(float(position))
         else:
-            self._slow = False
             self._position = None
             self._write(self._row(self.last_epoch), check=False)
 
