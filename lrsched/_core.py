@@ -419,7 +419,7 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
                              f"Pass one number for {field}")
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise argument_error(where, field, value, "finite (no NaN or inf)", "Pass a finite number")
-    if a.dtype.kind == "f" and a.size and float_dtype() == np.float32 and np.abs(a).max() > _F32_MAX:
+    if a.dtype.kind == "f" and a.size and float_dtype() == np.float32 and np.abs(a.astype(np.float64)).max() > _F32_MAX:
         raise argument_error(where, field, value, "within float32's range (|x| <= 3.4e38): schedules compute in "
                              "float32 while jax_enable_x64 is off, where it would be inf",
                              "Enable float64 first (jax.config.update('jax_enable_x64', True)) or pass a smaller "
