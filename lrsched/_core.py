@@ -332,8 +332,9 @@ def _type_error(where: str, field: str, value: Any, kind: Kind, why: str) -> Sch
 
 
 def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | None:
-    """The concrete numbers in `value` (bf16 as float64), None for a traced value; the project's
-    error for anything that is not a real number, a sequence or an array of them."""
+    """The concrete numbers in `value` (bf16 as float64; a list's bf16 entries need :func:`stackable` first,
+    as :func:`check_kind` does), None for a traced value; the project's error for anything that is not a real
+    number, a sequence or an array of them."""
     if isinstance(value, jax.core.Tracer):
         if not (jnp.issubdtype(value.dtype, jnp.integer) or jnp.issubdtype(value.dtype, jnp.floating)):
             raise _type_error(where, field, value, kind, f"a traced array of {value.dtype} is not a real number")
@@ -351,7 +352,7 @@ def _numeric(where: str, field: str, value: Any, kind: Kind) -> np.ndarray | Non
     if isinstance(value, int) and abs(value) > 2**62:
         raise argument_error(where, field, value, "within the int64 range", "Pass a float")
     try:
-        a = _float64(np.asarray(stackable(value)))
+        a = _float64(np.asarray(value))
     except (TypeError, ValueError):
         raise _type_error(where, field, value, kind, "its entries do not form one array (a ragged or mixed "
                           "sequence)") from None
@@ -409,6 +410,7 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
         for i, x in enumerate(value):
             need_schedule(f"{where}({field}[{i}])", x)
         return value
+    value = stackable(value)  # (bf16 entries of a list as float64: numpy and JAX read the list as one array)
     a = _numeric(where, field, value, kind)
     if a is None:
         return value
@@ -433,7 +435,7 @@ def check_kind(where: str, field: str, value: Any, kind: Kind, int_range: bool =
             raise argument_error(where, field, value, f"within {np.dtype(int_dtype()).name} range",
                                  ("Enable jax_enable_x64 for 64-bit integers" + ("" if name == "count" else
                                   f", or pass {field} as a float")) if top < 2**32 else "Pass a float")
-    return stackable(value)  # (bf16 entries of a list as float64: numpy and JAX read the list as one array)
+    return value
 
 
 def fail(schedule: Any, field: str, must: str, fix: str = "") -> None:

@@ -747,14 +747,13 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
     computes step ``T``; where torch divides by zero, a segment of no length, they hold).
     Offsets are integer differences plus the ends' float remainders. The active segment
     is found first and only its anneal is computed (one sine per step, whatever the phases)."""
-    total = as_number(total_steps)
-    free = None  # the steps whose phase is not clipped to [0, 1]
-    if extrapolate:
-        t, total = common(t, total)
+    t, total = common(t, as_number(total_steps))
+    if extrapolate:  # the steps whose phase is not clipped to [0, 1]: (T - 1, T]; later ones hold
         free = (t > total - 1) & (t <= total)
         t = jnp.where(t > total, total - 1, t)
     else:
-        t = jnp.minimum(*common(t, total - 1))
+        free = jnp.zeros(t.shape, bool)
+        t = jnp.minimum(t, total - 1)
     starts = [(jnp.zeros((), int_dtype()), jnp.zeros((), float_dtype()))] + ends[:-1]
     active = jnp.zeros(t.shape, jnp.int32)
     for i in range(1, len(ends)):  # the last segment whose start t is past (torch's order)
@@ -772,21 +771,16 @@ def _segments(t: jax.Array, total_steps: Any, ends: list[tuple[jax.Array, jax.Ar
     length = as_float(e_n - s_n) + (e_f - s_f)
     since = as_float(jnp.subtract(*common(t, s_n))) - s_f
     until = as_float(jnp.subtract(*common(e_n, t))) + e_f
-    valid = length > 0
-    if free is None:
-        safe = jnp.where(valid, length, 1.0)
-        since, until = jnp.clip(since, 0.0, safe), jnp.clip(until, 0.0, safe)
-        done = jnp.where(valid, divide(since, safe), 1.0)
-        left = jnp.where(valid, divide(until, safe), 0.0)
-    else:  # past the end: the segment's formula unclipped (torch's pct > 1, or < 0 for a reversed segment)
-        free = free & (length != 0)  # a segment of no length there is the last one, from T - 1: its start holds
-        valid = valid | free
-        safe = jnp.where(valid, length, 1.0)
-        since = jnp.where(free, since, jnp.clip(since, 0.0, safe))
-        until = jnp.where(free, until, jnp.clip(until, 0.0, safe))
-        stuck = (t > total - 1) & ~valid
-        done = jnp.where(valid, divide(since, safe), jnp.where(stuck, 0.0, 1.0))
-        left = jnp.where(valid, divide(until, safe), jnp.where(stuck, 1.0, 0.0))
+    # past the end (free steps): the segment's formula unclipped (torch's pct > 1, or < 0 for a reversed segment);
+    # a segment of no length there is the last one, from T - 1: its start holds (`stuck`)
+    free = free & (length != 0)
+    valid = (length > 0) | free
+    safe = jnp.where(valid, length, 1.0)
+    since = jnp.where(free, since, jnp.clip(since, 0.0, safe))
+    until = jnp.where(free, until, jnp.clip(until, 0.0, safe))
+    stuck = (t > total - 1) & ~valid  # (never without `extrapolate`: t <= T - 1 there)
+    done = jnp.where(valid, divide(since, safe), jnp.where(stuck, 0.0, 1.0))
+    left = jnp.where(valid, divide(until, safe), jnp.where(stuck, 1.0, 0.0))
     start = pick([as_float(v) for v in values[:-1]])
     end = pick([as_float(v) for v in values[1:]])
     return anneal(kind, start, end, done, left)

@@ -532,8 +532,8 @@ class CosineAnnealingWarmRestarts(_TorchScheduler, _torch.CosineAnnealingWarmRes
     def _here(self) -> float:
         return self._position if self._position is not None else float(self.last_epoch)
 
-    def _cycle(self, position: float | None = None) -> tuple[float, int]:
-        position = self._here() + self._offset if position is None else position
+    def _cycle(self) -> tuple[float, int]:
+        position = self._here() + self._offset
         T_i, start = self.T_0, 0
         while position >= start + T_i:
             start += T_i
