@@ -219,7 +219,7 @@ class WarmupStableDecay(Schedule):
         if self.warmup_type == "linear":
             rise = up
         elif self.warmup_type == "cosine":
-            rise = jnp.sin(0.5 * jnp.pi * up) ** 2  # = (1 - cos(pi p)) / 2
+            rise = cos_anneal(None, up)  # sin(pi p / 2)**2 = (1 - cos(pi p)) / 2
         else:
             rise = up / (1.0 + jnp.sqrt(up_rest))  # = 1 - sqrt(1 - p)
         since = t - w - s
