@@ -324,3 +324,145 @@ def test_a_schedule_loaded_where_there_was_none_or_none_where_there_was_one_warn
         warnings.simplefilter("error")
         kept.load_state_dict(state)
     assert (kept.momentum_schedules[0] is None) == saved_momentum
+
+
+# ---------------------------------------------------------------- other writers and added groups, then a resume
+
+
+def _loop(opt, scheds, start: int, stop: int, events) -> list[list[float]]:
+    """Steps start..stop-1 of a run with several schedulers on one optimizer (each stepping every `every`
+    steps) and `events[step](opt)` run before that step's update; returns the lrs each update used."""
+    used = []
+    for step in range(start, stop):
+        if step in events:
+            events[step](opt)
+        used.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        for sched, every in scheds:
+            if (step + 1) % every == 0:
+                sched.step()
+    return used
+
+
+def _resumed_run(make_opt, make_scheds, events, order: str, stop: int = 30, at: int = 17):
+    """The lrs of a run straight through, and of the same run saved after step `at` - 1 and resumed with
+    fresh objects (groups the run added re-added before loading, as Lightning's BackboneFinetuning does)."""
+    opt = make_opt()
+    straight = _loop(opt, make_scheds(opt), 0, stop, events)
+    opt = make_opt()
+    scheds = make_scheds(opt)
+    first = _loop(opt, scheds, 0, at, events)
+    blob = io.BytesIO()
+    torch.save({"opt": opt.state_dict(), "scheds": [s.state_dict() for s, _ in scheds]}, blob)
+    saved = torch.load(io.BytesIO(blob.getvalue()), weights_only=False)
+    opt = make_opt()
+    if order == "optimizer first":
+        for _ in range(len(saved["opt"]["param_groups"]) - len(opt.param_groups)):
+            _add_group(opt)
+        opt.load_state_dict(saved["opt"])
+        scheds = make_scheds(opt)
+    else:
+        scheds = make_scheds(opt)
+        for _ in range(len(saved["opt"]["param_groups"]) - len(opt.param_groups)):
+            _add_group(opt)
+        if order == "scheduler first":
+            opt.load_state_dict(saved["opt"])
+    for (s, _), state in zip(scheds, saved["scheds"]):
+        s.load_state_dict(state)
+    if order == "scheduler state first":
+        opt.load_state_dict(saved["opt"])
+    later = {k: v for k, v in events.items() if k >= at and v is not _add_group}
+    return straight, first + _loop(opt, scheds, at, stop, later)
+
+
+def _sgd():
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+
+
+def _add_group(opt):
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.01})
+
+
+def _write_lr(opt):  # a writer that is not the scheduler: an lr finder's suggestion, BackboneFinetuning, code
+    opt.param_groups[0]["lr"] = 0.02
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("lib", ["torch", "lrsched"])
+def test_an_lr_another_writer_set_before_the_checkpoint_carries_on_after_resume(lib, order):
+    """torch's recursive schedulers multiply whatever lr they find, so an lr written between two scheduler
+    steps, with a checkpoint in between, carries on after the resume (the optimizer's state holds it). The
+    drop-ins did re-apply their own value at load_state_dict: the written lr was lost."""
+    ns = torch.optim.lr_scheduler if lib == "torch" else pytest.importorskip("lrsched_torch.lr_scheduler")
+
+    def make(opt):
+        return [(ns.StepLR(opt, step_size=1, gamma=0.5), 5)]  # an epoch-interval scheduler, 5 steps an epoch
+
+    straight, resumed = _resumed_run(_sgd, make, {16: _write_lr}, order)
+    assert resumed == straight
+    assert straight[16][0] == 0.02 and straight[20][0] == 0.01  # the written lr, then halved from it
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("lib", ["torch", "lrsched"])
+def test_two_recursive_schedulers_on_one_optimizer_resume_exactly(lib, order):
+    """A per-step ExponentialLR and a per-epoch MultiStepLR on one optimizer (torch's back-to-back chaining):
+    each follows the other's writes; a checkpoint between them resumes as the straight run goes on."""
+    ns = torch.optim.lr_scheduler if lib == "torch" else pytest.importorskip("lrsched_torch.lr_scheduler")
+
+    def make(opt):
+        return [(ns.ExponentialLR(opt, gamma=0.95), 1), (ns.MultiStepLR(opt, milestones=[2, 4], gamma=0.3), 5)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's call-order warnings
+        straight, resumed = _resumed_run(_sgd, make, {}, order)
+        reference, _ = _resumed_run(_sgd, lambda o: [(torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.95), 1),
+                                                     (torch.optim.lr_scheduler.MultiStepLR(o, [2, 4], 0.3), 5)],
+                                    {}, order)
+    np.testing.assert_allclose(resumed, straight, rtol=1e-12)
+    np.testing.assert_allclose(straight, reference, rtol=1e-12)
+
+
+def _scheduled_group_makers():
+    from lrsched_torch import lr_scheduler as dl
+
+    return {
+        "torch ExponentialLR": lambda o: [(torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 1)],
+        "lr_scheduler.ExponentialLR": lambda o: [(dl.ExponentialLR(o, gamma=0.9), 1)],
+        "lr_scheduler.CosineAnnealingLR": lambda o: [(dl.CosineAnnealingLR(o, T_max=40), 1)],
+        "ScheduleLR": lambda o: [(lrsched_torch.ScheduleLR(o, lrsched.cosine(0.1, 40)), 1)],
+        "lambda_lr": lambda o: [(lrsched_torch.lambda_lr(o, lrsched.cosine(0.1, 40)), 1)],
+        "LambdaLR(schedule factor)": lambda o: [(lrsched_torch.LambdaLR(o, lrsched.cosine(1.0, 40)), 1)],
+    }
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("name", list(_scheduled_group_makers()))
+def test_a_param_group_added_before_the_checkpoint_is_driven_after_resume(name, order):
+    """A group added during the run (BackboneFinetuning unfreezing a backbone) is in the checkpoint; the
+    resumed run re-adds it before loading, and the loaded scheduler drives it from its saved schedule (it was
+    left at a constant lr: the fresh scheduler had not grown to it yet; lambda_lr raised an IndexError)."""
+    make = _scheduled_group_makers()[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight, resumed = _resumed_run(_sgd, make, {5: _add_group}, order)
+    assert resumed == straight
+    assert len(set(lrs[1] for lrs in straight[5:])) > 10  # the added group's lr moves
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_tensor_lr_another_writer_filled_before_the_checkpoint_carries_on_after_resume(order):
+    """The same with the lr a tensor (capturable and fused optimizers), written in place: the loaded lr kept
+    is compared by value at the next step (its version counter says nothing about the load)."""
+    from lrsched_torch import lr_scheduler as dl
+
+    def make_opt():
+        return torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))], lr=torch.tensor(0.1))
+
+    def fill(opt):
+        opt.param_groups[0]["lr"].fill_(0.02)
+
+    straight, resumed = _resumed_run(make_opt, lambda o: [(dl.StepLR(o, step_size=1, gamma=0.5), 5)],
+                                     {16: fill}, order)
+    assert resumed == straight
+    assert straight[16][0] == pytest.approx(0.02) and straight[20][0] == pytest.approx(0.01)

@@ -358,9 +358,14 @@ class LambdaLR(LastLRFromGroups, torch.optim.lr_scheduler.LambdaLR):
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """torch's ``load_state_dict``, then the lrs of the loaded step are re-applied (exact resume)."""
+        """torch's ``load_state_dict``, then the lrs of the loaded step are re-applied (exact resume). Param
+        groups added since the last step (re-added by a resumed run before loading) get the single `lr_lambda`
+        first, as a step would give them."""
         state = dict(state_dict)
         state.pop("_lrsched", None)
+        groups = self.optimizer.param_groups
+        if self._bridge.n_groups and len(groups) > self._bridge.n_groups:
+            self._groups_changed(groups)  # groups added since the last step (a resumed run re-adds them): grown first
         factors = [fn if isinstance(fn, ScheduleFactor) else None for fn in self.lr_lambdas]
         built = [None if fn is None else fn.config for fn in factors]
         super().load_state_dict(state)

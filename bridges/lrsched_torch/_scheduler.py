@@ -346,6 +346,12 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
 
     def _groups_changed(self, groups: list[dict[str, Any]]) -> None:
         """The optimizer's number of param groups changed since the last write."""
+        self._grow_groups(groups)
+        self._build(self.optimizer, self._saved_plateaus())
+
+    def _grow_groups(self, groups: list[dict[str, Any]], saved: Mapping[str, Any] | None = None) -> None:
+        """The schedules of the param groups added since the last write (an error for fewer groups, or for a
+        group that gets none, unless `saved`, a state dict being loaded, has its schedules)."""
         n, before = len(groups), self._n_groups
         if n < before:
             raise ValueError(
@@ -353,6 +359,9 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
                 f"{before}. Build the scheduler for the optimizer's current param groups"
             )
         new = [(self._grow(group, "lr"), self._grow(group, "momentum")) for group in groups[before:]]
+        if saved is not None:  # the state's schedules where none is built (a loaded one replaces the others)
+            new = [tuple(grown if grown[0] else (True, saved[what][before + j])  # type: ignore[misc]
+                         for what, grown in zip(("lr", "momentum"), pair)) for j, pair in enumerate(new)]
         stuck = sorted({what for pair in new for what, (ok, _) in zip(("lr", "momentum"), pair) if not ok})
         if stuck:
             raise ValueError(
@@ -366,12 +375,14 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             self.base_lrs.append(group["initial_lr"])
             self._lr_configs.append(lr)
             self._momentum_configs.append(momentum)
-        self._build(self.optimizer, self._saved_plateaus())
+        self._n_groups = n
 
     # ------------------------------------------------------------------ stepping
 
-    def _write(self, row: list[float], check: bool = True) -> None:
-        """Set every target from `row` (one value per column), reading the groups now."""
+    def _write(self, row: list[float], check: bool = True, keep: frozenset[int] = frozenset()) -> None:
+        """Set every target from `row` (one value per column), reading the groups now. The lr of the groups in
+        `keep` is left as it is, and the next step takes it as another writer's change of the row's value (see
+        :meth:`load_state_dict`)."""
         groups = self.optimizer.param_groups
         last = self._last_row if check and self._seen_groups is not None else None
         # groups replaced since the last write (Optimizer.load_state_dict, accelerate.prepare, a range test's
@@ -387,7 +398,10 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             self._groups_changed(groups)  # (rebuilds, a followed schedule included)
             row, followed = self._current_row(), False
         for i, key, col in self._targets:
-            _set(groups[i], key, row[col], self._tensors, i)
+            if key == "lr" and i in keep:
+                self._tensors.unverified((i, key), _current(groups[i], key))
+            else:
+                _set(groups[i], key, row[col], self._tensors, i)
         self._seen_groups = groups
         self._last_row = row
         if followed:
@@ -427,6 +441,11 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             return True
         if refuse:
             self._foreign(i, key, found, written)
+        return False
+
+    def _follows(self, i: int, key: str) -> bool:
+        """Whether this scheduler takes another writer's change of group `i`'s value `key` into its schedule
+        (see :meth:`_follow`). ScheduleLR sets absolute values: never."""
         return False
 
     def _follow(self, i: int, key: str, found: Any, written: float) -> bool:
@@ -529,18 +548,19 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._move(float(epoch) if not is_integral(epoch) else int(epoch))
         self._last_row = None
 
-    def _move(self, position: float | int) -> None:
-        """Jump to `position` (torch's closed form); a fractional position evaluates there."""
+    def _move(self, position: float | int, keep: frozenset[int] = frozenset()) -> None:
+        """Jump to `position` (torch's closed form); a fractional position evaluates there. `keep`: see
+        :meth:`_write`."""
         if is_integral(position):
             self._position = None
             self.last_epoch = int(position)
-            self._write(self._row(self.last_epoch), check=False)
+            self._write(self._row(self.last_epoch), check=False, keep=keep)
             return
         if not math.isfinite(position):
             raise ValueError(f"{type(self).__name__}.step(epoch={position!r}): epoch must be finite")
         self._position = float(position)
         self.last_epoch = math.floor(position)
-        self._write(self._fractional_row(self._position), check=False)
+        self._write(self._fractional_row(self._position), check=False, keep=keep)
 
     def _fractional_row(self, position: float) -> list[float]:
         """Every column at a fractional step (a JAX call: torch's fractional-epoch form is rare)."""
@@ -650,6 +670,8 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
             "_step_count": self._step_count,
             "base_lrs": [_float_of(b) for b in self.base_lrs],
             "_last_lr": [_float_of(v) for v in self._last_lr],  # (torch's key; trainers read it; not loaded)
+            # the optimizer's lrs now: where another writer changed one, a resumed run follows it (load_state_dict)
+            "group_lrs": [_float_of(g["lr"]) for g in self.optimizer.param_groups],
             "lr": [_saved(c) for c in self._lr_configs],
             "momentum": [_saved(c) for c in self._momentum_configs],
             "plateau_of": list(self._plateau_of),
@@ -659,18 +681,28 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore the schedules, step and plateau states, and re-apply the current values."""
+        """Restore the schedules, step and plateau states, and re-apply the current values.
+
+        Param groups added to the optimizer since this scheduler was built (a resumed run re-adds the groups its
+        checkpoint had) take their saved schedules. An lr this scheduler follows (torch's recursive drop-ins')
+        that is the one the optimizer had when the state was saved (its state loaded first) stays: a change
+        another writer made before the checkpoint is followed at the next step, as it would have been without
+        the interruption. Every other value is set to the loaded step's, so a fresh optimizer starts where the
+        run was (torch's "wrong lr for one step after resume" does not happen)."""
         if state_dict.get("format") != _STATE_FORMAT:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: this is not a ScheduleLR state dict (no format "
                 f"{_STATE_FORMAT!r}); it was probably saved by another scheduler"
             )
-        n = len(self.optimizer.param_groups)
+        groups = self.optimizer.param_groups
+        n = len(groups)
         if len(state_dict["lr"]) != n:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: the state has {len(state_dict['lr'])} param groups, the "
                 f"optimizer {n}. Build the optimizer with the same param groups as the saved run"
             )
+        if n > self._n_groups:  # groups added since the last write: their built schedules first (as a step would)
+            self._grow_groups(groups, saved=state_dict)
         lr_configs = [_loaded(s, c, "lr") for s, c in zip(state_dict["lr"], self._lr_configs)]
         momentum_configs = [_loaded(s, c, "momentum") for s, c in zip(state_dict["momentum"], self._momentum_configs)]
         plateau_of = list(state_dict["plateau_of"])
@@ -698,11 +730,14 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         self._unfed = 0 if self._plateau_columns and not seen else None
         position = state_dict.get("position")
         self.last_epoch = int(state_dict["last_epoch"])
+        saved_lrs = state_dict.get("group_lrs") or []
+        keep = frozenset(i for i, lr in enumerate(saved_lrs)
+                         if i < n and self._follows(i, "lr") and _float_of(groups[i]["lr"]) == lr)
         if position is not None:
-            self._move(float(position))
+            self._move(float(position), keep=keep)
         else:
             self._position = None
-            self._write(self._row(self.last_epoch), check=False)
+            self._write(self._row(self.last_epoch), check=False, keep=keep)
 
     #: whether :meth:`load_state_dict` compares the loaded schedules with the built ones (torch's drop-ins do not:
     #: their schedules follow other writers, so a resumed run's differ from a fresh build's by design)

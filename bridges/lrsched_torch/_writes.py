@@ -37,6 +37,14 @@ class TensorWrites:
         tensor.fill_(value)
         self._marks[key] = (tensor, _version(tensor))
 
+    def unverified(self, key: Hashable, value: Any) -> None:
+        """A value left as another writer set it where this scheduler's record says it wrote something else
+        (see ``ScheduleLR._write``'s `keep`): a tensor is then compared by value at the next check."""
+        if isinstance(value, torch.Tensor):
+            self._marks[key] = (value, -1)  # no version counter reads -1: the next check reads the value
+        else:
+            self._marks.pop(key, None)
+
     def rewritten(self, key: Hashable, tensor: torch.Tensor, written: Any) -> Any:
         """What another writer left in `tensor` since this scheduler's last fill under `key` wrote `written`
         (the tensor's value as a float), or None: unchanged, rewritten with the same value, never filled (a

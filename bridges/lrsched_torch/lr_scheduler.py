@@ -254,6 +254,7 @@ class _TorchScheduler(ScheduleLR):
                                   if k in state})
                     plateaus.append(saved)
         ours = ScheduleLR.state_dict(self)
+        del ours["group_lrs"]  # (this optimizer's now, not the saved run's: torch's state does not say them)
         base_lrs = state.get("base_lrs", self.base_lrs)
         ours.update({"last_epoch": last_epoch, "_step_count": int(state.get("_step_count", last_epoch + 1)),
                      "position": None,
@@ -270,14 +271,18 @@ class _TorchScheduler(ScheduleLR):
         does the same: the group's schedule is rebuilt from the base that gives `found` at the last step, so
         from here on its values are torch's. Other values (momentum), and the schedulers that set the lr
         outright (torch's last writer wins), keep the error."""
-        if key != "lr" or self._lr_bases is None or not self._recursive:
+        if not self._follows(i, key):
             return False
+        assert self._lr_bases is not None
         base = self._anchored(self._lr_bases[i], written, found)
         if base is None:
             return False
         self._lr_bases[i] = base
         self._lr_configs[i] = describe(self._group_lr(i, base))
         return True
+
+    def _follows(self, i: int, key: str) -> bool:
+        return key == "lr" and self._lr_bases is not None and self._recursive
 
     def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
         if key == "lr" and self._recursive and self._lr_bases is not None and written == self._floor():
