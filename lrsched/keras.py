@@ -27,6 +27,7 @@ environment as it was); with another backend, :class:`LearningRateSchedule` and
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Any
@@ -231,6 +232,8 @@ class ScheduledOptimizer:
                 )
             schedules[name] = value
             kwargs[name] = float(_evaluate(value, 0))  # a number for the constructor's checks
+        if kwargs.get("name") is None and "name" not in _positional(base, len(args)):
+            kwargs["name"] = _auto_name(base)  # Keras names it after its class: the base's name, not Scheduled...
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         for name, s in schedules.items():
             held = getattr(self, name, None)
@@ -271,14 +274,16 @@ class ScheduledOptimizer:
         """Keras's ``build``, with every scheduled hyperparameter at its value at the iteration count."""
         if not getattr(self, "schedules", None) or self.built:  # type: ignore[attr-defined]
             return super().build(var_list)  # type: ignore[misc]
-        held = dict(self.schedules)
+        # what the attributes hold now: the schedules, or inside apply() (Keras builds an unbuilt optimizer
+        # there) the values of this update, which the rest of it must see
+        held = {name: getattr(self, name) for name in self.schedules}
         try:
-            for name, s in held.items():
+            for name, s in self.schedules.items():
                 setattr(self, name, float(_evaluate(s, keras.ops.convert_to_numpy(self._iterations))))  # type: ignore[attr-defined]
             return super().build(var_list)  # type: ignore[misc]
         finally:
-            for name, s in held.items():
-                setattr(self, name, s)
+            for name, value in held.items():
+                setattr(self, name, value)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()  # type: ignore[misc]
@@ -312,6 +317,23 @@ class ScheduledOptimizer:
         (and importing it registers the class with Keras again)."""
         reduced: Any = super().__reduce__()  # Keras's: (its loader, (the object saved to memory,))
         return _unpickle, tuple(reduced[1])
+
+
+def _positional(base: type, n: int) -> list[str]:
+    """The names of the first `n` parameters of `base`'s constructor (those passed positionally)."""
+    params = [p for p in inspect.signature(base).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [p.name for p in params[:n]]
+
+
+def _auto_name(base: type) -> str | None:
+    """The name Keras gives an optimizer of class `base` built without one (``adam_w``, then ``adam_w_1``...),
+    or None (Keras then names it after the injected class) where Keras's helper is not found."""
+    try:
+        from keras.src.utils.naming import auto_name
+    except ImportError:
+        return None
+    return str(auto_name(base.__name__))
 
 
 def _resolve_class(key: Any, custom_objects: dict[str, Any] | None) -> type:
