@@ -845,19 +845,28 @@ def pick(table: Any, index: jax.Array) -> jax.Array:
     """``table[..., index]`` for every element of `index` (an index outside the table reads
     its nearest end): the reading side of :func:`count_reached`.
 
-    Up to :data:`LINEAR_LOOKUP` entries a chain of selects (``index >= j``), which XLA
-    CPU vectorises with the computation of the index; a gather in the loop over the
-    steps makes the whole loop scalar (10 ms instead of 0.6 for 10 entries at 10^6
-    steps). Larger tables are gathered. A computed table should come through
-    :func:`computed_once`.
+    Up to :data:`LINEAR_LOOKUP` entries a tree of selects on the index's bits (``n - 1``
+    selects and one bit test per level: a fifth fewer operations than a chain of
+    ``index >= j`` comparisons), which XLA CPU vectorises with the computation of the
+    index; a gather in the loop over the steps makes the whole loop scalar (10 ms
+    instead of 0.6 for 10 entries at 10^6 steps). Larger tables are gathered. A
+    computed table should come through :func:`computed_once`.
     """
     table = jnp.asarray(table)
     n = table.shape[-1]
+    shape = jnp.broadcast_shapes(table.shape[:-1], index.shape)
+    if n == 1:
+        return jnp.broadcast_to(table[..., 0], shape)
     if n <= LINEAR_LOOKUP:
-        out = jnp.broadcast_to(table[..., 0], jnp.broadcast_shapes(table.shape[:-1], index.shape))
-        for j in range(1, n):
-            out = jnp.where(index >= j, table[..., j], out)
-        return out
+        index = jnp.clip(index, 0, n - 1)
+        entries = [table[..., j] for j in range(n)]
+        bit = 1
+        while len(entries) > 1:  # pair the entries that differ in this bit of the index
+            chosen = (index & bit) != 0
+            entries = [jnp.where(chosen, entries[i + 1], entries[i]) if i + 1 < len(entries) else entries[i]
+                       for i in range(0, len(entries), 2)]
+            bit *= 2
+        return jnp.broadcast_to(entries[0], shape)
     return jnp.take(table, jnp.clip(index, 0, n - 1), axis=-1, mode="clip")
 
 
