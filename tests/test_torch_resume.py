@@ -344,9 +344,10 @@ def _loop(opt, scheds, start: int, stop: int, events) -> list[list[float]]:
     return used
 
 
-def _resumed_run(make_opt, make_scheds, events, order: str, stop: int = 30, at: int = 17):
+def _resumed_run(make_opt, make_scheds, events, order: str, stop: int = 30, at: int = 17, make_resumed=None):
     """The lrs of a run straight through, and of the same run saved after step `at` - 1 and resumed with
-    fresh objects (groups the run added re-added before loading, as Lightning's BackboneFinetuning does)."""
+    fresh objects (groups the run added re-added before loading, as Lightning's BackboneFinetuning does;
+    `make_resumed`: other schedulers for the resumed part, e.g. the drop-ins loading torch's states)."""
     opt = make_opt()
     straight = _loop(opt, make_scheds(opt), 0, stop, events)
     opt = make_opt()
@@ -356,6 +357,7 @@ def _resumed_run(make_opt, make_scheds, events, order: str, stop: int = 30, at: 
     torch.save({"opt": opt.state_dict(), "scheds": [s.state_dict() for s, _ in scheds]}, blob)
     saved = torch.load(io.BytesIO(blob.getvalue()), weights_only=False)
     opt = make_opt()
+    make_scheds = make_resumed or make_scheds
     if order == "optimizer first":
         for _ in range(len(saved["opt"]["param_groups"]) - len(opt.param_groups)):
             _add_group(opt)
@@ -466,3 +468,60 @@ def test_a_tensor_lr_another_writer_filled_before_the_checkpoint_carries_on_afte
                                      {16: fill}, order)
     assert resumed == straight
     assert straight[16][0] == pytest.approx(0.02) and straight[20][0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("lib", ["torch", "lrsched"])
+def test_plateau_with_a_min_lr_list_resumes_a_group_added_and_an_lr_written_before_the_checkpoint(lib):
+    """ReduceLROnPlateau with a list ``min_lr``: a group added mid-run (its ``min_lrs`` entry appended, torch's
+    advice), then another writer's lr, then a checkpoint. The resumed drop-in had recorded the re-added group
+    as still waiting for its entry, and its first step rewrote every lr (the written one lost)."""
+    ns = torch.optim.lr_scheduler if lib == "torch" else pytest.importorskip("lrsched_torch.lr_scheduler")
+
+    def epochs(opt, sched, start, stop):
+        used = []
+        for e in range(start, stop):
+            if e == 1:
+                _add_group(opt)
+                sched.min_lrs.append(1e-4)
+            used.append([float(g["lr"]) for g in opt.param_groups])
+            opt.step()
+            sched.step(1.0)  # a metric that never improves: a reduction every other step
+            if e == 3:
+                _write_lr(opt)
+        return used
+
+    def build():
+        opt = _sgd()
+        return opt, ns.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=[0.0])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt, sched = build()
+        straight = epochs(opt, sched, 0, 8)
+        opt, sched = build()
+        first = epochs(opt, sched, 0, 4)
+        saved = {"opt": opt.state_dict(), "sched": sched.state_dict()}
+        opt, sched = build()
+        _add_group(opt)
+        opt.load_state_dict(saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        resumed = first + epochs(opt, sched, 4, 8)
+    assert resumed == straight
+    assert straight[4][0] == 0.02 and straight[5][0] == 0.01
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR"])
+def test_a_torch_state_with_a_group_added_during_the_run_loads_into_the_drop_in(name, order):
+    """A run started with torch's own scheduler, a group added mid-run, resumed with the drop-in loading torch's
+    state dict (whose base_lrs never grew with the group: an IndexError before)."""
+    from lrsched_torch import lr_scheduler as dl
+
+    kwargs = {"step_size": 3, "gamma": 0.5} if name == "StepLR" else {"T_max": 40}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight, resumed = _resumed_run(_sgd, lambda o: [(getattr(torch.optim.lr_scheduler, name)(o, **kwargs), 1)],
+                                         {5: _add_group}, order,
+                                         make_resumed=lambda o: [(getattr(dl, name)(o, **kwargs), 1)])
+    assert resumed[:5] == straight[:5]  # one group until the second joins
+    np.testing.assert_allclose(resumed[5:], straight[5:], rtol=1e-13)

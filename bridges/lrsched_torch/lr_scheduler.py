@@ -232,6 +232,11 @@ class _TorchScheduler(ScheduleLR):
         # (torch's ChainedScheduler saves only its children's states, each with the step)
         last_epoch = int(state["last_epoch"] if "last_epoch" in state else state["_schedulers"][0]["last_epoch"])
         self._restore_arguments({k: v for k, v in state.items() if not k.startswith("_")})
+        if n > self._n_groups:  # groups the run added (re-added before this load): grown as a step would
+            self._grow_groups(self.optimizer.param_groups)
+        # torch's base_lrs do not grow with added groups: theirs from this scheduler's (their initial_lr)
+        saved_bases = list(state.get("base_lrs", self.base_lrs))
+        base_lrs = saved_bases + list(self.base_lrs[len(saved_bases):])
         last_lr = [_float(v) for v in state.get("_last_lr") or []]
         configs = list(self._lr_configs)
         plateaus: list[dict[str, Any]] = []
@@ -242,8 +247,8 @@ class _TorchScheduler(ScheduleLR):
                 if plateau:  # torch reduces from the current lr on
                     base = last_lr[i]
                 else:
-                    base = self._through(functools.partial(self._group_lr, i),
-                                         _float(state.get("base_lrs", self.base_lrs)[i]), last_epoch, last_lr[i])
+                    base = self._through(functools.partial(self._group_lr, i), _float(base_lrs[i]), last_epoch,
+                                         last_lr[i])
                 bases.append(base)
                 configs[i] = describe(self._group_lr(i, base))
             self._lr_bases = bases
@@ -255,7 +260,6 @@ class _TorchScheduler(ScheduleLR):
                     plateaus.append(saved)
         ours = ScheduleLR.state_dict(self)
         del ours["group_lrs"]  # (this optimizer's now, not the saved run's: torch's state does not say them)
-        base_lrs = state.get("base_lrs", self.base_lrs)
         ours.update({"last_epoch": last_epoch, "_step_count": int(state.get("_step_count", last_epoch + 1)),
                      "position": None,
                      "base_lrs": [_float(b) for b in base_lrs], "lr": [_saved_config(c) for c in configs],
@@ -885,6 +889,13 @@ class ReduceLROnPlateau(_TorchScheduler, _torch.ReduceLROnPlateau):
         if self.default_min_lr is None and (self._unset_min_lr or len(self.min_lrs) != self._n_groups):
             self._check_min_lrs(metrics)
         ScheduleLR.step(self, metrics, epoch)
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """:meth:`_TorchScheduler.load_state_dict`; the groups still waiting for their ``min_lrs`` entry are the
+        loaded run's (a group re-added before the load has its entry in the loaded ``min_lrs``)."""
+        _TorchScheduler.load_state_dict(self, state_dict)
+        if self.default_min_lr is None:
+            self._unset_min_lr = tuple(range(len(self.min_lrs), len(self.optimizer.param_groups)))
 
     def _state(self) -> Any:
         return self.plateau_states[0]
