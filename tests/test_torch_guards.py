@@ -619,3 +619,23 @@ def test_a_pickle_with_the_old_position_flag_loads():
         assert "_slow" not in old.__dict__ and old._here() == want
         old.step()
         assert old._here() == want + 1
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("ExponentialLR", {"gamma": 0.5}), ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [2, 5], "gamma": 0.5}), ("LinearLR", {"start_factor": 0.25, "total_iters": 6}),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 3}), ("PolynomialLR", {"total_iters": 8, "power": 2.0}),
+    ("CosineAnnealingLR", {"T_max": 6, "eta_min": 1e-3})])
+def test_fractional_epochs_follow_torchs_closed_forms(name, kwargs):
+    """The deprecated ``step(epoch)`` with a fractional epoch is torch's closed form there (ExponentialLR's
+    ``gamma ** 2.5``: the drop-in took ``gamma ** 2``). (Plain steps after a fractional epoch are not compared:
+    torch's recursive forms test ``last_epoch % step_size`` and the like on the fraction, and never decay again.)"""
+    opt_a, opt_b = sgd(2), sgd(2)
+    ours, native = getattr(dl, name)(opt_a, **kwargs), getattr(L, name)(opt_b, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in (1, 2.5, 4.25, 7, None, 5.5, 0.75):
+            for sched in (ours, native):
+                sched.optimizer.step()
+                sched.step() if epoch is None else sched.step(epoch)
+            np.testing.assert_allclose(lrs(opt_a), lrs(opt_b), rtol=1e-12, err_msg=f"{name} at {epoch}")

@@ -446,6 +446,16 @@ class ExponentialLR(_TorchScheduler, _torch.ExponentialLR):
     def _make_lr(self, base: float) -> Any:
         return _tc().ExponentialLR(base, self.gamma)
 
+    def _fractional_row(self, position: float) -> list[float]:
+        """torch's closed form at a fractional epoch (the deprecated ``step(epoch=2.5)``): ``base_lr * gamma **
+        epoch``, where the schedule (a decay per whole step) would take ``gamma ** 2``."""
+        row: list[float | None] = [None] * len(self._columns)
+        for i, c in self._lr_targets:
+            row[c] = _float(self.base_lrs[i]) * float(self.gamma) ** position
+        if any(v is None for v in row):
+            return super()._fractional_row(position)
+        return row  # type: ignore[return-value]
+
 
 class PolynomialLR(_TorchScheduler, _torch.PolynomialLR):
     """torch's ``PolynomialLR(optimizer, total_iters=5, power=1.0, last_epoch=-1)``."""
