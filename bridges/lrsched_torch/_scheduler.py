@@ -463,11 +463,14 @@ class ScheduleLR(LastLRFromGroups, LRScheduler):
         raise ValueError(
             f"{type(self).__name__}: param group {i}'s {what} is {found!r}, but this scheduler set it to {written!r} "
             "at its last step: something else changed it (another scheduler on the same optimizer, as torch's "
-            "scheduler chaining does, or code writing param_group[...]). This scheduler sets absolute values and "
+            "scheduler chaining does, code writing param_group[...], or an lr finder's suggestion: Lightning's "
+            "LearningRateFinder callback writes it into the optimizer). This scheduler sets absolute values and "
             "would silently overwrite that change. Drive each value with one scheduler and combine schedules into "
             "one: a product (lr=s1 * s2), lrsched.join / lrsched.warmup, lrsched.plateau(lrsched.warmup(...)), or "
-            "lrsched_torch.lr_scheduler.ChainedScheduler / SequentialLR. To restart from other values, build a new "
-            "scheduler or call load_state_dict"
+            "lrsched_torch.lr_scheduler.ChainedScheduler / SequentialLR. For an lr finder, find the lr before "
+            "building the scheduler (Lightning: Tuner(trainer).lr_find(model) before fit, so configure_optimizers "
+            "builds it from the suggestion). To restart from other values, build a new scheduler or call "
+            "load_state_dict"
         )
 
     def _row(self, step: int) -> list[float]:
