@@ -232,7 +232,7 @@ class ScheduledOptimizer:
                 )
             schedules[name] = value
             kwargs[name] = float(_evaluate(value, 0))  # a number for the constructor's checks
-        if kwargs.get("name") is None and _names_itself(base) and "name" not in _positional(base, len(args)):
+        if kwargs.get("name") is None and _named_after_its_class(base, len(args)):
             kwargs["name"] = _auto_name(base)  # Keras names it after its class: the base's name, not Scheduled...
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         for name, s in schedules.items():
@@ -319,18 +319,16 @@ class ScheduledOptimizer:
         return _unpickle, tuple(reduced[1])
 
 
-def _positional(base: type, n: int) -> list[str]:
-    """The names of the first `n` parameters of `base`'s constructor (those passed positionally)."""
-    params = [p for p in inspect.signature(base).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return [p.name for p in params[:n]]
-
-
-def _names_itself(base: type) -> bool:
-    """Whether `base`'s constructor takes a `name` defaulting to None (Keras then names the optimizer after its
-    class): a subclass that fixes its own name, or has another default, keeps it."""
-    param = inspect.signature(base).parameters.get("name")
-    return param is not None and param.default is None
+def _named_after_its_class(base: type, positional: int) -> bool:
+    """Whether Keras names an optimizer of class `base`, built with `positional` arguments and no `name`, after
+    its class: its constructor takes a `name` defaulting to None, not among the arguments passed positionally
+    (a subclass that fixes its own name, or has another default, keeps it)."""
+    params = inspect.signature(base).parameters
+    name = params.get("name")
+    if name is None or name.default is not None:
+        return False
+    ordered = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return "name" not in ordered[:positional]
 
 
 def _auto_name(base: type) -> str | None:

@@ -289,7 +289,7 @@ class _TorchScheduler(ScheduleLR):
         return key == "lr" and self._lr_bases is not None and self._recursive
 
     def _foreign(self, i: int, key: str, found: Any, written: float) -> None:
-        if key == "lr" and self._recursive and self._lr_bases is not None and written == self._floor():
+        if self._follows(i, key) and written == self._floor():
             raise ValueError(
                 f"{type(self).__name__}: param group {i}'s lr is {found!r}, but this scheduler set it to {written!r} "
                 "at its last step, its floor: something else changed it (another scheduler, or code writing "
